@@ -1,0 +1,6 @@
+//! The `neurosim` command line (not built yet).
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    0
+}

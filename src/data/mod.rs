@@ -1,0 +1,16 @@
+//! Datasets for rate mode (inline, CSV, IDX): reads files and hands `sim` plain matrices.
+
+use std::collections::BTreeMap;
+
+/// One loaded dataset: `n_rows` samples, row-major inputs and (optional) targets.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Table {
+    pub n_rows: usize,
+    pub n_inputs: usize,
+    pub inputs: Vec<f32>,
+    pub n_targets: usize,
+    pub targets: Option<Vec<f32>>,
+}
+
+/// Every dataset of a network, by name.
+pub type Datasets = BTreeMap<String, Table>;

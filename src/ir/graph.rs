@@ -1,0 +1,163 @@
+//! The population graph: populations are nodes, projections are edges (directed, or
+//! undirected with symmetric weights). petgraph never leaves this file; the rest of the
+//! crate sees `PopulationId` and `ProjectionId`.
+
+use petgraph::Direction;
+use petgraph::algo::toposort;
+use petgraph::stable_graph::{EdgeIndex, NodeIndex, StableDiGraph};
+use petgraph::visit::EdgeRef;
+
+use super::network::{Population, Projection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct PopulationId(pub u32);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+pub struct ProjectionId(pub u32);
+
+/// Populations and projections. Ids are dense and stable: the n-th population added has id n.
+#[derive(Debug, Clone, Default)]
+pub struct Graph {
+    inner: StableDiGraph<Population, Projection>,
+}
+
+impl Graph {
+    pub fn add_population(&mut self, population: Population) -> PopulationId {
+        PopulationId(self.inner.add_node(population).index() as u32)
+    }
+
+    /// Adds a projection; its `source` and `target` must be populations of this graph.
+    pub fn add_projection(&mut self, projection: Projection) -> ProjectionId {
+        let (s, t) = (node(projection.source), node(projection.target));
+        ProjectionId(self.inner.add_edge(s, t, projection).index() as u32)
+    }
+
+    pub fn population(&self, id: PopulationId) -> &Population {
+        &self.inner[node(id)]
+    }
+
+    pub fn population_mut(&mut self, id: PopulationId) -> &mut Population {
+        &mut self.inner[node(id)]
+    }
+
+    pub fn projection(&self, id: ProjectionId) -> &Projection {
+        &self.inner[EdgeIndex::new(id.0 as usize)]
+    }
+
+    pub fn projection_mut(&mut self, id: ProjectionId) -> &mut Projection {
+        &mut self.inner[EdgeIndex::new(id.0 as usize)]
+    }
+
+    /// Populations in the order they were declared.
+    pub fn populations(&self) -> impl Iterator<Item = (PopulationId, &Population)> {
+        self.inner
+            .node_indices()
+            .map(|n| (PopulationId(n.index() as u32), &self.inner[n]))
+    }
+
+    /// Projections in the order they were declared.
+    pub fn projections(&self) -> impl Iterator<Item = (ProjectionId, &Projection)> {
+        self.inner
+            .edge_indices()
+            .map(|e| (ProjectionId(e.index() as u32), &self.inner[e]))
+    }
+
+    pub fn n_populations(&self) -> usize {
+        self.inner.node_count()
+    }
+
+    pub fn n_projections(&self) -> usize {
+        self.inner.edge_count()
+    }
+
+    pub fn find_population(&self, name: &str) -> Option<PopulationId> {
+        self.populations()
+            .find(|(_, p)| p.name == name)
+            .map(|(id, _)| id)
+    }
+
+    pub fn find_projection(&self, name: &str) -> Option<ProjectionId> {
+        self.projections()
+            .find(|(_, p)| p.name == name)
+            .map(|(id, _)| id)
+    }
+
+    /// Projections arriving at `target`, in declaration order.
+    pub fn incoming(&self, target: PopulationId) -> Vec<ProjectionId> {
+        let mut ids: Vec<_> = self
+            .inner
+            .edges_directed(node(target), Direction::Incoming)
+            .map(|e| ProjectionId(e.id().index() as u32))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Projections leaving `source`, in declaration order.
+    pub fn outgoing(&self, source: PopulationId) -> Vec<ProjectionId> {
+        let mut ids: Vec<_> = self
+            .inner
+            .edges_directed(node(source), Direction::Outgoing)
+            .map(|e| ProjectionId(e.id().index() as u32))
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// Populations in an order where every feed-forward source comes before its targets.
+    /// Self-loops and projections that close a cycle (recurrent connections) are ignored;
+    /// `None` only if a cycle through several populations remains.
+    pub fn feedforward_order(&self) -> Option<Vec<PopulationId>> {
+        let mut acyclic = self.inner.clone();
+        acyclic.retain_edges(|g, e| {
+            let (s, t) = g.edge_endpoints(e).expect("edge exists");
+            s != t && g[e].directed
+        });
+        toposort(&acyclic, None).ok().map(|order| {
+            order
+                .into_iter()
+                .map(|n| PopulationId(n.index() as u32))
+                .collect()
+        })
+    }
+
+    /// Graphviz DOT: populations as boxes labelled with model and size, projections as
+    /// arrows (undirected ones without arrow heads) labelled with their connector.
+    pub fn to_dot(&self, name: &str) -> String {
+        let mut out = format!(
+            "digraph \"{}\" {{\n  rankdir=LR;\n  node [shape=box, style=rounded];\n",
+            escape(name)
+        );
+        for (id, p) in self.populations() {
+            let shape = p
+                .shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("×");
+            out += &format!(
+                "  p{} [label=\"{}\\n{}[{}]\"];\n",
+                id.0,
+                escape(&p.name),
+                p.model.name,
+                shape
+            );
+        }
+        for (_, e) in self.projections() {
+            let dir = if e.directed { "" } else { ", dir=none" };
+            out += &format!(
+                "  p{} -> p{} [label=\"{}\"{}];\n",
+                e.source.0, e.target.0, e.connector.name, dir
+            );
+        }
+        out + "}\n"
+    }
+}
+
+fn node(id: PopulationId) -> NodeIndex {
+    NodeIndex::new(id.0 as usize)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}

@@ -1,0 +1,233 @@
+//! The checked network: populations and projections in a graph, plus datasets, protocol and
+//! what to record. Built by `lang::lower`, or directly from Rust without any `.net` file.
+
+use std::path::PathBuf;
+
+use super::graph::{Graph, PopulationId, ProjectionId};
+use super::value::{Call, Params, Value};
+use crate::diag::Span;
+use crate::models::Mode;
+use crate::models::connector::ConnectorInfo;
+use crate::models::neuron::NeuronInfo;
+use crate::models::plasticity::PlasticityInfo;
+use crate::units::Dim;
+
+/// One experiment: model, stimulus, protocol and records.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub name: String,
+    pub mode: Mode,
+    /// Master seed; every random draw derives from it.
+    pub seed: u64,
+    /// Integration step in ms (spiking mode; 0.1 ms unless set).
+    pub dt: f64,
+    pub graph: Graph,
+    pub datasets: Vec<Dataset>,
+    pub train: Option<Train>,
+    pub evaluate: Option<Evaluate>,
+    pub simulate: Option<Simulate>,
+    pub records: Vec<Record>,
+    /// Output path from the file (`output = "x.h5"`), already resolved.
+    pub output: Option<PathBuf>,
+    pub span: Span,
+}
+
+impl Network {
+    pub fn new(name: impl Into<String>, mode: Mode) -> Network {
+        Network {
+            name: name.into(),
+            mode,
+            seed: 0,
+            dt: 0.1,
+            graph: Graph::default(),
+            datasets: Vec::new(),
+            train: None,
+            evaluate: None,
+            simulate: None,
+            records: Vec::new(),
+            output: None,
+            span: Span::default(),
+        }
+    }
+
+    pub fn dataset(&self, name: &str) -> Option<&Dataset> {
+        self.datasets.iter().find(|d| d.name == name)
+    }
+}
+
+/// A group of neurons (or rate units) of one model.
+#[derive(Debug, Clone)]
+pub struct Population {
+    pub name: String,
+    pub model: &'static NeuronInfo,
+    /// `[n]` or a shape such as `[1, 28, 28]` (channels, height, width).
+    pub shape: Vec<usize>,
+    /// Every parameter of the model, defaults filled in; a `Value::Dist` is drawn per neuron.
+    pub params: Params,
+    /// Initial values of state variables given in the block (`v = uniform(...)`).
+    pub init: Params,
+    pub span: Span,
+}
+
+impl Population {
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// Which synaptic input of the target a projection feeds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Receptor {
+    Excitatory,
+    Inhibitory,
+}
+
+/// Synapses from one population to another.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    /// `A->B` or `A--B`; unique within the network (a second projection between the same
+    /// pair gets a `#2` suffix).
+    pub name: String,
+    pub source: PopulationId,
+    pub target: PopulationId,
+    /// `false` for `A -- B`: one symmetric weight matrix, `w_ij = w_ji`.
+    pub directed: bool,
+    pub connector: &'static ConnectorInfo,
+    /// Connector arguments (`p`, `k`, `n`, `autapses`, `multapses`), defaults filled in.
+    pub connector_args: Params,
+    /// Spiking: the synaptic weight (number or distribution, internal units). Rate: unused.
+    pub weight: Option<Value>,
+    /// Dimension the weight was written in (a `lif` weight may be a voltage or a current).
+    pub weight_dim: Dim,
+    /// Spiking: delay in ms (number or distribution); never below `dt` after instantiation.
+    pub delay: Option<Value>,
+    pub receptor: Receptor,
+    /// Rate: initialiser name (`xavier`, `he`, ...).
+    pub init: Option<String>,
+    pub plasticity: Option<Plasticity>,
+    /// Any further parameters given in the block (for rules and connectors added later).
+    pub extra: Params,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub struct Plasticity {
+    pub rule: &'static PlasticityInfo,
+    /// Every parameter of the rule, defaults filled in, internal units.
+    pub params: Params,
+}
+
+/// Data for rate-mode training and evaluation.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub name: String,
+    pub source: DataSource,
+    pub options: DataOptions,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone)]
+pub enum DataSource {
+    /// Rows written in the file; `targets` is `None` for unsupervised rows.
+    Inline { rows: Vec<InlineRow> },
+    /// A CSV file with a header row.
+    Csv {
+        path: PathBuf,
+        target: Option<String>,
+        targets: Vec<String>,
+    },
+    /// MNIST IDX files, gzipped or not.
+    Idx {
+        images: PathBuf,
+        labels: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InlineRow {
+    pub inputs: Vec<f64>,
+    pub targets: Option<Vec<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DataOptions {
+    /// Multiply every input by this factor.
+    pub scale: Option<f64>,
+    pub shuffle: bool,
+    /// Keep only this leading fraction of the rows.
+    pub split: Option<f64>,
+    /// Keep at most this many rows.
+    pub limit: Option<usize>,
+}
+
+/// `train { ... }`.
+#[derive(Debug, Clone)]
+pub struct Train {
+    pub data: String,
+    /// `None` for networks that learn only through local rules (Hopfield).
+    pub loss: Option<String>,
+    pub optimizer: Option<Call>,
+    pub epochs: usize,
+    pub batch: usize,
+    pub validate: Option<String>,
+    /// Further options (schedules, clipping, early stopping) as written.
+    pub extra: Params,
+    pub span: Span,
+}
+
+/// `evaluate { ... }`.
+#[derive(Debug, Clone)]
+pub struct Evaluate {
+    pub data: String,
+    pub metrics: Vec<String>,
+    /// Iterations of the recurrent dynamics for recall (`steps = 20`).
+    pub steps: Option<usize>,
+    pub span: Span,
+}
+
+/// `simulate 1 s`.
+#[derive(Debug, Clone)]
+pub struct Simulate {
+    /// Duration in ms.
+    pub duration: f64,
+    pub span: Span,
+}
+
+/// `record WHAT of TARGETS [every INTERVAL]`.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub what: Recordable,
+    pub targets: Vec<RecordTarget>,
+    pub every: Option<Interval>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Recordable {
+    Spikes,
+    /// A state variable of the model (`v`, `u`, `g_e`, ...).
+    State(String),
+    /// Rate-mode unit outputs.
+    Activation,
+    Weight,
+    Loss,
+    Accuracy,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordTarget {
+    /// A population, or the half-open slice `E[start..end]` of it.
+    Population {
+        id: PopulationId,
+        range: Option<(usize, usize)>,
+    },
+    Projection(ProjectionId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Interval {
+    /// Every so many ms of simulated time.
+    Time(f64),
+    Epochs(usize),
+}

@@ -1,0 +1,125 @@
+//! Checked parameter values: numbers already converted to internal units, names already
+//! resolved against the registries.
+
+use std::collections::BTreeMap;
+
+/// One checked value of a parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A number in internal units (see `units`); its dimension was checked against the spec.
+    Number(f64),
+    Bool(bool),
+    /// A name out of a fixed set: `relu`, `excitatory`, `xavier`.
+    Symbol(String),
+    /// A string literal; paths are already resolved against the `.net` file's folder.
+    Str(String),
+    /// One draw per element (neuron or synapse).
+    Dist(Distribution),
+    List(Vec<Value>),
+    /// A parameterised choice: `adam(lr = 1e-3)`, `stdp(...)`.
+    Call(Call),
+}
+
+impl Value {
+    pub fn as_number(&self) -> Option<f64> {
+        match self {
+            Value::Number(x) => Some(*x),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn as_symbol(&self) -> Option<&str> {
+        match self {
+            Value::Symbol(s) | Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// A call with named arguments; defaults from the callee's registry are already filled in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub name: String,
+    pub args: Params,
+}
+
+/// A random distribution in internal units, optionally clipped to `[lo, hi]` (clipping
+/// redraws are not used: values outside are clamped, as NEST's `clip` does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Distribution {
+    pub kind: DistKind,
+    pub clip: Option<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DistKind {
+    Uniform {
+        low: f64,
+        high: f64,
+    },
+    Normal {
+        mean: f64,
+        sd: f64,
+    },
+    /// Log-normal given by the mean and standard deviation of the values themselves.
+    LogNormal {
+        mean: f64,
+        sd: f64,
+    },
+}
+
+impl Distribution {
+    /// Expected value, used where a single number stands for the distribution (reports).
+    pub fn mean(&self) -> f64 {
+        let m = match self.kind {
+            DistKind::Uniform { low, high } => 0.5 * (low + high),
+            DistKind::Normal { mean, .. } | DistKind::LogNormal { mean, .. } => mean,
+        };
+        match self.clip {
+            Some((lo, hi)) => m.clamp(lo, hi),
+            None => m,
+        }
+    }
+}
+
+/// Named values in a deterministic order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Params(pub BTreeMap<String, Value>);
+
+impl Params {
+    pub fn new() -> Params {
+        Params::default()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Value> {
+        self.0.get(name)
+    }
+
+    pub fn insert(&mut self, name: impl Into<String>, value: Value) {
+        self.0.insert(name.into(), value);
+    }
+
+    /// A scalar number (a distribution is not a number: ask for `get` instead).
+    pub fn number(&self, name: &str) -> Option<f64> {
+        self.get(name).and_then(Value::as_number)
+    }
+
+    pub fn flag(&self, name: &str) -> Option<bool> {
+        self.get(name).and_then(Value::as_bool)
+    }
+
+    pub fn symbol(&self, name: &str) -> Option<&str> {
+        self.get(name).and_then(Value::as_symbol)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}

@@ -1,0 +1,5 @@
+//! The `neurosim` binary: all work happens in `neurosim::cli`.
+
+fn main() {
+    std::process::exit(neurosim::cli::main());
+}

@@ -1,0 +1,19 @@
+//! `fixed_indegree(k)`: every target receives exactly `k` synapses from sources drawn at random
+//! (without repetition unless `multapses`). `k` must not exceed the number of candidates.
+
+use super::{Args, ConnectorInfo, Shape};
+use crate::models::{ParamKind, ParamSpec, Range};
+
+pub static INFO: ConnectorInfo = ConnectorInfo {
+    name: "fixed_indegree",
+    summary: "k random sources per target",
+    params: &[ParamSpec {
+        name: "k",
+        kind: ParamKind::Integer {
+            default: None,
+            range: Range::NonNegative,
+        },
+        doc: "synapses per target",
+    }],
+    expected_synapses: |shape: Shape, args: Args| shape.n_post as f64 * args("k").unwrap_or(0.0),
+};

@@ -1,0 +1,18 @@
+//! `fixed_outdegree(k)`: every source makes exactly `k` synapses onto targets drawn at random.
+
+use super::{Args, ConnectorInfo, Shape};
+use crate::models::{ParamKind, ParamSpec, Range};
+
+pub static INFO: ConnectorInfo = ConnectorInfo {
+    name: "fixed_outdegree",
+    summary: "k random targets per source",
+    params: &[ParamSpec {
+        name: "k",
+        kind: ParamKind::Integer {
+            default: None,
+            range: Range::NonNegative,
+        },
+        doc: "synapses per source",
+    }],
+    expected_synapses: |shape: Shape, args: Args| shape.n_pre as f64 * args("k").unwrap_or(0.0),
+};

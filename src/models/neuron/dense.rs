@@ -1,0 +1,55 @@
+//! `dense`: rate units `y = activation(Σ_projections W x + b)`.
+//!
+//! Every incoming projection contributes `W x`; a population with several incoming
+//! projections sums them before the activation (skip connections, merges).
+
+use super::{NeuronInfo, StateSpec};
+use crate::models::{Mode, ParamKind, ParamSpec, Range, activation};
+use crate::units::Dim;
+
+pub static PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "activation",
+        kind: ParamKind::Choice {
+            options: activation::NAMES,
+            default: Some("identity"),
+        },
+        doc: "activation function",
+    },
+    ParamSpec {
+        name: "bias",
+        kind: ParamKind::Flag { default: true },
+        doc: "learn a bias per unit",
+    },
+    ParamSpec::scalar(
+        "dropout",
+        Dim::NONE,
+        0.0,
+        Range::Between(0.0, 0.999),
+        "inverted-dropout probability during training",
+    ),
+    ParamSpec::scalar(
+        "slope",
+        Dim::NONE,
+        0.01,
+        Range::Any,
+        "negative slope of leaky_relu",
+    ),
+    ParamSpec {
+        name: "straight_through",
+        kind: ParamKind::Flag { default: false },
+        doc: "train through step/sign with the straight-through estimator (gradient 1 for |x| <= 1)",
+    },
+];
+
+pub static STATE: &[StateSpec] = &[];
+
+pub static INFO: NeuronInfo = NeuronInfo {
+    name: "dense",
+    mode: Mode::Rate,
+    summary: "rate units: activation(sum of weighted inputs + bias)",
+    params: PARAMS,
+    state: STATE,
+    spikes: false,
+    accepts_input: true,
+};

@@ -1,0 +1,17 @@
+//! `input`: a rate-mode population clamped to the rows of a dataset.
+
+use super::{NeuronInfo, StateSpec};
+use crate::models::{Mode, ParamSpec};
+
+pub static PARAMS: &[ParamSpec] = &[];
+pub static STATE: &[StateSpec] = &[];
+
+pub static INFO: NeuronInfo = NeuronInfo {
+    name: "input",
+    mode: Mode::Rate,
+    summary: "input units clamped to the data",
+    params: PARAMS,
+    state: STATE,
+    spikes: false,
+    accepts_input: false,
+};

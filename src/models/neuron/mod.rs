@@ -1,0 +1,59 @@
+//! Neuron models: the registry (the only list of models) and their shared description types.
+//!
+//! Each model lives in its own file with its equations, parameter table (PyNN names) and
+//! references. The semantic checks read `NeuronInfo::params` and `NeuronInfo::state`; the
+//! engines dispatch on `NeuronInfo::name` once per population, never per neuron.
+
+pub mod adex;
+pub mod dense;
+pub mod input;
+pub mod izhikevich;
+pub mod lif;
+pub mod lif_cond;
+pub mod poisson;
+pub mod spike_source;
+
+use super::{Mode, ParamSpec};
+use crate::units::Dim;
+
+/// A state variable that can be initialised in the population block and recorded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StateSpec {
+    pub name: &'static str,
+    pub dim: Dim,
+    pub doc: &'static str,
+}
+
+/// What a neuron model is, as the language sees it.
+#[derive(Debug)]
+pub struct NeuronInfo {
+    pub name: &'static str,
+    pub mode: Mode,
+    pub summary: &'static str,
+    pub params: &'static [ParamSpec],
+    pub state: &'static [StateSpec],
+    /// Whether the model emits spikes that can be recorded (`record spikes of P`).
+    pub spikes: bool,
+    /// Whether the model receives synaptic input (sources do not).
+    pub accepts_input: bool,
+}
+
+/// Every neuron model neurosim knows, rate and spiking.
+pub static REGISTRY: &[&NeuronInfo] = &[
+    &input::INFO,
+    &dense::INFO,
+    &lif::INFO,
+    &lif_cond::INFO,
+    &izhikevich::INFO,
+    &adex::INFO,
+    &poisson::INFO,
+    &spike_source::INFO,
+];
+
+pub fn find(name: &str) -> Option<&'static NeuronInfo> {
+    REGISTRY.iter().copied().find(|m| m.name == name)
+}
+
+pub fn names() -> impl Iterator<Item = &'static str> {
+    REGISTRY.iter().map(|m| m.name)
+}

@@ -1,0 +1,1 @@
+//! Where results go: the HDF5 output (not built yet).

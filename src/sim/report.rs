@@ -1,0 +1,59 @@
+//! The run summary every engine returns: the source of `run --json` and of the snapshot
+//! summaries. Keys are stable; keys that do not apply to a mode are left out.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct RunReport {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub populations: BTreeMap<String, PopulationReport>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub projections: BTreeMap<String, ProjectionReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train: Option<TrainReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evaluate: Option<EvalReport>,
+    /// Seconds spent instantiating (synapse generation, weight init).
+    #[serde(skip)]
+    pub build_s: f64,
+    /// Seconds spent simulating or training.
+    #[serde(skip)]
+    pub run_s: f64,
+    /// True if the run stopped early (Ctrl-C).
+    #[serde(skip)]
+    pub interrupted: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct PopulationReport {
+    pub size: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spikes: Option<u64>,
+    /// Mean firing rate over the population and the simulated time, in Hz.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_hz: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct ProjectionReport {
+    pub synapses: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct TrainReport {
+    pub epochs: usize,
+    pub final_loss: f64,
+    pub epoch_s: Vec<f64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct EvalReport {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accuracy: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<f64>,
+}
