@@ -76,6 +76,8 @@ impl Dim {
         current: 0,
     };
 
+    /// The dimension of a product (also available as `*`).
+    #[allow(clippy::should_implement_trait)]
     pub fn mul(self, o: Dim) -> Dim {
         Dim {
             time: self.time + o.time,
@@ -84,6 +86,8 @@ impl Dim {
         }
     }
 
+    /// The dimension of a quotient (also available as `/`).
+    #[allow(clippy::should_implement_trait)]
     pub fn div(self, o: Dim) -> Dim {
         Dim {
             time: self.time - o.time,
@@ -126,6 +130,20 @@ impl Dim {
             Dim::VOLTAGE_RATE => "a voltage per time".into(),
             other => format!("a quantity of dimension {other}"),
         }
+    }
+}
+
+impl std::ops::Mul for Dim {
+    type Output = Dim;
+    fn mul(self, o: Dim) -> Dim {
+        Dim::mul(self, o)
+    }
+}
+
+impl std::ops::Div for Dim {
+    type Output = Dim;
+    fn div(self, o: Dim) -> Dim {
+        Dim::div(self, o)
     }
 }
 

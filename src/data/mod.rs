@@ -14,3 +14,21 @@ pub struct Table {
 
 /// Every dataset of a network, by name.
 pub type Datasets = BTreeMap<String, Table>;
+
+/// Why a dataset could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Loads every dataset of `network` (placeholder until the loaders land).
+pub fn load(network: &crate::ir::Network) -> Result<Datasets, DataError> {
+    if network.datasets.is_empty() {
+        Ok(Datasets::new())
+    } else {
+        Err(DataError::Invalid(
+            "dataset loading is not built yet".into(),
+        ))
+    }
+}

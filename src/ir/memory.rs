@@ -3,6 +3,7 @@
 
 use super::graph::ProjectionId;
 use super::network::Network;
+use crate::diag::Diagnostic;
 use crate::models::Mode;
 use crate::models::connector::Shape;
 
@@ -93,4 +94,49 @@ pub fn human_bytes(bytes: f64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// Refuses a network whose estimate exceeds `available_bytes`, naming the largest projection.
+pub fn check_fits(network: &Network, available_bytes: f64) -> Result<MemoryEstimate, Diagnostic> {
+    let estimate = estimate(network);
+    if estimate.total_bytes <= available_bytes {
+        return Ok(estimate);
+    }
+    let largest = estimate
+        .projections
+        .iter()
+        .max_by(|a, b| a.bytes.total_cmp(&b.bytes));
+    let mut diagnostic = Diagnostic::error(
+        "E0900",
+        format!(
+            "network '{}' needs about {} of memory, more than the {} available",
+            network.name,
+            human_bytes(estimate.total_bytes),
+            human_bytes(available_bytes)
+        ),
+    );
+    match largest {
+        Some(p) if p.bytes > estimate.neuron_bytes => {
+            let projection = network.graph.projection(p.id);
+            diagnostic = diagnostic
+                .with_label(
+                    projection.span,
+                    format!(
+                        "projection {} would create {:.3e} synapses ({})",
+                        projection.name,
+                        p.synapses,
+                        human_bytes(p.bytes)
+                    ),
+                )
+                .with_help(
+                    "lower the connection probability or in-degree, or the population sizes",
+                );
+        }
+        _ => {
+            diagnostic = diagnostic
+                .with_label(network.span, "populations are too large")
+                .with_help("reduce the population sizes");
+        }
+    }
+    Err(diagnostic)
 }

@@ -1,0 +1,91 @@
+//! Command-line arguments (clap): one struct per subcommand, with examples in the help.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  neurosim check networks/cuba.net
+  neurosim run networks/xor.net
+  neurosim run networks/cuba.net -o cuba.h5 --threads 2 --json
+  neurosim run networks/cuba.net --set E.tau_m=15ms --set \"E->I.weight=2 mV\" --set seed=3
+  neurosim graph networks/mnist_mlp.net --format dot | dot -Tpng -o mnist.png";
+
+/// neurosim: describe a neural network experiment in a .net file, run it, get HDF5.
+#[derive(Debug, Parser)]
+#[command(name = "neurosim", version, about, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a .net file and print a summary: populations, projections, synapses, memory.
+    Check(CheckArgs),
+    /// Print the network graph as Graphviz DOT or JSON.
+    Graph(GraphArgs),
+    /// Compile and run a .net file, recording results to HDF5.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The .net file.
+    pub file: PathBuf,
+    /// Only this network of the file (default: all, in order).
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Override a value of the file, unit-checked: `E.tau_m=15ms`, `"E->I.weight=2 mV"`, `seed=3`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Output HDF5 file (default: the file's `output`, else the .net file's stem + .h5 in the working folder).
+    #[arg(short, long, value_name = "OUT.h5")]
+    pub output: Option<PathBuf>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+    /// Master seed, overriding the file's `seed`.
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Print nothing but errors (and the JSON summary with --json).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print a machine-readable JSON summary as the last line of stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Start from the trained weights and biases stored in an earlier output (rate mode).
+    #[arg(long, value_name = "OLD.h5")]
+    pub weights: Option<PathBuf>,
+}

@@ -1,0 +1,294 @@
+//! `neurosim run`: compile, check memory, open the output, run the engine, finish the output,
+//! print the JSON summary.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde_json::{Value as Json, json};
+
+use super::args::RunArgs;
+use super::render::render;
+use super::source::{Compiled, available_memory, compile};
+use super::{CliError, Reported};
+use crate::ir::memory;
+use crate::ir::{Network, PopulationId};
+use crate::models::Mode;
+use crate::sim::{self, EpochStats, ObserveError, Observer, RunConfig, RunReport};
+
+/// How a run ended, as stored in the output file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunStatus {
+    Complete,
+    Interrupted,
+    Failed(String),
+}
+
+/// An output the engine writes to while it runs.
+pub trait Output: Observer + Send {
+    /// Completes the file and moves it to its final name.
+    fn finish(self: Box<Self>, report: &RunReport, status: RunStatus) -> Result<PathBuf, CliError>;
+}
+
+/// Placeholder output until the HDF5 recorder is wired in: keeps nothing.
+struct Discard(PathBuf);
+
+impl Observer for Discard {}
+
+impl Output for Discard {
+    fn finish(self: Box<Self>, _: &RunReport, _: RunStatus) -> Result<PathBuf, CliError> {
+        Ok(self.0)
+    }
+}
+
+fn open_output(
+    path: &Path,
+    _compiled: &Compiled,
+    _network: &Network,
+    _threads: usize,
+) -> Result<Box<dyn Output>, CliError> {
+    Ok(Box::new(Discard(path.to_path_buf())))
+}
+
+pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    let compiled = compile(&args.source)?;
+    if !compiled.warnings.is_empty() && !args.quiet {
+        eprint!("{}", render(&compiled.warnings, &compiled.sources));
+    }
+    let threads = match args.threads {
+        Some(0) => return Err(CliError::Usage("--threads must be at least 1".into())),
+        Some(n) => n,
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| CliError::Run(format!("cannot start {threads} threads: {e}")))?;
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupt.clone();
+        // A second handler cannot be installed (tests call run twice); the first one stays valid.
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
+    }
+    let config = RunConfig { threads, interrupt };
+
+    let several = compiled.networks.len() > 1;
+    let mut plans = Vec::new();
+    for network in &compiled.networks {
+        let mut network = network.clone();
+        if let Some(seed) = args.seed {
+            network.seed = seed;
+        }
+        let output = output_path(args.output.as_deref(), &compiled.path, &network, several);
+        if output.exists() && !args.force {
+            return Err(CliError::Run(format!(
+                "{} exists; pass --force to overwrite it or -o to write elsewhere",
+                output.display()
+            )));
+        }
+        if let Err(diagnostic) = memory::check_fits(&network, available_memory()) {
+            eprint!("{}", render(&[diagnostic], &compiled.sources));
+            return Err(CliError::Reported(Reported::InvalidModel));
+        }
+        plans.push((network, output));
+    }
+
+    let mut summaries = Vec::new();
+    for (network, output_file) in &plans {
+        let output = open_output(output_file, &compiled, network, threads)?;
+        let mut console = Console {
+            inner: output,
+            quiet: args.quiet,
+            network: network.name.clone(),
+            last_progress: None,
+        };
+        let result = pool.install(|| execute(network, &config, &mut console));
+        let Console { inner: output, .. } = console;
+        let (report, status) = match result {
+            Ok(report) if report.interrupted => (report, RunStatus::Interrupted),
+            Ok(report) => (report, RunStatus::Complete),
+            Err(e) => (RunReport::default(), RunStatus::Failed(e.to_string())),
+        };
+        let written = output.finish(&report, status.clone())?;
+        if let RunStatus::Failed(message) = status {
+            return Err(CliError::Run(format!(
+                "network '{}' failed: {message}",
+                network.name
+            )));
+        }
+        if !args.quiet {
+            print_human(network, &report, &written);
+        }
+        summaries.push(summary_json(network, &report, &written, &compiled, threads));
+        if status == RunStatus::Interrupted {
+            eprintln!(
+                "interrupted: {} holds what was recorded so far",
+                written.display()
+            );
+            break;
+        }
+    }
+    if args.json {
+        let out = if summaries.len() == 1 {
+            summaries.remove(0)
+        } else {
+            json!({ "runs": summaries })
+        };
+        println!("{out}");
+    }
+    Ok(())
+}
+
+fn execute(
+    network: &Network,
+    config: &RunConfig,
+    observer: &mut dyn Observer,
+) -> Result<RunReport, sim::SimError> {
+    match network.mode {
+        Mode::Spiking => sim::spiking::run(network, config, observer),
+        Mode::Rate => {
+            let data =
+                crate::data::load(network).map_err(|e| sim::SimError::Data(e.to_string()))?;
+            sim::rate::run(network, &data, config, observer)
+        }
+    }
+}
+
+/// `-o`, else the file's `output`, else `<stem>.h5` in the working folder; with several
+/// networks in one run, `<stem>_<network>.h5`.
+fn output_path(cli: Option<&Path>, net_file: &Path, network: &Network, several: bool) -> PathBuf {
+    let base = cli
+        .map(Path::to_path_buf)
+        .or_else(|| network.output.clone())
+        .unwrap_or_else(|| {
+            let stem = net_file
+                .file_stem()
+                .map_or("out".into(), |s| s.to_string_lossy().into_owned());
+            PathBuf::from(format!("{stem}.h5"))
+        });
+    if !several {
+        return base;
+    }
+    let stem = base
+        .file_stem()
+        .map_or("out".into(), |s| s.to_string_lossy().into_owned());
+    base.with_file_name(format!("{stem}_{}.h5", network.name))
+}
+
+fn print_human(network: &Network, report: &RunReport, output: &Path) {
+    eprintln!(
+        "network {}: done in {:.3} s (build {:.3} s) -> {}",
+        network.name,
+        report.build_s + report.run_s,
+        report.build_s,
+        output.display()
+    );
+    for (name, p) in &report.populations {
+        if let (Some(spikes), Some(rate)) = (p.spikes, p.rate_hz) {
+            eprintln!("  {name}: {spikes} spikes, {rate:.2} Hz");
+        }
+    }
+    if let Some(eval) = &report.evaluate {
+        if let Some(a) = eval.accuracy {
+            eprintln!("  accuracy: {:.2} %", 100.0 * a);
+        }
+        if let Some(l) = eval.loss {
+            eprintln!("  loss: {l:.5}");
+        }
+        if let Some(o) = eval.overlap {
+            eprintln!("  overlap: {o:.4}");
+        }
+    }
+}
+
+/// The `run --json` summary; its keys are documented in README.md and kept stable.
+fn summary_json(
+    network: &Network,
+    report: &RunReport,
+    output: &Path,
+    compiled: &Compiled,
+    threads: usize,
+) -> Json {
+    let mut out = json!({
+        "network": network.name,
+        "mode": network.mode,
+        "seed": network.seed,
+        "threads": threads,
+        "output": output.display().to_string(),
+        "timing": { "parse_s": compiled.parse_s, "build_s": report.build_s, "run_s": report.run_s },
+    });
+    let body = serde_json::to_value(report).unwrap_or_default();
+    if let (Json::Object(out), Json::Object(body)) = (&mut out, body) {
+        out.extend(body);
+    }
+    if report.interrupted {
+        out["interrupted"] = json!(true);
+    }
+    out
+}
+
+/// Forwards to the output and tells the person at the terminal how the run goes.
+struct Console {
+    inner: Box<dyn Output>,
+    quiet: bool,
+    network: String,
+    last_progress: Option<Instant>,
+}
+
+impl Observer for Console {
+    fn spikes(
+        &mut self,
+        population: PopulationId,
+        time_ms: f64,
+        neurons: &[u32],
+    ) -> Result<(), ObserveError> {
+        self.inner.spikes(population, time_ms, neurons)
+    }
+
+    fn sample(&mut self, record: usize, time_ms: f64, values: &[f32]) -> Result<(), ObserveError> {
+        self.inner.sample(record, time_ms, values)
+    }
+
+    fn epoch(&mut self, stats: &EpochStats) -> Result<(), ObserveError> {
+        if !self.quiet {
+            let mut line = format!(
+                "{} epoch {:>4}  loss {:.5}",
+                self.network, stats.epoch, stats.loss
+            );
+            if let Some(a) = stats.accuracy {
+                line += &format!("  acc {:.2}%", 100.0 * a);
+            }
+            if let Some(l) = stats.val_loss {
+                line += &format!("  val_loss {l:.5}");
+            }
+            if let Some(a) = stats.val_accuracy {
+                line += &format!("  val_acc {:.2}%", 100.0 * a);
+            }
+            line += &format!("  ({:.2} s)", stats.seconds);
+            eprintln!("{line}");
+        }
+        self.inner.epoch(stats)
+    }
+
+    fn array(&mut self, path: &str, shape: &[usize], data: &[f32]) -> Result<(), ObserveError> {
+        self.inner.array(path, shape, data)
+    }
+
+    fn progress(&mut self, fraction: f64, what: &str) {
+        self.inner.progress(fraction, what);
+        if self.quiet {
+            return;
+        }
+        let now = Instant::now();
+        let due = self
+            .last_progress
+            .is_none_or(|t| now.duration_since(t).as_secs_f64() >= 1.0);
+        if due {
+            if self.last_progress.is_some() {
+                eprintln!("{}: {:5.1}%  {what}", self.network, 100.0 * fraction);
+            }
+            self.last_progress = Some(now);
+        }
+    }
+}

@@ -1,0 +1,123 @@
+//! Reading `.net` files and compiling them: the only place the CLI touches source files.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use super::args::SourceArgs;
+use super::render::render;
+use super::{CliError, Reported};
+use crate::diag::{Diagnostic, SourceMap};
+use crate::ir::Network;
+use crate::lang::{self, Override};
+
+/// A compiled file: the networks asked for, the full source text and how long it took.
+pub struct Compiled {
+    pub path: PathBuf,
+    pub text: String,
+    pub networks: Vec<Network>,
+    pub sources: SourceMap,
+    pub overrides: Vec<String>,
+    pub parse_s: f64,
+    /// Warnings to show even though compilation succeeded.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Splits `PATH=VALUE` of `--set`.
+pub fn parse_override(text: &str) -> Result<Override, CliError> {
+    match text.split_once('=') {
+        Some((path, value)) if !path.trim().is_empty() && !value.trim().is_empty() => {
+            Ok(Override {
+                path: path.trim().to_string(),
+                value: value.trim().to_string(),
+            })
+        }
+        _ => Err(CliError::Usage(format!(
+            "--set expects PATH=VALUE (for example `--set E.tau_m=15ms`), got `{text}`"
+        ))),
+    }
+}
+
+/// Reads and compiles the file of `args`, rendering diagnostics to stderr on failure.
+pub fn compile(args: &SourceArgs) -> Result<Compiled, CliError> {
+    let overrides = args
+        .overrides
+        .iter()
+        .map(|s| parse_override(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CliError::Io(format!("cannot read {}: {e}", args.file.display())))?;
+    let name = args.file.display().to_string();
+    let started = Instant::now();
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.into_bytes();
+            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+            let mut sources = SourceMap::new();
+            let file = sources.add(name, prefix);
+            let diagnostic = Diagnostic::error("E0003", "the file is not valid UTF-8")
+                .with_label(
+                    crate::diag::Span::new(file, valid, valid),
+                    "invalid byte here",
+                )
+                .with_help("save the file as UTF-8");
+            eprint!("{}", render(&[diagnostic], &sources));
+            return Err(CliError::Reported(Reported::InvalidModel));
+        }
+    };
+    let mut loader = |path: &Path| std::fs::read_to_string(path);
+    let compilation = lang::compile(&name, &text, &mut loader, &overrides);
+    let parse_s = started.elapsed().as_secs_f64();
+    let (errors, warnings): (Vec<_>, Vec<_>) = compilation
+        .diagnostics
+        .into_iter()
+        .partition(Diagnostic::is_error);
+    if !errors.is_empty() {
+        eprint!("{}", render(&errors, &compilation.sources));
+        eprint!("{}", render(&warnings, &compilation.sources));
+        let n = errors.len();
+        eprintln!(
+            "error: could not compile {} ({n} error{})",
+            args.file.display(),
+            if n == 1 { "" } else { "s" }
+        );
+        return Err(CliError::Reported(Reported::InvalidModel));
+    }
+    let mut networks = compilation.networks;
+    if let Some(wanted) = &args.network {
+        let names: Vec<String> = networks.iter().map(|n| n.name.clone()).collect();
+        networks.retain(|n| &n.name == wanted);
+        if networks.is_empty() {
+            let hint = crate::diag::suggest(wanted, names.iter().map(String::as_str))
+                .map(|s| format!("; did you mean '{s}'?"))
+                .unwrap_or_else(|| format!("; the file defines: {}", names.join(", ")));
+            return Err(CliError::Usage(format!(
+                "no network named '{wanted}' in {}{hint}",
+                args.file.display()
+            )));
+        }
+    }
+    Ok(Compiled {
+        path: args.file.clone(),
+        text,
+        networks,
+        sources: compilation.sources,
+        overrides: args.overrides.clone(),
+        parse_s,
+        warnings,
+    })
+}
+
+/// Bytes of memory the machine can give a run (MemAvailable), or a conservative 4 GiB.
+pub fn available_memory() -> f64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(4.0 * 1024.0 * 1024.0 * 1024.0, |kb| kb * 1024.0)
+}
