@@ -25,3 +25,4 @@ pub mod sim;
 pub mod record;
 
 pub mod cli;
+pub mod testing;

@@ -5,7 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {
@@ -35,13 +37,25 @@ fn every_rust_file_starts_with_a_module_doc() {
             }
         }
     }
-    assert!(missing.is_empty(), "files without a leading //! paragraph:\n{}", missing.join("\n"));
+    assert!(
+        missing.is_empty(),
+        "files without a leading //! paragraph:\n{}",
+        missing.join("\n")
+    );
 }
 
 /// `crate::X` paths a module (folder or file under src/) must never use.
 const FORBIDDEN: &[(&str, &[&str])] = &[
-    ("diag", &["units", "models", "ir", "lang", "data", "sim", "record", "cli"]),
-    ("units", &["models", "ir", "lang", "data", "sim", "record", "cli"]),
+    (
+        "diag",
+        &[
+            "units", "models", "ir", "lang", "data", "sim", "record", "cli",
+        ],
+    ),
+    (
+        "units",
+        &["models", "ir", "lang", "data", "sim", "record", "cli"],
+    ),
     ("models", &["ir", "lang", "data", "sim", "record", "cli"]),
     ("ir", &["lang", "data", "sim", "record", "cli"]),
     ("lang", &["data", "sim", "record", "cli"]),
@@ -51,8 +65,12 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
 ];
 
 /// External crates only one place may name.
-const CONFINED: &[(&str, &str)] =
-    &[("petgraph", "src/ir/graph.rs"), ("pest", "src/lang/"), ("hdf5_pure", "src/record/hdf5.rs"), ("clap", "src/cli/")];
+const CONFINED: &[(&str, &str)] = &[
+    ("petgraph", "src/ir/graph.rs"),
+    ("pest", "src/lang/"),
+    ("hdf5_pure", "src/record/hdf5.rs"),
+    ("clap", "src/cli/"),
+];
 
 /// Whether `text` has a path starting with `krate::` (not `other_krate::` or `krate_x::`).
 fn names_crate(text: &str, krate: &str) -> bool {
@@ -68,12 +86,22 @@ fn layers_depend_only_downwards() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut violations = Vec::new();
     for path in files("src") {
-        let rel = path.strip_prefix(root).unwrap_or(&path).display().to_string();
-        let module = rel.trim_start_matches("src/").split(['/', '.']).next().unwrap_or("");
+        let rel = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let module = rel
+            .trim_start_matches("src/")
+            .split(['/', '.'])
+            .next()
+            .unwrap_or("");
         let text = fs::read_to_string(&path).unwrap_or_default();
         if let Some((_, forbidden)) = FORBIDDEN.iter().find(|(m, _)| *m == module) {
             for other in *forbidden {
-                if text.contains(&format!("crate::{other}::")) || text.contains(&format!("crate::{other};")) {
+                if text.contains(&format!("crate::{other}::"))
+                    || text.contains(&format!("crate::{other};"))
+                {
                     violations.push(format!("{rel} uses crate::{other}"));
                 }
             }
@@ -84,5 +112,9 @@ fn layers_depend_only_downwards() {
             }
         }
     }
-    assert!(violations.is_empty(), "layering violations:\n{}", violations.join("\n"));
+    assert!(
+        violations.is_empty(),
+        "layering violations:\n{}",
+        violations.join("\n")
+    );
 }

@@ -85,6 +85,9 @@ pub struct RunArgs {
     /// Print a machine-readable JSON summary as the last line of stdout.
     #[arg(long)]
     pub json: bool,
+    /// Print the deterministic run summary (as `neurosim::testing` produces for snapshot tests).
+    #[arg(long)]
+    pub summary: bool,
     /// Start from the trained weights and biases stored in an earlier output (rate mode).
     #[arg(long, value_name = "OLD.h5")]
     pub weights: Option<PathBuf>,

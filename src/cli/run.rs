@@ -120,6 +120,9 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         if !args.quiet {
             print_human(network, &report, &written);
         }
+        if args.summary {
+            print!("{}", crate::testing::summarize(network, &report));
+        }
         summaries.push(summary_json(network, &report, &written, &compiled, threads));
         if status == RunStatus::Interrupted {
             eprintln!(

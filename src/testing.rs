@@ -1,0 +1,129 @@
+//! Pin a network's behaviour in a test: run a `.net` file and get a deterministic,
+//! human-readable summary (rounded statistics, not raw floats) made for
+//! `insta::assert_snapshot!`.
+//!
+//! ```no_run
+//! let summary = neurosim::testing::run_summary("networks/xor.net", 1).unwrap();
+//! // insta::assert_snapshot!(summary);
+//! assert!(summary.contains("accuracy"));
+//! ```
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::diag::Diagnostic;
+use crate::ir::Network;
+use crate::models::Mode;
+use crate::sim::{self, NullObserver, RunConfig, RunReport};
+
+/// Why a summary could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error("cannot read {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Run(String),
+}
+
+/// Compiles and runs every network of the file at `path` on `threads` threads and returns
+/// the summary of all of them.
+pub fn run_summary(path: impl AsRef<Path>, threads: usize) -> Result<String, SummaryError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| SummaryError::Io(path.display().to_string(), e))?;
+    let name = path.display().to_string();
+    let mut loader = |p: &Path| std::fs::read_to_string(p);
+    let compilation = crate::lang::compile(&name, &text, &mut loader, &[]);
+    let errors: Vec<&Diagnostic> = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .collect();
+    if !errors.is_empty() {
+        let messages: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
+        return Err(SummaryError::Invalid(messages.join("\n")));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.max(1))
+        .build()
+        .map_err(|e| SummaryError::Run(e.to_string()))?;
+    let config = RunConfig::new(threads.max(1));
+    let mut out = String::new();
+    for network in &compilation.networks {
+        let report = pool
+            .install(|| run_network(network, &config))
+            .map_err(|e| SummaryError::Run(e.to_string()))?;
+        out += &summarize(network, &report);
+    }
+    Ok(out)
+}
+
+fn run_network(network: &Network, config: &RunConfig) -> Result<RunReport, sim::SimError> {
+    match network.mode {
+        Mode::Spiking => sim::spiking::run(network, config, &mut NullObserver),
+        Mode::Rate => {
+            let data =
+                crate::data::load(network).map_err(|e| sim::SimError::Data(e.to_string()))?;
+            sim::rate::run(network, &data, config, &mut NullObserver)
+        }
+    }
+}
+
+/// The deterministic text summary of one run: no wall times, numbers rounded.
+pub fn summarize(network: &Network, report: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "network {} ({}, seed {})",
+        network.name,
+        network.mode.name(),
+        network.seed
+    );
+    for (name, p) in &report.populations {
+        let _ = write!(out, "  population {name}: {} neurons", p.size);
+        if let Some(spikes) = p.spikes {
+            let _ = write!(out, ", {spikes} spikes");
+        }
+        if let Some(rate) = p.rate_hz {
+            let _ = write!(out, ", {} Hz", round(rate, 2));
+        }
+        out.push('\n');
+    }
+    for (name, p) in &report.projections {
+        let _ = writeln!(out, "  projection {name}: {} synapses", p.synapses);
+    }
+    if let Some(train) = &report.train {
+        let _ = writeln!(
+            out,
+            "  train: {} epochs, final loss {}",
+            train.epochs,
+            significant(train.final_loss, 3)
+        );
+    }
+    if let Some(eval) = &report.evaluate {
+        if let Some(a) = eval.accuracy {
+            let _ = writeln!(out, "  evaluate: accuracy {} %", round(100.0 * a, 1));
+        }
+        if let Some(l) = eval.loss {
+            let _ = writeln!(out, "  evaluate: loss {}", significant(l, 3));
+        }
+        if let Some(o) = eval.overlap {
+            let _ = writeln!(out, "  evaluate: overlap {}", round(o, 3));
+        }
+    }
+    out
+}
+
+fn round(x: f64, decimals: i32) -> String {
+    let f = 10f64.powi(decimals);
+    format!("{:.*}", decimals as usize, (x * f).round() / f)
+}
+
+fn significant(x: f64, digits: usize) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    format!("{:.*e}", digits.saturating_sub(1), x)
+}
