@@ -22,6 +22,7 @@ pub mod lang;
 pub mod data;
 pub mod sim;
 
+pub mod plot;
 pub mod record;
 
 pub mod cli;

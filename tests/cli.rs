@@ -4,7 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn neurosim(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_neurosim")).args(args).current_dir(dir).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_neurosim"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -43,14 +47,27 @@ fn version_and_help_exit_zero() {
 fn usage_errors_exit_two() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(neurosim(&[], dir.path()).status.code(), Some(2));
-    assert_eq!(neurosim(&["run", "--bogus"], dir.path()).status.code(), Some(2));
+    assert_eq!(
+        neurosim(&["run", "--bogus"], dir.path()).status.code(),
+        Some(2)
+    );
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);
-    let out = neurosim(&["run", file.to_str().unwrap(), "--set", "novalue"], dir.path());
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "--set", "novalue"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("PATH=VALUE"));
-    let out = neurosim(&["check", file.to_str().unwrap(), "--network", "tiyn"], dir.path());
+    let out = neurosim(
+        &["check", file.to_str().unwrap(), "--network", "tiyn"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("did you mean 'tiny'"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("did you mean 'tiny'"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -76,7 +93,11 @@ fn check_prints_a_summary() {
 #[test]
 fn an_invalid_model_exits_one_with_a_located_diagnostic() {
     let dir = tempfile::tempdir().unwrap();
-    let file = write(dir.path(), "bad.net", &TINY_SPIKING.replace("tau_m = 10 ms", "tau_mem = 10 ms"));
+    let file = write(
+        dir.path(),
+        "bad.net",
+        &TINY_SPIKING.replace("tau_m = 10 ms", "tau_mem = 10 ms"),
+    );
     let out = neurosim(&["check", file.to_str().unwrap()], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
@@ -115,12 +136,18 @@ fn a_network_too_large_for_memory_is_refused_at_once() {
 fn graph_renders_dot_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);
-    let out = neurosim(&["graph", file.to_str().unwrap(), "--format", "dot"], dir.path());
+    let out = neurosim(
+        &["graph", file.to_str().unwrap(), "--format", "dot"],
+        dir.path(),
+    );
     assert!(out.status.success());
     let dot = text(&out.stdout);
     assert!(dot.starts_with("digraph \"tiny\""), "{dot}");
     assert!(dot.contains("p0 -> p1"), "{dot}");
-    let out = neurosim(&["graph", file.to_str().unwrap(), "--format", "json"], dir.path());
+    let out = neurosim(
+        &["graph", file.to_str().unwrap(), "--format", "json"],
+        dir.path(),
+    );
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
     assert_eq!(json["populations"][1]["name"], "N");
@@ -132,7 +159,10 @@ fn graph_renders_dot_and_json() {
 fn run_writes_json_and_refuses_to_overwrite() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);
-    let out = neurosim(&["run", file.to_str().unwrap(), "--json", "--quiet"], dir.path());
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "--json", "--quiet"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let last = stdout.lines().last().unwrap_or("");
@@ -146,7 +176,10 @@ fn run_writes_json_and_refuses_to_overwrite() {
     let again = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
     assert_eq!(again.status.code(), Some(1));
     assert!(text(&again.stderr).contains("--force"));
-    let forced = neurosim(&["run", file.to_str().unwrap(), "--quiet", "--force"], dir.path());
+    let forced = neurosim(
+        &["run", file.to_str().unwrap(), "--quiet", "--force"],
+        dir.path(),
+    );
     assert!(forced.status.success(), "{}", text(&forced.stderr));
 }
 
@@ -155,12 +188,21 @@ fn overrides_and_seed_change_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);
     let run = |extra: &[&str]| {
-        let mut args = vec!["run", file.to_str().unwrap(), "--json", "--quiet", "--force", "-o", "o.h5"];
+        let mut args = vec![
+            "run",
+            file.to_str().unwrap(),
+            "--json",
+            "--quiet",
+            "--force",
+            "-o",
+            "o.h5",
+        ];
         args.extend_from_slice(extra);
         let out = neurosim(&args, dir.path());
         assert!(out.status.success(), "{}", text(&out.stderr));
         let stdout = text(&out.stdout);
-        serde_json::from_str::<serde_json::Value>(stdout.lines().last().unwrap_or("")).expect("JSON")
+        serde_json::from_str::<serde_json::Value>(stdout.lines().last().unwrap_or(""))
+            .expect("JSON")
     };
     let base = run(&[]);
     assert_eq!(base["seed"], 1);
@@ -168,6 +210,9 @@ fn overrides_and_seed_change_the_run() {
     assert_eq!(seeded["seed"], 9);
     let silent = run(&["--set", "P.rate=0 Hz"]);
     assert_eq!(silent["populations"]["P"]["spikes"], 0);
-    let out = neurosim(&["run", file.to_str().unwrap(), "--set", "P.rate=5 mV"], dir.path());
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "--set", "P.rate=5 mV"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1));
 }

@@ -1,0 +1,409 @@
+//! Pictures of a run: spike rasters, population rates, membrane traces, training curves and
+//! weight histograms, as PNG or SVG (chosen by the file extension).
+//!
+//! Pure Rust (plotters with its ab_glyph text renderer and an embedded DejaVu Sans), so
+//! plotting works on a machine without fontconfig or any system font.
+
+use std::path::Path;
+use std::sync::Once;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+const FONT: &[u8] = include_bytes!("font/DejaVuSans.ttf");
+const SIZE: (u32, u32) = (1000, 600);
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(214, 39, 40),
+    RGBColor(44, 160, 44),
+    RGBColor(255, 127, 14),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// Why a plot could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("cannot plot to {0}: use a .png or .svg file name")]
+    Format(String),
+    #[error("nothing to plot: {0}")]
+    Empty(String),
+    #[error("drawing failed: {0}")]
+    Draw(String),
+}
+
+fn draw_err<E: std::fmt::Display>(e: E) -> PlotError {
+    PlotError::Draw(e.to_string())
+}
+
+/// The spikes of one population.
+#[derive(Debug, Clone, Copy)]
+pub struct SpikeTrain<'a> {
+    pub population: &'a str,
+    pub size: usize,
+    pub times_ms: &'a [f64],
+    pub node_ids: &'a [u64],
+}
+
+/// One named curve.
+#[derive(Debug, Clone, Copy)]
+pub struct Series<'a> {
+    pub label: &'a str,
+    pub x: &'a [f64],
+    pub y: &'a [f64],
+}
+
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        // The embedded font is valid; should registration fail, text falls back to nothing
+        // drawn rather than an error, which the tests would catch.
+        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
+    });
+}
+
+enum Format {
+    Png,
+    Svg,
+}
+
+fn format_of(path: &Path) -> Result<Format, PlotError> {
+    match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => Ok(Format::Png),
+        Some("svg") => Ok(Format::Svg),
+        _ => Err(PlotError::Format(path.display().to_string())),
+    }
+}
+
+/// Runs a generic drawing function on a PNG or SVG backend chosen by the path.
+macro_rules! on_backend {
+    ($path:expr, $draw:ident ( $($arg:expr),* )) => {{
+        register_font();
+        match format_of($path)? {
+            Format::Png => {
+                let root = BitMapBackend::new($path, SIZE).into_drawing_area();
+                root.fill(&WHITE).map_err(draw_err)?;
+                $draw(&root, $($arg),*)?;
+                root.present().map_err(draw_err)
+            }
+            Format::Svg => {
+                let root = SVGBackend::new($path, SIZE).into_drawing_area();
+                root.fill(&WHITE).map_err(draw_err)?;
+                $draw(&root, $($arg),*)?;
+                root.present().map_err(draw_err)
+            }
+        }
+    }};
+}
+
+/// Spike raster: one row per neuron, populations stacked bottom to top, time in ms.
+pub fn raster(
+    path: &Path,
+    title: &str,
+    trains: &[SpikeTrain],
+    t_end_ms: f64,
+) -> Result<(), PlotError> {
+    if trains.is_empty() {
+        return Err(PlotError::Empty("no spike recordings".into()));
+    }
+    on_backend!(path, draw_raster(title, trains, t_end_ms))
+}
+
+fn draw_raster<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    trains: &[SpikeTrain],
+    t_end_ms: f64,
+) -> Result<(), PlotError> {
+    let total: usize = trains.iter().map(|t| t.size).sum::<usize>().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 26))
+        .margin(15)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..t_end_ms.max(1e-9), 0.0..total as f64)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_mesh()
+        .x_desc("time (ms)")
+        .y_desc("neuron")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .draw()
+        .map_err(draw_err)?;
+    let mut offset = 0usize;
+    for (i, train) in trains.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let base = offset as f64;
+        let points = train
+            .times_ms
+            .iter()
+            .zip(train.node_ids)
+            .map(|(&t, &id)| (t, base + id as f64 + 0.5));
+        chart
+            .draw_series(points.map(|p| Circle::new(p, 1, color.filled())))
+            .map_err(draw_err)?
+            .label(format!(
+                "{} ({} spikes)",
+                train.population,
+                train.times_ms.len()
+            ))
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
+        offset += train.size;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 16))
+        .draw()
+        .map_err(draw_err)
+}
+
+/// Population firing rate over time (spike counts in bins of `bin_ms`, in Hz per neuron).
+pub fn population_rate(
+    path: &Path,
+    title: &str,
+    trains: &[SpikeTrain],
+    t_end_ms: f64,
+    bin_ms: f64,
+) -> Result<(), PlotError> {
+    if trains.is_empty() || bin_ms <= 0.0 || t_end_ms <= 0.0 {
+        return Err(PlotError::Empty("no spike recordings".into()));
+    }
+    let bins = ((t_end_ms / bin_ms).ceil() as usize).max(1);
+    let rates: Vec<(String, Vec<f64>, Vec<f64>)> = trains
+        .iter()
+        .map(|t| {
+            let mut counts = vec![0u64; bins];
+            for &time in t.times_ms {
+                let b = ((time / bin_ms) as usize).min(bins - 1);
+                counts[b] += 1;
+            }
+            let scale = 1000.0 / (bin_ms * t.size.max(1) as f64);
+            let x = (0..bins).map(|b| (b as f64 + 0.5) * bin_ms).collect();
+            let y = counts.iter().map(|&c| c as f64 * scale).collect();
+            (t.population.to_string(), x, y)
+        })
+        .collect();
+    let series: Vec<Series> = rates
+        .iter()
+        .map(|(l, x, y)| Series { label: l, x, y })
+        .collect();
+    let y_desc = format!("rate (Hz, {bin_ms} ms bins)");
+    lines(path, title, "time (ms)", &y_desc, &series)
+}
+
+/// Curves sharing one pair of axes (membrane traces, loss and accuracy per epoch).
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+) -> Result<(), PlotError> {
+    let points = series
+        .iter()
+        .flat_map(|s| s.x.iter().zip(s.y))
+        .filter(|(x, y)| x.is_finite() && y.is_finite());
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
+    for (&x, &y) in points {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if x0 > x1 {
+        return Err(PlotError::Empty(format!("no finite values for {title}")));
+    }
+    let pad = ((y1 - y0) * 0.05).max(1e-9);
+    let (y0, y1) = (y0 - pad, y1 + pad);
+    let x1 = if x1 > x0 { x1 } else { x0 + 1.0 };
+    on_backend!(
+        path,
+        draw_lines(title, x_desc, y_desc, series, (x0, x1, y0, y1))
+    )
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    (x0, x1, y0, y1): (f64, f64, f64, f64),
+) -> Result<(), PlotError> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 26))
+        .margin(15)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()
+        .map_err(draw_err)?;
+    for (i, s) in series.iter().enumerate() {
+        let color = PALETTE[i % PALETTE.len()];
+        let points =
+            s.x.iter()
+                .zip(s.y)
+                .map(|(&x, &y)| (x, y))
+                .filter(|(x, y)| x.is_finite() && y.is_finite());
+        chart
+            .draw_series(LineSeries::new(points, color.stroke_width(2)))
+            .map_err(draw_err)?
+            .label(s.label)
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    if series.len() > 1 || !series.first().is_some_and(|s| s.label.is_empty()) {
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 16))
+            .draw()
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// Histogram of values (weights) in `bins` equal bins.
+pub fn histogram(
+    path: &Path,
+    title: &str,
+    x_desc: &str,
+    values: &[f64],
+    bins: usize,
+) -> Result<(), PlotError> {
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if finite.is_empty() || bins == 0 {
+        return Err(PlotError::Empty(format!("no values for {title}")));
+    }
+    let lo = finite.iter().copied().fold(f64::MAX, f64::min);
+    let hi = finite.iter().copied().fold(f64::MIN, f64::max);
+    let width = if hi > lo {
+        (hi - lo) / bins as f64
+    } else {
+        1.0
+    };
+    let mut counts = vec![0u64; bins];
+    for v in &finite {
+        counts[(((v - lo) / width) as usize).min(bins - 1)] += 1;
+    }
+    on_backend!(path, draw_histogram(title, x_desc, lo, width, &counts))
+}
+
+fn draw_histogram<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    x_desc: &str,
+    lo: f64,
+    width: f64,
+    counts: &[u64],
+) -> Result<(), PlotError> {
+    let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.05;
+    let hi = lo + width * counts.len() as f64;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 26))
+        .margin(15)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(lo..hi, 0.0..top)
+        .map_err(draw_err)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc(x_desc)
+        .y_desc("count")
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .draw()
+        .map_err(draw_err)?;
+    let bars = counts.iter().enumerate().map(|(i, &c)| {
+        let x = lo + width * i as f64;
+        Rectangle::new([(x, 0.0), (x + width, c as f64)], PALETTE[0].filled())
+    });
+    chart.draw_series(bars).map_err(draw_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_plot_kind_writes_png_and_svg() {
+        let dir = tempfile::tempdir().unwrap();
+        let times: Vec<f64> = (0..500).map(|i| i as f64 * 2.0).collect();
+        let ids: Vec<u64> = (0..500).map(|i| (i * 7 % 40) as u64).collect();
+        let trains = [SpikeTrain {
+            population: "E",
+            size: 40,
+            times_ms: &times,
+            node_ids: &ids,
+        }];
+        let y: Vec<f64> = times.iter().map(|t| (t / 100.0).sin()).collect();
+        for ext in ["png", "svg"] {
+            let path = |name: &str| dir.path().join(format!("{name}.{ext}"));
+            raster(&path("raster"), "raster", &trains, 1000.0).unwrap();
+            population_rate(&path("rate"), "rate", &trains, 1000.0, 10.0).unwrap();
+            lines(
+                &path("trace"),
+                "trace",
+                "time (ms)",
+                "v (mV)",
+                &[Series {
+                    label: "v[0]",
+                    x: &times,
+                    y: &y,
+                }],
+            )
+            .unwrap();
+            histogram(&path("hist"), "weights", "w (nS)", &y, 30).unwrap();
+            for name in ["raster", "rate", "trace", "hist"] {
+                let size = std::fs::metadata(path(name)).unwrap().len();
+                assert!(size > 1000, "{name}.{ext} is only {size} bytes");
+            }
+        }
+        let svg = std::fs::read_to_string(dir.path().join("raster.svg")).unwrap();
+        assert!(svg.contains("time (ms)"), "axis label missing from the SVG");
+    }
+
+    #[test]
+    fn bad_requests_are_errors_not_panics() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            raster(&dir.path().join("x.jpg"), "t", &[], 1.0),
+            Err(PlotError::Empty(_))
+        ));
+        let trains = [SpikeTrain {
+            population: "E",
+            size: 1,
+            times_ms: &[],
+            node_ids: &[],
+        }];
+        assert!(matches!(
+            raster(&dir.path().join("x.jpg"), "t", &trains, 1.0),
+            Err(PlotError::Format(_))
+        ));
+        assert!(matches!(
+            histogram(&dir.path().join("h.png"), "t", "w", &[f64::NAN], 10),
+            Err(PlotError::Empty(_))
+        ));
+    }
+}
