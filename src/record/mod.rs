@@ -1,1 +1,393 @@
-//! Where results go: the HDF5 output (not built yet).
+//! Where results go: observers that receive what an engine produces and keep it, either in an
+//! HDF5 file ([`hdf5::Hdf5Recorder`], the `neurosim run` output) or in memory
+//! ([`memory::MemoryRecorder`], for tests and snapshot summaries).
+//!
+//! This file holds what every backend shares: the run's [`Provenance`], its final
+//! [`RunStatus`], the typed [`RecordError`], and the [`Layout`] that turns the network's
+//! `record` statements into named places (which populations' spikes are kept, how the values
+//! of one `sample` call split into per-population columns). The HDF5 schema itself is
+//! documented in `docs/OUTPUT.md`.
+
+pub mod hdf5;
+pub mod memory;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::ir::{self, PopulationId, RecordTarget, Recordable};
+use crate::models::Mode;
+use crate::units::Dim;
+
+/// Everything needed to reproduce a run, stored as root attributes of the output file so
+/// that `neurosim run --from OUT.h5` can replay it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct Provenance {
+    /// The full text of the `.net` file.
+    pub source: String,
+    /// The `.net` file's name as given on the command line.
+    pub file_name: String,
+    /// neurosim's version (`CARGO_PKG_VERSION`).
+    pub version: String,
+    pub seed: u64,
+    pub threads: usize,
+    /// When the run started, RFC 3339 in UTC (`2026-11-23T18:40:20Z`).
+    pub start_time: String,
+    /// The command line, arguments joined by spaces.
+    pub command_line: String,
+    /// Every `--set PATH=VALUE` in the order given.
+    pub overrides: Vec<String>,
+    /// The name of the network that ran (a file may hold several).
+    pub network: String,
+}
+
+/// How a run ended; written as the root attribute `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    Complete,
+    /// Stopped early by Ctrl-C; the file holds everything up to that point.
+    Interrupted,
+    /// Stopped by an error; the message says which.
+    Failed(String),
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunStatus::Complete => f.write_str("complete"),
+            RunStatus::Interrupted => f.write_str("interrupted"),
+            RunStatus::Failed(message) => write!(f, "failed: {message}"),
+        }
+    }
+}
+
+impl RunStatus {
+    /// Reads back what [`Display`](fmt::Display) wrote; `None` for anything else (such as
+    /// the `running` a killed run leaves in its temporary file).
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        match text {
+            "complete" => Some(RunStatus::Complete),
+            "interrupted" => Some(RunStatus::Interrupted),
+            _ => text
+                .strip_prefix("failed: ")
+                .map(|message| RunStatus::Failed(message.to_string())),
+        }
+    }
+}
+
+/// Why the output could not be created, written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("cannot write the output in '{}': {reason}", folder.display())]
+    NotWritable { folder: PathBuf, reason: String },
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("HDF5 error in '{}' at '{object}': {message}", path.display())]
+    Hdf5 {
+        path: PathBuf,
+        object: String,
+        message: String,
+    },
+    #[error("'{}' has no '{object}'", path.display())]
+    Missing { path: PathBuf, object: String },
+    #[error("'{}' is not a neurosim output: {reason}", path.display())]
+    NotAnOutput { path: PathBuf, reason: String },
+    #[error("a record statement does not fit the network: {0}")]
+    Layout(String),
+}
+
+/// Where the values of one `sample` call go: the record's targets in order, each a run of
+/// consecutive values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleLayout {
+    /// Index into `Network::records`.
+    pub record: usize,
+    pub kind: SampleKind,
+    /// Unit of the values (`mV`, `pA`, `1` for dimensionless).
+    pub units: String,
+    /// Unit of the `time` the engine passes: `ms` (spiking) or `step` (rate mode's counter).
+    pub time_units: &'static str,
+    pub columns: Vec<SampleColumns>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleKind {
+    /// A state variable (`v`, `g_e`, ...) of spiking neurons.
+    State(String),
+    /// Rate-mode unit outputs.
+    Activation,
+    /// Weights of one or more projections.
+    Weight,
+}
+
+/// One target of a sampled record: a place in the output and how many values it takes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SampleColumns {
+    /// Group path without a leading slash (`report/E/v`, `activations/y`,
+    /// `weights_over_time/x->h`).
+    pub group: String,
+    /// Population name or projection name(s).
+    pub target: String,
+    /// Neuron indices within the population; `None` for weights, whose count is only known
+    /// once the engine has built the synapses (it is taken from the first sample).
+    pub node_ids: Option<Vec<u64>>,
+}
+
+impl SampleColumns {
+    pub fn width(&self) -> Option<usize> {
+        self.node_ids.as_ref().map(Vec::len)
+    }
+}
+
+/// What the network's `record` statements ask to keep, resolved to names and places.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Layout {
+    /// Populations whose spikes are kept, by id: name and the neurons kept (`None` = all).
+    pub spikes: BTreeMap<PopulationId, SpikeSelection>,
+    /// Sampled records (state, activation, weight), by record index.
+    pub samples: BTreeMap<usize, SampleLayout>,
+    /// Whether any `record loss` / `record accuracy` statement or training is present.
+    pub training: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpikeSelection {
+    pub population: String,
+    pub size: usize,
+    /// Half-open neuron ranges kept; `None` keeps every neuron.
+    pub ranges: Option<Vec<(usize, usize)>>,
+}
+
+impl SpikeSelection {
+    pub fn keeps(&self, neuron: u32) -> bool {
+        match &self.ranges {
+            None => true,
+            Some(ranges) => ranges
+                .iter()
+                .any(|&(start, end)| (start..end).contains(&(neuron as usize))),
+        }
+    }
+}
+
+impl Layout {
+    /// Resolves the network's records. Two records of the same variable of the same
+    /// population get distinct groups (`report/E/v`, `report/E/v#2`).
+    pub fn of(network: &ir::Network) -> Result<Layout, RecordError> {
+        let mut layout = Layout {
+            training: network.train.is_some(),
+            ..Layout::default()
+        };
+        let mut used_groups: Vec<String> = Vec::new();
+        let time_units = match network.mode {
+            Mode::Spiking => "ms",
+            Mode::Rate => "step",
+        };
+        for (index, record) in network.records.iter().enumerate() {
+            match &record.what {
+                Recordable::Spikes => {
+                    for target in &record.targets {
+                        let RecordTarget::Population { id, range } = target else {
+                            return Err(RecordError::Layout(
+                                "spikes can only be recorded of populations".into(),
+                            ));
+                        };
+                        let population = checked_population(network, *id)?;
+                        let entry = layout.spikes.entry(*id).or_insert_with(|| SpikeSelection {
+                            population: population.name.clone(),
+                            size: population.size(),
+                            ranges: Some(Vec::new()),
+                        });
+                        match (range, &mut entry.ranges) {
+                            (None, ranges) => *ranges = None,
+                            (Some(r), Some(ranges)) => ranges.push(*r),
+                            (Some(_), None) => {}
+                        }
+                    }
+                }
+                Recordable::Loss | Recordable::Accuracy => layout.training = true,
+                Recordable::State(var) => {
+                    let mut columns = Vec::new();
+                    let mut units = "1".to_string();
+                    for target in &record.targets {
+                        let (population, node_ids) = population_target(network, target)?;
+                        if let Some(spec) = population.model.state.iter().find(|s| s.name == var) {
+                            units = internal_unit(spec.dim);
+                        }
+                        let base = format!("report/{}/{}", population.name, var);
+                        columns.push(SampleColumns {
+                            group: unique_group(&mut used_groups, base),
+                            target: population.name.clone(),
+                            node_ids: Some(node_ids),
+                        });
+                    }
+                    layout.samples.insert(
+                        index,
+                        SampleLayout {
+                            record: index,
+                            kind: SampleKind::State(var.clone()),
+                            units,
+                            time_units,
+                            columns,
+                        },
+                    );
+                }
+                Recordable::Activation => {
+                    let mut columns = Vec::new();
+                    for target in &record.targets {
+                        let (population, node_ids) = population_target(network, target)?;
+                        let base = format!("activations/{}", population.name);
+                        columns.push(SampleColumns {
+                            group: unique_group(&mut used_groups, base),
+                            target: population.name.clone(),
+                            node_ids: Some(node_ids),
+                        });
+                    }
+                    layout.samples.insert(
+                        index,
+                        SampleLayout {
+                            record: index,
+                            kind: SampleKind::Activation,
+                            units: "1".into(),
+                            time_units,
+                            columns,
+                        },
+                    );
+                }
+                Recordable::Weight => {
+                    let mut names = Vec::new();
+                    let mut units = "1".to_string();
+                    for target in &record.targets {
+                        let RecordTarget::Projection(id) = target else {
+                            return Err(RecordError::Layout(
+                                "weights can only be recorded of projections".into(),
+                            ));
+                        };
+                        if id.0 as usize >= network.graph.n_projections() {
+                            return Err(RecordError::Layout(format!(
+                                "projection #{} does not exist",
+                                id.0
+                            )));
+                        }
+                        let projection = network.graph.projection(*id);
+                        if network.mode == Mode::Spiking {
+                            units = internal_unit(projection.weight_dim);
+                        }
+                        names.push(projection.name.clone());
+                    }
+                    // One group per record: the engine sends the weights of all its
+                    // projections in one sample, and their synapse counts are not known here.
+                    let target = names.join(",");
+                    let base = format!("weights_over_time/{target}");
+                    layout.samples.insert(
+                        index,
+                        SampleLayout {
+                            record: index,
+                            kind: SampleKind::Weight,
+                            units,
+                            time_units,
+                            columns: vec![SampleColumns {
+                                group: unique_group(&mut used_groups, base),
+                                target,
+                                node_ids: None,
+                            }],
+                        },
+                    );
+                }
+            }
+        }
+        Ok(layout)
+    }
+}
+
+fn checked_population(
+    network: &ir::Network,
+    id: PopulationId,
+) -> Result<&ir::Population, RecordError> {
+    if (id.0 as usize) < network.graph.n_populations() {
+        Ok(network.graph.population(id))
+    } else {
+        Err(RecordError::Layout(format!(
+            "population #{} does not exist",
+            id.0
+        )))
+    }
+}
+
+fn population_target<'n>(
+    network: &'n ir::Network,
+    target: &RecordTarget,
+) -> Result<(&'n ir::Population, Vec<u64>), RecordError> {
+    let RecordTarget::Population { id, range } = target else {
+        return Err(RecordError::Layout(
+            "state and activations can only be recorded of populations".into(),
+        ));
+    };
+    let population = checked_population(network, *id)?;
+    let (start, end) = range.unwrap_or((0, population.size()));
+    if start > end || end > population.size() {
+        return Err(RecordError::Layout(format!(
+            "slice {}[{start}..{end}] is outside its {} neurons",
+            population.name,
+            population.size()
+        )));
+    }
+    Ok((population, (start as u64..end as u64).collect()))
+}
+
+fn unique_group(used: &mut Vec<String>, base: String) -> String {
+    let mut name = base.clone();
+    let mut n = 2;
+    while used.contains(&name) {
+        name = format!("{base}#{n}");
+        n += 1;
+    }
+    used.push(name.clone());
+    name
+}
+
+/// The internal unit (see `units.rs`) a value of this dimension is stored in.
+pub fn internal_unit(dim: Dim) -> String {
+    match dim {
+        Dim::NONE => "1".into(),
+        Dim::TIME => "ms".into(),
+        Dim::VOLTAGE => "mV".into(),
+        Dim::CURRENT => "pA".into(),
+        Dim::CONDUCTANCE => "nS".into(),
+        Dim::CAPACITANCE => "pF".into(),
+        Dim::RESISTANCE => "GOhm".into(),
+        Dim::FREQUENCY => "1/ms".into(),
+        Dim::VOLTAGE_RATE => "mV/ms".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Splits the values of one sample into the record's columns. Weights (width unknown) take
+/// everything; a length that does not match the layout is reported, not guessed at.
+pub(crate) fn split_sample<'v>(
+    layout: &SampleLayout,
+    values: &'v [f32],
+) -> Result<Vec<&'v [f32]>, String> {
+    let known: Option<usize> = layout.columns.iter().map(SampleColumns::width).sum();
+    match known {
+        None => Ok(vec![values]),
+        Some(total) if total == values.len() => {
+            let mut parts = Vec::with_capacity(layout.columns.len());
+            let mut rest = values;
+            for column in &layout.columns {
+                let (head, tail) = rest.split_at(column.width().unwrap_or(0));
+                parts.push(head);
+                rest = tail;
+            }
+            Ok(parts)
+        }
+        Some(total) => Err(format!(
+            "record #{} expects {total} values per sample, got {}",
+            layout.record,
+            values.len()
+        )),
+    }
+}
