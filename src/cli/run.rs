@@ -15,40 +15,53 @@ use super::{CliError, Reported};
 use crate::ir::memory;
 use crate::ir::{Network, PopulationId};
 use crate::models::Mode;
+use crate::record::hdf5::Hdf5Recorder;
+use crate::record::{Provenance, RunStatus};
 use crate::sim::{self, EpochStats, ObserveError, Observer, RunConfig, RunReport};
 
-/// How a run ended, as stored in the output file.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RunStatus {
-    Complete,
-    Interrupted,
-    Failed(String),
-}
-
-/// An output the engine writes to while it runs.
-pub trait Output: Observer + Send {
-    /// Completes the file and moves it to its final name.
-    fn finish(self: Box<Self>, report: &RunReport, status: RunStatus) -> Result<PathBuf, CliError>;
-}
-
-/// Placeholder output until the HDF5 recorder is wired in: keeps nothing.
-struct Discard(PathBuf);
-
-impl Observer for Discard {}
-
-impl Output for Discard {
-    fn finish(self: Box<Self>, _: &RunReport, _: RunStatus) -> Result<PathBuf, CliError> {
-        Ok(self.0)
-    }
-}
-
+/// Opens the HDF5 output for one network, with the provenance needed to reproduce the run.
 fn open_output(
     path: &Path,
-    _compiled: &Compiled,
-    _network: &Network,
-    _threads: usize,
-) -> Result<Box<dyn Output>, CliError> {
-    Ok(Box::new(Discard(path.to_path_buf())))
+    compiled: &Compiled,
+    network: &Network,
+    threads: usize,
+) -> Result<Hdf5Recorder, CliError> {
+    let provenance = Provenance {
+        source: compiled.text.clone(),
+        file_name: compiled.path.display().to_string(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        seed: network.seed,
+        threads,
+        start_time: rfc3339_now(),
+        command_line: std::env::args().collect::<Vec<_>>().join(" "),
+        overrides: compiled.overrides.clone(),
+        network: network.name.clone(),
+    };
+    Hdf5Recorder::create(path, &provenance, network)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", path.display())))
+}
+
+/// The current UTC time as `2026-11-23T18:40:20Z` (civil-from-days, Howard Hinnant's algorithm).
+fn rfc3339_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
@@ -110,7 +123,9 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             Ok(report) => (report, RunStatus::Complete),
             Err(e) => (RunReport::default(), RunStatus::Failed(e.to_string())),
         };
-        let written = output.finish(&report, status.clone())?;
+        let written = output
+            .finish(&report, status.clone())
+            .map_err(|e| CliError::Io(format!("cannot complete {}: {e}", output_file.display())))?;
         if let RunStatus::Failed(message) = status {
             return Err(CliError::Run(format!(
                 "network '{}' failed: {message}",
@@ -233,7 +248,7 @@ fn summary_json(
 
 /// Forwards to the output and tells the person at the terminal how the run goes.
 struct Console {
-    inner: Box<dyn Output>,
+    inner: Hdf5Recorder,
     quiet: bool,
     network: String,
     last_progress: Option<Instant>,
