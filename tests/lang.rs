@@ -10,8 +10,10 @@ use neurosim::lang::{self, Compilation, Override};
 
 fn compile_file(path: &Path, overrides: &[Override]) -> Compilation {
     let text = std::fs::read_to_string(path).expect("test file readable");
-    let mut loader = |p: &Path| std::fs::read_to_string(p);
-    lang::compile(&path.display().to_string(), &text, &mut loader, overrides)
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let name = path.strip_prefix(root).unwrap_or(path).display().to_string();
+    let mut loader = |p: &Path| std::fs::read_to_string(root.join(p));
+    lang::compile(&name, &text, &mut loader, overrides)
 }
 
 #[test]

@@ -167,6 +167,7 @@ pub fn lower_network(
     // Records.
     let scope = RecordScope {
         populations: &refs,
+        declared: &declared,
         projections: &proj_index,
     };
     for r in &records {

@@ -161,6 +161,9 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     }
 
     dedup(&mut diags);
+    // Read top to bottom: by file, then by position (a stable sort keeps the order of
+    // diagnostics at the same place).
+    diags.sort_by_key(|d| d.primary_span().map_or((u32::MAX, 0), |s| (s.file.0, s.start)));
     let networks = if diags.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {

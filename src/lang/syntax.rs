@@ -118,6 +118,8 @@ pub const KEYWORDS: &[&str] = &[
 pub(crate) fn prescan(file: FileId, text: &str) -> Vec<Diagnostic> {
     let bytes = text.as_bytes();
     let mut stack: Vec<(u8, usize)> = Vec::new();
+    // Matched `{ }` pairs, to guess which block lost its `}` when one is missing.
+    let mut braces: Vec<(usize, usize)> = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
@@ -180,7 +182,11 @@ pub(crate) fn prescan(file: FileId, text: &str) -> Vec<Diagnostic> {
                     _ => b'{',
                 };
                 match stack.pop() {
-                    Some((open, _)) if open == expected => {}
+                    Some((open, at)) if open == expected => {
+                        if open == b'{' {
+                            braces.push((at, i));
+                        }
+                    }
                     Some((open, at)) => {
                         return vec![
                             Diagnostic::error(
@@ -211,13 +217,38 @@ pub(crate) fn prescan(file: FileId, text: &str) -> Vec<Diagnostic> {
         i += 1;
     }
     if let Some(&(open, at)) = stack.last() {
-        return vec![
-            Diagnostic::error("E0008", format!("unclosed `{}`", open as char))
-                .with_label(Span::new(file, at, at + 1), "opened here and never closed")
-                .with_help(format!("add `{}`", closer(open) as char)),
-        ];
+        let mut d = Diagnostic::error("E0008", format!("unclosed `{}`", open as char))
+            .with_label(Span::new(file, at, at + 1), "opened here and never closed")
+            .with_help(format!("add `{}`", closer(open) as char));
+        // A `}` that starts its line but is indented unlike the line of the `{` it closed
+        // most likely belongs to an outer block: the inner one is the one missing its `}`.
+        if open == b'{'
+            && let Some(&(o, c)) = braces.iter().find(|&&(o, c)| {
+                o > at && starts_line(text, c) && indent_of(text, o) != indent_of(text, c)
+            })
+        {
+            let line = text[..c].matches('\n').count() + 1;
+            d = d.with_label(
+                Span::new(file, o, o + 1),
+                format!("perhaps this `{{` is the one missing its `}}`: the `}}` on line {line} does not line up with it"),
+            );
+        }
+        return vec![d];
     }
     Vec::new()
+}
+
+fn line_start(text: &str, pos: usize) -> usize {
+    text[..pos].rfind('\n').map_or(0, |i| i + 1)
+}
+
+fn indent_of(text: &str, pos: usize) -> usize {
+    let start = line_start(text, pos);
+    text[start..].len() - text[start..].trim_start_matches([' ', '\t']).len()
+}
+
+fn starts_line(text: &str, pos: usize) -> bool {
+    text[line_start(text, pos)..pos].trim().is_empty()
 }
 
 fn closer(open: u8) -> u8 {
@@ -260,8 +291,11 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
             if t == "BUILTIN_RULE" || is_range || t.trim().is_empty() || trivia.contains(&t.as_str()) {
                 continue;
             }
-            if t == "\n" || t == "\r\n" {
-                push("a line break".into());
+            if t == "\n" || t == "\r\n" || t == ";" {
+                // `;` is only ever expected where a statement may end.
+                push("a new line".into());
+            } else if t == "_" {
+                // The first character of a name: covered by "a name".
             } else {
                 push(format!("`{t}`"));
             }
@@ -276,10 +310,24 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
             }
         }
     }
-    // Rules first (they say what is meant), then literal tokens.
+    // Rules first (they say what is meant), then literal tokens not already implied by a rule.
+    let implied: &[(&str, &str)] = &[
+        ("a block `{ ... }`", "`{`"),
+        ("arguments `(...)`", "`(`"),
+        ("a list `[...]`", "`[`"),
+        ("a slice `[a..b]`", "`[`"),
+        ("`->` or `--`", "`->`"),
+        ("`->` or `--`", "`--`"),
+        ("a string", "`\"`"),
+        ("`+` or `-`", "`+`"),
+        ("`+` or `-`", "`-`"),
+        ("`*` or `/`", "`*`"),
+        ("`*` or `/`", "`/`"),
+    ];
     let mut all = rules;
     for e in expected {
-        if !all.contains(&e) {
+        let covered = implied.iter().any(|(rule, tok)| *tok == e && all.iter().any(|r| r == rule));
+        if !covered && !all.contains(&e) {
             all.push(e);
         }
     }
@@ -299,7 +347,7 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
         },
     );
     let word = word_at(text, pos);
-    if KEYWORDS.contains(&word) {
+    if KEYWORDS.contains(&word) && all.iter().any(|e| e == "a name") {
         d = d.with_help(format!(
             "`{word}` is a keyword and cannot be used as a name; pick another name"
         ));

@@ -8,7 +8,7 @@ use crate::lang::ast::ProjectionDecl;
 use crate::lang::check::params::{
     Ctx, Given, check_params, convert, named_args, quantity, unknown_in_family, unknown_param,
 };
-use crate::lang::check::units::{Val, eval, show};
+use crate::lang::check::units::{Val, eval};
 use crate::models::connector::{self, COMMON_PARAMS};
 use crate::models::neuron::NeuronInfo;
 use crate::models::{Mode, ParamKind, ParamSpec, Range, init, plasticity};
@@ -190,7 +190,8 @@ pub fn projection(hop: &Hop, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>)
             }
         }
     }
-    if mode == Mode::Spiking && weight.is_none() && target.info.accepts_input {
+    let weight_given = hop.block.iter().any(|g| g.name.name == "weight");
+    if mode == Mode::Spiking && !weight_given && target.info.accepts_input {
         diags.push(
             Diagnostic::error(
                 "E0302",
@@ -438,9 +439,6 @@ fn check_counts(
             "sizes differ".into(),
             "use `full` or `random(p = ...)`, or make the sizes equal".into(),
         ),
-        _ => {
-            let _ = show;
-            true
-        }
+        _ => true,
     }
 }

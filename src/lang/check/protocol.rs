@@ -488,6 +488,8 @@ const RECORDABLES: &[&str] = &["spikes", "activation", "weight", "loss", "accura
 /// Resolved record targets: populations by name and projections by (source, arrow, target).
 pub struct RecordScope<'a> {
     pub populations: &'a [PopRef],
+    /// Every declared population name, including those that failed their own checks.
+    pub declared: &'a [&'a str],
     /// (source name, directed, target name, id)
     pub projections: &'a [(String, bool, String, ProjectionId)],
 }
@@ -562,8 +564,9 @@ pub fn record(
         match t {
             Target::Population { name, slice, span } => {
                 let Some(pop) = scope.populations.iter().find(|p| p.name == name.name) else {
-                    let known: Vec<&str> = scope.populations.iter().map(|p| p.name.as_str()).collect();
-                    diags.push(super::names::unknown("E0101", "population", name, &known));
+                    if !scope.declared.contains(&name.name.as_str()) {
+                        diags.push(super::names::unknown("E0101", "population", name, scope.declared));
+                    }
                     continue;
                 };
                 if what == Recordable::Weight {

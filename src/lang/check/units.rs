@@ -90,7 +90,33 @@ pub fn resolve_unit(unit: &Unit, diags: &mut Vec<Diagnostic>) -> Option<(f64, Di
 pub fn unknown_unit(symbol: &str, span: Span) -> Diagnostic {
     let mut d = Diagnostic::error("E0202", format!("unknown unit `{symbol}`"))
         .with_label(span, "not a unit neurosim knows");
-    match suggest(symbol, units::UNITS.iter().map(|u| u.0)) {
+    // Spellings from other tools and papers that are too far from the symbol for an edit distance.
+    const ALIASES: &[(&str, &str)] = &[
+        ("sec", "s"),
+        ("secs", "s"),
+        ("second", "s"),
+        ("seconds", "s"),
+        ("msec", "ms"),
+        ("msecs", "ms"),
+        ("usec", "us"),
+        ("µs", "us"),
+        ("μs", "us"),
+        ("µV", "uV"),
+        ("µA", "uA"),
+        ("µS", "uS"),
+        ("µF", "uF"),
+        ("mho", "S"),
+        ("ohm", "Ohm"),
+        ("Ω", "Ohm"),
+        ("kΩ", "kOhm"),
+        ("MΩ", "MOhm"),
+        ("GΩ", "GOhm"),
+        ("volt", "V"),
+        ("amp", "A"),
+        ("hertz", "Hz"),
+    ];
+    let alias = ALIASES.iter().find(|(a, _)| *a == symbol).map(|(_, u)| *u);
+    match alias.or_else(|| suggest(symbol, units::UNITS.iter().map(|u| u.0))) {
         Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
         None => {
             d = d.with_note(
