@@ -26,7 +26,7 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let _ = writeln!(out, "{kind}[{}]: {}", d.code, d.message);
+    let _ = writeln!(out, "{kind}[{}]: {}", d.code, clip_text(&d.message));
 
     // Lines to show, grouped by file in order of first appearance (primary file first).
     let mut files: Vec<FileId> = Vec::new();
@@ -64,10 +64,10 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
         if !has_snippet {
             let _ = writeln!(out, "{pad} |");
         }
-        let _ = writeln!(out, "{pad} = note: {note}");
+        let _ = writeln!(out, "{pad} = note: {}", clip_text(note));
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "{pad} = help: {help}");
+        let _ = writeln!(out, "{pad} = help: {}", clip_text(help));
     }
 }
 
@@ -88,6 +88,8 @@ fn render_snippet(out: &mut String, text: &str, labels: &[&Label], gutter: usize
     items.sort_by_key(|(f, _, l)| (*f, l.span.start));
 
     let mut last_shown: Option<usize> = None;
+    // Columns cut off the front of the line last shown (very long lines are windowed).
+    let mut shift = 0;
     for (first, last, label) in items {
         let is_primary = primary.is_some_and(|p| std::ptr::eq(p, label));
         let mark = if is_primary { '^' } else { '-' };
@@ -99,21 +101,24 @@ fn render_snippet(out: &mut String, text: &str, labels: &[&Label], gutter: usize
         let start = (label.span.start as usize).min(text.len());
         let end = (label.span.end as usize).min(text.len()).max(start);
         if first == last {
-            if last_shown != Some(first) {
-                write_line(out, text, &lines, first, gutter);
-            }
             let line_text = line_text(text, &lines, first);
             let ls = lines[first];
             let from = display_width(&line_text[..floor(line_text, start - ls)]);
             let to = display_width(&line_text[..floor(line_text, end - ls)]);
-            let n = (to - from).max(1);
+            if last_shown != Some(first) {
+                let (shown, s) = window(line_text, from);
+                shift = s;
+                let _ = writeln!(out, "{:>gutter$} | {}", first + 1, shown.trim_end());
+            }
+            let from = from.saturating_sub(shift);
+            let n = (to.saturating_sub(shift) - from).clamp(1, MAX_LINE);
             let _ = writeln!(
                 out,
                 "{} | {}{}{}",
                 " ".repeat(gutter),
                 " ".repeat(from),
                 mark.to_string().repeat(n),
-                if label.message.is_empty() { String::new() } else { format!(" {}", label.message) }
+                if label.message.is_empty() { String::new() } else { format!(" {}", clip_text(&label.message)) }
             );
             last_shown = Some(first);
         } else {
@@ -153,8 +158,49 @@ fn render_snippet(out: &mut String, text: &str, labels: &[&Label], gutter: usize
 }
 
 fn write_line(out: &mut String, text: &str, lines: &[usize], line: usize, gutter: usize) {
-    let t = expand_tabs(line_text(text, lines, line));
+    let (t, _) = window(line_text(text, lines, line), 0);
     let _ = writeln!(out, "{:>gutter$} | {}", line + 1, t.trim_end());
+}
+
+/// Longest source line shown in full, and longest message, in columns.
+const MAX_LINE: usize = 160;
+const MAX_MESSAGE: usize = 300;
+
+/// The line with tabs expanded; a line wider than `MAX_LINE` is cut to a window that starts
+/// a little before column `from`, with `…` marking what was left out. Returns the text and
+/// how many columns were cut from the front (minus the `…`).
+fn window(line: &str, from: usize) -> (String, usize) {
+    let expanded = expand_tabs(line);
+    if display_width(&expanded) <= MAX_LINE {
+        return (expanded, 0);
+    }
+    let start = from.saturating_sub(40);
+    let mut out = String::new();
+    let mut col = 0;
+    if start > 0 {
+        out.push('…');
+    }
+    for c in expanded.chars() {
+        let w = display_width(c.encode_utf8(&mut [0; 4]));
+        if col >= start && col + w <= start + MAX_LINE {
+            out.push(c);
+        }
+        col += w;
+        if col > start + MAX_LINE {
+            out.push('…');
+            break;
+        }
+    }
+    (out, start.saturating_sub(usize::from(start > 0)))
+}
+
+fn clip_text(s: &str) -> String {
+    if s.chars().count() <= MAX_MESSAGE {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(MAX_MESSAGE).collect();
+    out.push('…');
+    out
 }
 
 fn line_starts(text: &str) -> Vec<usize> {

@@ -271,10 +271,19 @@ pub(crate) fn parse_rule(
 }
 
 fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Diagnostic {
-    let pos = match error.location {
+    let mut pos = match error.location {
         InputLocation::Pos(p) => p,
         InputLocation::Span((s, _)) => s,
     };
+    let mut rules: Vec<String> = Vec::new();
+    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
+        for r in positives {
+            let n = rule_name(*r).to_string();
+            if !rules.contains(&n) && n != "whitespace" {
+                rules.push(n);
+            }
+        }
+    }
     let mut expected: Vec<String> = Vec::new();
     let mut push = |s: String| {
         if !expected.contains(&s) {
@@ -282,9 +291,15 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
         }
     };
     if let Some(attempts) = error.parse_attempts() {
+        // pest's rule-level position stops where the last *rule* failed; a literal such as
+        // `:` can fail further on. The furthest point reached is where the mistake is.
+        if attempts.max_position > pos {
+            pos = attempts.max_position;
+            rules.clear();
+        }
         for token in attempts.expected_tokens() {
             // Literal tokens print as themselves; character ranges and built-in rules are
-            // covered by the rule names below.
+            // covered by the rule names.
             let t = token.to_string();
             let is_range = t.len() > 2 && t.chars().nth(1) == Some('.') && t.chars().count() == 4;
             let trivia = ["//", "/*", "*/", "\u{FEFF}"];
@@ -300,14 +315,9 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
                 push(format!("`{t}`"));
             }
         }
-    }
-    let mut rules: Vec<String> = Vec::new();
-    if let ErrorVariant::ParsingError { positives, .. } = &error.variant {
-        for r in positives {
-            let n = rule_name(*r).to_string();
-            if !rules.contains(&n) && n != "whitespace" {
-                rules.push(n);
-            }
+        if !expected.is_empty() && attempts.max_position == pos && rules.len() > 3 {
+            // Literal tokens say it more precisely than a list of enclosing rules.
+            rules.retain(|r| r == "a name" || r == "a value" || r == "a number");
         }
     }
     // Rules first (they say what is meant), then literal tokens not already implied by a rule.
@@ -326,7 +336,9 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
     ];
     let mut all = rules;
     for e in expected {
-        let covered = implied.iter().any(|(rule, tok)| *tok == e && all.iter().any(|r| r == rule));
+        let covered = implied
+            .iter()
+            .any(|(rule, tok)| *tok == e && all.iter().any(|r| r == rule));
         if !covered && !all.contains(&e) {
             all.push(e);
         }
