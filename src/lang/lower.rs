@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Span, suggest};
-use crate::ir::{Network, Population, Value};
+use crate::ir::{Network, Population, PopulationId, Value};
 use crate::lang::ast::{
     Arrow, DatasetDecl, Expr, ExprKind, Ident, Let, NetworkDecl, Param, PopulationDecl,
     ProjectionDecl, RecordDecl, SimulateDecl, Stmt,
@@ -95,11 +95,18 @@ pub fn lower_network(
 
     // Populations.
     let mut refs: Vec<PopRef> = Vec::new();
+    // A population with errors in its own parameters still takes part in the checks of
+    // projections and records (under an id that is never added to the graph), so their
+    // mistakes are reported in the same run.
     for (_, decl) in &pops {
-        if let Some(p) = population(decl, mode, &templates, overrides, used, &ctx, diags) {
+        if let Some((p, ok)) = population(decl, mode, &templates, overrides, used, &ctx, diags) {
             let info = p.model;
             let size = p.size();
-            let id = network.graph.add_population(p);
+            let id = if ok {
+                network.graph.add_population(p)
+            } else {
+                PopulationId(u32::MAX)
+            };
             refs.push(PopRef {
                 id,
                 name: decl.name.name.clone(),
@@ -280,7 +287,7 @@ fn population(
     used: &mut [bool],
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
-) -> Option<Population> {
+) -> Option<(Population, bool)> {
     let n = diags.len();
     let resolved = names::resolve_model(&decl.model, templates, diags);
     let shape = shape(decl, diags);
@@ -369,18 +376,19 @@ fn population(
         }
     }
     let params = check_params(info.name, info.params, &model_given, ctx, decl.span, diags);
-    if let Some(Value::Symbol(act)) = params.get("activation") {
-        let _ = act;
-    }
     let shape = shape?;
-    (diags.len() == n).then(|| Population {
-        name: decl.name.name.clone(),
-        model: info,
-        shape,
-        params,
-        init,
-        span: decl.span,
-    })
+    let ok = diags.len() == n;
+    Some((
+        Population {
+            name: decl.name.name.clone(),
+            model: info,
+            shape,
+            params,
+            init,
+            span: decl.span,
+        },
+        ok,
+    ))
 }
 
 /// `[N]`, `[C, H, W]` or `[[C, H, W]]`: whole numbers above zero.
@@ -507,7 +515,11 @@ fn lower_projection(
                     block: hop_block,
                     connector_overrides,
                 };
-                if let Some(mut p) = connectivity::projection(&h, mode, ctx, diags) {
+                let placeholder = PopulationId(u32::MAX);
+                if let Some(mut p) = connectivity::projection(&h, mode, ctx, diags)
+                    && p.source != placeholder
+                    && p.target != placeholder
+                {
                     let count = index
                         .iter()
                         .filter(|(a, d, b, _)| *a == s.name && *d == directed && *b == t.name)

@@ -291,12 +291,6 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
         }
     };
     if let Some(attempts) = error.parse_attempts() {
-        // pest's rule-level position stops where the last *rule* failed; a literal such as
-        // `:` can fail further on. The furthest point reached is where the mistake is.
-        if attempts.max_position > pos {
-            pos = attempts.max_position;
-            rules.clear();
-        }
         for token in attempts.expected_tokens() {
             // Literal tokens print as themselves; character ranges and built-in rules are
             // covered by the rule names.
@@ -314,6 +308,15 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
             } else {
                 push(format!("`{t}`"));
             }
+        }
+        // pest's rule-level position stops where the last *rule* failed; a literal such as
+        // `:` can fail further on. The furthest point reached, if a token was expected
+        // there, is where the mistake is.
+        if attempts.max_position > pos && !expected.is_empty() {
+            pos = attempts.max_position;
+            rules.clear();
+        } else if attempts.max_position > pos {
+            expected.clear();
         }
         if !expected.is_empty() && attempts.max_position == pos && rules.len() > 3 {
             // Literal tokens say it more precisely than a list of enclosing rules.
