@@ -1,0 +1,268 @@
+//! The typed syntax tree of a `.net` file, exactly as written (no names resolved, no units
+//! converted). Every node carries a `Span`, so every later diagnostic can point at source.
+//! Built only by `parse.rs`; read by `check/` and `lower.rs`.
+
+use crate::diag::Span;
+
+/// A whole file: imports, file-level templates and networks, in source order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct File {
+    pub items: Vec<Item>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Item {
+    /// `import "lib.net"`
+    Import(Import),
+    /// `let cell = lif { ... }` outside any network: visible in every network and to importers.
+    Let(Let),
+    Network(NetworkDecl),
+}
+
+/// A name as written, with its place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Import {
+    pub path: String,
+    pub path_span: Span,
+    pub span: Span,
+}
+
+/// `network NAME : rate | spiking { statements }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkDecl {
+    pub name: Ident,
+    /// `rate` or `spiking` (checked later, so a typo gets a suggestion).
+    pub mode: Ident,
+    pub body: Vec<Stmt>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stmt {
+    /// `seed = 42`, `dt = 0.1 ms`, `output = "x.h5"`
+    Setting(Param),
+    Let(Let),
+    Population(PopulationDecl),
+    Projection(ProjectionDecl),
+    Dataset(DatasetDecl),
+    Train(Block),
+    Evaluate(Block),
+    Simulate(SimulateDecl),
+    Record(RecordDecl),
+}
+
+/// `name = value`, in a block or as a network setting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Param {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `{ a = 1, b = 2 }`
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Block {
+    pub params: Vec<Param>,
+    pub span: Span,
+}
+
+/// `let NAME = MODEL { params }`; MODEL may itself be a template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Let {
+    pub name: Ident,
+    pub model: Ident,
+    pub block: Option<Block>,
+    pub span: Span,
+}
+
+/// `population NAME : MODEL[SIZE] { params }` or `MODEL[C, H, W]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationDecl {
+    pub name: Ident,
+    pub model: Ident,
+    pub shape: Vec<Expr>,
+    pub shape_span: Span,
+    pub block: Option<Block>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Arrow {
+    /// `->`
+    Directed,
+    /// `--`
+    Undirected,
+}
+
+impl Arrow {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Arrow::Directed => "->",
+            Arrow::Undirected => "--",
+        }
+    }
+}
+
+/// `A, B -> C -> D : CONNECTOR { params }`: `stages[i] arrows[i] stages[i+1]` is one hop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectionDecl {
+    pub stages: Vec<Vec<Ident>>,
+    pub arrows: Vec<(Arrow, Span)>,
+    pub connector: Ident,
+    /// `random(p = 0.02)`: the arguments, if parentheses were written.
+    pub connector_args: Option<Args>,
+    pub block: Option<Block>,
+    pub span: Span,
+}
+
+/// `dataset NAME = SOURCE`
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetDecl {
+    pub name: Ident,
+    pub source: DataSourceDecl,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum DataSourceDecl {
+    /// `inline(options) { [inputs] -> [targets] ... }`
+    Inline {
+        options: Option<Args>,
+        rows: Vec<Row>,
+        span: Span,
+    },
+    /// `csv("x.csv", target = "label")`, `idx(images = ..., labels = ...)`
+    Call(Call),
+}
+
+/// `[0, 1] -> [1]` or `[0, 1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub inputs: Expr,
+    pub targets: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimulateDecl {
+    /// `simulate 1 s`
+    Duration(Expr),
+    /// `simulate { duration = 1 s }`
+    Block(Block),
+}
+
+/// `record WHAT [of TARGETS] [every INTERVAL]`
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordDecl {
+    pub what: Ident,
+    pub targets: Vec<Target>,
+    pub every: Option<Expr>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Target {
+    /// `E` or `E[0..10]` (a single index `E[3]` is `E[3..4]`).
+    Population {
+        name: Ident,
+        slice: Option<Slice>,
+        span: Span,
+    },
+    /// `A -> B`, `m -- m`
+    Projection {
+        source: Ident,
+        arrow: Arrow,
+        target: Ident,
+        span: Span,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slice {
+    pub start: Expr,
+    pub end: Option<Expr>,
+    pub span: Span,
+}
+
+/// Call arguments in parentheses, positional or named.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Args {
+    pub args: Vec<Arg>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Arg {
+    pub name: Option<Ident>,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `name(args)`: distributions, optimizers, rules, dataset sources, connectors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub name: Ident,
+    pub args: Args,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl BinOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    /// As written, before any unit is applied; `text` keeps the spelling for messages.
+    Number(f64),
+    Str(String),
+    Bool(bool),
+    /// A bare name: `relu`, `excitatory`, a dataset, or a unit used as a value (`1/ms`).
+    Name(String),
+    List(Vec<Expr>),
+    /// `lo..hi`, half-open.
+    Range(Box<Expr>, Box<Expr>),
+    Neg(Box<Expr>),
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// `20 ms`, `(1 + 2) mV/ms`
+    Quantity(Box<Expr>, Unit),
+    Call(Call),
+    /// `normal(...) clip [lo, hi]`
+    Clip(Box<Expr>, Box<Expr>),
+}
+
+/// A unit as written: symbols joined by `*` or `/` (`mV/ms`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unit {
+    /// (divide?, symbol) in order; the first is never a divisor.
+    pub factors: Vec<(bool, String)>,
+    pub text: String,
+    pub span: Span,
+}

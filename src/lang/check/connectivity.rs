@@ -1,0 +1,444 @@
+//! Projections: connector and its arguments (counts against population sizes), weights of
+//! the dimension the target model takes, delays, receptors and plasticity rules of the
+//! network's mode. Builds one `ir::Projection` per (source, target) pair.
+
+use crate::diag::{Diagnostic, Span};
+use crate::ir::{Params, Plasticity, PopulationId, Projection, Receptor, Value};
+use crate::lang::ast::ProjectionDecl;
+use crate::lang::check::params::{
+    Ctx, Given, check_params, convert, named_args, quantity, unknown_in_family, unknown_param,
+};
+use crate::lang::check::units::{Val, eval};
+use crate::models::connector::{self, COMMON_PARAMS};
+use crate::models::neuron::NeuronInfo;
+use crate::models::{Mode, ParamKind, ParamSpec, Range, init, plasticity};
+use crate::units::Dim;
+
+/// A declared population, as projections and records see it.
+#[derive(Debug, Clone)]
+pub struct PopRef {
+    pub id: PopulationId,
+    pub name: String,
+    pub info: &'static NeuronInfo,
+    pub size: usize,
+}
+
+/// Parameters a projection block takes (besides the connector's, which go in parentheses).
+pub const PROJECTION_PARAMS: &[&str] = &["weight", "delay", "receptor", "init", "plasticity"];
+const RECEPTORS: &[&str] = &["excitatory", "inhibitory"];
+
+/// One (source, target) pair of a projection statement, with `--set` overrides that apply.
+pub struct Hop<'a> {
+    pub source: &'a PopRef,
+    pub target: &'a PopRef,
+    pub directed: bool,
+    pub decl: &'a ProjectionDecl,
+    pub block: Vec<Given<'a>>,
+    pub connector_overrides: Vec<Given<'a>>,
+}
+
+/// Dimensions a weight onto `target` may have in spiking mode: conductance-based models
+/// (those with a `g_e` state) take conductances, the others voltages or currents.
+pub fn weight_dims(target: &NeuronInfo) -> &'static [Dim] {
+    if target.state.iter().any(|s| s.name == "g_e") {
+        &[Dim::CONDUCTANCE]
+    } else {
+        &[Dim::VOLTAGE, Dim::CURRENT]
+    }
+}
+
+pub fn projection(hop: &Hop, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Projection> {
+    let decl = hop.decl;
+    let (source, target) = (hop.source, hop.target);
+    let mut ok = true;
+
+    // Connector.
+    let conn = match connector::find(&decl.connector.name) {
+        Some(c) => c,
+        None => {
+            diags.push(unknown_in_family(
+                "E0106",
+                "connector",
+                &decl.connector.name,
+                decl.connector.span,
+                connector::REGISTRY.iter().map(|c| c.name),
+            ));
+            return None;
+        }
+    };
+    let specs: Vec<ParamSpec> = conn.params.iter().chain(COMMON_PARAMS).copied().collect();
+    let mut given = named_args(decl.connector_args.as_ref(), conn.name, diags);
+    for o in &hop.connector_overrides {
+        given.retain(|g| g.name.name != o.name.name);
+        given.push(*o);
+    }
+    let args_span = decl
+        .connector_args
+        .as_ref()
+        .map_or(decl.connector.span, |a| decl.connector.span.to(a.span));
+    let n_before = diags.len();
+    let connector_args = check_params(conn.name, &specs, &given, ctx, args_span, diags);
+    ok &= diags.len() == n_before;
+    if ok {
+        ok &= check_counts(conn.name, &connector_args, source, target, args_span, diags);
+    }
+
+    if !target.info.accepts_input {
+        diags.push(
+            Diagnostic::error(
+                "E0404",
+                format!(
+                    "`{}` is a {} population: it cannot receive synapses",
+                    target.name, target.info.name
+                ),
+            )
+            .with_label(decl.span, format!("projects into `{}`", target.name))
+            .with_note(format!("{}: {}", target.info.name, target.info.summary)),
+        );
+        ok = false;
+    }
+
+    // Block parameters.
+    let mut weight = None;
+    let mut weight_dim = Dim::NONE;
+    let mut weight_mean = 0.0;
+    let mut delay = None;
+    let mut receptor = None;
+    let mut init_name = None;
+    let mut plasticity_given = None;
+    for g in &hop.block {
+        let name = g.name.name.as_str();
+        let wrong_mode = match (name, mode) {
+            ("weight" | "delay" | "receptor", Mode::Rate) => Some("spiking"),
+            ("init", Mode::Spiking) => Some("rate"),
+            _ => None,
+        };
+        if let Some(needs) = wrong_mode {
+            let help = if mode == Mode::Rate {
+                "rate-mode weights are learned: give `init = xavier` (or zeros, uniform, normal, he)"
+            } else {
+                "spiking weights are given with `weight = ...`"
+            };
+            diags.push(
+                Diagnostic::error(
+                    "E0407",
+                    format!("`{name}` is a {needs}-mode parameter, but this network is {}", mode.name()),
+                )
+                .with_label(g.name.span, format!("not used in {} networks", mode.name()))
+                .with_help(help),
+            );
+            ok = false;
+            continue;
+        }
+        match name {
+            "weight" => match weight_value(g, target, diags) {
+                Some((v, dim, mean)) => {
+                    weight = Some(v);
+                    weight_dim = dim;
+                    weight_mean = mean;
+                }
+                None => ok = false,
+            },
+            "delay" => {
+                match eval(g.value, diags).and_then(|v| {
+                    quantity("delay", Dim::TIME, Range::NonNegative, true, v, g.value.span, diags)
+                }) {
+                    Some(v) => delay = Some(v),
+                    None => ok = false,
+                }
+            }
+            "receptor" => {
+                let spec = ParamSpec {
+                    name: "receptor",
+                    kind: ParamKind::Choice {
+                        options: RECEPTORS,
+                        default: None,
+                    },
+                    doc: "",
+                };
+                match convert("projection", &spec, g.value, ctx, diags) {
+                    Some(Value::Symbol(s)) if s == "inhibitory" => receptor = Some(Receptor::Inhibitory),
+                    Some(_) => receptor = Some(Receptor::Excitatory),
+                    None => ok = false,
+                }
+            }
+            "init" => {
+                let spec = ParamSpec {
+                    name: "init",
+                    kind: ParamKind::Choice {
+                        options: init::NAMES,
+                        default: None,
+                    },
+                    doc: "",
+                };
+                match convert("projection", &spec, g.value, ctx, diags) {
+                    Some(Value::Symbol(s)) => init_name = Some(s),
+                    _ => ok = false,
+                }
+            }
+            "plasticity" => plasticity_given = Some(*g),
+            _ => {
+                let mut d = unknown_param(g.name, "a projection", PROJECTION_PARAMS);
+                if specs.iter().any(|s| s.name == name) {
+                    d = d.with_help(format!(
+                        "`{name}` is an argument of the connector: write `{}({name} = ...)`",
+                        conn.name
+                    ));
+                }
+                diags.push(d);
+                ok = false;
+            }
+        }
+    }
+    let weight_given = hop.block.iter().any(|g| g.name.name == "weight");
+    if mode == Mode::Spiking && !weight_given && target.info.accepts_input {
+        diags.push(
+            Diagnostic::error(
+                "E0302",
+                format!("missing `weight` for the projection {}", pair_name(hop)),
+            )
+            .with_label(decl.span, "every spiking projection needs a weight")
+            .with_help(format!(
+                "add `{{ weight = ... }}`: {} onto {}",
+                weight_dims(target.info)
+                    .iter()
+                    .map(|d| d.name())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                target.info.name
+            )),
+        );
+        ok = false;
+    }
+
+    let plasticity = match plasticity_given {
+        Some(g) => match plasticity_rule(&g, mode, weight_dim, ctx, diags) {
+            Some(p) => Some(p),
+            None => {
+                ok = false;
+                None
+            }
+        },
+        None => None,
+    };
+
+    let receptor = receptor.unwrap_or(if weight_mean >= 0.0 {
+        Receptor::Excitatory
+    } else {
+        Receptor::Inhibitory
+    });
+    ok.then(|| Projection {
+        name: String::new(),
+        source: source.id,
+        target: target.id,
+        directed: hop.directed,
+        connector: conn,
+        connector_args,
+        weight,
+        weight_dim,
+        delay,
+        receptor,
+        init: init_name,
+        plasticity,
+        extra: Params::new(),
+        span: decl.span,
+    })
+}
+
+fn pair_name(hop: &Hop) -> String {
+    format!(
+        "{}{}{}",
+        hop.source.name,
+        if hop.directed { "->" } else { "--" },
+        hop.target.name
+    )
+}
+
+/// The weight, its dimension and its mean (for the receptor default).
+fn weight_value(g: &Given, target: &PopRef, diags: &mut Vec<Diagnostic>) -> Option<(Value, Dim, f64)> {
+    let allowed = weight_dims(target.info);
+    let val = eval(g.value, diags)?;
+    let (dim, mean) = match &val {
+        Val::Num { value, dim } => (*dim, *value),
+        Val::Dist { dist, dim } => (*dim, dist.mean()),
+        other => {
+            diags.push(
+                Diagnostic::error("E0204", format!("`weight` expects a number, found {}", other.describe()))
+                    .with_label(g.value.span, "expected a weight"),
+            );
+            return None;
+        }
+    };
+    if !allowed.contains(&dim) {
+        let expected = allowed.iter().map(|d| d.name()).collect::<Vec<_>>().join(" or ");
+        let example = allowed.iter().map(|d| format!("`{}`", d.example_unit())).collect::<Vec<_>>().join(" or ");
+        let mut d = Diagnostic::error(
+            "E0403",
+            format!(
+                "a weight onto {} (`{}`) must be {expected}, found {}",
+                target.info.name,
+                target.name,
+                dim.name()
+            ),
+        )
+        .with_label(g.value.span, format!("this is {}", dim.name()))
+        .with_help(format!("use {example}"));
+        if dim == Dim::NONE {
+            d = d.with_note("spiking weights carry a unit; only rate-mode weights are plain numbers");
+        }
+        diags.push(d);
+        return None;
+    }
+    let value = quantity("weight", dim, Range::Any, true, val, g.value.span, diags)?;
+    Some((value, dim, mean))
+}
+
+/// `plasticity = stdp(...)`: the rule must belong to the network's mode; a spiking rule's
+/// `w_max` has the dimension of the projection's weight.
+fn plasticity_rule(
+    g: &Given,
+    mode: Mode,
+    weight_dim: Dim,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Plasticity> {
+    let val = eval(g.value, diags)?;
+    let (name, name_span, args) = match &val {
+        Val::Sym(s) => (s.clone(), g.value.span, None),
+        Val::Call(c) => (c.name.name.clone(), c.name.span, Some(&c.args)),
+        other => {
+            diags.push(
+                Diagnostic::error(
+                    "E0204",
+                    format!("`plasticity` expects a rule such as `stdp(...)`, found {}", other.describe()),
+                )
+                .with_label(g.value.span, "expected a plasticity rule"),
+            );
+            return None;
+        }
+    };
+    let Some(rule) = plasticity::find(&name) else {
+        diags.push(unknown_in_family(
+            "E0109",
+            "plasticity rule",
+            &name,
+            name_span,
+            plasticity::REGISTRY.iter().map(|r| r.name),
+        ));
+        return None;
+    };
+    if rule.mode != mode {
+        let others: Vec<&str> = plasticity::REGISTRY
+            .iter()
+            .filter(|r| r.mode == mode)
+            .map(|r| r.name)
+            .collect();
+        diags.push(
+            Diagnostic::error(
+                "E0406",
+                format!("`{name}` is a {}-mode rule, but this network is {}", rule.mode.name(), mode.name()),
+            )
+            .with_label(name_span, format!("{} rule", rule.mode.name()))
+            .with_help(format!("{} rules: {}", mode.name(), others.join(", "))),
+        );
+        return None;
+    }
+    let specs: Vec<ParamSpec> = rule
+        .params
+        .iter()
+        .map(|s| match s.kind {
+            ParamKind::Quantity {
+                dim: Dim::NONE,
+                default,
+                range,
+                per_element,
+            } if s.name == "w_max" && mode == Mode::Spiking => ParamSpec {
+                kind: ParamKind::Quantity {
+                    dim: weight_dim,
+                    default,
+                    range,
+                    per_element,
+                },
+                ..*s
+            },
+            _ => *s,
+        })
+        .collect();
+    let given = named_args(args, rule.name, diags);
+    let n_before = diags.len();
+    let params = check_params(rule.name, &specs, &given, ctx, g.value.span, diags);
+    (diags.len() == n_before).then_some(Plasticity { rule, params })
+}
+
+/// Counts that must fit the populations: `k` of fixed in/out-degree, `n` of fixed_total,
+/// equal sizes for one_to_one.
+fn check_counts(
+    connector: &str,
+    args: &Params,
+    source: &PopRef,
+    target: &PopRef,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let same = source.id == target.id;
+    let autapses = args.flag("autapses").unwrap_or(false);
+    let multapses = args.flag("multapses").unwrap_or(false);
+    let minus_self = usize::from(same && !autapses);
+    let fail = |diags: &mut Vec<Diagnostic>, message: String, label: String, help: String| {
+        diags.push(
+            Diagnostic::error("E0401", message)
+                .with_label(span, label)
+                .with_help(help),
+        );
+        false
+    };
+    match connector {
+        "fixed_indegree" | "fixed_outdegree" if !multapses => {
+            let k = args.number("k").unwrap_or(0.0);
+            let (pool, pool_name, other) = if connector == "fixed_indegree" {
+                (source.size, &source.name, "sources")
+            } else {
+                (target.size, &target.name, "targets")
+            };
+            let max = pool.saturating_sub(minus_self);
+            if k > max as f64 {
+                let why = if minus_self == 1 {
+                    format!(" ({} minus the neuron itself: autapses are off)", pool)
+                } else {
+                    String::new()
+                };
+                return fail(
+                    diags,
+                    format!("`k` = {k} is more than the {max} available {other}"),
+                    format!("`{pool_name}` offers {max} distinct {other}{why}"),
+                    "lower `k`, or allow repeats with `multapses = true`".into(),
+                );
+            }
+            true
+        }
+        "fixed_total" if !multapses => {
+            let n = args.number("n").unwrap_or(0.0);
+            let pairs = (source.size as f64) * (target.size as f64)
+                - if minus_self == 1 { source.size as f64 } else { 0.0 };
+            if n > pairs {
+                return fail(
+                    diags,
+                    format!("`n` = {n} is more than the {pairs} possible pairs"),
+                    format!("`{}` × `{}` has {pairs} distinct pairs", source.name, target.name),
+                    "lower `n`, or allow repeats with `multapses = true`".into(),
+                );
+            }
+            true
+        }
+        "one_to_one" if source.size != target.size => fail(
+            diags,
+            format!(
+                "one_to_one needs populations of the same size: `{}` has {}, `{}` has {}",
+                source.name, source.size, target.name, target.size
+            ),
+            "sizes differ".into(),
+            "use `full` or `random(p = ...)`, or make the sizes equal".into(),
+        ),
+        _ => true,
+    }
+}

@@ -1,0 +1,110 @@
+//! Name resolution: templates (`let`), populations, datasets and networks; duplicates;
+//! models resolved through template chains to a registered neuron model.
+
+use crate::diag::{Diagnostic, suggest};
+use crate::lang::ast::{Ident, Let};
+use crate::lang::check::params::{Given, block_entries};
+use crate::models::neuron::{self, NeuronInfo};
+
+/// Reports a second declaration of `name` in one namespace.
+pub fn duplicate(kind: &str, name: &Ident, first: &Ident) -> Diagnostic {
+    Diagnostic::error("E0104", format!("{kind} `{}` is declared twice", name.name))
+        .with_label(name.span, "declared again here")
+        .with_label(first.span, "first declared here")
+        .with_help("rename one of them")
+}
+
+/// Declares names in order, reporting duplicates; returns the first declaration of each.
+pub fn declare<'a, T>(
+    kind: &str,
+    items: impl IntoIterator<Item = (&'a Ident, T)>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(&'a Ident, T)> {
+    let mut out: Vec<(&'a Ident, T)> = Vec::new();
+    for (name, item) in items {
+        if let Some((first, _)) = out.iter().find(|(n, _)| n.name == name.name) {
+            diags.push(duplicate(kind, name, first));
+            continue;
+        }
+        out.push((name, item));
+    }
+    out
+}
+
+/// An unknown name with the nearest known one suggested.
+pub fn unknown(code: &'static str, kind: &str, name: &Ident, known: &[&str]) -> Diagnostic {
+    let mut d = Diagnostic::error(code, format!("unknown {kind} `{}`", name.name))
+        .with_label(name.span, format!("no {kind} of this name"));
+    if let Some(s) = suggest(&name.name, known.iter().copied()) {
+        d = d.with_help(format!("did you mean `{s}`?"));
+    }
+    d
+}
+
+/// The templates visible in a network: file-level and imported ones, then the network's own
+/// (which shadow file-level ones of the same name).
+pub struct Templates<'a> {
+    pub lets: Vec<&'a Let>,
+}
+
+impl<'a> Templates<'a> {
+    pub fn find(&self, name: &str) -> Option<&'a Let> {
+        self.lets.iter().rev().find(|l| l.name.name == name).copied()
+    }
+
+    pub fn names(&self) -> Vec<&str> {
+        self.lets.iter().map(|l| l.name.name.as_str()).collect()
+    }
+}
+
+/// A model resolved through templates: the registered model and the parameter layers,
+/// outermost template first.
+pub struct ResolvedModel<'a> {
+    pub info: &'static NeuronInfo,
+    pub layers: Vec<Vec<Given<'a>>>,
+    /// The template names of `layers`, in the same order.
+    pub chain: Vec<String>,
+}
+
+/// Resolves `model` (a model name or a template) to a registered neuron model.
+pub fn resolve_model<'a>(
+    model: &'a Ident,
+    templates: &Templates<'a>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<ResolvedModel<'a>> {
+    let mut layers = Vec::new();
+    let mut chain = Vec::new();
+    let mut current = model;
+    let mut seen: Vec<&str> = Vec::new();
+    loop {
+        if let Some(template) = templates.find(&current.name) {
+            if seen.contains(&template.name.name.as_str()) {
+                diags.push(
+                    Diagnostic::error(
+                        "E0116",
+                        format!("template `{}` is defined in terms of itself", template.name.name),
+                    )
+                    .with_label(template.model.span, "refers back to itself here"),
+                );
+                return None;
+            }
+            seen.push(&template.name.name);
+            layers.push(block_entries(template.block.as_ref(), diags));
+            chain.push(template.name.name.clone());
+            current = &template.model;
+            continue;
+        }
+        if let Some(info) = neuron::find(&current.name) {
+            layers.reverse();
+            chain.reverse();
+            return Some(ResolvedModel { info, layers, chain });
+        }
+        let mut known: Vec<&str> = neuron::names().collect();
+        known.extend(templates.names());
+        diags.push(unknown("E0103", "model", current, &known).with_note(format!(
+            "models: {}",
+            neuron::names().collect::<Vec<_>>().join(", ")
+        )));
+        return None;
+    }
+}

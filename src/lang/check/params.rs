@@ -1,0 +1,502 @@
+//! Checking `name = value` lists against a registry's `ParamSpec`s: unknown names (with
+//! "did you mean"), duplicates, dimensions, ranges, choices, calls into other registries;
+//! defaults filled in. Every spec comes from `crate::models`; nothing is listed twice here.
+
+use crate::diag::{Diagnostic, Span, suggest};
+use crate::ir::{Call as IrCall, Params, Value};
+use crate::lang::ast::{Arg, Args, Block, Expr, Ident, Param};
+use crate::lang::check::units::{Val, eval, show};
+use crate::models::connector::{self, COMMON_PARAMS};
+use crate::models::{Family, ParamKind, ParamSpec, Range, optimizer, plasticity};
+use crate::units::{self, Dim};
+
+/// One `name = value` as written, from a block, call arguments or a `--set` override.
+#[derive(Debug, Clone, Copy)]
+pub struct Given<'a> {
+    pub name: &'a Ident,
+    pub value: &'a Expr,
+}
+
+impl<'a> From<&'a Param> for Given<'a> {
+    fn from(p: &'a Param) -> Given<'a> {
+        Given {
+            name: &p.name,
+            value: &p.value,
+        }
+    }
+}
+
+/// What the checker needs to know about the surroundings.
+pub struct Ctx<'a> {
+    /// Names of the datasets declared in the network.
+    pub datasets: &'a [String],
+}
+
+/// The entries of a block, with a repeated name reported (the last one wins).
+pub fn block_entries<'a>(block: Option<&'a Block>, diags: &mut Vec<Diagnostic>) -> Vec<Given<'a>> {
+    let mut out: Vec<Given<'a>> = Vec::new();
+    for p in block.map(|b| b.params.as_slice()).unwrap_or(&[]) {
+        if let Some(prev) = out.iter().position(|g| g.name.name == p.name.name) {
+            diags.push(
+                Diagnostic::error("E0114", format!("`{}` is given twice", p.name.name))
+                    .with_label(p.name.span, "given again here")
+                    .with_label(out[prev].name.span, "first given here"),
+            );
+            out.remove(prev);
+        }
+        out.push(p.into());
+    }
+    out
+}
+
+/// Named call arguments; positional ones are reported (only distributions take them).
+pub fn named_args<'a>(
+    args: Option<&'a Args>,
+    callee: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Given<'a>> {
+    let mut out: Vec<Given<'a>> = Vec::new();
+    for a in args.map(|a| a.args.as_slice()).unwrap_or(&[]) {
+        let Arg { name, value, span } = a;
+        match name {
+            Some(name) => {
+                if let Some(prev) = out.iter().position(|g| g.name.name == name.name) {
+                    diags.push(
+                        Diagnostic::error("E0114", format!("`{}` is given twice", name.name))
+                            .with_label(name.span, "given again here")
+                            .with_label(out[prev].name.span, "first given here"),
+                    );
+                    out.remove(prev);
+                }
+                out.push(Given { name, value });
+            }
+            None => diags.push(
+                Diagnostic::error("E0305", format!("the arguments of `{callee}` must be named"))
+                    .with_label(*span, "unnamed argument")
+                    .with_help(format!("write `{callee}(name = value)`")),
+            ),
+        }
+    }
+    out
+}
+
+/// Merges lists where later entries override earlier ones of the same name (template chains,
+/// then the population's own block, then `--set` overrides).
+pub fn merge<'a>(layers: impl IntoIterator<Item = Vec<Given<'a>>>) -> Vec<Given<'a>> {
+    let mut out: Vec<Given<'a>> = Vec::new();
+    for layer in layers {
+        for g in layer {
+            out.retain(|o| o.name.name != g.name.name);
+            out.push(g);
+        }
+    }
+    out
+}
+
+/// Reports a name that is not a parameter of `owner`, suggesting the closest known one.
+pub fn unknown_param(name: &Ident, owner: &str, known: &[&str]) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        "E0102",
+        format!("unknown parameter `{}` for {owner}", name.name),
+    )
+    .with_label(name.span, format!("not a parameter of {owner}"));
+    match suggest(&name.name, known.iter().copied()) {
+        Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
+        None if known.is_empty() => d = d.with_note(format!("{owner} takes no parameters")),
+        None => d = d.with_note(format!("{owner} takes: {}", known.join(", "))),
+    }
+    d
+}
+
+/// Checks `given` against `specs`, fills defaults and reports what is missing.
+pub fn check_params(
+    owner: &str,
+    specs: &[ParamSpec],
+    given: &[Given],
+    ctx: &Ctx,
+    required_at: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Params {
+    check_params_with(owner, specs, &[], given, ctx, required_at, diags)
+}
+
+/// As `check_params`; parameters named in `optional` have no default and are not required.
+pub fn check_params_with(
+    owner: &str,
+    specs: &[ParamSpec],
+    optional: &[&str],
+    given: &[Given],
+    ctx: &Ctx,
+    required_at: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Params {
+    let mut params = Params::new();
+    for g in given {
+        let Some(spec) = specs.iter().find(|s| s.name == g.name.name) else {
+            let known: Vec<&str> = specs.iter().map(|s| s.name).collect();
+            diags.push(unknown_param(g.name, owner, &known));
+            continue;
+        };
+        if let Some(v) = convert(owner, spec, g.value, ctx, diags) {
+            params.insert(spec.name, v);
+        }
+    }
+    fill_defaults(owner, specs, optional, &mut params, given, required_at, diags);
+    params
+}
+
+/// Inserts the default of every parameter not given; reports required ones that are missing.
+pub fn fill_defaults(
+    owner: &str,
+    specs: &[ParamSpec],
+    optional: &[&str],
+    params: &mut Params,
+    given: &[Given],
+    required_at: Span,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for spec in specs {
+        if given.iter().any(|g| g.name.name == spec.name) || optional.contains(&spec.name) {
+            continue;
+        }
+        let default = match spec.kind {
+            ParamKind::Quantity { default, .. } => default.map(Value::Number).ok_or(()),
+            ParamKind::Integer { default, .. } => default.map(|d| Value::Number(d as f64)).ok_or(()),
+            ParamKind::Choice { default, .. } => default.map(|d| Value::Symbol(d.into())).ok_or(()),
+            ParamKind::Flag { default } => Ok(Value::Bool(default)),
+            ParamKind::List { .. } => Err(()),
+            ParamKind::Call { .. } | ParamKind::Dataset | ParamKind::Names { .. } => continue,
+        };
+        match default {
+            Ok(v) => params.insert(spec.name, v),
+            Err(()) => diags.push(
+                Diagnostic::error(
+                    "E0302",
+                    format!("missing parameter `{}` for {owner}", spec.name),
+                )
+                .with_label(required_at, format!("`{}` has no default", spec.name))
+                .with_help(format!("add `{} = ...` ({})", spec.name, spec.doc)),
+            ),
+        }
+    }
+}
+
+/// Converts one value according to its spec.
+pub fn convert(
+    owner: &str,
+    spec: &ParamSpec,
+    expr: &Expr,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    let val = eval(expr, diags)?;
+    let name = spec.name;
+    match spec.kind {
+        ParamKind::Quantity {
+            dim,
+            range,
+            per_element,
+            ..
+        } => quantity(name, dim, range, per_element, val, expr.span, diags),
+        ParamKind::Integer { range, .. } => integer(name, range, val, expr.span, diags).map(Value::Number),
+        ParamKind::Choice { options, .. } => {
+            choice(name, options, val, expr.span, diags).map(Value::Symbol)
+        }
+        ParamKind::Flag { .. } => match val {
+            Val::Bool(b) => Some(Value::Bool(b)),
+            v => {
+                diags.push(mismatch(name, "`true` or `false`", &v, expr.span));
+                None
+            }
+        },
+        ParamKind::List { dim } => {
+            let items = match val {
+                Val::List(items) => items,
+                v => {
+                    diags.push(mismatch(name, &format!("a list of {}s", plural_free(dim)), &v, expr.span));
+                    return None;
+                }
+            };
+            let mut out = Vec::with_capacity(items.len());
+            for (item, span) in items {
+                out.push(quantity(name, dim, Range::Any, false, item, span, diags)?);
+            }
+            Some(Value::List(out))
+        }
+        ParamKind::Call { family } => call(owner, name, family, val, expr.span, ctx, diags).map(Value::Call),
+        ParamKind::Dataset => match val {
+            Val::Sym(s) if ctx.datasets.contains(&s) => Some(Value::Symbol(s)),
+            Val::Sym(s) => {
+                let mut d = Diagnostic::error("E0105", format!("unknown dataset `{s}`"))
+                    .with_label(expr.span, "no dataset of this name in the network");
+                match suggest(&s, ctx.datasets.iter().map(String::as_str)) {
+                    Some(x) => d = d.with_help(format!("did you mean `{x}`?")),
+                    None => d = d.with_help(format!("declare it: `dataset {s} = csv(\"...\")`")),
+                }
+                diags.push(d);
+                None
+            }
+            v => {
+                diags.push(mismatch(name, "a dataset name", &v, expr.span));
+                None
+            }
+        },
+        ParamKind::Names { options } => {
+            let items = match val {
+                Val::List(items) => items,
+                v => vec![(v, expr.span)],
+            };
+            let mut out = Vec::new();
+            for (item, span) in items {
+                out.push(Value::Symbol(choice(name, options, item, span, diags)?));
+            }
+            Some(Value::List(out))
+        }
+    }
+}
+
+fn plural_free(dim: Dim) -> String {
+    dim.name().trim_start_matches("a ").trim_start_matches("an ").to_string()
+}
+
+fn mismatch(name: &str, expected: &str, found: &Val, span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0204",
+        format!("`{name}` expects {expected}, found {}", found.describe()),
+    )
+    .with_label(span, format!("expected {expected}"))
+}
+
+/// A number of dimension `dim` (or, if `per_element`, a distribution of one).
+pub fn quantity(
+    name: &str,
+    dim: Dim,
+    range: Range,
+    per_element: bool,
+    val: Val,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    let val = match val {
+        Val::Sym(s) => match units::lookup(&s) {
+            Some((value, dim)) => Val::Num { value, dim },
+            None => Val::Sym(s),
+        },
+        v => v,
+    };
+    match val {
+        Val::Num { value, dim: found } => {
+            if found != dim {
+                diags.push(wrong_dimension(name, dim, found, span));
+                return None;
+            }
+            if !range.contains(value) {
+                diags.push(out_of_range(name, range, value, dim, span));
+                return None;
+            }
+            Some(Value::Number(value))
+        }
+        Val::Dist { dist, dim: found } => {
+            if !per_element {
+                diags.push(
+                    Diagnostic::error(
+                        "E0304",
+                        format!("`{name}` takes one value, not a distribution"),
+                    )
+                    .with_label(span, "a distribution is not allowed here")
+                    .with_note("distributions are allowed where each neuron or synapse gets its own value"),
+                );
+                return None;
+            }
+            if found != dim {
+                diags.push(wrong_dimension(name, dim, found, span));
+                return None;
+            }
+            let bounds: Vec<f64> = match (dist.clip, dist.kind) {
+                (Some((lo, hi)), _) => vec![lo, hi],
+                (None, crate::ir::DistKind::Uniform { low, high }) => vec![low, high],
+                (None, _) => vec![dist.mean()],
+            };
+            if let Some(&bad) = bounds.iter().find(|b| !range.contains(**b)) {
+                diags.push(out_of_range(name, range, bad, dim, span));
+                return None;
+            }
+            Some(Value::Dist(dist))
+        }
+        v => {
+            diags.push(mismatch(name, &dim.name(), &v, span));
+            None
+        }
+    }
+}
+
+pub fn wrong_dimension(name: &str, expected: Dim, found: Dim, span: Span) -> Diagnostic {
+    if found == Dim::NONE {
+        Diagnostic::error(
+            "E0203",
+            format!("`{name}` is {} but the value has no unit", expected.name()),
+        )
+        .with_label(span, format!("expected {}", expected.name()))
+        .with_help(format!("add a unit, e.g. `{}`", expected.example_unit()))
+    } else if expected == Dim::NONE {
+        Diagnostic::error(
+            "E0201",
+            format!("`{name}` is a plain number, found {}", found.name()),
+        )
+        .with_label(span, "expected a number without unit")
+        .with_help("remove the unit")
+    } else {
+        Diagnostic::error(
+            "E0201",
+            format!("`{name}` expects {}, found {}", expected.name(), found.name()),
+        )
+        .with_label(span, format!("this is {}", found.name()))
+        .with_help(format!("use a unit of {}, e.g. `{}`", expected.name(), expected.example_unit()))
+    }
+}
+
+pub fn out_of_range(name: &str, range: Range, value: f64, dim: Dim, span: Span) -> Diagnostic {
+    Diagnostic::error("E0301", format!("`{name}` {}", range.describe()))
+        .with_label(span, format!("this is {}", show(value, dim)))
+}
+
+/// A whole number within `range`.
+pub fn integer(name: &str, range: Range, val: Val, span: Span, diags: &mut Vec<Diagnostic>) -> Option<f64> {
+    match val {
+        Val::Num {
+            value,
+            dim: Dim::NONE,
+        } => {
+            if value.fract() != 0.0 || value.abs() > 9.0e15 {
+                diags.push(
+                    Diagnostic::error("E0303", format!("`{name}` must be a whole number"))
+                        .with_label(span, format!("this is {value}")),
+                );
+                return None;
+            }
+            if !range.contains(value) {
+                diags.push(out_of_range(name, range, value, Dim::NONE, span));
+                return None;
+            }
+            Some(value)
+        }
+        Val::Num { dim, .. } => {
+            diags.push(wrong_dimension(name, Dim::NONE, dim, span));
+            None
+        }
+        v => {
+            diags.push(mismatch(name, "a whole number", &v, span));
+            None
+        }
+    }
+}
+
+/// One name out of `options`.
+pub fn choice(
+    name: &str,
+    options: &[&str],
+    val: Val,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    match val {
+        Val::Sym(s) | Val::Str(s) if options.contains(&s.as_str()) => Some(s),
+        Val::Sym(s) | Val::Str(s) => {
+            let mut d = Diagnostic::error("E0107", format!("unknown {name} `{s}`"))
+                .with_label(span, format!("not a known {name}"));
+            match suggest(&s, options.iter().copied()) {
+                Some(x) => d = d.with_help(format!("did you mean `{x}`?")),
+                None => d = d.with_note(format!("expected one of: {}", options.join(", "))),
+            }
+            diags.push(d);
+            None
+        }
+        v => {
+            diags.push(mismatch(name, &format!("one of {}", options.join(", ")), &v, span));
+            None
+        }
+    }
+}
+
+/// `adam(lr = 1e-3)` or `adam`, `stdp(...)`, `random(p = 0.1)`: resolved against the
+/// registry of `family`, arguments checked against its specs.
+fn call(
+    owner: &str,
+    name: &str,
+    family: Family,
+    val: Val,
+    span: Span,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<IrCall> {
+    let _ = owner;
+    let (callee, callee_span, args) = match &val {
+        Val::Sym(s) => (s.clone(), span, None),
+        Val::Call(c) => (c.name.name.clone(), c.name.span, Some(&c.args)),
+        v => {
+            diags.push(mismatch(name, "a name or a call `name(...)`", v, span));
+            return None;
+        }
+    };
+    let (specs, common): (&[ParamSpec], &[ParamSpec]) = match family {
+        Family::Optimizer => match optimizer::find(&callee) {
+            Some(o) => (o.params, &[]),
+            None => {
+                diags.push(unknown_in_family(
+                    "E0108",
+                    "optimizer",
+                    &callee,
+                    callee_span,
+                    optimizer::REGISTRY.iter().map(|o| o.name),
+                ));
+                return None;
+            }
+        },
+        Family::Plasticity => match plasticity::find(&callee) {
+            Some(r) => (r.params, &[]),
+            None => {
+                diags.push(unknown_in_family(
+                    "E0109",
+                    "plasticity rule",
+                    &callee,
+                    callee_span,
+                    plasticity::REGISTRY.iter().map(|r| r.name),
+                ));
+                return None;
+            }
+        },
+        Family::Connector => match connector::find(&callee) {
+            Some(c) => (c.params, COMMON_PARAMS),
+            None => {
+                diags.push(unknown_in_family(
+                    "E0106",
+                    "connector",
+                    &callee,
+                    callee_span,
+                    connector::REGISTRY.iter().map(|c| c.name),
+                ));
+                return None;
+            }
+        },
+    };
+    let given = named_args(args, &callee, diags);
+    let all: Vec<ParamSpec> = specs.iter().chain(common).copied().collect();
+    let args = check_params(&callee, &all, &given, ctx, span, diags);
+    Some(IrCall { name: callee, args })
+}
+
+pub fn unknown_in_family<'a>(
+    code: &'static str,
+    what: &str,
+    name: &str,
+    span: Span,
+    known: impl Iterator<Item = &'a str> + Clone,
+) -> Diagnostic {
+    let mut d = Diagnostic::error(code, format!("unknown {what} `{name}`"))
+        .with_label(span, format!("not a known {what}"));
+    match suggest(name, known.clone()) {
+        Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
+        None => d = d.with_note(format!("known: {}", known.collect::<Vec<_>>().join(", "))),
+    }
+    d
+}

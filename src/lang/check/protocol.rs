@@ -1,0 +1,712 @@
+//! The experiment around the model: network settings (`seed`, `dt`, `output`), datasets,
+//! `train`/`evaluate` (rate mode), `simulate` (spiking mode) and `record`.
+//!
+//! The tables below define the language's protocol blocks; model, rule and optimizer
+//! parameters come from `crate::models` only.
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::diag::{Diagnostic, Span, suggest};
+use crate::ir::{
+    DataOptions, DataSource, Dataset, Evaluate, InlineRow, Interval, Params, ProjectionId,
+    Record, RecordTarget, Recordable, Simulate, Train, Value,
+};
+use crate::lang::ast::{Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, RecordDecl, SimulateDecl, Target};
+use crate::lang::check::connectivity::PopRef;
+use crate::lang::check::params::{Ctx, Given, block_entries, check_params_with, integer, named_args, quantity, unknown_param};
+use crate::lang::check::units::{Val, eval, number};
+use crate::models::{Mode, ParamKind, ParamSpec, Range, loss};
+use crate::units::Dim;
+
+/// Metrics `evaluate` can report.
+pub const METRICS: &[&str] = &["accuracy", "loss", "overlap"];
+
+/// Network-level settings.
+pub const SETTINGS: &[&str] = &["seed", "dt", "output"];
+
+pub static TRAIN_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "data",
+        kind: ParamKind::Dataset,
+        doc: "dataset to train on",
+    },
+    ParamSpec {
+        name: "validate",
+        kind: ParamKind::Dataset,
+        doc: "dataset evaluated after every epoch",
+    },
+    ParamSpec {
+        name: "loss",
+        kind: ParamKind::Choice {
+            options: loss::NAMES,
+            default: None,
+        },
+        doc: "loss minimised by backprop (none: local rules only)",
+    },
+    ParamSpec {
+        name: "optimizer",
+        kind: ParamKind::Call {
+            family: crate::models::Family::Optimizer,
+        },
+        doc: "optimizer, e.g. adam(lr = 1e-3)",
+    },
+    ParamSpec {
+        name: "epochs",
+        kind: ParamKind::Integer {
+            default: Some(1),
+            range: Range::Positive,
+        },
+        doc: "passes over the data",
+    },
+    ParamSpec {
+        name: "batch",
+        kind: ParamKind::Integer {
+            default: Some(1),
+            range: Range::Positive,
+        },
+        doc: "samples per weight update",
+    },
+];
+
+pub static EVALUATE_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "data",
+        kind: ParamKind::Dataset,
+        doc: "dataset to evaluate on",
+    },
+    ParamSpec {
+        name: "metrics",
+        kind: ParamKind::Names { options: METRICS },
+        doc: "what to report",
+    },
+    ParamSpec {
+        name: "steps",
+        kind: ParamKind::Integer {
+            default: None,
+            range: Range::Positive,
+        },
+        doc: "iterations of recurrent dynamics per cue (recall)",
+    },
+];
+
+pub static SIMULATE_PARAMS: &[ParamSpec] = &[ParamSpec {
+    name: "duration",
+    kind: ParamKind::Quantity {
+        dim: Dim::TIME,
+        default: None,
+        range: Range::Positive,
+        per_element: false,
+    },
+    doc: "simulated time",
+}];
+
+pub static DATASET_OPTIONS: &[ParamSpec] = &[
+    ParamSpec::scalar("scale", Dim::NONE, 1.0, Range::Any, "factor applied to every input"),
+    ParamSpec {
+        name: "shuffle",
+        kind: ParamKind::Flag { default: false },
+        doc: "shuffle rows (seeded)",
+    },
+    ParamSpec::scalar("split", Dim::NONE, 1.0, Range::Between(0.0, 1.0), "leading fraction of rows kept"),
+    ParamSpec {
+        name: "limit",
+        kind: ParamKind::Integer {
+            default: None,
+            range: Range::Positive,
+        },
+        doc: "keep at most this many rows",
+    },
+];
+
+/// Joins `path` to the folder of the `.net` file, lexically (no file system access).
+pub fn resolve_path(base: &Path, path: &str) -> PathBuf {
+    let joined = base.join(path);
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Train> {
+    let n = diags.len();
+    let given = block_entries(Some(block), diags);
+    let p = check_params_with(
+        "train",
+        TRAIN_PARAMS,
+        &["loss"],
+        &given,
+        ctx,
+        block.span,
+        diags,
+    );
+    let data = require_data("train", &p, block.span, diags);
+    if mode != Mode::Rate || diags.len() > n {
+        return None;
+    }
+    let loss = p.symbol("loss").map(str::to_string);
+    let optimizer = match p.get("optimizer") {
+        Some(Value::Call(c)) => Some(c.clone()),
+        _ if loss.is_some() => Some(default_optimizer()),
+        _ => None,
+    };
+    Some(Train {
+        data: data?,
+        loss,
+        optimizer,
+        epochs: p.number("epochs").unwrap_or(1.0) as usize,
+        batch: p.number("batch").unwrap_or(1.0) as usize,
+        validate: p.symbol("validate").map(str::to_string),
+        extra: Params::new(),
+        span: block.span,
+    })
+}
+
+/// Plain SGD with its registry defaults: what `train` uses when a loss is given and no optimizer.
+fn default_optimizer() -> crate::ir::Call {
+    let mut args = Params::new();
+    if let Some(sgd) = crate::models::optimizer::find("sgd") {
+        for spec in sgd.params {
+            match spec.kind {
+                ParamKind::Quantity { default: Some(d), .. } => args.insert(spec.name, Value::Number(d)),
+                ParamKind::Flag { default } => args.insert(spec.name, Value::Bool(default)),
+                _ => {}
+            }
+        }
+    }
+    crate::ir::Call {
+        name: "sgd".into(),
+        args,
+    }
+}
+
+fn require_data(what: &str, p: &Params, span: Span, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    match p.symbol("data") {
+        Some(d) => Some(d.to_string()),
+        None => {
+            if !diags.iter().any(|d| d.code == "E0105") {
+                diags.push(
+                    Diagnostic::error("E0302", format!("`{what}` needs `data = DATASET`"))
+                        .with_label(span, "no dataset given")
+                        .with_help("name a dataset declared with `dataset NAME = ...`"),
+                );
+            }
+            None
+        }
+    }
+}
+
+pub fn evaluate(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Evaluate> {
+    let n = diags.len();
+    let given = block_entries(Some(block), diags);
+    let p = check_params_with(
+        "evaluate",
+        EVALUATE_PARAMS,
+        &["steps"],
+        &given,
+        ctx,
+        block.span,
+        diags,
+    );
+    let data = require_data("evaluate", &p, block.span, diags);
+    if mode != Mode::Rate || diags.len() > n {
+        return None;
+    }
+    let metrics = match p.get("metrics") {
+        Some(Value::List(items)) => items
+            .iter()
+            .filter_map(|v| v.as_symbol().map(str::to_string))
+            .collect(),
+        _ => vec!["accuracy".to_string()],
+    };
+    Some(Evaluate {
+        data: data?,
+        metrics,
+        steps: p.number("steps").map(|s| s as usize),
+        span: block.span,
+    })
+}
+
+pub fn simulate(decl: &SimulateDecl, span: Span, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Simulate> {
+    let duration = match decl {
+        SimulateDecl::Duration(e) => quantity(
+            "duration",
+            Dim::TIME,
+            Range::Positive,
+            false,
+            eval(e, diags)?,
+            e.span,
+            diags,
+        )?,
+        SimulateDecl::Block(b) => {
+            let n = diags.len();
+            let given = block_entries(Some(b), diags);
+            let p = check_params_with("simulate", SIMULATE_PARAMS, &[], &given, ctx, b.span, diags);
+            if diags.len() > n {
+                return None;
+            }
+            p.get("duration")?.clone()
+        }
+    };
+    Some(Simulate {
+        duration: duration.as_number()?,
+        span,
+    })
+}
+
+/// The rows and options of a dataset; `base` is the `.net` file's folder.
+pub fn dataset(decl: &DatasetDecl, base: &Path, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Dataset> {
+    let n = diags.len();
+    let (source, options) = match &decl.source {
+        DataSourceDecl::Inline { options, rows, span } => {
+            let opts = named_args(options.as_ref(), "inline", diags);
+            let options = data_options(&opts, &[], ctx, *span, diags);
+            let mut out = Vec::with_capacity(rows.len());
+            let mut widths: Option<(usize, Option<usize>, Span)> = None;
+            for row in rows {
+                let inputs = numbers(&row.inputs, diags);
+                let targets = row.targets.as_ref().map(|t| numbers(t, diags));
+                let (Some(inputs), targets) = (inputs, targets) else {
+                    continue;
+                };
+                let targets = match targets {
+                    Some(Some(t)) => Some(t),
+                    Some(None) => continue,
+                    None => None,
+                };
+                let w = (inputs.len(), targets.as_ref().map(Vec::len));
+                match widths {
+                    None => widths = Some((w.0, w.1, row.span)),
+                    Some((wi, wt, first)) if (wi, wt) != w => {
+                        let describe = |(i, t): (usize, Option<usize>)| match t {
+                            Some(t) => format!("{i} inputs -> {t} targets"),
+                            None => format!("{i} inputs, no targets"),
+                        };
+                        diags.push(
+                            Diagnostic::error("E0506", "the rows of this dataset differ in width")
+                                .with_label(row.span, describe(w))
+                                .with_label(first, format!("first row: {}", describe((wi, wt)))),
+                        );
+                    }
+                    Some(_) => {}
+                }
+                out.push(InlineRow { inputs, targets });
+            }
+            if rows.is_empty() {
+                diags.push(
+                    Diagnostic::error("E0506", "this dataset has no rows")
+                        .with_label(*span, "empty")
+                        .with_help("write one row per line: `[0, 1] -> [1]`"),
+                );
+            }
+            (DataSource::Inline { rows: out }, options)
+        }
+        DataSourceDecl::Call(call) => {
+            let kind = call.name.name.as_str();
+            let (positional, named): (Vec<_>, Vec<_>) = call.args.args.iter().partition(|a| a.name.is_none());
+            let given: Vec<Given> = named
+                .iter()
+                .filter_map(|a| a.name.as_ref().map(|name| Given { name, value: &a.value }))
+                .collect();
+            match kind {
+                "csv" => {
+                    let path = match positional.as_slice() {
+                        [p] => string(&p.value, "the CSV path", diags).map(|s| resolve_path(base, &s)),
+                        _ => {
+                            diags.push(
+                                Diagnostic::error("E0305", "csv takes one path: `csv(\"file.csv\", ...)`")
+                                    .with_label(call.args.span, "expected one string before the options"),
+                            );
+                            None
+                        }
+                    };
+                    let own = ["target", "targets"];
+                    let mut target = None;
+                    let mut targets = Vec::new();
+                    for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
+                        if g.name.name == "target" {
+                            target = string(g.value, "`target`", diags);
+                        } else {
+                            match eval(g.value, diags) {
+                                Some(Val::List(items)) => {
+                                    for (v, span) in items {
+                                        match v {
+                                            Val::Str(s) | Val::Sym(s) => targets.push(s),
+                                            other => diags.push(
+                                                Diagnostic::error("E0204", format!("`targets` lists column names, found {}", other.describe()))
+                                                    .with_label(span, "expected a column name"),
+                                            ),
+                                        }
+                                    }
+                                }
+                                Some(other) => diags.push(
+                                    Diagnostic::error("E0204", format!("`targets` expects a list of column names, found {}", other.describe()))
+                                        .with_label(g.value.span, "expected [\"a\", \"b\"]"),
+                                ),
+                                None => {}
+                            }
+                        }
+                    }
+                    let options = data_options(&given, &own, ctx, call.span, diags);
+                    (
+                        DataSource::Csv {
+                            path: path.unwrap_or_default(),
+                            target,
+                            targets,
+                        },
+                        options,
+                    )
+                }
+                "idx" => {
+                    if let Some(p) = positional.first() {
+                        diags.push(
+                            Diagnostic::error("E0305", "idx takes named arguments: `idx(images = \"...\", labels = \"...\")`")
+                                .with_label(p.span, "unnamed argument"),
+                        );
+                    }
+                    let own = ["images", "labels"];
+                    let mut images = None;
+                    let mut labels = None;
+                    for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
+                        let path = string(g.value, &format!("`{}`", g.name.name), diags).map(|s| resolve_path(base, &s));
+                        if g.name.name == "images" {
+                            images = path;
+                        } else {
+                            labels = path;
+                        }
+                    }
+                    if images.is_none() && !given.iter().any(|g| g.name.name == "images") {
+                        diags.push(
+                            Diagnostic::error("E0302", "idx needs `images = \"...\"`")
+                                .with_label(call.span, "no images file"),
+                        );
+                    }
+                    let options = data_options(&given, &own, ctx, call.span, diags);
+                    (
+                        DataSource::Idx {
+                            images: images.unwrap_or_default(),
+                            labels,
+                        },
+                        options,
+                    )
+                }
+                other => {
+                    let mut d = Diagnostic::error("E0115", format!("unknown dataset source `{other}`"))
+                        .with_label(call.name.span, "not a dataset source");
+                    match suggest(other, ["csv", "idx", "inline"]) {
+                        Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
+                        None => d = d.with_note("sources: inline { ... }, csv(\"...\"), idx(images = \"...\", labels = \"...\")"),
+                    }
+                    diags.push(d);
+                    return None;
+                }
+            }
+        }
+    };
+    (diags.len() == n).then(|| Dataset {
+        name: decl.name.name.clone(),
+        source,
+        options,
+        span: decl.span,
+    })
+}
+
+fn string(expr: &Expr, what: &str, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    match &expr.kind {
+        ExprKind::Str(s) => Some(s.clone()),
+        _ => {
+            diags.push(
+                Diagnostic::error("E0204", format!("{what} must be a string"))
+                    .with_label(expr.span, "expected \"...\""),
+            );
+            None
+        }
+    }
+}
+
+fn numbers(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Vec<f64>> {
+    let ExprKind::List(items) = &expr.kind else {
+        return number(expr, diags).map(|x| vec![x]);
+    };
+    let mut out = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for item in items {
+        match number(item, diags) {
+            Some(x) => out.push(x),
+            None => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+fn data_options(given: &[Given], own: &[&str], ctx: &Ctx, span: Span, diags: &mut Vec<Diagnostic>) -> DataOptions {
+    let rest: Vec<Given> = given
+        .iter()
+        .filter(|g| !own.contains(&g.name.name.as_str()))
+        .copied()
+        .collect();
+    for g in &rest {
+        if !DATASET_OPTIONS.iter().any(|s| s.name == g.name.name) {
+            let mut known: Vec<&str> = own.to_vec();
+            known.extend(DATASET_OPTIONS.iter().map(|s| s.name));
+            diags.push(unknown_param(g.name, "a dataset", &known));
+        }
+    }
+    let rest: Vec<Given> = rest
+        .into_iter()
+        .filter(|g| DATASET_OPTIONS.iter().any(|s| s.name == g.name.name))
+        .collect();
+    let p = check_params_with("a dataset", DATASET_OPTIONS, &["limit"], &rest, ctx, span, diags);
+    if let Some(split) = p.number("split")
+        && split <= 0.0
+        && let Some(g) = rest.iter().find(|g| g.name.name == "split")
+    {
+        diags.push(
+            Diagnostic::error("E0301", "`split` must be above 0").with_label(g.value.span, "keeps no rows"),
+        );
+    }
+    let given_names: Vec<&str> = rest.iter().map(|g| g.name.name.as_str()).collect();
+    DataOptions {
+        scale: given_names.contains(&"scale").then(|| p.number("scale")).flatten(),
+        shuffle: p.flag("shuffle").unwrap_or(false),
+        split: given_names.contains(&"split").then(|| p.number("split")).flatten(),
+        limit: p.number("limit").map(|l| l as usize),
+    }
+}
+
+/// What `record` can name besides state variables.
+const RECORDABLES: &[&str] = &["spikes", "activation", "weight", "loss", "accuracy"];
+
+/// Resolved record targets: populations by name and projections by (source, arrow, target).
+pub struct RecordScope<'a> {
+    pub populations: &'a [PopRef],
+    /// Every declared population name, including those that failed their own checks.
+    pub declared: &'a [&'a str],
+    /// (source name, directed, target name, id)
+    pub projections: &'a [(String, bool, String, ProjectionId)],
+}
+
+pub fn record(
+    decl: &RecordDecl,
+    mode: Mode,
+    has_train: bool,
+    scope: &RecordScope,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Record> {
+    let n = diags.len();
+    let what_name = decl.what.name.as_str();
+    let what = match what_name {
+        "spikes" => Recordable::Spikes,
+        "activation" => Recordable::Activation,
+        "weight" | "weights" => Recordable::Weight,
+        "loss" => Recordable::Loss,
+        "accuracy" => Recordable::Accuracy,
+        other => Recordable::State(other.to_string()),
+    };
+    let mode_error = |diags: &mut Vec<Diagnostic>, needs: Mode, help: &str| {
+        diags.push(
+            Diagnostic::error(
+                "E0505",
+                format!("`record {what_name}` needs a {} network, this one is {}", needs.name(), mode.name()),
+            )
+            .with_label(decl.what.span, format!("only in {} networks", needs.name()))
+            .with_help(help.to_string()),
+        );
+    };
+    match &what {
+        Recordable::Spikes if mode == Mode::Rate => {
+            mode_error(diags, Mode::Spiking, "rate units do not spike: `record activation of ...`")
+        }
+        Recordable::Activation if mode == Mode::Spiking => {
+            mode_error(diags, Mode::Rate, "record `spikes` or a state variable such as `v`")
+        }
+        Recordable::Loss | Recordable::Accuracy => {
+            if mode == Mode::Spiking {
+                mode_error(diags, Mode::Rate, "training curves exist only where there is training");
+            } else if !decl.targets.is_empty() {
+                diags.push(
+                    Diagnostic::error("E0505", format!("`record {what_name}` takes no `of ...`"))
+                        .with_label(decl.span, "the training curve belongs to the whole network")
+                        .with_help(format!("write `record {what_name} every 1 epoch`")),
+                );
+            } else if !has_train {
+                diags.push(
+                    Diagnostic::error("E0505", format!("`record {what_name}` without `train {{ ... }}`"))
+                        .with_label(decl.what.span, "nothing is trained in this network"),
+                );
+            }
+        }
+        _ => {}
+    }
+    if decl.targets.is_empty() && !matches!(what, Recordable::Loss | Recordable::Accuracy) {
+        let mut d = Diagnostic::error("E0505", format!("`record {what_name}` needs `of TARGETS`"))
+            .with_label(decl.span, "record what of which population?");
+        if let Recordable::State(s) = &what
+            && let Some(x) = suggest(s, ["loss", "accuracy"])
+        {
+            d = Diagnostic::error("E0111", format!("unknown recordable `{s}`"))
+                .with_label(decl.what.span, "not something that can be recorded")
+                .with_help(format!("did you mean `{x}`?"));
+        }
+        diags.push(d);
+    }
+
+    let mut targets = Vec::new();
+    for t in &decl.targets {
+        match t {
+            Target::Population { name, slice, span } => {
+                let Some(pop) = scope.populations.iter().find(|p| p.name == name.name) else {
+                    if !scope.declared.contains(&name.name.as_str()) {
+                        diags.push(super::names::unknown("E0101", "population", name, scope.declared));
+                    }
+                    continue;
+                };
+                if what == Recordable::Weight {
+                    diags.push(
+                        Diagnostic::error("E0505", "`record weight` names a projection, not a population")
+                            .with_label(*span, "a population")
+                            .with_help(format!("write `record weight of {} -> TARGET`", name.name)),
+                    );
+                    continue;
+                }
+                if let Recordable::State(var) = &what {
+                    if !pop.info.state.iter().any(|s| s.name == var) {
+                        let mut known: Vec<&str> = pop.info.state.iter().map(|s| s.name).collect();
+                        known.extend(RECORDABLES);
+                        let mut d = Diagnostic::error(
+                            "E0111",
+                            format!("`{var}` is not a state variable of {} (`{}`)", pop.info.name, pop.name),
+                        )
+                        .with_label(decl.what.span, "cannot be recorded here");
+                        match suggest(var, known.iter().copied()) {
+                            Some(x) => d = d.with_help(format!("did you mean `{x}`?")),
+                            None => d = d.with_note(format!("{} records: {}", pop.info.name, known.join(", "))),
+                        }
+                        diags.push(d);
+                        continue;
+                    }
+                }
+                if what == Recordable::Spikes && !pop.info.spikes {
+                    diags.push(
+                        Diagnostic::error("E0505", format!("`{}` ({}) does not spike", pop.name, pop.info.name))
+                            .with_label(*span, "no spikes here"),
+                    );
+                    continue;
+                }
+                let range = match slice {
+                    None => None,
+                    Some(s) => {
+                        let start = eval(&s.start, diags).and_then(|v| integer("slice start", Range::NonNegative, v, s.start.span, diags));
+                        let end = match &s.end {
+                            Some(e) => eval(e, diags).and_then(|v| integer("slice end", Range::NonNegative, v, e.span, diags)),
+                            None => start.map(|x| x + 1.0),
+                        };
+                        let (Some(start), Some(end)) = (start, end) else {
+                            continue;
+                        };
+                        let (start, end) = (start as usize, end as usize);
+                        if start >= end || end > pop.size {
+                            diags.push(
+                                Diagnostic::error(
+                                    "E0405",
+                                    format!("slice {start}..{end} is outside `{}` (0..{})", pop.name, pop.size),
+                                )
+                                .with_label(s.span, if start >= end { "empty slice".to_string() } else { format!("`{}` has {} neurons", pop.name, pop.size) }),
+                            );
+                            continue;
+                        }
+                        Some((start, end))
+                    }
+                };
+                targets.push(RecordTarget::Population { id: pop.id, range });
+            }
+            Target::Projection {
+                source,
+                arrow,
+                target,
+                span,
+            } => {
+                let directed = *arrow == crate::lang::ast::Arrow::Directed;
+                let found: Vec<ProjectionId> = scope
+                    .projections
+                    .iter()
+                    .filter(|(s, d, t, _)| {
+                        *d == directed && ((s == &source.name && t == &target.name) || (!directed && s == &target.name && t == &source.name))
+                    })
+                    .map(|p| p.3)
+                    .collect();
+                if found.is_empty() {
+                    let known: Vec<String> = scope
+                        .projections
+                        .iter()
+                        .map(|(s, d, t, _)| format!("{s} {} {t}", if *d { "->" } else { "--" }))
+                        .collect();
+                    let wanted = format!("{} {} {}", source.name, arrow.symbol(), target.name);
+                    let mut d = Diagnostic::error("E0101", format!("no projection `{wanted}` in this network"))
+                        .with_label(*span, "not declared");
+                    if let Some(x) = suggest(&wanted, known.iter().map(String::as_str)) {
+                        d = d.with_help(format!("did you mean `{x}`?"));
+                    }
+                    diags.push(d);
+                    continue;
+                }
+                if what != Recordable::Weight {
+                    diags.push(
+                        Diagnostic::error("E0505", format!("only `weight` can be recorded of a projection, not `{what_name}`"))
+                            .with_label(*span, "a projection"),
+                    );
+                    continue;
+                }
+                targets.extend(found.into_iter().map(RecordTarget::Projection));
+            }
+        }
+    }
+
+    let every = match &decl.every {
+        None => None,
+        Some(e) => interval(e, mode, diags),
+    };
+    if let (Some(Interval::Time(_)), Recordable::Loss | Recordable::Accuracy) = (&every, &what) {
+        diags.push(
+            Diagnostic::error("E0201", "training curves are sampled per epoch")
+                .with_label(decl.every.as_ref().map_or(decl.span, |e| e.span), "a time")
+                .with_help(format!("write `record {what_name} every 1 epoch`")),
+        );
+    }
+    (diags.len() == n).then(|| Record {
+        what,
+        targets,
+        every,
+        span: decl.span,
+    })
+}
+
+/// `every 1 ms` (a time) or `every 2 epochs`.
+fn interval(e: &Expr, mode: Mode, diags: &mut Vec<Diagnostic>) -> Option<Interval> {
+    if let ExprKind::Quantity(inner, unit) = &e.kind
+        && unit.factors.len() == 1
+        && matches!(unit.factors[0].1.as_str(), "epoch" | "epochs")
+    {
+        if mode == Mode::Spiking {
+            diags.push(
+                Diagnostic::error("E0201", "a spiking network has no epochs")
+                    .with_label(unit.span, "expected a time, e.g. `1 ms`"),
+            );
+            return None;
+        }
+        let v = eval(inner, diags)?;
+        let n = integer("every", Range::Positive, v, inner.span, diags)?;
+        return Some(Interval::Epochs(n as usize));
+    }
+    let v = eval(e, diags)?;
+    let ms = quantity("every", Dim::TIME, Range::Positive, false, v, e.span, diags)?;
+    ms.as_number().map(Interval::Time)
+}

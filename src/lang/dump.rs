@@ -1,0 +1,163 @@
+//! A stable, human-readable summary of lowered networks, for snapshot tests and
+//! `neurosim graph`-style listings: every population, projection, dataset, protocol block
+//! and record, with parameters in internal units.
+
+use std::fmt::Write;
+
+use crate::ir::{DataSource, Distribution, DistKind, Interval, Network, Params, RecordTarget, Recordable, Value};
+
+/// Summarises a network in a deterministic text form.
+pub fn summary(n: &Network) -> String {
+    let mut s = String::new();
+    let g = &n.graph;
+    let _ = writeln!(s, "network {} : {} (seed {}, dt {} ms)", n.name, n.mode.name(), n.seed, n.dt);
+    if let Some(o) = &n.output {
+        let _ = writeln!(s, "  output {}", o.display());
+    }
+    for (id, p) in g.populations() {
+        let shape: Vec<String> = p.shape.iter().map(|d| d.to_string()).collect();
+        let _ = writeln!(s, "  population #{} {} : {}[{}]", id.0, p.name, p.model.name, shape.join(", "));
+        if !p.params.0.is_empty() {
+            let _ = writeln!(s, "    params {}", params(&p.params));
+        }
+        if !p.init.0.is_empty() {
+            let _ = writeln!(s, "    init {}", params(&p.init));
+        }
+    }
+    for (id, p) in g.projections() {
+        let _ = writeln!(
+            s,
+            "  projection #{} {} : {} #{} {} #{} via {}({})",
+            id.0,
+            p.name,
+            g.population(p.source).name,
+            p.source.0,
+            if p.directed { "->" } else { "--" },
+            p.target.0,
+            p.connector.name,
+            params(&p.connector_args)
+        );
+        let mut parts = Vec::new();
+        if let Some(w) = &p.weight {
+            parts.push(format!("weight {} ({})", value(w), p.weight_dim.name()));
+        }
+        if let Some(d) = &p.delay {
+            parts.push(format!("delay {}", value(d)));
+        }
+        if n.mode == crate::models::Mode::Spiking {
+            parts.push(format!("receptor {:?}", p.receptor).to_lowercase());
+        }
+        if let Some(i) = &p.init {
+            parts.push(format!("init {i}"));
+        }
+        if let Some(pl) = &p.plasticity {
+            parts.push(format!("plasticity {}({})", pl.rule.name, params(&pl.params)));
+        }
+        if !parts.is_empty() {
+            let _ = writeln!(s, "    {}", parts.join(", "));
+        }
+    }
+    for d in &n.datasets {
+        let src = match &d.source {
+            DataSource::Inline { rows } => {
+                let targets = rows.first().and_then(|r| r.targets.as_ref()).map_or(0, Vec::len);
+                format!(
+                    "inline {} rows × {} inputs → {} targets",
+                    rows.len(),
+                    rows.first().map_or(0, |r| r.inputs.len()),
+                    targets
+                )
+            }
+            DataSource::Csv { path, target, targets } => format!(
+                "csv {} target {:?} targets {:?}",
+                path.display(),
+                target,
+                targets
+            ),
+            DataSource::Idx { images, labels } => format!(
+                "idx images {} labels {:?}",
+                images.display(),
+                labels.as_ref().map(|l| l.display().to_string())
+            ),
+        };
+        let _ = writeln!(s, "  dataset {} = {} {:?}", d.name, src, d.options);
+    }
+    if let Some(t) = &n.train {
+        let _ = writeln!(
+            s,
+            "  train data={} loss={:?} optimizer={} epochs={} batch={} validate={:?}",
+            t.data,
+            t.loss,
+            t.optimizer.as_ref().map_or("none".to_string(), |c| format!("{}({})", c.name, params(&c.args))),
+            t.epochs,
+            t.batch,
+            t.validate
+        );
+    }
+    if let Some(e) = &n.evaluate {
+        let _ = writeln!(s, "  evaluate data={} metrics={:?} steps={:?}", e.data, e.metrics, e.steps);
+    }
+    if let Some(sim) = &n.simulate {
+        let _ = writeln!(s, "  simulate {} ms", sim.duration);
+    }
+    for r in &n.records {
+        let what = match &r.what {
+            Recordable::State(v) => v.clone(),
+            other => format!("{other:?}").to_lowercase(),
+        };
+        let targets: Vec<String> = r
+            .targets
+            .iter()
+            .map(|t| match t {
+                RecordTarget::Population { id, range: None } => g.population(*id).name.clone(),
+                RecordTarget::Population { id, range: Some((a, b)) } => {
+                    format!("{}[{a}..{b}]", g.population(*id).name)
+                }
+                RecordTarget::Projection(id) => g.projection(*id).name.clone(),
+            })
+            .collect();
+        let every = match r.every {
+            None => String::new(),
+            Some(Interval::Time(ms)) => format!(" every {ms} ms"),
+            Some(Interval::Epochs(e)) => format!(" every {e} epoch"),
+        };
+        let of = if targets.is_empty() {
+            String::new()
+        } else {
+            format!(" of {}", targets.join(", "))
+        };
+        let _ = writeln!(s, "  record {what}{of}{every}");
+    }
+    s
+}
+
+fn params(p: &Params) -> String {
+    p.iter()
+        .map(|(k, v)| format!("{k}={}", value(v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn value(v: &Value) -> String {
+    match v {
+        Value::Number(x) => format!("{x}"),
+        Value::Bool(b) => b.to_string(),
+        Value::Symbol(s) => s.clone(),
+        Value::Str(s) => format!("{s:?}"),
+        Value::Dist(d) => dist(d),
+        Value::List(items) => format!("[{}]", items.iter().map(value).collect::<Vec<_>>().join(", ")),
+        Value::Call(c) => format!("{}({})", c.name, params(&c.args)),
+    }
+}
+
+fn dist(d: &Distribution) -> String {
+    let base = match d.kind {
+        DistKind::Uniform { low, high } => format!("uniform({low}, {high})"),
+        DistKind::Normal { mean, sd } => format!("normal(mean={mean}, sd={sd})"),
+        DistKind::LogNormal { mean, sd } => format!("lognormal(mean={mean}, sd={sd})"),
+    };
+    match d.clip {
+        Some((lo, hi)) => format!("{base} clip [{lo}, {hi}]"),
+        None => base,
+    }
+}

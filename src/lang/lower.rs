@@ -1,0 +1,625 @@
+//! Checked AST to `ir::Network`, one per `network` block: templates resolved, defaults filled
+//! in from the registries, chains and lists expanded into one projection each (named `A->B`,
+//! `m--m`, `A->B#2` for a second one), paths resolved against the `.net` file's folder.
+//!
+//! The checks themselves live in `check/` (one file per topic); this file walks a network in
+//! declaration order and calls them, so every error of a network is collected in one pass.
+
+use std::path::Path;
+
+use crate::diag::{Diagnostic, Span, suggest};
+use crate::ir::{Network, Population, PopulationId, Value};
+use crate::lang::ast::{
+    Arrow, DatasetDecl, Expr, ExprKind, Ident, Let, NetworkDecl, Param, PopulationDecl,
+    ProjectionDecl, RecordDecl, SimulateDecl, Stmt,
+};
+use crate::lang::check::connectivity::{self, Hop, PopRef};
+use crate::lang::check::names::{self, Templates};
+use crate::lang::check::params::{Ctx, Given, block_entries, check_params, merge, quantity, unknown_param};
+use crate::lang::check::protocol::{self, RecordScope, SETTINGS};
+use crate::lang::check::units::{Val, eval};
+use crate::models::connector::{self, COMMON_PARAMS};
+use crate::models::neuron::NeuronInfo;
+use crate::models::{Mode, ParamKind, Range};
+use crate::units::Dim;
+
+/// A `--set PATH=VALUE` override, parsed: `target` is `None` for network settings.
+#[derive(Debug, Clone)]
+pub struct PreparedOverride {
+    pub path: String,
+    pub target: Option<String>,
+    pub param: Ident,
+    pub value: Expr,
+}
+
+/// Lowers one network. `used[i]` is set when override `i` names something in it.
+pub fn lower_network(
+    net: &NetworkDecl,
+    file_templates: &[&Let],
+    overrides: &[PreparedOverride],
+    used: &mut [bool],
+    base: &Path,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Network> {
+    let n_before = diags.len();
+    let mode = match net.mode.name.as_str() {
+        "rate" => Mode::Rate,
+        "spiking" => Mode::Spiking,
+        _ => {
+            diags.push(names::unknown("E0112", "network mode", &net.mode, &["rate", "spiking"])
+                .with_note("a network is `rate` (units, training) or `spiking` (neurons, simulation)"));
+            return None;
+        }
+    };
+    let mut network = Network::new(net.name.name.clone(), mode);
+    network.span = net.span;
+
+    let mut lets = Vec::new();
+    let mut settings = Vec::new();
+    let mut pops = Vec::new();
+    let mut projs = Vec::new();
+    let mut datasets = Vec::new();
+    let mut trains = Vec::new();
+    let mut evals = Vec::new();
+    let mut sims = Vec::new();
+    let mut records = Vec::new();
+    for stmt in &net.body {
+        match stmt {
+            Stmt::Let(l) => lets.push(l),
+            Stmt::Setting(p) => settings.push(p),
+            Stmt::Population(p) => pops.push(p),
+            Stmt::Projection(p) => projs.push(p),
+            Stmt::Dataset(d) => datasets.push(d),
+            Stmt::Train(b) => trains.push(b),
+            Stmt::Evaluate(b) => evals.push(b),
+            Stmt::Simulate(s) => sims.push((s, stmt_span(stmt))),
+            Stmt::Record(r) => records.push(r),
+        }
+    }
+
+    let lets = names::declare("template", lets.into_iter().map(|l| (&l.name, l)), diags);
+    let pops = names::declare("population", pops.into_iter().map(|p| (&p.name, p)), diags);
+    let datasets = names::declare("dataset", datasets.into_iter().map(|d| (&d.name, d)), diags);
+    let settings = names::declare("setting", settings.into_iter().map(|s| (&s.name, s)), diags);
+
+    let mut all_templates: Vec<&Let> = file_templates.to_vec();
+    all_templates.extend(lets.iter().map(|(_, l)| *l));
+    let templates = Templates { lets: all_templates };
+
+    lower_settings(&mut network, &settings, overrides, used, base, diags);
+
+    let dataset_names: Vec<String> = datasets.iter().map(|(n, _)| n.name.clone()).collect();
+    let ctx = Ctx {
+        datasets: &dataset_names,
+    };
+
+    // Populations.
+    let mut refs: Vec<PopRef> = Vec::new();
+    // A population with errors in its own parameters still takes part in the checks of
+    // projections and records (under an id that is never added to the graph), so their
+    // mistakes are reported in the same run.
+    for (_, decl) in &pops {
+        if let Some((p, ok)) = population(decl, mode, &templates, overrides, used, &ctx, diags) {
+            let info = p.model;
+            let size = p.size();
+            let id = if ok {
+                network.graph.add_population(p)
+            } else {
+                PopulationId(u32::MAX)
+            };
+            refs.push(PopRef {
+                id,
+                name: decl.name.name.clone(),
+                info,
+                size,
+            });
+        }
+    }
+    let declared: Vec<&str> = pops.iter().map(|(n, _)| n.name.as_str()).collect();
+
+    // Projections.
+    let mut proj_index: Vec<(String, bool, String, crate::ir::ProjectionId)> = Vec::new();
+    for decl in &projs {
+        lower_projection(decl, mode, &refs, &declared, overrides, used, &ctx, &mut network, &mut proj_index, diags);
+    }
+
+    // Datasets.
+    for (_, decl) in &datasets {
+        if mode == Mode::Spiking {
+            diags.push(rate_only("dataset", decl.name.span.to(decl.span)));
+            continue;
+        }
+        if let Some(d) = protocol::dataset(decl, base, &ctx, diags) {
+            check_widths(decl, &d, &network, diags);
+            network.datasets.push(d);
+        }
+    }
+
+    // Protocol.
+    for extra in trains.iter().skip(1) {
+        diags.push(twice("train", extra.span, trains[0].span));
+    }
+    for extra in evals.iter().skip(1) {
+        diags.push(twice("evaluate", extra.span, evals[0].span));
+    }
+    for extra in sims.iter().skip(1) {
+        diags.push(twice("simulate", extra.1, sims[0].1));
+    }
+    if let Some(b) = trains.first() {
+        if mode == Mode::Spiking {
+            diags.push(rate_only("train", b.span));
+        } else {
+            network.train = protocol::train(b, mode, &ctx, diags);
+        }
+    }
+    if let Some(b) = evals.first() {
+        if mode == Mode::Spiking {
+            diags.push(rate_only("evaluate", b.span));
+        } else {
+            network.evaluate = protocol::evaluate(b, mode, &ctx, diags);
+        }
+    }
+    if let Some((s, span)) = sims.first() {
+        if mode == Mode::Rate {
+            diags.push(
+                Diagnostic::error("E0502", "`simulate` runs spiking networks; this network is rate")
+                    .with_label(*span, "not in a rate network")
+                    .with_help("rate networks are run with `train { ... }` and `evaluate { ... }`"),
+            );
+        } else {
+            network.simulate = protocol::simulate(s, *span, &ctx, diags);
+        }
+    }
+
+    // Records.
+    let scope = RecordScope {
+        populations: &refs,
+        declared: &declared,
+        projections: &proj_index,
+    };
+    for r in &records {
+        if let Some(rec) = record(r, mode, !trains.is_empty(), &scope, diags) {
+            network.records.push(rec);
+        }
+    }
+
+    (diags[n_before..].iter().all(|d| !d.is_error())).then_some(network)
+}
+
+fn stmt_span(stmt: &Stmt) -> Span {
+    match stmt {
+        Stmt::Setting(p) => p.span,
+        Stmt::Let(l) => l.span,
+        Stmt::Population(p) => p.span,
+        Stmt::Projection(p) => p.span,
+        Stmt::Dataset(d) => d.span,
+        Stmt::Train(b) | Stmt::Evaluate(b) => b.span,
+        Stmt::Simulate(SimulateDecl::Duration(e)) => e.span,
+        Stmt::Simulate(SimulateDecl::Block(b)) => b.span,
+        Stmt::Record(r) => r.span,
+    }
+}
+
+fn record(
+    r: &RecordDecl,
+    mode: Mode,
+    has_train: bool,
+    scope: &RecordScope,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<crate::ir::Record> {
+    protocol::record(r, mode, has_train, scope, diags)
+}
+
+fn twice(what: &str, again: Span, first: Span) -> Diagnostic {
+    Diagnostic::error("E0504", format!("`{what}` is given twice in one network"))
+        .with_label(again, "given again here")
+        .with_label(first, "first given here")
+}
+
+fn rate_only(what: &str, span: Span) -> Diagnostic {
+    Diagnostic::error("E0503", format!("`{what}` belongs to rate networks; this network is spiking"))
+        .with_label(span, "not in a spiking network")
+        .with_help("a spiking network runs with `simulate DURATION`")
+}
+
+fn lower_settings(
+    network: &mut Network,
+    settings: &[(&Ident, &Param)],
+    overrides: &[PreparedOverride],
+    used: &mut [bool],
+    base: &Path,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let mut given: Vec<Given> = settings.iter().map(|(_, p)| Given::from(*p)).collect();
+    for (i, o) in overrides.iter().enumerate() {
+        if o.target.is_none() && SETTINGS.contains(&o.param.name.as_str()) {
+            used[i] = true;
+            given.retain(|g| g.name.name != o.param.name);
+            given.push(Given {
+                name: &o.param,
+                value: &o.value,
+            });
+        }
+    }
+    for g in given {
+        let span = g.value.span;
+        match g.name.name.as_str() {
+            "seed" => {
+                if let Some(v) = eval(g.value, diags)
+                    && let Some(s) = crate::lang::check::params::integer("seed", Range::NonNegative, v, span, diags)
+                {
+                    network.seed = s as u64;
+                }
+            }
+            "dt" => {
+                if let Some(v) = eval(g.value, diags)
+                    && let Some(Value::Number(dt)) = quantity("dt", Dim::TIME, Range::Positive, false, v, span, diags)
+                {
+                    if network.mode == Mode::Rate {
+                        diags.push(
+                            Diagnostic::warning("W0002", "`dt` has no effect in a rate network")
+                                .with_label(g.name.span, "ignored"),
+                        );
+                    }
+                    network.dt = dt;
+                }
+            }
+            "output" => match &g.value.kind {
+                ExprKind::Str(s) => network.output = Some(protocol::resolve_path(base, s)),
+                _ => diags.push(
+                    Diagnostic::error("E0204", "`output` must be a string")
+                        .with_label(span, "expected a path such as \"run.h5\""),
+                ),
+            },
+            _ => diags.push(
+                unknown_param(g.name, "a network", SETTINGS)
+                    .with_note("a network statement is a setting (seed, dt, output), a declaration, or a projection `A -> B : connector`"),
+            ),
+        }
+    }
+}
+
+fn population(
+    decl: &PopulationDecl,
+    mode: Mode,
+    templates: &Templates,
+    overrides: &[PreparedOverride],
+    used: &mut [bool],
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Population, bool)> {
+    let n = diags.len();
+    let resolved = names::resolve_model(&decl.model, templates, diags);
+    let shape = shape(decl, diags);
+    let resolved = resolved?;
+    let info = resolved.info;
+    if info.mode != mode {
+        let alternatives: Vec<&str> = crate::models::neuron::REGISTRY
+            .iter()
+            .filter(|m| m.mode == mode)
+            .map(|m| m.name)
+            .collect();
+        let via = if decl.model.name != info.name {
+            format!(" (through template `{}`)", decl.model.name)
+        } else {
+            String::new()
+        };
+        diags.push(
+            Diagnostic::error(
+                "E0501",
+                format!(
+                    "`{}` is a {} model{via}, but network is {}",
+                    info.name,
+                    info.mode.name(),
+                    mode.name()
+                ),
+            )
+            .with_label(decl.model.span, format!("{} model", info.mode.name()))
+            .with_help(format!(
+                "declare the network `: {}`, or use a {} model: {}",
+                info.mode.name(),
+                mode.name(),
+                alternatives.join(", ")
+            )),
+        );
+        return None;
+    }
+    // Layers: templates (outermost first, each with its own overrides), then the block,
+    // then overrides of the population itself.
+    let mut layers: Vec<Vec<Given>> = Vec::new();
+    for (layer, name) in resolved.layers.into_iter().zip(resolved.chain.iter()) {
+        let mut layer = layer;
+        for (i, o) in overrides.iter().enumerate() {
+            if o.target.as_deref() == Some(name.as_str()) {
+                used[i] = true;
+                layer.push(Given {
+                    name: &o.param,
+                    value: &o.value,
+                });
+            }
+        }
+        layers.push(layer);
+    }
+    layers.push(block_entries(decl.block.as_ref(), diags));
+    let mut own = Vec::new();
+    for (i, o) in overrides.iter().enumerate() {
+        if o.target.as_deref() == Some(decl.name.name.as_str()) {
+            used[i] = true;
+            own.push(Given {
+                name: &o.param,
+                value: &o.value,
+            });
+        }
+    }
+    layers.push(own);
+    let merged = merge(layers);
+
+    let is_state = |n: &str| info.state.iter().any(|s| s.name == n);
+    let is_param = |n: &str| info.params.iter().any(|s| s.name == n);
+    let mut model_given = Vec::new();
+    let mut init = crate::ir::Params::new();
+    for g in &merged {
+        let name = g.name.name.as_str();
+        if is_param(name) {
+            model_given.push(*g);
+        } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
+            if let Some(v) = eval(g.value, diags)
+                && let Some(v) = quantity(state.name, state.dim, Range::Any, true, v, g.value.span, diags)
+            {
+                init.insert(state.name, v);
+            }
+        } else {
+            let mut known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+            known.extend(info.state.iter().map(|s| s.name));
+            let _ = is_state;
+            diags.push(unknown_param(g.name, info.name, &known));
+        }
+    }
+    let params = check_params(info.name, info.params, &model_given, ctx, decl.span, diags);
+    let shape = shape?;
+    let ok = diags.len() == n;
+    Some((
+        Population {
+            name: decl.name.name.clone(),
+            model: info,
+            shape,
+            params,
+            init,
+            span: decl.span,
+        },
+        ok,
+    ))
+}
+
+/// `[N]`, `[C, H, W]` or `[[C, H, W]]`: whole numbers above zero.
+fn shape(decl: &PopulationDecl, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize>> {
+    let mut exprs: Vec<&Expr> = decl.shape.iter().collect();
+    if let [single] = exprs.as_slice()
+        && let ExprKind::List(items) = &single.kind
+    {
+        exprs = items.iter().collect();
+    }
+    if exprs.is_empty() {
+        diags.push(
+            Diagnostic::error("E0301", "a population needs a size")
+                .with_label(decl.shape_span, "empty shape"),
+        );
+        return None;
+    }
+    let mut shape = Vec::new();
+    let mut total: usize = 1;
+    for e in exprs {
+        let v = eval(e, diags)?;
+        let n = match v {
+            Val::Num { value, dim: Dim::NONE } if value.fract() == 0.0 && value >= 1.0 && value <= u32::MAX as f64 => value as usize,
+            Val::Num { value, dim: Dim::NONE } => {
+                let why = if value.fract() != 0.0 {
+                    "a size is a whole number"
+                } else if value < 1.0 {
+                    "a population needs at least one neuron"
+                } else {
+                    "too large"
+                };
+                diags.push(
+                    Diagnostic::error("E0301", format!("invalid population size {value}"))
+                        .with_label(e.span, why),
+                );
+                return None;
+            }
+            other => {
+                diags.push(
+                    Diagnostic::error("E0204", format!("a population size is a whole number, found {}", other.describe()))
+                        .with_label(e.span, "expected a number such as 100"),
+                );
+                return None;
+            }
+        };
+        total = match total.checked_mul(n) {
+            Some(t) if t <= u32::MAX as usize => t,
+            _ => {
+                diags.push(
+                    Diagnostic::error("E0301", "population too large")
+                        .with_label(decl.shape_span, "more than 4294967295 neurons"),
+                );
+                return None;
+            }
+        };
+        shape.push(n);
+    }
+    Some(shape)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn lower_projection(
+    decl: &ProjectionDecl,
+    mode: Mode,
+    refs: &[PopRef],
+    declared: &[&str],
+    overrides: &[PreparedOverride],
+    used: &mut [bool],
+    ctx: &Ctx,
+    network: &mut Network,
+    index: &mut Vec<(String, bool, String, crate::ir::ProjectionId)>,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let resolve = |id: &Ident, diags: &mut Vec<Diagnostic>| -> Option<usize> {
+        match refs.iter().position(|r| r.name == id.name) {
+            Some(i) => Some(i),
+            None => {
+                // A population that exists but failed its own checks is not reported again.
+                if !declared.contains(&id.name.as_str()) {
+                    diags.push(names::unknown("E0101", "population", id, declared));
+                }
+                None
+            }
+        }
+    };
+    let connector_params: Vec<&str> = connector::find(&decl.connector.name)
+        .map(|c| c.params.iter().chain(COMMON_PARAMS).map(|p| p.name).collect())
+        .unwrap_or_default();
+    let block = block_entries(decl.block.as_ref(), diags);
+    for (hop, (arrow, _)) in decl.arrows.iter().enumerate() {
+        let directed = *arrow == Arrow::Directed;
+        for s in &decl.stages[hop] {
+            for t in &decl.stages[hop + 1] {
+                let (si, ti) = (resolve(s, diags), resolve(t, diags));
+                let (Some(si), Some(ti)) = (si, ti) else {
+                    continue;
+                };
+                let base = format!("{}{}{}", s.name, arrow.symbol(), t.name);
+                let mut hop_block = block.clone();
+                let mut connector_overrides = Vec::new();
+                for (i, o) in overrides.iter().enumerate() {
+                    let Some(target) = o.target.as_deref() else { continue };
+                    let plain: String = target.split_whitespace().collect();
+                    if plain != base && !(!directed && plain == format!("{}--{}", t.name, s.name)) {
+                        continue;
+                    }
+                    used[i] = true;
+                    let g = Given {
+                        name: &o.param,
+                        value: &o.value,
+                    };
+                    if connector_params.contains(&o.param.name.as_str()) {
+                        connector_overrides.push(g);
+                    } else {
+                        hop_block.retain(|b| b.name.name != o.param.name);
+                        hop_block.push(g);
+                    }
+                }
+                let h = Hop {
+                    source: &refs[si],
+                    target: &refs[ti],
+                    directed,
+                    decl,
+                    block: hop_block,
+                    connector_overrides,
+                };
+                let placeholder = PopulationId(u32::MAX);
+                if let Some(mut p) = connectivity::projection(&h, mode, ctx, diags)
+                    && p.source != placeholder
+                    && p.target != placeholder
+                {
+                    let count = index
+                        .iter()
+                        .filter(|(a, d, b, _)| *a == s.name && *d == directed && *b == t.name)
+                        .count();
+                    p.name = if count == 0 {
+                        base
+                    } else {
+                        format!("{base}#{}", count + 1)
+                    };
+                    let id = network.graph.add_projection(p);
+                    index.push((s.name.clone(), directed, t.name.clone(), id));
+                }
+            }
+        }
+    }
+}
+
+/// An inline dataset's widths must match the input population and the single output.
+fn check_widths(decl: &DatasetDecl, d: &crate::ir::Dataset, network: &Network, diags: &mut Vec<Diagnostic>) {
+    let crate::ir::DataSource::Inline { rows } = &d.source else {
+        return;
+    };
+    let Some(first) = rows.first() else { return };
+    let g = &network.graph;
+    let inputs: Vec<_> = g.populations().filter(|(_, p)| p.model.name == "input").collect();
+    if let [(_, input)] = inputs.as_slice()
+        && input.size() != first.inputs.len()
+    {
+        diags.push(
+            Diagnostic::error(
+                "E0506",
+                format!(
+                    "dataset `{}` has {} inputs per row, but input population `{}` has {} units",
+                    d.name,
+                    first.inputs.len(),
+                    input.name,
+                    input.size()
+                ),
+            )
+            .with_label(decl.span, format!("{} inputs per row", first.inputs.len()))
+            .with_label(input.span, format!("{} units", input.size())),
+        );
+    }
+    let Some(targets) = &first.targets else { return };
+    let outputs: Vec<_> = g
+        .populations()
+        .filter(|(id, p)| accepts(p.model) && g.outgoing(*id).is_empty() && !g.incoming(*id).is_empty())
+        .collect();
+    if let [(_, out)] = outputs.as_slice()
+        && out.size() != targets.len()
+    {
+        diags.push(
+            Diagnostic::error(
+                "E0506",
+                format!(
+                    "dataset `{}` has {} targets per row, but output population `{}` has {} units",
+                    d.name,
+                    targets.len(),
+                    out.name,
+                    out.size()
+                ),
+            )
+            .with_label(decl.span, format!("{} targets per row", targets.len()))
+            .with_label(out.span, format!("{} units", out.size())),
+        );
+    }
+}
+
+fn accepts(info: &NeuronInfo) -> bool {
+    info.accepts_input
+}
+
+/// Reports overrides that named nothing in any network.
+pub fn unused_overrides(
+    overrides: &[PreparedOverride],
+    used: &[bool],
+    known: &[String],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (o, u) in overrides.iter().zip(used) {
+        if *u {
+            continue;
+        }
+        let mut d = Diagnostic::error("E0603", format!("`--set {}` names nothing in this file", o.path))
+            .with_label(o.value.span, "this value is not used");
+        let what = o.target.clone().unwrap_or_else(|| o.param.name.clone());
+        let mut candidates: Vec<&str> = known.iter().map(String::as_str).collect();
+        if o.target.is_none() {
+            candidates.extend(SETTINGS);
+        }
+        match suggest(&what, candidates.iter().copied()) {
+            Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
+            None => d = d.with_note("overrides name a population, template or projection and a parameter (`E.tau_m`, `E->I.weight`), or a setting (`seed`, `dt`, `output`)"),
+        }
+        diags.push(d);
+    }
+}
+
+/// Parameter kinds are not needed here beyond what `check/` uses; keeps the import honest.
+#[allow(dead_code)]
+fn _kind(k: ParamKind) -> ParamKind {
+    k
+}

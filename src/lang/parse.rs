@@ -1,0 +1,577 @@
+//! pest pairs to the typed AST: one function per grammar rule, named after it.
+//!
+//! This is the only file that walks `Pair<Rule>`. The grammar guarantees the shape of each
+//! pair, so a mismatch is a bug in this file, reported by `unreachable!` naming the function.
+
+use pest::iterators::Pair;
+
+use super::ast::*;
+use super::syntax::{self, Rule};
+use crate::diag::{Diagnostic, FileId, Span};
+
+/// Parses a whole file. `None` (with at least one diagnostic) if the text is not valid syntax.
+pub fn parse_file(file: FileId, text: &str) -> (Option<File>, Vec<Diagnostic>) {
+    let pre = syntax::prescan(file, text);
+    if !pre.is_empty() {
+        return (None, pre);
+    }
+    match syntax::parse_rule(Rule::file, file, text) {
+        Ok(mut pairs) => {
+            let Some(pair) = pairs.next() else {
+                return (None, vec![Diagnostic::error("E0001", "empty parse")]);
+            };
+            let mut p = Lowerer {
+                file,
+                diagnostics: Vec::new(),
+            };
+            let ast = p.file(pair);
+            (Some(ast), p.diagnostics)
+        }
+        Err(d) => (None, vec![d]),
+    }
+}
+
+/// Parses one value standing alone (the right-hand side of `--set PATH=VALUE`).
+pub fn parse_value(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+    if let Some(d) = syntax::prescan(file, text).into_iter().next() {
+        return Err(d);
+    }
+    let mut pairs = syntax::parse_rule(Rule::override_value, file, text)?;
+    let mut p = Lowerer {
+        file,
+        diagnostics: Vec::new(),
+    };
+    let Some(value) = pairs.next().and_then(|o| o.into_inner().find(|x| x.as_rule() == Rule::value))
+    else {
+        return Err(Diagnostic::error("E0001", "expected a value"));
+    };
+    let expr = p.value(value);
+    match p.diagnostics.into_iter().next() {
+        Some(d) => Err(d),
+        None => Ok(expr),
+    }
+}
+
+struct Lowerer {
+    file: FileId,
+    /// Problems found while building nodes (numbers that do not fit in an f64).
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Lowerer {
+    fn span(&self, pair: &Pair<Rule>) -> Span {
+        let s = pair.as_span();
+        Span::new(self.file, s.start(), s.end())
+    }
+
+    fn ident(&self, pair: Pair<Rule>) -> Ident {
+        debug_assert_eq!(pair.as_rule(), Rule::name);
+        Ident {
+            name: pair.as_str().to_string(),
+            span: self.span(&pair),
+        }
+    }
+
+    fn file(&mut self, pair: Pair<Rule>) -> File {
+        let span = self.span(&pair);
+        let mut items = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::import => items.push(Item::Import(self.import(p))),
+                Rule::let_stmt => items.push(Item::Let(self.let_stmt(p))),
+                Rule::network => items.push(Item::Network(self.network(p))),
+                Rule::EOI => {}
+                r => unreachable!("file: {r:?}"),
+            }
+        }
+        File { items, span }
+    }
+
+    fn import(&mut self, pair: Pair<Rule>) -> Import {
+        let span = self.span(&pair);
+        let s = pair.into_inner().next().expect("import has a string");
+        let path_span = self.span(&s);
+        Import {
+            path: self.string(s),
+            path_span,
+            span,
+        }
+    }
+
+    fn network(&mut self, pair: Pair<Rule>) -> NetworkDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("network name"));
+        let mode = self.ident(inner.next().expect("network mode"));
+        let body = self.body(inner.next().expect("network body"));
+        NetworkDecl {
+            name,
+            mode,
+            body,
+            span,
+        }
+    }
+
+    fn body(&mut self, pair: Pair<Rule>) -> Vec<Stmt> {
+        pair.into_inner().map(|p| self.statement(p)).collect()
+    }
+
+    fn statement(&mut self, pair: Pair<Rule>) -> Stmt {
+        match pair.as_rule() {
+            Rule::setting => Stmt::Setting(self.param(pair)),
+            Rule::let_stmt => Stmt::Let(self.let_stmt(pair)),
+            Rule::population => Stmt::Population(self.population(pair)),
+            Rule::projection => Stmt::Projection(self.projection(pair)),
+            Rule::dataset => Stmt::Dataset(self.dataset(pair)),
+            Rule::train => Stmt::Train(self.train(pair)),
+            Rule::evaluate => Stmt::Evaluate(self.evaluate(pair)),
+            Rule::simulate => Stmt::Simulate(self.simulate(pair)),
+            Rule::record => Stmt::Record(self.record(pair)),
+            r => unreachable!("statement: {r:?}"),
+        }
+    }
+
+    fn param(&mut self, pair: Pair<Rule>) -> Param {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("param name"));
+        let value = self.value(inner.next().expect("param value"));
+        Param { name, value, span }
+    }
+
+    fn block(&mut self, pair: Pair<Rule>) -> Block {
+        let span = self.span(&pair);
+        let params = pair.into_inner().map(|p| self.param(p)).collect();
+        Block { params, span }
+    }
+
+    fn let_stmt(&mut self, pair: Pair<Rule>) -> Let {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("let name"));
+        let model = self.ident(inner.next().expect("let model"));
+        let block = inner.next().map(|b| self.block(b));
+        Let {
+            name,
+            model,
+            block,
+            span,
+        }
+    }
+
+    fn population(&mut self, pair: Pair<Rule>) -> PopulationDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("population name"));
+        let model = self.ident(inner.next().expect("population model"));
+        let shape_pair = inner.next().expect("population shape");
+        let shape_span = self.span(&shape_pair);
+        let shape = self.shape(shape_pair);
+        let block = inner.next().map(|b| self.block(b));
+        PopulationDecl {
+            name,
+            model,
+            shape,
+            shape_span,
+            block,
+            span,
+        }
+    }
+
+    fn shape(&mut self, pair: Pair<Rule>) -> Vec<Expr> {
+        pair.into_inner().map(|v| self.value(v)).collect()
+    }
+
+    fn projection(&mut self, pair: Pair<Rule>) -> ProjectionDecl {
+        let span = self.span(&pair);
+        let mut stages = Vec::new();
+        let mut arrows = Vec::new();
+        let mut connector = None;
+        let mut block = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::endpoints => stages.push(self.endpoints(p)),
+                Rule::arrow => arrows.push((self.arrow(&p), self.span(&p))),
+                Rule::connector => connector = Some(self.connector(p)),
+                Rule::block => block = Some(self.block(p)),
+                r => unreachable!("projection: {r:?}"),
+            }
+        }
+        let (connector, connector_args) = connector.expect("projection has a connector");
+        ProjectionDecl {
+            stages,
+            arrows,
+            connector,
+            connector_args,
+            block,
+            span,
+        }
+    }
+
+    fn endpoints(&mut self, pair: Pair<Rule>) -> Vec<Ident> {
+        pair.into_inner().map(|p| self.ident(p)).collect()
+    }
+
+    fn arrow(&self, pair: &Pair<Rule>) -> Arrow {
+        match pair.as_str() {
+            "->" => Arrow::Directed,
+            "--" => Arrow::Undirected,
+            other => unreachable!("arrow: {other}"),
+        }
+    }
+
+    fn connector(&mut self, pair: Pair<Rule>) -> (Ident, Option<Args>) {
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("connector name"));
+        let args = inner.next().map(|a| self.call_args(a));
+        (name, args)
+    }
+
+    fn dataset(&mut self, pair: Pair<Rule>) -> DatasetDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("dataset name"));
+        let src = inner.next().expect("dataset source");
+        let source = match src.as_rule() {
+            Rule::inline_data => self.inline_data(src),
+            Rule::call => DataSourceDecl::Call(self.call(src)),
+            r => unreachable!("dataset: {r:?}"),
+        };
+        DatasetDecl { name, source, span }
+    }
+
+    fn inline_data(&mut self, pair: Pair<Rule>) -> DataSourceDecl {
+        let span = self.span(&pair);
+        let mut options = None;
+        let mut rows = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::call_args => options = Some(self.call_args(p)),
+                Rule::row => rows.push(self.row(p)),
+                r => unreachable!("inline_data: {r:?}"),
+            }
+        }
+        DataSourceDecl::Inline {
+            options,
+            rows,
+            span,
+        }
+    }
+
+    fn row(&mut self, pair: Pair<Rule>) -> Row {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let inputs = self.list(inner.next().expect("row inputs"));
+        let targets = inner.next().map(|t| self.list(t));
+        Row {
+            inputs,
+            targets,
+            span,
+        }
+    }
+
+    fn train(&mut self, pair: Pair<Rule>) -> Block {
+        let b = pair.into_inner().next().expect("train block");
+        self.block(b)
+    }
+
+    fn evaluate(&mut self, pair: Pair<Rule>) -> Block {
+        let b = pair.into_inner().next().expect("evaluate block");
+        self.block(b)
+    }
+
+    fn simulate(&mut self, pair: Pair<Rule>) -> SimulateDecl {
+        let p = pair.into_inner().next().expect("simulate argument");
+        match p.as_rule() {
+            Rule::block => SimulateDecl::Block(self.block(p)),
+            Rule::value => SimulateDecl::Duration(self.value(p)),
+            r => unreachable!("simulate: {r:?}"),
+        }
+    }
+
+    fn record(&mut self, pair: Pair<Rule>) -> RecordDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let what = self.ident(inner.next().expect("record what"));
+        let mut targets = Vec::new();
+        let mut every = None;
+        for p in inner {
+            match p.as_rule() {
+                Rule::targets => targets = self.targets(p),
+                Rule::value => every = Some(self.value(p)),
+                r => unreachable!("record: {r:?}"),
+            }
+        }
+        RecordDecl {
+            what,
+            targets,
+            every,
+            span,
+        }
+    }
+
+    fn targets(&mut self, pair: Pair<Rule>) -> Vec<Target> {
+        pair.into_inner().map(|t| self.target(t)).collect()
+    }
+
+    fn target(&mut self, pair: Pair<Rule>) -> Target {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("target name"));
+        match inner.next() {
+            None => Target::Population {
+                name,
+                slice: None,
+                span,
+            },
+            Some(p) if p.as_rule() == Rule::slice => Target::Population {
+                name,
+                slice: Some(self.slice(p)),
+                span,
+            },
+            Some(p) if p.as_rule() == Rule::arrow => {
+                let arrow = self.arrow(&p);
+                let target = self.ident(inner.next().expect("target of arrow"));
+                Target::Projection {
+                    source: name,
+                    arrow,
+                    target,
+                    span,
+                }
+            }
+            Some(p) => unreachable!("target: {:?}", p.as_rule()),
+        }
+    }
+
+    fn slice(&mut self, pair: Pair<Rule>) -> Slice {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::range_to);
+        let start = self.expr(inner.next().expect("slice start"));
+        let end = inner.next().map(|e| self.expr(e));
+        Slice { start, end, span }
+    }
+
+    // ------------------------------------------------------------ values
+
+    fn value(&mut self, pair: Pair<Rule>) -> Expr {
+        debug_assert_eq!(pair.as_rule(), Rule::value);
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let mut expr = self.expr(inner.next().expect("value expr"));
+        while let Some(p) = inner.next() {
+            match p.as_rule() {
+                Rule::range_to => {
+                    let hi = self.expr(inner.next().expect("range end"));
+                    expr = Expr {
+                        span: expr.span.to(hi.span),
+                        kind: ExprKind::Range(Box::new(expr), Box::new(hi)),
+                    };
+                }
+                Rule::clip => {
+                    let list = self.clip(p);
+                    expr = Expr {
+                        span,
+                        kind: ExprKind::Clip(Box::new(expr), Box::new(list)),
+                    };
+                }
+                r => unreachable!("value: {r:?}"),
+            }
+        }
+        expr
+    }
+
+    fn clip(&mut self, pair: Pair<Rule>) -> Expr {
+        let list = pair.into_inner().next().expect("clip list");
+        self.list(list)
+    }
+
+    fn expr(&mut self, pair: Pair<Rule>) -> Expr {
+        debug_assert_eq!(pair.as_rule(), Rule::expr);
+        let mut inner = pair.into_inner();
+        let mut lhs = self.term(inner.next().expect("expr term"));
+        while let Some(op) = inner.next() {
+            let op = match op.as_str() {
+                "+" => BinOp::Add,
+                "-" => BinOp::Sub,
+                o => unreachable!("expr: operator {o}"),
+            };
+            let rhs = self.term(inner.next().expect("expr rhs"));
+            lhs = Expr {
+                span: lhs.span.to(rhs.span),
+                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+            };
+        }
+        lhs
+    }
+
+    fn term(&mut self, pair: Pair<Rule>) -> Expr {
+        debug_assert_eq!(pair.as_rule(), Rule::term);
+        let mut inner = pair.into_inner();
+        let mut lhs = self.factor(inner.next().expect("term factor"));
+        while let Some(op) = inner.next() {
+            let op = match op.as_str() {
+                "*" => BinOp::Mul,
+                "/" => BinOp::Div,
+                o => unreachable!("term: operator {o}"),
+            };
+            let rhs = self.factor(inner.next().expect("term rhs"));
+            lhs = Expr {
+                span: lhs.span.to(rhs.span),
+                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+            };
+        }
+        lhs
+    }
+
+    fn factor(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let mut negations = Vec::new();
+        let mut core: Option<Expr> = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::negate => negations.push(self.span(&p)),
+                Rule::unit => {
+                    let unit = self.unit(&p);
+                    let inner = core.take().expect("unit follows a primary");
+                    core = Some(Expr {
+                        span: inner.span.to(unit.span),
+                        kind: ExprKind::Quantity(Box::new(inner), unit),
+                    });
+                }
+                _ => core = Some(self.primary(p)),
+            }
+        }
+        let mut expr = core.expect("factor has a primary");
+        for neg in negations.into_iter().rev() {
+            expr = Expr {
+                span: neg.to(expr.span),
+                kind: ExprKind::Neg(Box::new(expr)),
+            };
+        }
+        debug_assert!(expr.span.end <= span.end);
+        expr
+    }
+
+    fn unit(&self, pair: &Pair<Rule>) -> Unit {
+        let text = pair.as_str().to_string();
+        let mut factors = Vec::new();
+        let mut divide = false;
+        let mut current = String::new();
+        for c in text.chars() {
+            if c == '/' || c == '*' {
+                factors.push((divide, std::mem::take(&mut current)));
+                divide = c == '/';
+            } else {
+                current.push(c);
+            }
+        }
+        factors.push((divide, current));
+        Unit {
+            factors,
+            text,
+            span: self.span(pair),
+        }
+    }
+
+    fn primary(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let kind = match pair.as_rule() {
+            Rule::number => ExprKind::Number(self.number(&pair)),
+            Rule::string => ExprKind::Str(self.string(pair)),
+            Rule::boolean => ExprKind::Bool(pair.as_str() == "true"),
+            Rule::list => return self.list(pair),
+            Rule::call => ExprKind::Call(self.call(pair)),
+            Rule::paren => return self.paren(pair),
+            Rule::name => ExprKind::Name(pair.as_str().to_string()),
+            r => unreachable!("primary: {r:?}"),
+        };
+        Expr { kind, span }
+    }
+
+    fn number(&mut self, pair: &Pair<Rule>) -> f64 {
+        match pair.as_str().parse::<f64>() {
+            Ok(x) if x.is_finite() => x,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::error("E0007", "number too large")
+                        .with_label(self.span(pair), "does not fit in a 64-bit float"),
+                );
+                0.0
+            }
+        }
+    }
+
+    fn string(&mut self, pair: Pair<Rule>) -> String {
+        let raw = pair
+            .into_inner()
+            .next()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                match chars.next() {
+                    Some('n') => out.push('\n'),
+                    Some('t') => out.push('\t'),
+                    Some(other) => out.push(other),
+                    None => {}
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn list(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let items = pair.into_inner().map(|v| self.value(v)).collect();
+        Expr {
+            kind: ExprKind::List(items),
+            span,
+        }
+    }
+
+    fn paren(&mut self, pair: Pair<Rule>) -> Expr {
+        let span = self.span(&pair);
+        let inner = self.value(pair.into_inner().next().expect("paren value"));
+        // The parentheses belong to the span, so `(1 + 2) mV` underlines all of it.
+        Expr {
+            kind: inner.kind,
+            span,
+        }
+    }
+
+    fn call(&mut self, pair: Pair<Rule>) -> Call {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("call name"));
+        let args = self.call_args(inner.next().expect("call args"));
+        Call { name, args, span }
+    }
+
+    fn call_args(&mut self, pair: Pair<Rule>) -> Args {
+        let span = self.span(&pair);
+        let args = pair.into_inner().map(|a| self.arg(a)).collect();
+        Args { args, span }
+    }
+
+    fn arg(&mut self, pair: Pair<Rule>) -> Arg {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut value = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::name => name = Some(self.ident(p)),
+                Rule::value => value = Some(self.value(p)),
+                r => unreachable!("arg: {r:?}"),
+            }
+        }
+        Arg {
+            name,
+            value: value.expect("arg has a value"),
+            span,
+        }
+    }
+}
