@@ -107,7 +107,8 @@ struct Shared<'a> {
     n_steps: u64,
     workers: usize,
     partitions: Vec<PhaseCell<Partition>>,
-    spikes: Vec<PhaseCell<Vec<u32>>>,
+    /// Spike lists per partition, two buffers (even and odd steps).
+    spikes: [Vec<PhaseCell<Vec<u32>>>; 2],
     rules: &'a [RuleState],
     samplers: &'a [Sampler],
     barrier: SpinBarrier,
@@ -149,10 +150,12 @@ fn execute(
         dt,
         n_steps,
         workers,
-        spikes: partitions
-            .iter()
-            .map(|p| PhaseCell::new(Vec::with_capacity(p.n_local.min(4096))))
-            .collect(),
+        spikes: [0, 1].map(|_| {
+            partitions
+                .iter()
+                .map(|p| PhaseCell::new(Vec::with_capacity(p.n_local.min(4096))))
+                .collect()
+        }),
         partitions: partitions.into_iter().map(PhaseCell::new).collect(),
         rules: &rules,
         samplers: &samplers,
@@ -198,36 +201,38 @@ fn execute(
 }
 
 /// The step loop of worker `w`; worker 0 also serves the observer.
+///
+/// Without plasticity the two phases are pipelined: in one phase a partition first delivers
+/// the spikes of step `n - 1`, then updates step `n` (its ring slot `n` is complete, since
+/// every delay is at least one step), writing its spikes into the other of two spike-list
+/// buffers. One barrier per step instead of two. STDP needs the presynaptic traces of step
+/// `n` to stay fixed while other partitions read them, so plastic networks take two barriers.
 fn work(shared: &Shared, w: usize, mut main: Option<&mut Main>) {
     let owned: Vec<usize> = (w..shared.partitions.len())
         .step_by(shared.workers)
         .collect();
-    let mut lists: Vec<&[u32]> = Vec::with_capacity(shared.spikes.len());
-    for step in 0..shared.n_steps {
-        for &p in &owned {
-            // SAFETY: update phase — partition `p` and its spike list belong to this worker
-            // alone; nobody else references them until the barrier.
-            let (partition, spikes) =
-                unsafe { (shared.partitions[p].get_mut(), shared.spikes[p].get_mut()) };
-            partition.update(step, shared.dt, spikes, shared.rules);
+    let mut lists: Vec<&[u32]> = Vec::with_capacity(shared.partitions.len());
+    let pipelined = shared.rules.is_empty();
+    let n_steps = shared.n_steps;
+    for step in 0..=n_steps {
+        if pipelined {
+            if step > 0 {
+                deliver(shared, &owned, step - 1, &mut lists, main.as_deref_mut());
+            }
+            if step < n_steps {
+                update(shared, &owned, step);
+            }
+            shared.barrier.wait();
+        } else {
+            if step == n_steps {
+                break;
+            }
+            update(shared, &owned, step);
+            shared.barrier.wait();
+            deliver(shared, &owned, step, &mut lists, main.as_deref_mut());
+            shared.barrier.wait();
         }
-        shared.barrier.wait();
-
-        // SAFETY: delivery phase — spike lists are only read until the next barrier.
-        lists.extend(shared.spikes.iter().map(|s| unsafe { s.get() }.as_slice()));
-        for &p in &owned {
-            // SAFETY: delivery phase — each partition is written by its owner only; spike
-            // lists (separate cells) are read by everyone.
-            let partition = unsafe { shared.partitions[p].get_mut() };
-            partition.deliver(step, shared.dt, &lists, shared.rules);
-        }
-        if let Some(main) = main.as_deref_mut() {
-            main.after_step(shared, step, &lists);
-        }
-        lists.clear();
-        shared.barrier.wait();
-
-        if shared.samplers.iter().any(|s| s.due(step)) {
+        if step < n_steps && shared.samplers.iter().any(|s| s.due(step)) {
             if let Some(main) = main.as_deref_mut() {
                 main.sample(shared, step);
             }
@@ -236,6 +241,40 @@ fn work(shared: &Shared, w: usize, mut main: Option<&mut Main>) {
         if shared.stop.load(Ordering::Acquire) {
             break;
         }
+    }
+}
+
+/// Delivery phase of `step` for the partitions `owned`.
+fn deliver<'s>(
+    shared: &'s Shared,
+    owned: &[usize],
+    step: u64,
+    lists: &mut Vec<&'s [u32]>,
+    main: Option<&mut Main>,
+) {
+    let buffer = &shared.spikes[(step % 2) as usize];
+    // SAFETY: the spike lists of `step` are only read in this phase; their owners write
+    // them again only two steps later (pipelined) or after the next barrier.
+    lists.extend(buffer.iter().map(|s| unsafe { s.get() }.as_slice()));
+    for &p in owned {
+        // SAFETY: partition `p` belongs to this worker; spike lists are separate cells.
+        let partition = unsafe { shared.partitions[p].get_mut() };
+        partition.deliver(step, shared.dt, lists, shared.rules);
+    }
+    if let Some(main) = main {
+        main.after_step(shared, step, lists);
+    }
+    lists.clear();
+}
+
+/// Update phase of `step` for the partitions `owned`.
+fn update(shared: &Shared, owned: &[usize], step: u64) {
+    let buffer = &shared.spikes[(step % 2) as usize];
+    for &p in owned {
+        // SAFETY: partition `p` and its spike list of this parity belong to this worker;
+        // nobody reads that list until the next barrier.
+        let (partition, spikes) = unsafe { (shared.partitions[p].get_mut(), buffer[p].get_mut()) };
+        partition.update(step, shared.dt, spikes, shared.rules);
     }
 }
 
