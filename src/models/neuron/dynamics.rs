@@ -95,6 +95,35 @@ pub trait NeuronGroup: Send {
     fn read_state(&self, var: usize, range: Range<usize>, out: &mut Vec<f32>);
 }
 
+/// Per-neuron coefficients of a model: one value shared by the whole group ([`Uniform`], so
+/// the update loop works on scalars and vectorises) or one per neuron (`Vec<T>`). A model's
+/// group is generic over this, so both cases are monomorphic.
+pub trait Coefficients<T>: Send + 'static {
+    fn at(&self, i: usize) -> T;
+}
+
+/// The same coefficients for every neuron of a group.
+pub struct Uniform<T>(pub T);
+
+impl<T: Copy + Send + 'static> Coefficients<T> for Uniform<T> {
+    #[inline(always)]
+    fn at(&self, _: usize) -> T {
+        self.0
+    }
+}
+
+impl<T: Copy + Send + 'static> Coefficients<T> for Vec<T> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> T {
+        self[i]
+    }
+}
+
+/// Whether every one of `values` is a single number for the whole group.
+pub fn all_same(values: &[&Values]) -> bool {
+    values.iter().all(|v| v.is_same())
+}
+
 /// Appends the indices of the non-zero flags, offset by `first_id`. Flags are mostly zero,
 /// so whole words of eight are skipped at once.
 pub fn collect_fired(flags: &[u8], first_id: u32, fired: &mut Vec<u32>) {

@@ -53,7 +53,14 @@ pub static REGISTRY: &[&NeuronInfo] = &[
 
 /// The dynamics of every spiking model, beside `REGISTRY`: the spiking engine looks a
 /// population's model up here (by its `NeuronInfo`) once, at build time.
-pub static SPIKING: &[&dyn dynamics::SpikingModel] = &[&lif::DYNAMICS];
+pub static SPIKING: &[&dyn dynamics::SpikingModel] = &[
+    &lif::DYNAMICS,
+    &lif_cond::DYNAMICS,
+    &izhikevich::DYNAMICS,
+    &adex::DYNAMICS,
+    &poisson::DYNAMICS,
+    &spike_source::DYNAMICS,
+];
 
 /// The dynamics of a spiking model, if it has any.
 pub fn spiking_dynamics(info: &NeuronInfo) -> Option<&'static dyn dynamics::SpikingModel> {
