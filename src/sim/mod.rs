@@ -7,6 +7,7 @@
 
 pub mod rate;
 pub mod report;
+pub mod rng;
 pub mod spiking;
 
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! `fixed_indegree(k)`: every target receives exactly `k` synapses from sources drawn at random
 //! (without repetition unless `multapses`). `k` must not exceed the number of candidates.
 
-use super::{Args, ConnectorInfo, Shape};
+use super::{Args, ConnectorInfo, Generate, Rows, Shape};
 use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
@@ -16,4 +16,15 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
         doc: "synapses per target",
     }],
     expected_synapses: |shape: Shape, args: Args| shape.n_post as f64 * args("k").unwrap_or(0.0),
+    generate,
 };
+
+/// One stream per target; the sources of each target are drawn, then transposed to rows.
+fn generate(g: &Generate) -> Result<Rows, String> {
+    let k = g.count("k")?;
+    let Shape { n_pre, n_post, .. } = g.shape;
+    Rows::by_target(n_pre, n_post, |t, out| {
+        let mut rng = (g.stream)(t as u64);
+        g.choose(&mut rng, n_pre, t, k, out)
+    })
+}

@@ -1,8 +1,12 @@
 //! Connectors: rules that say which (source, target) pairs of two populations get a synapse.
 //!
 //! Each connector is one file holding its `ConnectorInfo` (name, parameters, the expected
-//! number of synapses for the memory estimate) and its generation rule. `REGISTRY` is the
-//! only list.
+//! number of synapses for the memory estimate) and its generation rule (`generate`). `REGISTRY`
+//! is the only list.
+//!
+//! Generation is deterministic: a connector draws from `Generate::stream(row)`, one random
+//! stream per source (or per target, for `fixed_indegree`), so the result depends only on
+//! the seed the engine derived for the projection.
 
 pub mod fixed_indegree;
 pub mod fixed_outdegree;
@@ -10,6 +14,9 @@ pub mod fixed_total;
 pub mod full;
 pub mod one_to_one;
 pub mod random;
+
+use rand::Rng;
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::{ParamKind, ParamSpec};
 
@@ -44,6 +51,139 @@ pub struct ConnectorInfo {
     pub params: &'static [ParamSpec],
     /// Expected number of synapses, for the memory estimate made before anything is allocated.
     pub expected_synapses: fn(Shape, Args) -> f64,
+    /// Draws the synapses. The message of an error says what is wrong with the arguments.
+    pub generate: fn(&Generate) -> Result<Rows, String>,
+}
+
+/// What a connector's generation rule gets.
+pub struct Generate<'a> {
+    pub shape: Shape,
+    pub args: Args<'a>,
+    /// Repeated (source, target) pairs are allowed.
+    pub multapses: bool,
+    /// The random stream of one row (a source index, or a target index for connectors that
+    /// draw per target). Rows never share a stream.
+    pub stream: &'a dyn Fn(u64) -> Xoshiro256PlusPlus,
+}
+
+impl Generate<'_> {
+    /// A numeric argument that must be a whole number >= 0 (`k`, `n`).
+    pub fn count(&self, name: &str) -> Result<usize, String> {
+        match (self.args)(name) {
+            Some(x) if x >= 0.0 && x.fract() == 0.0 && x < u32::MAX as f64 => Ok(x as usize),
+            Some(x) => Err(format!("`{name}` must be a whole number >= 0, not {x}")),
+            None => Err(format!("missing argument `{name}`")),
+        }
+    }
+
+    /// Candidate targets of one source (or sources of one target): `n` minus the neuron
+    /// itself when self-connections are excluded.
+    fn candidates(&self, n: usize, own_index: usize) -> (usize, Option<usize>) {
+        if self.shape.exclude_autapses && own_index < n {
+            (n - 1, Some(own_index))
+        } else {
+            (n, None)
+        }
+    }
+
+    /// `k` partners out of `n`, skipping `own_index` when autapses are excluded, drawn from
+    /// `rng`; distinct unless multapses are allowed. Sorted ascending.
+    pub fn choose(
+        &self,
+        rng: &mut Xoshiro256PlusPlus,
+        n: usize,
+        own_index: usize,
+        k: usize,
+        out: &mut Vec<u32>,
+    ) -> Result<(), String> {
+        let (m, skip) = self.candidates(n, own_index);
+        let start = out.len();
+        if self.multapses {
+            if m == 0 && k > 0 {
+                return Err("no candidate partner to connect to".into());
+            }
+            for _ in 0..k {
+                out.push(rng.random_range(0..m) as u32);
+            }
+        } else {
+            if k > m {
+                return Err(format!(
+                    "{k} synapses requested but only {m} distinct partners exist (set `multapses = true`?)"
+                ));
+            }
+            out.extend(rand::seq::index::sample(rng, m, k).iter().map(|i| i as u32));
+        }
+        if let Some(own) = skip {
+            for x in &mut out[start..] {
+                if *x as usize >= own {
+                    *x += 1;
+                }
+            }
+        }
+        out[start..].sort_unstable();
+        Ok(())
+    }
+}
+
+/// Synapses in source-major order: the targets of source `s` are
+/// `targets[offsets[s]..offsets[s + 1]]`, ascending (repeated for multapses).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Rows {
+    pub offsets: Vec<usize>,
+    pub targets: Vec<u32>,
+}
+
+impl Rows {
+    pub fn n_synapses(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// Builds rows one source at a time: `row(s, out)` appends the sorted targets of `s`.
+    pub fn by_source(
+        n_pre: usize,
+        mut row: impl FnMut(usize, &mut Vec<u32>) -> Result<(), String>,
+    ) -> Result<Rows, String> {
+        let mut offsets = Vec::with_capacity(n_pre + 1);
+        let mut targets = Vec::new();
+        offsets.push(0);
+        for s in 0..n_pre {
+            row(s, &mut targets)?;
+            offsets.push(targets.len());
+        }
+        Ok(Rows { offsets, targets })
+    }
+
+    /// Source-major rows from target-major lists: `sources_of(t, out)` appends the sources
+    /// of target `t`. A stable counting sort keeps targets ascending within each row.
+    pub fn by_target(
+        n_pre: usize,
+        n_post: usize,
+        mut sources_of: impl FnMut(usize, &mut Vec<u32>) -> Result<(), String>,
+    ) -> Result<Rows, String> {
+        let mut post_offsets = Vec::with_capacity(n_post + 1);
+        let mut sources = Vec::new();
+        post_offsets.push(0);
+        for t in 0..n_post {
+            sources_of(t, &mut sources)?;
+            post_offsets.push(sources.len());
+        }
+        let mut offsets = vec![0usize; n_pre + 1];
+        for &s in &sources {
+            offsets[s as usize + 1] += 1;
+        }
+        for s in 0..n_pre {
+            offsets[s + 1] += offsets[s];
+        }
+        let mut fill = offsets.clone();
+        let mut targets = vec![0u32; sources.len()];
+        for t in 0..n_post {
+            for &s in &sources[post_offsets[t]..post_offsets[t + 1]] {
+                targets[fill[s as usize]] = t as u32;
+                fill[s as usize] += 1;
+            }
+        }
+        Ok(Rows { offsets, targets })
+    }
 }
 
 /// Options every connector takes.

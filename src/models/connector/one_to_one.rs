@@ -1,10 +1,29 @@
 //! `one_to_one`: source i connects to target i; both populations must have the same size.
 
-use super::{Args, ConnectorInfo, Shape};
+use super::{Args, ConnectorInfo, Generate, Rows, Shape};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
     name: "one_to_one",
     summary: "source i to target i",
     params: &[],
     expected_synapses: |shape: Shape, _: Args| shape.n_pre.min(shape.n_post) as f64,
+    generate,
 };
+
+fn generate(g: &Generate) -> Result<Rows, String> {
+    let Shape { n_pre, n_post, .. } = g.shape;
+    if n_pre != n_post {
+        return Err(format!(
+            "one_to_one needs populations of the same size, not {n_pre} and {n_post}"
+        ));
+    }
+    // A one-to-one projection of a population onto itself is all autapses: it exists only
+    // when they are allowed.
+    let connect = !g.shape.exclude_autapses;
+    Rows::by_source(n_pre, |s, out| {
+        if connect {
+            out.push(s as u32);
+        }
+        Ok(())
+    })
+}

@@ -9,7 +9,7 @@
 //! ```
 //! Defaults are PyNN's `EIF_cond_exp_isfa_ista`.
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, StateSpec, dynamics};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
 
@@ -160,3 +160,217 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: true,
 };
+
+/// The `adex` dynamics.
+///
+/// Integrator: Heun's method (explicit second-order Runge–Kutta) for `(v, w)` at `dt`, with
+/// the conductances held at their start-of-step value, then decayed exactly. The exponential
+/// term's argument is capped at `(v_spike - v_thresh)/delta_t`, so a trajectory that crosses
+/// `v_spike` within a step stays finite and is caught by the threshold test. NEST's
+/// `aeif_cond_exp` uses an adaptive RKF45 instead; at dt = 0.1 ms the spike times of the two
+/// agree to about a step in the adaptation regime. During the refractory period `v` is
+/// clamped to `v_reset` while `w` goes on relaxing.
+pub struct Adex;
+
+pub static DYNAMICS: Adex = Adex;
+
+#[derive(Debug, Clone, Copy)]
+struct Coefficients {
+    g_leak: f32,
+    v_rest: f32,
+    v_thresh: f32,
+    delta_t: f32,
+    inv_delta_t: f32,
+    exp_cap: f32,
+    inv_cm: f32,
+    e_rev_e: f32,
+    e_rev_i: f32,
+    a: f32,
+    b: f32,
+    inv_tau_w: f32,
+    i_offset: f32,
+    decay_e: f32,
+    decay_i: f32,
+    v_reset: f32,
+    v_spike: f32,
+    refrac_steps: i32,
+}
+
+impl Coefficients {
+    /// dv/dt and dw/dt at (v, w) with conductances g_e, g_i.
+    #[inline(always)]
+    fn derivatives(&self, v: f32, w: f32, ge: f32, gi: f32) -> (f32, f32) {
+        let spike_current = self.g_leak
+            * self.delta_t
+            * dynamics::fast_exp(((v - self.v_thresh) * self.inv_delta_t).min(self.exp_cap));
+        let current = self.g_leak * (self.v_rest - v)
+            + spike_current
+            + ge * (self.e_rev_e - v)
+            + gi * (self.e_rev_i - v)
+            - w
+            + self.i_offset;
+        (
+            current * self.inv_cm,
+            (self.a * (v - self.v_rest) - w) * self.inv_tau_w,
+        )
+    }
+}
+
+struct AdexGroup<C> {
+    coefficients: C,
+    dt: f32,
+    v: Vec<f32>,
+    w: Vec<f32>,
+    g_e: Vec<f32>,
+    g_i: Vec<f32>,
+    refractory: Vec<i32>,
+    fired: Vec<u8>,
+}
+
+impl dynamics::SpikingModel for Adex {
+    fn info(&self) -> &'static NeuronInfo {
+        &INFO
+    }
+
+    fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
+        let p = |name: &str| (spec.param)(name);
+        let names = [
+            "tau_m",
+            "cm",
+            "v_rest",
+            "v_reset",
+            "v_thresh",
+            "v_spike",
+            "delta_t",
+            "tau_refrac",
+            "tau_syn_e",
+            "tau_syn_i",
+            "e_rev_e",
+            "e_rev_i",
+            "a",
+            "b",
+            "tau_w",
+            "i_offset",
+        ];
+        let values = names.iter().map(|n| p(n)).collect::<Result<Vec<_>, _>>()?;
+        let get = |name: &str, i: usize| {
+            let k = names.iter().position(|n| *n == name).unwrap_or(0);
+            values[k].at(i)
+        };
+        let h = spec.dt;
+        let at = |i: usize| {
+            let g_leak = get("cm", i) / get("tau_m", i);
+            let delta_t = get("delta_t", i);
+            Coefficients {
+                g_leak: g_leak as f32,
+                v_rest: get("v_rest", i) as f32,
+                v_thresh: get("v_thresh", i) as f32,
+                delta_t: delta_t as f32,
+                inv_delta_t: (1.0 / delta_t) as f32,
+                exp_cap: ((get("v_spike", i) - get("v_thresh", i)) / delta_t).min(80.0) as f32,
+                inv_cm: (1.0 / get("cm", i)) as f32,
+                e_rev_e: get("e_rev_e", i) as f32,
+                e_rev_i: get("e_rev_i", i) as f32,
+                a: get("a", i) as f32,
+                b: get("b", i) as f32,
+                inv_tau_w: (1.0 / get("tau_w", i)) as f32,
+                i_offset: get("i_offset", i) as f32,
+                decay_e: (-h / get("tau_syn_e", i)).exp() as f32,
+                decay_i: (-h / get("tau_syn_i", i)).exp() as f32,
+                v_reset: get("v_reset", i) as f32,
+                v_spike: get("v_spike", i) as f32,
+                refrac_steps: dynamics::steps(get("tau_refrac", i), h) as i32,
+            }
+        };
+        let n = spec.n;
+        let init = |name: &str, default: &dyn Fn(usize) -> f64| -> Result<Vec<f32>, String> {
+            Ok(match (spec.initial)(name)? {
+                Some(values) => values.to_f32(n),
+                None => (0..n).map(|i| default(i) as f32).collect(),
+            })
+        };
+        let state = [
+            init("v", &|i| get("v_rest", i))?,
+            init("w", &|_| 0.0)?,
+            init("g_e", &|_| 0.0)?,
+            init("g_i", &|_| 0.0)?,
+        ];
+        fn group<C: dynamics::Coefficients<Coefficients>>(
+            coefficients: C,
+            dt: f32,
+            [v, w, g_e, g_i]: [Vec<f32>; 4],
+        ) -> Box<dyn dynamics::NeuronGroup> {
+            let n = v.len();
+            Box::new(AdexGroup {
+                coefficients,
+                dt,
+                v,
+                w,
+                g_e,
+                g_i,
+                refractory: vec![0; n],
+                fired: vec![0; n],
+            })
+        }
+        let refs: Vec<&dynamics::Values> = values.iter().collect();
+        if dynamics::all_same(&refs) {
+            Ok(group(dynamics::Uniform(at(0)), h as f32, state))
+        } else {
+            Ok(group((0..n).map(at).collect::<Vec<_>>(), h as f32, state))
+        }
+    }
+}
+
+impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for AdexGroup<C> {
+    fn step(&mut self, _: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        let n = self.v.len();
+        let h = self.dt;
+        let (v, w) = (&mut self.v[..n], &mut self.w[..n]);
+        let (g_e, g_i) = (&mut self.g_e[..n], &mut self.g_i[..n]);
+        let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
+        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        for i in 0..n {
+            let c = self.coefficients.at(i);
+            let (ge, gi) = (g_e[i], g_i[i]);
+            let left = refractory[i];
+            let free = left <= 0;
+            let v0 = if free { v[i] } else { c.v_reset };
+            let (dv1, dw1) = c.derivatives(v0, w[i], ge, gi);
+            let dv1 = if free { dv1 } else { 0.0 };
+            let (v1, w1) = (v0 + h * dv1, w[i] + h * dw1);
+            let (dv2, dw2) = c.derivatives(v1, w1, ge, gi);
+            let dv2 = if free { dv2 } else { 0.0 };
+            let v_new = v0 + 0.5 * h * (dv1 + dv2);
+            let w_new = w[i] + 0.5 * h * (dw1 + dw2);
+            g_e[i] = ge * c.decay_e + exc[i];
+            g_i[i] = gi * c.decay_i + inh[i];
+            exc[i] = 0.0;
+            inh[i] = 0.0;
+            let fire = free & (v_new >= c.v_spike);
+            v[i] = if fire { c.v_reset } else { v_new };
+            w[i] = if fire { w_new + c.b } else { w_new };
+            refractory[i] = if fire {
+                c.refrac_steps
+            } else {
+                (left - 1).max(0)
+            };
+            flags[i] = fire as u8;
+        }
+        dynamics::collect_fired(flags, first_id, fired);
+    }
+
+    fn weight_factor(&self, dim: Dim, _: usize) -> Option<f32> {
+        (dim == Dim::CONDUCTANCE).then_some(1.0)
+    }
+
+    fn read_state(&self, var: usize, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        let values = match var {
+            0 => &self.v,
+            1 => &self.w,
+            2 => &self.g_e,
+            3 => &self.g_i,
+            _ => return,
+        };
+        out.extend_from_slice(&values[range]);
+    }
+}

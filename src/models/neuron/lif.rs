@@ -23,7 +23,35 @@
 //! | `i_offset` | 0 | nA |
 //!
 //! Defaults are PyNN's `IF_curr_exp`.
+//!
+//! ## Implementation
+//!
+//! Internally the synaptic variables are kept in millivolts (the voltage form): a current
+//! weight `w` pA is stored as `w·tau_m/cm` mV, which makes both forms one linear system
+//!
+//! ```text
+//! tau_m dv/dt = (v_inf - v) + i_e + i_i,   v_inf = v_rest + i_offset·tau_m/cm
+//! ```
+//!
+//! integrated exactly over a step `h` with the propagator of NEST's `iaf_psc_exp` (Brian2's
+//! `exact` method gives the same matrix):
+//!
+//! ```text
+//! v(t+h)   = v_inf + (v - v_inf)·P_m + i_e·P_e + i_i·P_i
+//! i_e(t+h) = i_e·exp(-h/tau_syn_e) + (input arriving in the step)
+//! P_m = exp(-h/tau_m),  P_s = tau_s/(tau_s - tau_m)·(exp(-h/tau_s) - exp(-h/tau_m))
+//!                       (→ h/tau_m·exp(-h/tau_m) when tau_s = tau_m)
+//! ```
+//!
+//! Recorded `i_e`, `i_i` are converted back to pA. When every parameter is one number for the
+//! whole population (the usual case), the coefficients are scalars and the update loop
+//! vectorises; per-neuron parameters use per-neuron coefficient arrays.
 
+use std::ops::Range as IndexRange;
+
+use super::dynamics::{
+    GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps,
+};
 use super::{NeuronInfo, StateSpec};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
@@ -121,3 +149,190 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: true,
 };
+
+/// The `lif` dynamics (see the module documentation).
+pub struct Lif;
+
+pub static DYNAMICS: Lif = Lif;
+
+/// Propagator from an exponentially decaying synaptic variable to `v` over one step `h`.
+fn synaptic_propagator(tau_s: f64, tau_m: f64, h: f64) -> f64 {
+    if (tau_s - tau_m).abs() < 1e-9 * tau_m {
+        h / tau_m * (-h / tau_m).exp()
+    } else {
+        tau_s / (tau_s - tau_m) * ((-h / tau_s).exp() - (-h / tau_m).exp())
+    }
+}
+
+/// Per-step coefficients of one neuron, computed in f64 and stored in f32.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Coefficients {
+    v_inf: f32,
+    p_m: f32,
+    p_e: f32,
+    p_i: f32,
+    decay_e: f32,
+    decay_i: f32,
+    v_reset: f32,
+    v_thresh: f32,
+    refrac_steps: i32,
+}
+
+/// Access to the coefficients of neuron `i`: scalars shared by all, or per-neuron arrays.
+trait CoefficientSource: Send + 'static {
+    fn at(&self, i: usize) -> Coefficients;
+}
+
+impl CoefficientSource for Coefficients {
+    #[inline(always)]
+    fn at(&self, _: usize) -> Coefficients {
+        *self
+    }
+}
+
+impl CoefficientSource for Vec<Coefficients> {
+    #[inline(always)]
+    fn at(&self, i: usize) -> Coefficients {
+        self[i]
+    }
+}
+
+/// State of a group of `lif` neurons (structure of arrays).
+struct LifGroup<C> {
+    coefficients: C,
+    v: Vec<f32>,
+    /// Synaptic variables in mV (voltage form).
+    i_e: Vec<f32>,
+    i_i: Vec<f32>,
+    /// Steps of refractoriness left.
+    refractory: Vec<i32>,
+    fired: Vec<u8>,
+    /// tau_m / cm per neuron: mV of voltage form per pA.
+    mv_per_pa: Values,
+}
+
+impl SpikingModel for Lif {
+    fn info(&self) -> &'static NeuronInfo {
+        &INFO
+    }
+
+    fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String> {
+        let n = spec.n;
+        let p = |name: &str| (spec.param)(name);
+        let (tau_m, cm, v_rest, v_reset, v_thresh) =
+            (p("tau_m")?, p("cm")?, p("v_rest")?, p("v_reset")?, p("v_thresh")?);
+        let (tau_refrac, tau_e, tau_i, i_offset) =
+            (p("tau_refrac")?, p("tau_syn_e")?, p("tau_syn_i")?, p("i_offset")?);
+        let all = [
+            &tau_m, &cm, &v_rest, &v_reset, &v_thresh, &tau_refrac, &tau_e, &tau_i, &i_offset,
+        ];
+        let h = spec.dt;
+        let at = |i: usize| {
+            let tm = tau_m.at(i);
+            let r = tm / cm.at(i);
+            Coefficients {
+                v_inf: (v_rest.at(i) + i_offset.at(i) * r) as f32,
+                p_m: (-h / tm).exp() as f32,
+                p_e: synaptic_propagator(tau_e.at(i), tm, h) as f32,
+                p_i: synaptic_propagator(tau_i.at(i), tm, h) as f32,
+                decay_e: (-h / tau_e.at(i)).exp() as f32,
+                decay_i: (-h / tau_i.at(i)).exp() as f32,
+                v_reset: v_reset.at(i) as f32,
+                v_thresh: v_thresh.at(i) as f32,
+                refrac_steps: steps(tau_refrac.at(i), h) as i32,
+            }
+        };
+        let mv_per_pa = if tau_m.is_same() && cm.is_same() {
+            Values::Same(tau_m.at(0) / cm.at(0))
+        } else {
+            Values::Each((0..n).map(|i| tau_m.at(i) / cm.at(i)).collect())
+        };
+        let init = |name: &str, default: &dyn Fn(usize) -> f64| -> Result<Vec<f32>, String> {
+            Ok(match (spec.initial)(name)? {
+                Some(values) => values.to_f32(n),
+                None => (0..n).map(|i| default(i) as f32).collect(),
+            })
+        };
+        let v = init("v", &|i| v_rest.at(i))?;
+        // Initial currents are given in pA; the state holds them in mV.
+        let mut i_e = init("i_e", &|_| 0.0)?;
+        let mut i_i = init("i_i", &|_| 0.0)?;
+        for i in 0..n {
+            i_e[i] *= mv_per_pa.at(i) as f32;
+            i_i[i] *= mv_per_pa.at(i) as f32;
+        }
+        fn group<C: CoefficientSource>(
+            coefficients: C,
+            v: Vec<f32>,
+            i_e: Vec<f32>,
+            i_i: Vec<f32>,
+            mv_per_pa: Values,
+        ) -> Box<dyn NeuronGroup> {
+            let n = v.len();
+            Box::new(LifGroup {
+                coefficients,
+                v,
+                i_e,
+                i_i,
+                refractory: vec![0; n],
+                fired: vec![0; n],
+                mv_per_pa,
+            })
+        }
+        if all.iter().all(|values| values.is_same()) {
+            Ok(group(at(0), v, i_e, i_i, mv_per_pa))
+        } else {
+            let per_neuron: Vec<Coefficients> = (0..n).map(at).collect();
+            Ok(group(per_neuron, v, i_e, i_i, mv_per_pa))
+        }
+    }
+}
+
+impl<C: CoefficientSource> NeuronGroup for LifGroup<C> {
+    fn step(&mut self, _step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        let n = self.v.len();
+        let (v, i_e, i_i) = (&mut self.v[..n], &mut self.i_e[..n], &mut self.i_i[..n]);
+        let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
+        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        for i in 0..n {
+            let c = self.coefficients.at(i);
+            let (e, h) = (i_e[i], i_i[i]);
+            let propagated = c.v_inf + (v[i] - c.v_inf) * c.p_m + e * c.p_e + h * c.p_i;
+            let left = refractory[i];
+            let free = left <= 0;
+            let v_new = if free { propagated } else { c.v_reset };
+            i_e[i] = e * c.decay_e + exc[i];
+            i_i[i] = h * c.decay_i + inh[i];
+            exc[i] = 0.0;
+            inh[i] = 0.0;
+            let fire = free & (v_new >= c.v_thresh);
+            v[i] = if fire { c.v_reset } else { v_new };
+            refractory[i] = if fire {
+                c.refrac_steps
+            } else {
+                (left - 1).max(0)
+            };
+            flags[i] = fire as u8;
+        }
+        collect_fired(flags, first_id, fired);
+    }
+
+    fn weight_factor(&self, dim: Dim, i: usize) -> Option<f32> {
+        match dim {
+            Dim::VOLTAGE => Some(1.0),
+            Dim::CURRENT => Some(self.mv_per_pa.at(i) as f32),
+            _ => None,
+        }
+    }
+
+    fn read_state(&self, var: usize, range: IndexRange<usize>, out: &mut Vec<f32>) {
+        match var {
+            0 => out.extend_from_slice(&self.v[range]),
+            1 | 2 => {
+                let values = if var == 1 { &self.i_e } else { &self.i_i };
+                out.extend(range.map(|i| values[i] / self.mv_per_pa.at(i) as f32));
+            }
+            _ => {}
+        }
+    }
+}

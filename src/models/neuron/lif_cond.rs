@@ -8,7 +8,7 @@
 //! Weights are conductances (nS). Defaults are PyNN's `IF_cond_exp`
 //! (`e_rev_e` = 0 mV, `e_rev_i` = -70 mV, the rest as `lif`).
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, StateSpec, dynamics};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
 
@@ -119,3 +119,158 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: true,
 };
+
+/// The `lif_cond` dynamics.
+///
+/// Integrator: exponential Euler (as Brian2's `exponential_euler`). Over one step the
+/// conductances are held at their value at the start of the step, which makes the membrane
+/// equation linear, `dv/dt = (v_inf - v)·g_tot/cm` with `g_tot = cm/tau_m + g_e + g_i`, and
+/// it is solved exactly: `v ← v_inf + (v - v_inf)·exp(-dt·g_tot/cm)`. The conductances then
+/// decay exactly and receive the step's input. Error is O(dt) in the conductance change
+/// within a step only.
+pub struct LifCond;
+
+pub static DYNAMICS: LifCond = LifCond;
+
+#[derive(Debug, Clone, Copy)]
+struct Coefficients {
+    g_leak: f32,
+    leak_current: f32,
+    minus_dt_over_cm: f32,
+    e_rev_e: f32,
+    e_rev_i: f32,
+    decay_e: f32,
+    decay_i: f32,
+    v_reset: f32,
+    v_thresh: f32,
+    refrac_steps: i32,
+}
+
+struct LifCondGroup<C> {
+    coefficients: C,
+    v: Vec<f32>,
+    g_e: Vec<f32>,
+    g_i: Vec<f32>,
+    refractory: Vec<i32>,
+    fired: Vec<u8>,
+}
+
+impl dynamics::SpikingModel for LifCond {
+    fn info(&self) -> &'static NeuronInfo {
+        &INFO
+    }
+
+    fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
+        let p = |name: &str| (spec.param)(name);
+        let (tau_m, cm, v_rest, v_reset, v_thresh) =
+            (p("tau_m")?, p("cm")?, p("v_rest")?, p("v_reset")?, p("v_thresh")?);
+        let (tau_refrac, tau_e, tau_i, e_rev_e, e_rev_i, i_offset) = (
+            p("tau_refrac")?,
+            p("tau_syn_e")?,
+            p("tau_syn_i")?,
+            p("e_rev_e")?,
+            p("e_rev_i")?,
+            p("i_offset")?,
+        );
+        let h = spec.dt;
+        let at = |i: usize| {
+            let g_leak = cm.at(i) / tau_m.at(i);
+            Coefficients {
+                g_leak: g_leak as f32,
+                leak_current: (g_leak * v_rest.at(i) + i_offset.at(i)) as f32,
+                minus_dt_over_cm: (-h / cm.at(i)) as f32,
+                e_rev_e: e_rev_e.at(i) as f32,
+                e_rev_i: e_rev_i.at(i) as f32,
+                decay_e: (-h / tau_e.at(i)).exp() as f32,
+                decay_i: (-h / tau_i.at(i)).exp() as f32,
+                v_reset: v_reset.at(i) as f32,
+                v_thresh: v_thresh.at(i) as f32,
+                refrac_steps: dynamics::steps(tau_refrac.at(i), h) as i32,
+            }
+        };
+        let n = spec.n;
+        let init = |name: &str, default: &dyn Fn(usize) -> f64| -> Result<Vec<f32>, String> {
+            Ok(match (spec.initial)(name)? {
+                Some(values) => values.to_f32(n),
+                None => (0..n).map(|i| default(i) as f32).collect(),
+            })
+        };
+        let (v, g_e, g_i) = (
+            init("v", &|i| v_rest.at(i))?,
+            init("g_e", &|_| 0.0)?,
+            init("g_i", &|_| 0.0)?,
+        );
+        fn group<C: dynamics::Coefficients<Coefficients>>(
+            coefficients: C,
+            v: Vec<f32>,
+            g_e: Vec<f32>,
+            g_i: Vec<f32>,
+        ) -> Box<dyn dynamics::NeuronGroup> {
+            let n = v.len();
+            Box::new(LifCondGroup {
+                coefficients,
+                v,
+                g_e,
+                g_i,
+                refractory: vec![0; n],
+                fired: vec![0; n],
+            })
+        }
+        let all = [
+            &tau_m, &cm, &v_rest, &v_reset, &v_thresh, &tau_refrac, &tau_e, &tau_i, &e_rev_e,
+            &e_rev_i, &i_offset,
+        ];
+        if dynamics::all_same(&all) {
+            Ok(group(dynamics::Uniform(at(0)), v, g_e, g_i))
+        } else {
+            Ok(group((0..n).map(at).collect::<Vec<_>>(), v, g_e, g_i))
+        }
+    }
+}
+
+impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for LifCondGroup<C> {
+    fn step(&mut self, _: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        let n = self.v.len();
+        let (v, g_e, g_i) = (&mut self.v[..n], &mut self.g_e[..n], &mut self.g_i[..n]);
+        let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
+        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        for i in 0..n {
+            let c = self.coefficients.at(i);
+            let (ge, gi) = (g_e[i], g_i[i]);
+            let g_total = c.g_leak + ge + gi;
+            let v_inf = (c.leak_current + ge * c.e_rev_e + gi * c.e_rev_i) / g_total;
+            let propagated =
+                v_inf + (v[i] - v_inf) * dynamics::fast_exp(c.minus_dt_over_cm * g_total);
+            let left = refractory[i];
+            let free = left <= 0;
+            let v_new = if free { propagated } else { c.v_reset };
+            g_e[i] = ge * c.decay_e + exc[i];
+            g_i[i] = gi * c.decay_i + inh[i];
+            exc[i] = 0.0;
+            inh[i] = 0.0;
+            let fire = free & (v_new >= c.v_thresh);
+            v[i] = if fire { c.v_reset } else { v_new };
+            refractory[i] = if fire {
+                c.refrac_steps
+            } else {
+                (left - 1).max(0)
+            };
+            flags[i] = fire as u8;
+        }
+        dynamics::collect_fired(flags, first_id, fired);
+    }
+
+    fn weight_factor(&self, dim: Dim, _: usize) -> Option<f32> {
+        (dim == Dim::CONDUCTANCE).then_some(1.0)
+    }
+
+    fn read_state(&self, var: usize, range: std::ops::Range<usize>, out: &mut Vec<f32>) {
+        let values = match var {
+            0 => &self.v,
+            1 => &self.g_e,
+            2 => &self.g_i,
+            _ => return,
+        };
+        out.extend_from_slice(&values[range]);
+    }
+}

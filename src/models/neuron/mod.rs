@@ -6,6 +6,7 @@
 
 pub mod adex;
 pub mod dense;
+pub mod dynamics;
 pub mod input;
 pub mod izhikevich;
 pub mod lif;
@@ -49,6 +50,25 @@ pub static REGISTRY: &[&NeuronInfo] = &[
     &poisson::INFO,
     &spike_source::INFO,
 ];
+
+/// The dynamics of every spiking model, beside `REGISTRY`: the spiking engine looks a
+/// population's model up here (by its `NeuronInfo`) once, at build time.
+pub static SPIKING: &[&dyn dynamics::SpikingModel] = &[
+    &lif::DYNAMICS,
+    &lif_cond::DYNAMICS,
+    &izhikevich::DYNAMICS,
+    &adex::DYNAMICS,
+    &poisson::DYNAMICS,
+    &spike_source::DYNAMICS,
+];
+
+/// The dynamics of a spiking model, if it has any.
+pub fn spiking_dynamics(info: &NeuronInfo) -> Option<&'static dyn dynamics::SpikingModel> {
+    SPIKING
+        .iter()
+        .copied()
+        .find(|m| std::ptr::eq(m.info(), info) || m.info().name == info.name)
+}
 
 pub fn find(name: &str) -> Option<&'static NeuronInfo> {
     REGISTRY.iter().copied().find(|m| m.name == name)

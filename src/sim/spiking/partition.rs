@@ -1,0 +1,243 @@
+//! A partition: a contiguous range of target neurons with everything that ends on them —
+//! their state (one `NeuronGroup` per population slice), their delay ring buffers, and the
+//! synapses whose target they are (static and plastic), stored by source for delivery.
+//!
+//! A partition is what a thread owns during a step, and what an MPI rank will own later:
+//! it reads the global spike list and writes nothing outside itself.
+//!
+//! Determinism: a neuron's input in a step is the sum over spikes in ascending (emission
+//! step, global source id), then projection order, then generation order. That order does not
+//! depend on where partition boundaries fall, so results are bit-identical for any number of
+//! partitions and threads.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use crate::models::neuron::dynamics::{Input, NeuronGroup};
+use crate::models::plasticity::stdp::{Stdp, Trace};
+
+/// The state of one population's neurons inside a partition.
+pub struct Group {
+    /// Index of the population in declaration order.
+    pub population: usize,
+    /// First neuron of the group, as an index within the partition.
+    pub local_start: usize,
+    pub len: usize,
+    /// Index of the group's first neuron within its population.
+    pub first_in_population: usize,
+    /// Global id of the group's first neuron.
+    pub first_id: u32,
+    pub dynamics: Box<dyn NeuronGroup>,
+}
+
+/// Synapses in source-major compressed rows over all global source ids.
+#[derive(Default)]
+pub struct SynapseTable {
+    /// Synapses of source `s` are `row[s]..row[s + 1]`.
+    pub row: Vec<u32>,
+    /// Index into one ring slot: `receptor · n_local + local target`.
+    pub slot_index: Vec<u32>,
+    /// Static synapses: the weight in the target model's units. Plastic synapses: the weight
+    /// in the projection's units (what `w_max` bounds), scaled by `factor` on delivery.
+    pub weight: Vec<f32>,
+    /// Delay in steps, >= 1.
+    pub delay: Vec<u16>,
+}
+
+impl SynapseTable {
+    pub fn len(&self) -> usize {
+        self.weight.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.weight.is_empty()
+    }
+}
+
+/// The STDP state of a partition's plastic synapses.
+#[derive(Default)]
+pub struct PlasticState {
+    pub table: SynapseTable,
+    /// Per synapse: target-model units per projection unit.
+    pub factor: Vec<f32>,
+    /// Per synapse: index into `Network`-wide rules.
+    pub rule: Vec<u16>,
+    /// Per synapse: global id of the source (to read its trace).
+    pub source: Vec<u32>,
+    /// Per synapse: target neuron index within the partition.
+    pub target: Vec<u32>,
+    /// Incoming plastic synapses of local neuron `j`: `by_target_index[by_target_row[j]..by_target_row[j+1]]`.
+    pub by_target_row: Vec<u32>,
+    pub by_target_index: Vec<u32>,
+    /// Postsynaptic trace per (rule, local neuron): `post_trace[rule][j]`.
+    pub post_trace: Vec<Vec<Trace>>,
+}
+
+/// A plastic projection's rule and the presynaptic traces of its sources, which every
+/// partition reads. Each trace is written only by the partition that owns the source, in the
+/// update phase, and read by others in the delivery phase (relaxed atomics; the barrier
+/// between the phases orders them).
+pub struct RuleState {
+    pub rule: Stdp,
+    /// Global id of the first source neuron and the number of sources.
+    pub source_first: u32,
+    pub source_len: u32,
+    pub pre_value: Vec<AtomicU32>,
+    pub pre_last: Vec<AtomicU32>,
+}
+
+impl RuleState {
+    pub fn pre_trace(&self, source: u32) -> Trace {
+        let i = (source - self.source_first) as usize;
+        Trace {
+            value: f32::from_bits(self.pre_value[i].load(Ordering::Relaxed)),
+            last_step: self.pre_last[i].load(Ordering::Relaxed),
+        }
+    }
+
+    fn set_pre_trace(&self, source: u32, trace: Trace) {
+        let i = (source - self.source_first) as usize;
+        self.pre_value[i].store(trace.value.to_bits(), Ordering::Relaxed);
+        self.pre_last[i].store(trace.last_step, Ordering::Relaxed);
+    }
+
+    fn has_source(&self, id: u32) -> bool {
+        id >= self.source_first && id - self.source_first < self.source_len
+    }
+}
+
+pub struct Partition {
+    /// Global ids `first_id..first_id + n_local`.
+    pub first_id: u32,
+    pub n_local: usize,
+    pub groups: Vec<Group>,
+    /// `slots` ring slots of `2 · n_local` values (excitatory, then inhibitory).
+    pub ring: Vec<f32>,
+    pub slot_mask: usize,
+    pub synapses: SynapseTable,
+    /// The delay shared by every static synapse, if there is one (saves a load per event).
+    pub uniform_delay: Option<u16>,
+    pub plastic: Option<PlasticState>,
+}
+
+impl Partition {
+    /// Advances every neuron by one step and writes the ids that fired, ascending, into
+    /// `spikes`. Updates the presynaptic traces of the neurons that fired.
+    pub fn update(&mut self, step: u64, dt: f64, spikes: &mut Vec<u32>, rules: &[RuleState]) {
+        spikes.clear();
+        let n = self.n_local;
+        let slot = (step as usize & self.slot_mask) * 2 * n;
+        let (exc, inh) = self.ring[slot..slot + 2 * n].split_at_mut(n);
+        for group in &mut self.groups {
+            let range = group.local_start..group.local_start + group.len;
+            group.dynamics.step(
+                step,
+                Input {
+                    excitatory: &mut exc[range.clone()],
+                    inhibitory: &mut inh[range],
+                },
+                group.first_id,
+                spikes,
+            );
+        }
+        if !rules.is_empty() && !spikes.is_empty() {
+            let step = step as u32;
+            for rule in rules {
+                for &id in spikes.iter().filter(|&&id| rule.has_source(id)) {
+                    let trace = rule.pre_trace(id).spike(step, dt, rule.rule.tau_plus);
+                    rule.set_pre_trace(id, trace);
+                }
+            }
+        }
+    }
+
+    /// Delivers the spikes of step `step` (all partitions' lists, in partition order) into
+    /// this partition's ring buffers, then applies STDP for the spikes of this step.
+    pub fn deliver(&mut self, step: u64, dt: f64, spike_lists: &[&[u32]], rules: &[RuleState]) {
+        let stride = 2 * self.n_local;
+        let mask = self.slot_mask;
+        let table = &self.synapses;
+        let ring = &mut self.ring[..];
+        if let Some(delay) = self.uniform_delay {
+            let base = ((step as usize + delay as usize) & mask) * stride;
+            let slot = &mut ring[base..base + stride];
+            for list in spike_lists {
+                for &s in *list {
+                    let (a, b) = (table.row[s as usize] as usize, table.row[s as usize + 1] as usize);
+                    for (&index, &w) in table.slot_index[a..b].iter().zip(&table.weight[a..b]) {
+                        slot[index as usize] += w;
+                    }
+                }
+            }
+        } else {
+            for list in spike_lists {
+                for &s in *list {
+                    let (a, b) = (table.row[s as usize] as usize, table.row[s as usize + 1] as usize);
+                    for k in a..b {
+                        let base = ((step as usize + table.delay[k] as usize) & mask) * stride;
+                        ring[base + table.slot_index[k] as usize] += table.weight[k];
+                    }
+                }
+            }
+        }
+        if let Some(plastic) = &mut self.plastic {
+            plastic.deliver(step, dt, spike_lists, rules, ring, stride, mask, self.first_id);
+        }
+    }
+}
+
+impl PlasticState {
+    /// Presynaptic spikes: depress with the postsynaptic trace as it stood before this step's
+    /// postsynaptic spikes, then deliver. Postsynaptic spikes of local neurons: potentiate
+    /// every incoming plastic synapse with its presynaptic trace (which includes this step's
+    /// presynaptic spikes, so a simultaneous pair counts as causal, as in Brian2), then
+    /// update the postsynaptic trace.
+    #[allow(clippy::too_many_arguments)]
+    fn deliver(
+        &mut self,
+        step: u64,
+        dt: f64,
+        spike_lists: &[&[u32]],
+        rules: &[RuleState],
+        ring: &mut [f32],
+        stride: usize,
+        mask: usize,
+        first_id: u32,
+    ) {
+        let now = step as u32;
+        let table = &mut self.table;
+        for list in spike_lists {
+            for &s in *list {
+                let (a, b) = (table.row[s as usize] as usize, table.row[s as usize + 1] as usize);
+                for k in a..b {
+                    let r = self.rule[k] as usize;
+                    let rule = &rules[r].rule;
+                    let y = self.post_trace[r][self.target[k] as usize].at(now, dt, rule.tau_minus);
+                    let w = rule.depress(table.weight[k], y);
+                    table.weight[k] = w;
+                    let base = ((step as usize + table.delay[k] as usize) & mask) * stride;
+                    ring[base + table.slot_index[k] as usize] += w * self.factor[k];
+                }
+            }
+        }
+        let n_local = self.by_target_row.len().saturating_sub(1) as u32;
+        for list in spike_lists {
+            for &id in list
+                .iter()
+                .filter(|&&id| id >= first_id && id - first_id < n_local)
+            {
+                let j = (id - first_id) as usize;
+                let (a, b) = (self.by_target_row[j] as usize, self.by_target_row[j + 1] as usize);
+                for &k in &self.by_target_index[a..b] {
+                    let k = k as usize;
+                    let r = self.rule[k] as usize;
+                    let state = &rules[r];
+                    let x = state.pre_trace(self.source[k]).at(now, dt, state.rule.tau_plus);
+                    table.weight[k] = state.rule.potentiate(table.weight[k], x);
+                }
+                for (r, traces) in self.post_trace.iter_mut().enumerate() {
+                    traces[j] = traces[j].spike(now, dt, rules[r].rule.tau_minus);
+                }
+            }
+        }
+    }
+}
