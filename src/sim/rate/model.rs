@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 
-use faer::Par;
 use nalgebra::DMatrix;
 use rand::SeedableRng;
 use rand::seq::index::sample;
@@ -19,7 +18,7 @@ use rand::{Rng, seq::SliceRandom};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
-use super::gemm::{View, product};
+use super::gemm::{Threads, View, product};
 use crate::data::{Table, mix};
 use crate::ir::{Network, Value};
 use crate::models::activation::Activation;
@@ -144,7 +143,7 @@ pub struct Model {
     step: u64,
     capacity: usize,
     buffers: Buffers,
-    par: Par,
+    par: Threads,
     threads: usize,
     /// A cycle through several populations, or an undirected or self projection.
     recurrent: bool,
@@ -435,9 +434,9 @@ impl Model {
             step: 0,
             capacity,
             par: if threads > 1 {
-                Par::rayon(threads)
+                Threads::Pool
             } else {
-                Par::Seq
+                Threads::One
             },
             threads,
             recurrent,
