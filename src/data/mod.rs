@@ -1,6 +1,21 @@
-//! Datasets for rate mode (inline, CSV, IDX): reads files and hands `sim` plain matrices.
+//! Datasets for rate mode (inline rows, CSV files, MNIST IDX files): reads files and hands
+//! `sim` plain row-major matrices. The only part of the library below `cli` that does file
+//! IO, because a dataset is part of the experiment the `.net` file describes.
+//!
+//! Every failure is a typed [`DataError`] that names the dataset, the file and, where there
+//! is one, the line, so a user can fix the data without reading the code.
+
+mod csv;
+mod idx;
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use crate::ir::{DataSource, Dataset, Network, PopulationId};
 
 /// One loaded dataset: `n_rows` samples, row-major inputs and (optional) targets.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -12,23 +27,334 @@ pub struct Table {
     pub targets: Option<Vec<f32>>,
 }
 
+impl Table {
+    /// Inputs of row `i`.
+    pub fn input_row(&self, i: usize) -> &[f32] {
+        &self.inputs[i * self.n_inputs..(i + 1) * self.n_inputs]
+    }
+
+    /// Targets of row `i`, if the table has targets.
+    pub fn target_row(&self, i: usize) -> Option<&[f32]> {
+        self.targets
+            .as_ref()
+            .map(|t| &t[i * self.n_targets..(i + 1) * self.n_targets])
+    }
+
+    /// Keeps the rows listed in `order`, in that order.
+    fn select(&mut self, order: &[usize]) {
+        let pick = |values: &[f32], width: usize| -> Vec<f32> {
+            order
+                .iter()
+                .flat_map(|&i| values[i * width..(i + 1) * width].iter().copied())
+                .collect()
+        };
+        self.inputs = pick(&self.inputs, self.n_inputs);
+        if let Some(t) = &self.targets {
+            self.targets = Some(pick(t, self.n_targets));
+        }
+        self.n_rows = order.len();
+    }
+}
+
 /// Every dataset of a network, by name.
 pub type Datasets = BTreeMap<String, Table>;
 
 /// Why a dataset could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    #[error("{0}")]
-    Invalid(String),
+    #[error("dataset '{dataset}': cannot read {}: {source}", path.display())]
+    Io {
+        dataset: String,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("dataset '{dataset}': {}:{line}: expected {expected} cells, found {found}", path.display())]
+    Ragged {
+        dataset: String,
+        path: PathBuf,
+        line: usize,
+        expected: usize,
+        found: usize,
+    },
+    #[error("dataset '{dataset}': {}:{line}: column '{column}' holds '{cell}', which is not a number", path.display())]
+    NotNumeric {
+        dataset: String,
+        path: PathBuf,
+        line: usize,
+        column: String,
+        cell: String,
+    },
+    #[error("dataset '{dataset}': {} has no column '{column}' (columns: {available})", path.display())]
+    MissingColumn {
+        dataset: String,
+        path: PathBuf,
+        column: String,
+        available: String,
+    },
+    #[error("dataset '{dataset}': {}:{line}: class label {label} is not an integer in 0..{classes}", path.display())]
+    BadLabel {
+        dataset: String,
+        path: PathBuf,
+        line: usize,
+        label: String,
+        classes: usize,
+    },
+    #[error("dataset '{dataset}': {}: {reason}", path.display())]
+    Format {
+        dataset: String,
+        path: PathBuf,
+        reason: String,
+    },
+    #[error("dataset '{dataset}': row {row}: {reason}")]
+    Inline {
+        dataset: String,
+        row: usize,
+        reason: String,
+    },
+    #[error("dataset '{dataset}' has {width} {what} per row, but {expected}")]
+    Width {
+        dataset: String,
+        what: &'static str,
+        width: usize,
+        expected: String,
+    },
+    #[error("dataset '{dataset}' is empty")]
+    Empty { dataset: String },
 }
 
-/// Loads every dataset of `network` (placeholder until the loaders land).
-pub fn load(network: &crate::ir::Network) -> Result<Datasets, DataError> {
-    if network.datasets.is_empty() {
-        Ok(Datasets::new())
-    } else {
-        Err(DataError::Invalid(
-            "dataset loading is not built yet".into(),
-        ))
+/// Which populations data is presented to (inputs) and compared with (outputs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles {
+    /// `input` populations in declaration order; their sizes add up to a row's inputs.
+    pub inputs: Vec<PopulationId>,
+    /// Populations that feed no other population (self and undirected projections aside),
+    /// in declaration order; their sizes add up to a row's targets.
+    pub outputs: Vec<PopulationId>,
+}
+
+/// The input and output populations of `network`.
+pub fn roles(network: &Network) -> Roles {
+    let g = &network.graph;
+    let inputs = g
+        .populations()
+        .filter(|(_, p)| p.model.name == crate::models::neuron::input::INFO.name)
+        .map(|(id, _)| id)
+        .collect::<Vec<_>>();
+    let outputs = g
+        .populations()
+        .filter(|(id, _)| !inputs.contains(id))
+        .filter(|(id, _)| {
+            g.outgoing(*id).iter().all(|&e| {
+                let p = g.projection(e);
+                !p.directed || p.target == *id
+            })
+        })
+        .map(|(id, _)| id)
+        .collect();
+    Roles { inputs, outputs }
+}
+
+/// The populations rows of `width` values are presented to: the `input` populations, or,
+/// in a network without any (a Hopfield memory), the first population of that size.
+pub fn presented(network: &Network, width: usize) -> Option<Vec<PopulationId>> {
+    let r = roles(network);
+    if !r.inputs.is_empty() {
+        let total: usize = r
+            .inputs
+            .iter()
+            .map(|&i| network.graph.population(i).size())
+            .sum();
+        return (total == width).then_some(r.inputs);
     }
+    network
+        .graph
+        .populations()
+        .find(|(_, p)| p.size() == width)
+        .map(|(id, _)| vec![id])
+}
+
+/// Loads every dataset of `network` and checks its widths against the populations.
+pub fn load(network: &Network) -> Result<Datasets, DataError> {
+    let r = roles(network);
+    let output_size: usize = r
+        .outputs
+        .iter()
+        .map(|&o| network.graph.population(o).size())
+        .sum();
+    let mut out = Datasets::new();
+    for (index, dataset) in network.datasets.iter().enumerate() {
+        let table = load_one(dataset, output_size, network.seed, index as u64)?;
+        check_widths(network, &r, output_size, dataset, &table)?;
+        out.insert(dataset.name.clone(), table);
+    }
+    Ok(out)
+}
+
+/// Loads one dataset and applies its options (scale, shuffle, split, limit, in that order).
+/// `classes` is the number of output units integer labels are one-hot encoded against;
+/// `seed` and `stream` seed the shuffle.
+pub fn load_one(
+    dataset: &Dataset,
+    classes: usize,
+    seed: u64,
+    stream: u64,
+) -> Result<Table, DataError> {
+    let name = &dataset.name;
+    let mut table = match &dataset.source {
+        DataSource::Inline { rows } => inline(name, rows)?,
+        DataSource::Csv {
+            path,
+            target,
+            targets,
+        } => csv::load(name, path, target.as_deref(), targets, classes)?,
+        DataSource::Idx { images, labels } => idx::load(name, images, labels.as_deref(), classes)?,
+    };
+    let options = &dataset.options;
+    if let Some(scale) = options.scale {
+        let scale = scale as f32;
+        table.inputs.iter_mut().for_each(|x| *x *= scale);
+    }
+    if options.shuffle {
+        let mut order: Vec<usize> = (0..table.n_rows).collect();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(seed, 0x5348_5546 + stream));
+        order.shuffle(&mut rng);
+        table.select(&order);
+    }
+    let mut keep = table.n_rows;
+    if let Some(split) = options.split {
+        keep = ((table.n_rows as f64) * split.clamp(0.0, 1.0)).round() as usize;
+    }
+    if let Some(limit) = options.limit {
+        keep = keep.min(limit);
+    }
+    if keep < table.n_rows {
+        let order: Vec<usize> = (0..keep).collect();
+        table.select(&order);
+    }
+    if table.n_rows == 0 {
+        return Err(DataError::Empty {
+            dataset: name.clone(),
+        });
+    }
+    Ok(table)
+}
+
+/// SplitMix64 finaliser over (seed, stream): independent seeds for independent streams.
+pub fn mix(seed: u64, stream: u64) -> u64 {
+    let mut z = seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn inline(name: &str, rows: &[crate::ir::InlineRow]) -> Result<Table, DataError> {
+    let Some(first) = rows.first() else {
+        return Err(DataError::Empty {
+            dataset: name.to_string(),
+        });
+    };
+    let n_inputs = first.inputs.len();
+    let n_targets = first.targets.as_ref().map_or(0, Vec::len);
+    let supervised = first.targets.is_some();
+    let mut inputs = Vec::with_capacity(rows.len() * n_inputs);
+    let mut targets = Vec::with_capacity(rows.len() * n_targets);
+    for (i, row) in rows.iter().enumerate() {
+        let bad = |reason: String| DataError::Inline {
+            dataset: name.to_string(),
+            row: i + 1,
+            reason,
+        };
+        if row.inputs.len() != n_inputs {
+            return Err(bad(format!(
+                "{} inputs where the first row has {n_inputs}",
+                row.inputs.len()
+            )));
+        }
+        match (&row.targets, supervised) {
+            (Some(t), true) if t.len() == n_targets => targets.extend(t.iter().map(|&x| x as f32)),
+            (Some(t), true) => {
+                return Err(bad(format!(
+                    "{} targets where the first row has {n_targets}",
+                    t.len()
+                )));
+            }
+            (None, false) => {}
+            _ => {
+                return Err(bad(
+                    "every row must have targets (`-> [...]`) or none may".into(),
+                ));
+            }
+        }
+        inputs.extend(row.inputs.iter().map(|&x| x as f32));
+    }
+    Ok(Table {
+        n_rows: rows.len(),
+        n_inputs,
+        inputs,
+        n_targets,
+        targets: supervised.then_some(targets),
+    })
+}
+
+fn check_widths(
+    network: &Network,
+    roles: &Roles,
+    output_size: usize,
+    dataset: &Dataset,
+    table: &Table,
+) -> Result<(), DataError> {
+    let g = &network.graph;
+    let describe = |ids: &[PopulationId]| {
+        ids.iter()
+            .map(|&i| format!("'{}' has {}", g.population(i).name, g.population(i).size()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if presented(network, table.n_inputs).is_none() {
+        let expected = if roles.inputs.is_empty() {
+            "no population has that size".to_string()
+        } else {
+            format!("the input population {}", describe(&roles.inputs))
+        };
+        return Err(DataError::Width {
+            dataset: dataset.name.clone(),
+            what: "inputs",
+            width: table.n_inputs,
+            expected,
+        });
+    }
+    if table.targets.is_some() && table.n_targets != output_size {
+        return Err(DataError::Width {
+            dataset: dataset.name.clone(),
+            what: "targets",
+            width: table.n_targets,
+            expected: format!("the output population {}", describe(&roles.outputs)),
+        });
+    }
+    Ok(())
+}
+
+/// Reads a whole file, naming it in the error.
+fn read(dataset: &str, path: &Path) -> Result<Vec<u8>, DataError> {
+    std::fs::read(path).map_err(|source| DataError::Io {
+        dataset: dataset.to_string(),
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// One-hot encodes `label` against `classes` outputs (or keeps it as a value for one output).
+fn encode_label(label: f64, classes: usize, out: &mut Vec<f32>) -> Result<(), ()> {
+    if classes <= 1 {
+        out.push(label as f32);
+        return Ok(());
+    }
+    if label.fract() != 0.0 || label < 0.0 || label >= classes as f64 {
+        return Err(());
+    }
+    let start = out.len();
+    out.resize(start + classes, 0.0);
+    out[start + label as usize] = 1.0;
+    Ok(())
 }

@@ -23,3 +23,43 @@ pub static INFO: PlasticityInfo = PlasticityInfo {
     summary: "BCM rule with a sliding threshold",
     params: PARAMS,
 };
+
+/// Applies the rule for a batch, samples in order: `φ = y (y − θ)`, `w += rate · φ xᵀ`,
+/// then `θ += (y² − θ) / tau` per sample. Layout as in [`super::hebbian::update`]; `theta`
+/// holds one threshold per post unit and is carried between batches.
+#[allow(clippy::too_many_arguments)]
+pub fn update(
+    w: &mut [f32],
+    theta: &mut [f32],
+    pre: &[f32],
+    post: &[f32],
+    n_pre: usize,
+    n_post: usize,
+    rate: f32,
+    tau: f32,
+) {
+    let batch = pre.len() / n_pre.max(1);
+    let mut phi = vec![0.0f32; n_post];
+    for b in 0..batch {
+        let y = &post[b * n_post..(b + 1) * n_post];
+        for ((phi, th), &y) in phi.iter_mut().zip(theta.iter_mut()).zip(y) {
+            *phi = y * (y - *th);
+            *th += (y * y - *th) / tau;
+        }
+        super::hebbian::update(w, &pre[b * n_pre..(b + 1) * n_pre], &phi, n_pre, n_post, rate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn activity_below_threshold_depresses_and_above_potentiates() {
+        let (mut w, mut theta) = ([0.5f32], [1.0f32]);
+        super::update(&mut w, &mut theta, &[1.0], &[0.5], 1, 1, 0.1, 10.0);
+        assert!(w[0] < 0.5, "depressed: {w:?}");
+        assert!((theta[0] - (1.0 + (0.25 - 1.0) / 10.0)).abs() < 1e-6);
+        let (mut w, mut theta) = ([0.5f32], [1.0f32]);
+        super::update(&mut w, &mut theta, &[1.0], &[2.0], 1, 1, 0.1, 10.0);
+        assert!((w[0] - 0.7).abs() < 1e-6, "potentiated: {w:?}");
+    }
+}

@@ -21,3 +21,37 @@ pub static INFO: PlasticityInfo = PlasticityInfo {
     summary: "Hebb's rule: Δw = rate · post · pre",
     params: PARAMS,
 };
+
+/// Applies the rule for a batch: `w[i, j] += rate · Σ_b post[i, b] · pre[j, b]`.
+/// `w` is `n_post × n_pre`, `pre` is `n_pre × batch`, `post` is `n_post × batch`, all
+/// column-major (one column per sample).
+pub fn update(w: &mut [f32], pre: &[f32], post: &[f32], n_pre: usize, n_post: usize, rate: f32) {
+    let batch = pre.len() / n_pre.max(1);
+    for j in 0..n_pre {
+        let column = &mut w[j * n_post..(j + 1) * n_post];
+        for b in 0..batch {
+            let x = rate * pre[b * n_pre + j];
+            if x == 0.0 {
+                continue;
+            }
+            for (w, &y) in column.iter_mut().zip(&post[b * n_post..(b + 1) * n_post]) {
+                *w += x * y;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn storing_a_pattern_gives_its_outer_product() {
+        let xi = [1.0, -1.0, 1.0];
+        let mut w = [0.0f32; 9];
+        super::update(&mut w, &xi, &xi, 3, 3, 0.5);
+        for i in 0..3 {
+            for j in 0..3 {
+                assert_eq!(w[j * 3 + i], 0.5 * xi[i] * xi[j]);
+            }
+        }
+    }
+}

@@ -1,8 +1,30 @@
-//! The rate engine (not built yet).
+//! The rate engine: trains a rate network by backpropagation (and/or local Hebbian rules)
+//! as its `train { ... }` block says, then evaluates it as `evaluate { ... }` says.
+//!
+//! * `model.rs` — the executable network: layers, weights, batch buffers, forward,
+//!   backward, optimizer update, local rules, recurrent dynamics.
+//! * `gemm.rs` — the one GEMM entry point (faer on borrowed column-major slices).
+//! * `train.rs` — the epoch loop and per-epoch statistics.
+//! * `evaluate.rs` — metrics (accuracy, loss, overlap) and activation records.
+//!
+//! Results are bit-identical for a seed whatever the thread count: random draws come from
+//! streams keyed by (seed, purpose, id), GEMMs keep their accumulation order when split
+//! over threads, elementwise work is split only where elements are independent, and every
+//! reduction (loss, bias gradients, metrics) runs in a fixed order on one thread.
 
-use super::{Observer, RunConfig, RunReport, SimError};
+mod evaluate;
+mod gemm;
+mod model;
+mod train;
+
+use std::time::Instant;
+
+pub use model::{Model, RateOptions};
+
+use super::{Observer, ProjectionReport, RunConfig, RunReport, SimError};
 use crate::data::Datasets;
 use crate::ir::Network;
+use crate::sim::PopulationReport;
 
 /// Trains and evaluates a rate network as its protocol says.
 pub fn run(
@@ -11,8 +33,84 @@ pub fn run(
     config: &RunConfig,
     observer: &mut dyn Observer,
 ) -> Result<RunReport, SimError> {
-    let _ = (network, data, config, observer);
-    Err(SimError::Unsupported(
-        "the rate engine is not built yet".into(),
-    ))
+    run_with(network, data, config, &RateOptions::default(), observer)
+}
+
+/// [`run`] with options: initial weights (`--weights OLD.h5`).
+pub fn run_with(
+    network: &Network,
+    data: &Datasets,
+    config: &RunConfig,
+    options: &RateOptions,
+    observer: &mut dyn Observer,
+) -> Result<RunReport, SimError> {
+    let started = Instant::now();
+    let capacity = batch_capacity(network, data);
+    let mut model = Model::build(network, options, capacity, config.threads)?;
+    let mut report = RunReport {
+        build_s: started.elapsed().as_secs_f64(),
+        ..RunReport::default()
+    };
+    for (_, p) in network.graph.populations() {
+        report.populations.insert(
+            p.name.clone(),
+            PopulationReport {
+                size: p.size(),
+                ..PopulationReport::default()
+            },
+        );
+    }
+    for (name, synapses) in model.synapse_counts() {
+        report.projections.insert(
+            name,
+            ProjectionReport {
+                synapses: synapses as u64,
+            },
+        );
+    }
+
+    let running = Instant::now();
+    if let Some(train) = &network.train {
+        let summary = train::train(&mut model, network, train, data, config, observer)?;
+        report.interrupted = summary.interrupted;
+        report.train = Some(summary.report);
+    }
+    if let Some(evaluate) = &network.evaluate
+        && !report.interrupted
+    {
+        report.evaluate = Some(evaluate::evaluate(
+            &mut model, network, evaluate, data, observer,
+        )?);
+    }
+    for (path, shape, values) in model.arrays() {
+        observer.array(&path, &shape, &values)?;
+    }
+    report.run_s = running.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The largest batch the run needs: the training batch, or a block of evaluation rows.
+fn batch_capacity(network: &Network, data: &Datasets) -> usize {
+    const EVAL_BLOCK: usize = 256;
+    let train = network.train.as_ref().map_or(1, |t| t.batch.max(1));
+    let rows = data.values().map(|t| t.n_rows).max().unwrap_or(1);
+    train.max(EVAL_BLOCK.min(rows)).max(1)
+}
+
+/// The dataset `name`, or an error naming it.
+fn table<'a>(data: &'a Datasets, name: &str) -> Result<&'a crate::data::Table, SimError> {
+    data.get(name)
+        .ok_or_else(|| SimError::Data(format!("dataset '{name}' was not loaded")))
+}
+
+/// Layer indices the rows of `table` are presented to.
+fn presented(network: &Network, dataset: &str, width: usize) -> Result<Vec<usize>, SimError> {
+    crate::data::presented(network, width)
+        .map(|ids| ids.iter().map(|id| id.0 as usize).collect())
+        .ok_or_else(|| {
+            SimError::Data(format!(
+                "dataset '{dataset}' has {width} inputs per row, but no input population (or, \
+                 without inputs, no population) has that size"
+            ))
+        })
 }

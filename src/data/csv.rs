@@ -1,0 +1,143 @@
+//! CSV datasets: a header row names the columns; `target` names an integer class column
+//! (one-hot encoded against the output size), `targets` names real-valued target columns,
+//! every other column is an input. Cells are separated by commas; blank lines and lines
+//! starting with `#` are skipped; quotes around a cell are removed.
+
+use std::path::Path;
+
+use super::{DataError, Table, encode_label, read};
+
+pub(super) fn load(
+    dataset: &str,
+    path: &Path,
+    target: Option<&str>,
+    targets: &[String],
+    classes: usize,
+) -> Result<Table, DataError> {
+    let bytes = read(dataset, path)?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'));
+    let Some((_, header)) = lines.next() else {
+        return Err(DataError::Empty {
+            dataset: dataset.to_string(),
+        });
+    };
+    let columns: Vec<String> = cells(header).map(str::to_string).collect();
+    let find = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| DataError::MissingColumn {
+                dataset: dataset.to_string(),
+                path: path.to_path_buf(),
+                column: name.to_string(),
+                available: columns.join(", "),
+            })
+    };
+    let label_column = target.map(find).transpose()?;
+    let target_columns = targets
+        .iter()
+        .map(|t| find(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let input_columns: Vec<usize> = (0..columns.len())
+        .filter(|c| Some(*c) != label_column && !target_columns.contains(c))
+        .collect();
+    let supervised = label_column.is_some() || !target_columns.is_empty();
+    let n_targets = if label_column.is_some() {
+        classes.max(1)
+    } else {
+        target_columns.len()
+    };
+
+    let mut table = Table {
+        n_inputs: input_columns.len(),
+        n_targets: if supervised { n_targets } else { 0 },
+        ..Table::default()
+    };
+    let mut target_values = Vec::new();
+    let mut row = Vec::with_capacity(columns.len());
+    for (line, text) in lines {
+        row.clear();
+        for (c, cell) in cells(text).enumerate() {
+            let value = cell.parse::<f64>().map_err(|_| DataError::NotNumeric {
+                dataset: dataset.to_string(),
+                path: path.to_path_buf(),
+                line,
+                column: columns.get(c).cloned().unwrap_or_else(|| format!("#{}", c + 1)),
+                cell: cell.to_string(),
+            })?;
+            row.push(value);
+        }
+        if row.len() != columns.len() {
+            return Err(DataError::Ragged {
+                dataset: dataset.to_string(),
+                path: path.to_path_buf(),
+                line,
+                expected: columns.len(),
+                found: row.len(),
+            });
+        }
+        table.inputs.extend(input_columns.iter().map(|&c| row[c] as f32));
+        if let Some(c) = label_column {
+            encode_label(row[c], classes, &mut target_values).map_err(|()| {
+                DataError::BadLabel {
+                    dataset: dataset.to_string(),
+                    path: path.to_path_buf(),
+                    line,
+                    label: row[c].to_string(),
+                    classes,
+                }
+            })?;
+        }
+        target_values.extend(target_columns.iter().map(|&c| row[c] as f32));
+        table.n_rows += 1;
+    }
+    if supervised {
+        table.targets = Some(target_values);
+    }
+    Ok(table)
+}
+
+fn cells(line: &str) -> impl Iterator<Item = &str> {
+    line.split(',').map(|c| c.trim().trim_matches('"').trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        use std::io::Write;
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        f.write_all(text.as_bytes()).expect("write");
+        f
+    }
+
+    #[test]
+    fn label_column_is_one_hot_encoded_and_the_rest_are_inputs() {
+        let f = write("a,label,b\n1,2,3\n4,0,5\n");
+        let t = load("d", f.path(), Some("label"), &[], 3).expect("loads");
+        assert_eq!(t.n_rows, 2);
+        assert_eq!(t.inputs, vec![1.0, 3.0, 4.0, 5.0]);
+        assert_eq!(t.targets, Some(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]));
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let f = write("a,b\n1,2\n3\n");
+        let e = load("d", f.path(), None, &[], 1).expect_err("ragged");
+        assert!(matches!(e, DataError::Ragged { line: 3, expected: 2, found: 1, .. }), "{e}");
+        let f = write("a,b\n1,x\n");
+        let e = load("d", f.path(), None, &[], 1).expect_err("not numeric");
+        assert!(e.to_string().contains(":2:") && e.to_string().contains("'x'"), "{e}");
+        let f = write("a,label\n1,7\n");
+        let e = load("d", f.path(), Some("label"), &[], 3).expect_err("label");
+        assert!(matches!(e, DataError::BadLabel { line: 2, .. }), "{e}");
+        let e = load("d", f.path(), Some("class"), &[], 3).expect_err("column");
+        assert!(e.to_string().contains("no column 'class'"), "{e}");
+    }
+}

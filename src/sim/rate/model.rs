@@ -1,0 +1,1054 @@
+//! The executable form of a rate network: populations as layers, projections as weight
+//! matrices, batch buffers allocated once. Forward pass, loss, reverse-mode backward pass
+//! over the population graph, optimizer update, local (Hebbian) rules and recurrent
+//! dynamics for recall.
+//!
+//! Layout: every batch buffer is a column-major `n_units × batch` matrix (one column per
+//! sample), every dense weight matrix is an nalgebra `DMatrix<f32>` of `n_post × n_pre`, so a
+//! population's pre-activation is `z = Σ W x + b` computed with one GEMM per projection.
+//! Buffers are sized for the largest batch at build time; a smaller (last) batch uses the
+//! leading columns, so training allocates nothing per batch.
+
+use std::collections::BTreeMap;
+
+use nalgebra::DMatrix;
+use rand::SeedableRng;
+use rand::seq::index::sample;
+use rand::{Rng, seq::SliceRandom};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+
+use super::gemm::{Threads, View, product};
+use crate::data::{Table, mix};
+use crate::ir::{Network, Value};
+use crate::models::activation::Activation;
+use crate::models::init::Init;
+use crate::models::loss::{GradientOf, Loss};
+use crate::models::optimizer::Optimizer;
+use crate::models::plasticity::{bcm, hebbian, oja};
+use crate::sim::SimError;
+
+/// Random streams, so that every draw depends on (seed, purpose, id) only.
+pub(crate) mod stream {
+    pub const INIT: u64 = 0x1000;
+    pub const MASK: u64 = 0x2000;
+    pub const EPOCH: u64 = 0x3000;
+}
+
+/// Parameter elements per rayon task in the optimizer update.
+const UPDATE_CHUNK: usize = 16 * 1024;
+
+/// One population.
+#[derive(Debug)]
+struct Layer {
+    name: String,
+    size: usize,
+    is_input: bool,
+    activation: Activation,
+    bias: bool,
+    straight_through: bool,
+    /// Feed-forward projections into this layer (link index, never transposed), in
+    /// declaration order.
+    incoming: Vec<(usize, bool)>,
+    /// Every projection delivering to this layer during recurrent dynamics, with whether
+    /// the weight matrix is used transposed (the reverse direction of `A -- B`).
+    dynamics_in: Vec<(usize, bool)>,
+}
+
+/// A local learning rule on one projection.
+#[derive(Debug, Clone, Copy)]
+enum LocalRule {
+    Hebbian { rate: f32 },
+    Oja { rate: f32 },
+    Bcm { rate: f32, tau: f32 },
+}
+
+/// One projection.
+#[derive(Debug)]
+struct Link {
+    name: String,
+    source: usize,
+    target: usize,
+    n_pre: usize,
+    n_post: usize,
+    directed: bool,
+    /// Part of the feed-forward pass (directed, between two populations, not closing a cycle).
+    feedforward: bool,
+    /// `one_to_one`: one weight per unit instead of a matrix.
+    diagonal: bool,
+    /// 1 where a synapse exists, 0 elsewhere (sparse connectors, no self-connections).
+    mask: Option<Vec<f32>>,
+    rule: Option<LocalRule>,
+    /// BCM thresholds, one per post unit.
+    theta: Vec<f32>,
+}
+
+impl Link {
+    fn synapses(&self, weights: &DMatrix<f32>) -> usize {
+        match &self.mask {
+            Some(m) => m.iter().filter(|&&x| x != 0.0).count(),
+            None => weights.len(),
+        }
+    }
+}
+
+/// A parameter trained by gradient descent and its optimizer state.
+#[derive(Debug)]
+struct Param {
+    target: ParamOf,
+    grad: Vec<f32>,
+    first: Vec<f32>,
+    second: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParamOf {
+    Weight(usize),
+    Bias(usize),
+}
+
+/// Per-layer batch buffers.
+#[derive(Debug, Default)]
+struct Buffers {
+    z: Vec<Vec<f32>>,
+    y: Vec<Vec<f32>>,
+    dy: Vec<Vec<f32>>,
+    dz: Vec<Vec<f32>>,
+    /// Targets of the output layers.
+    t: Vec<Vec<f32>>,
+}
+
+/// What a rate network is while it runs.
+#[derive(Debug)]
+pub struct Model {
+    layers: Vec<Layer>,
+    /// Layer indices, every feed-forward source before its targets.
+    order: Vec<usize>,
+    links: Vec<Link>,
+    weights: Vec<DMatrix<f32>>,
+    biases: Vec<Vec<f32>>,
+    params: Vec<Param>,
+    outputs: Vec<usize>,
+    /// Layers whose state is set from the data this batch.
+    clamped: Vec<bool>,
+    loss: Option<Loss>,
+    /// Per output layer: whether the loss gradient is taken w.r.t. logits or outputs.
+    pairing: Vec<GradientOf>,
+    /// Per layer: the loss already gave d/dz (fused), scratch for `backward`.
+    ready: Vec<bool>,
+    /// Index into `params` of each link's weights and each layer's bias, if gradient-trained.
+    weight_param: Vec<Option<usize>>,
+    bias_param: Vec<Option<usize>>,
+    optimizer: Option<Optimizer>,
+    step: u64,
+    capacity: usize,
+    buffers: Buffers,
+    par: Threads,
+    threads: usize,
+    /// A cycle through several populations, or an undirected or self projection.
+    recurrent: bool,
+}
+
+/// Options for building a model beyond what the network says.
+#[derive(Debug, Clone, Default)]
+pub struct RateOptions {
+    /// Initial values keyed like the arrays the engine emits: `weights/<projection>`
+    /// (row-major `n_post × n_pre`, or `n` for `one_to_one`) and `biases/<population>`.
+    pub initial: Option<BTreeMap<String, Vec<f32>>>,
+}
+
+fn unsupported(message: impl Into<String>) -> SimError {
+    SimError::Unsupported(message.into())
+}
+
+impl Model {
+    /// Builds the executable model: draws connectivity and initial weights from the seed,
+    /// allocates buffers for batches of up to `capacity` samples. `threads` > 1 lets GEMMs
+    /// and updates use the current rayon pool.
+    pub fn build(
+        network: &Network,
+        options: &RateOptions,
+        capacity: usize,
+        threads: usize,
+    ) -> Result<Model, SimError> {
+        let g = &network.graph;
+        let capacity = capacity.max(1);
+        let mut layers = Vec::with_capacity(g.n_populations());
+        for (index, (id, p)) in g.populations().enumerate() {
+            if id.0 as usize != index {
+                return Err(unsupported("population ids must be dense"));
+            }
+            let is_input = p.model.name == crate::models::neuron::input::INFO.name;
+            if !is_input && p.model.name != crate::models::neuron::dense::INFO.name {
+                return Err(unsupported(format!(
+                    "population '{}': model '{}' is not a rate model",
+                    p.name, p.model.name
+                )));
+            }
+            let name = p.params.symbol("activation").unwrap_or("identity");
+            let slope = p.params.number("slope").unwrap_or(0.01) as f32;
+            let activation = Activation::from_name(name, slope).ok_or_else(|| {
+                unsupported(format!("population '{}': unknown activation '{name}'", p.name))
+            })?;
+            if p.params.number("dropout").unwrap_or(0.0) > 0.0 {
+                return Err(unsupported(format!(
+                    "population '{}': dropout is not implemented by the rate engine yet",
+                    p.name
+                )));
+            }
+            layers.push(Layer {
+                name: p.name.clone(),
+                size: p.size(),
+                is_input,
+                activation,
+                bias: !is_input && p.params.flag("bias").unwrap_or(true),
+                straight_through: p.params.flag("straight_through").unwrap_or(false),
+                incoming: Vec::new(),
+                dynamics_in: Vec::new(),
+            });
+        }
+        let ff_order = g.feedforward_order();
+        let mut recurrent = ff_order.is_none();
+        let order: Vec<usize> = match &ff_order {
+            Some(o) => o.iter().map(|id| id.0 as usize).collect(),
+            None => (0..layers.len()).collect(),
+        };
+        let rank: Vec<usize> = {
+            let mut r = vec![0; layers.len()];
+            for (i, &l) in order.iter().enumerate() {
+                r[l] = i;
+            }
+            r
+        };
+
+        let mut links = Vec::with_capacity(g.n_projections());
+        let mut weights = Vec::with_capacity(g.n_projections());
+        for (index, (id, p)) in g.projections().enumerate() {
+            if id.0 as usize != index {
+                return Err(unsupported("projection ids must be dense"));
+            }
+            let (source, target) = (p.source.0 as usize, p.target.0 as usize);
+            let (n_pre, n_post) = (layers[source].size, layers[target].size);
+            if layers[target].is_input {
+                return Err(unsupported(format!(
+                    "projection '{}' targets the input population '{}'",
+                    p.name, layers[target].name
+                )));
+            }
+            let self_projection = source == target;
+            let feedforward = p.directed && !self_projection && rank[source] < rank[target];
+            recurrent |= !feedforward;
+            let autapses = p.connector_args.flag("autapses").unwrap_or(false);
+            let no_autapses = self_projection && !autapses;
+            let seed = network.seed;
+            let mut mask_rng =
+                Xoshiro256PlusPlus::seed_from_u64(mix(seed, stream::MASK + index as u64));
+            let count = |name: &str| p.connector_args.number(name).unwrap_or(0.0).max(0.0);
+            let mut mask: Option<Vec<f32>> = None;
+            let mut diagonal = false;
+            let mut draw = |pick: &mut dyn FnMut(&mut Vec<f32>, &mut Xoshiro256PlusPlus)| {
+                let mut m = vec![0.0f32; n_post * n_pre];
+                pick(&mut m, &mut mask_rng);
+                Some(m)
+            };
+            match p.connector.name {
+                "full" => {
+                    if no_autapses {
+                        mask = Some(vec![1.0; n_post * n_pre]);
+                    }
+                }
+                "one_to_one" => {
+                    if n_pre != n_post {
+                        return Err(unsupported(format!(
+                            "projection '{}': one_to_one needs equal sizes, not {n_pre} and {n_post}",
+                            p.name
+                        )));
+                    }
+                    diagonal = true;
+                }
+                "random" => {
+                    let prob = count("p").min(1.0);
+                    mask = draw(&mut |m, rng| {
+                        for x in m.iter_mut() {
+                            *x = f32::from(u8::from(rng.random::<f64>() < prob));
+                        }
+                    });
+                }
+                "fixed_indegree" => {
+                    let k = (count("k") as usize).min(n_pre);
+                    mask = draw(&mut |m, rng| {
+                        for i in 0..n_post {
+                            for j in sample(rng, n_pre, k) {
+                                m[j * n_post + i] = 1.0;
+                            }
+                        }
+                    });
+                }
+                "fixed_outdegree" => {
+                    let k = (count("k") as usize).min(n_post);
+                    mask = draw(&mut |m, rng| {
+                        for j in 0..n_pre {
+                            for i in sample(rng, n_post, k) {
+                                m[j * n_post + i] = 1.0;
+                            }
+                        }
+                    });
+                }
+                "fixed_total" => {
+                    let n = (count("n") as usize).min(n_pre * n_post);
+                    mask = draw(&mut |m, rng| {
+                        for e in sample(rng, n_pre * n_post, n) {
+                            m[e] = 1.0;
+                        }
+                    });
+                }
+                other => {
+                    return Err(unsupported(format!(
+                        "projection '{}': connector '{other}' is not supported in rate mode",
+                        p.name
+                    )));
+                }
+            }
+            if no_autapses && !diagonal && let Some(m) = mask.as_mut() {
+                for i in 0..n_pre.min(n_post) {
+                    m[i * n_post + i] = 0.0;
+                }
+            }
+            if !p.directed && let Some(m) = mask.as_mut() {
+                if self_projection {
+                    // One symmetric matrix: keep the synapses drawn for the upper triangle.
+                    for j in 0..n_pre {
+                        for i in 0..j {
+                            m[i * n_post + j] = m[j * n_post + i];
+                        }
+                    }
+                }
+            }
+
+            let init_name = p.init.as_deref().unwrap_or("uniform");
+            let init = Init::from_name(init_name).ok_or_else(|| {
+                unsupported(format!("projection '{}': unknown init '{init_name}'", p.name))
+            })?;
+            let (rows, cols) = if diagonal { (n_post, 1) } else { (n_post, n_pre) };
+            let mut w = DMatrix::<f32>::zeros(rows, cols);
+            let mut init_rng =
+                Xoshiro256PlusPlus::seed_from_u64(mix(seed, stream::INIT + index as u64));
+            let fan_in = if diagonal { 1 } else { n_pre };
+            let fan_out = if diagonal { 1 } else { n_post };
+            init.fill(w.as_mut_slice(), fan_in, fan_out, &mut init_rng);
+            if !p.directed && self_projection && !diagonal {
+                for j in 0..n_pre {
+                    for i in 0..j {
+                        w[(j, i)] = w[(i, j)];
+                    }
+                }
+            }
+            if let Some(m) = &mask {
+                w.as_mut_slice()
+                    .iter_mut()
+                    .zip(m)
+                    .for_each(|(w, m)| *w *= m);
+            }
+            let rule = match &p.plasticity {
+                None => None,
+                Some(pl) => {
+                    let rate = pl.params.number("rate").unwrap_or(0.01) as f32;
+                    Some(match pl.rule.name {
+                        "hebbian" => LocalRule::Hebbian { rate },
+                        "oja" => LocalRule::Oja { rate },
+                        "bcm" => LocalRule::Bcm {
+                            rate,
+                            tau: pl.params.number("tau").unwrap_or(100.0) as f32,
+                        },
+                        other => {
+                            return Err(unsupported(format!(
+                                "projection '{}': rule '{other}' is not a rate-mode rule",
+                                p.name
+                            )));
+                        }
+                    })
+                }
+            };
+            let theta0 = p
+                .plasticity
+                .as_ref()
+                .and_then(|pl| pl.params.number("theta"))
+                .unwrap_or(1.0) as f32;
+            if feedforward {
+                layers[target].incoming.push((index, false));
+            }
+            layers[target].dynamics_in.push((index, false));
+            if !p.directed && !self_projection {
+                layers[source].dynamics_in.push((index, true));
+            }
+            links.push(Link {
+                name: p.name.clone(),
+                source,
+                target,
+                n_pre,
+                n_post,
+                directed: p.directed,
+                feedforward,
+                diagonal,
+                mask,
+                rule,
+                theta: vec![theta0; n_post],
+            });
+            weights.push(w);
+        }
+        let biases: Vec<Vec<f32>> = layers
+            .iter()
+            .map(|l| vec![0.0; if l.bias { l.size } else { 0 }])
+            .collect();
+        let outputs: Vec<usize> = crate::data::roles(network)
+            .outputs
+            .iter()
+            .map(|id| id.0 as usize)
+            .collect();
+
+        let mut model = Model {
+            clamped: vec![false; layers.len()],
+            buffers: Buffers {
+                z: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
+                y: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
+                dy: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
+                dz: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
+                t: outputs
+                    .iter()
+                    .map(|&o| vec![0.0; layers[o].size * capacity])
+                    .collect(),
+            },
+            layers,
+            order,
+            links,
+            weights,
+            biases,
+            params: Vec::new(),
+            outputs,
+            loss: None,
+            pairing: Vec::new(),
+            ready: Vec::new(),
+            weight_param: Vec::new(),
+            bias_param: Vec::new(),
+            optimizer: None,
+            step: 0,
+            capacity,
+            par: if threads > 1 {
+                Threads::Pool
+            } else {
+                Threads::One
+            },
+            threads,
+            recurrent,
+        };
+        if let Some(initial) = &options.initial {
+            model.load_parameters(initial)?;
+        }
+        if let Some(train) = &network.train {
+            model.configure_training(train)?;
+        }
+        Ok(model)
+    }
+
+    /// Sets up loss, optimizer and the list of gradient-trained parameters.
+    fn configure_training(&mut self, train: &crate::ir::Train) -> Result<(), SimError> {
+        let Some(loss_name) = &train.loss else {
+            return Ok(());
+        };
+        let loss = Loss::from_name(loss_name)
+            .ok_or_else(|| unsupported(format!("unknown loss '{loss_name}'")))?;
+        if self.recurrent && self.links.iter().any(|l| !l.feedforward && l.rule.is_none()) {
+            return Err(unsupported(
+                "training with a loss needs a feed-forward network; recurrent or undirected \
+                 projections can only learn through a local rule (plasticity = hebbian(...))",
+            ));
+        }
+        let mut pairing = Vec::new();
+        for &o in &self.outputs {
+            let a = self.layers[o].activation;
+            pairing.push(loss.pairing(a).ok_or_else(|| {
+                unsupported(format!(
+                    "loss '{loss_name}' needs a softmax (or identity) output, but '{}' uses {a:?}",
+                    self.layers[o].name
+                ))
+            })?);
+        }
+        for &l in &self.order {
+            let layer = &self.layers[l];
+            if !layer.is_input && layer.activation.forward_only() && !layer.straight_through {
+                return Err(unsupported(format!(
+                    "cannot train through population '{}': its activation {:?} has zero \
+                     gradient almost everywhere; set `straight_through = true` on it to use \
+                     the straight-through estimator, or train it with a local rule",
+                    layer.name, layer.activation
+                )));
+            }
+        }
+        let call = train.optimizer.clone().unwrap_or(crate::ir::Call {
+            name: "sgd".into(),
+            args: Default::default(),
+        });
+        let lookup = |k: &str| match call.args.get(k) {
+            Some(Value::Number(x)) => Some(*x),
+            Some(Value::Bool(b)) => Some(f64::from(u8::from(*b))),
+            _ => None,
+        };
+        let optimizer = Optimizer::from_args(&call.name, &lookup)
+            .ok_or_else(|| unsupported(format!("unknown optimizer '{}'", call.name)))?;
+        let slots = optimizer.state_slots();
+        let mut params = Vec::new();
+        let mut add = |target: ParamOf, n: usize| {
+            params.push(Param {
+                target,
+                grad: vec![0.0; n],
+                first: vec![0.0; if slots >= 1 { n } else { 0 }],
+                second: vec![0.0; if slots >= 2 { n } else { 0 }],
+            });
+        };
+        for (i, link) in self.links.iter().enumerate() {
+            if link.feedforward && link.rule.is_none() {
+                add(ParamOf::Weight(i), self.weights[i].len());
+            }
+        }
+        for (i, layer) in self.layers.iter().enumerate() {
+            if layer.bias {
+                add(ParamOf::Bias(i), layer.size);
+            }
+        }
+        self.weight_param = vec![None; self.links.len()];
+        self.bias_param = vec![None; self.layers.len()];
+        for (i, p) in params.iter().enumerate() {
+            match p.target {
+                ParamOf::Weight(l) => self.weight_param[l] = Some(i),
+                ParamOf::Bias(l) => self.bias_param[l] = Some(i),
+            }
+        }
+        self.ready = vec![false; self.layers.len()];
+        self.params = params;
+        self.loss = Some(loss);
+        self.pairing = pairing;
+        self.optimizer = Some(optimizer);
+        Ok(())
+    }
+
+    /// Largest batch the buffers hold.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// True if the network has a cycle, a self projection or an undirected projection.
+    pub fn is_recurrent(&self) -> bool {
+        self.recurrent
+    }
+
+    /// True if training minimises a loss by backpropagation.
+    pub fn has_loss(&self) -> bool {
+        self.loss.is_some()
+    }
+
+    /// True if some projection learns through a local rule.
+    pub fn has_local_rules(&self) -> bool {
+        self.links.iter().any(|l| l.rule.is_some())
+    }
+
+    /// Output layers and their sizes, in declaration order.
+    pub fn output_sizes(&self) -> Vec<usize> {
+        self.outputs.iter().map(|&o| self.layers[o].size).collect()
+    }
+
+    /// Sets the data-presented layers (population indices) for the next batches.
+    pub fn set_presented(&mut self, layers: &[usize]) {
+        self.clamped.iter_mut().for_each(|c| *c = false);
+        for &l in layers {
+            self.clamped[l] = true;
+        }
+    }
+
+    /// Copies rows of `table` into the presented layers (inputs) and the output targets.
+    pub fn present(&mut self, table: &Table, rows: &[usize], presented: &[usize]) {
+        for (c, &r) in rows.iter().enumerate() {
+            let mut values = table.input_row(r);
+            for &l in presented {
+                let n = self.layers[l].size;
+                self.buffers.y[l][c * n..(c + 1) * n].copy_from_slice(&values[..n]);
+                values = &values[n..];
+            }
+            if let Some(mut targets) = table.target_row(r) {
+                for (k, &o) in self.outputs.iter().enumerate() {
+                    let n = self.layers[o].size;
+                    if targets.len() < n {
+                        break;
+                    }
+                    self.buffers.t[k][c * n..(c + 1) * n].copy_from_slice(&targets[..n]);
+                    targets = &targets[n..];
+                }
+            }
+        }
+    }
+
+    /// Forward pass over the feed-forward projections for `b` samples; clamped layers keep
+    /// their presented values.
+    pub fn forward(&mut self, b: usize) {
+        for oi in 0..self.order.len() {
+            let l = self.order[oi];
+            if self.clamped[l] || self.layers[l].is_input {
+                continue;
+            }
+            self.compute_z(l, b, false);
+            self.activate(l, b);
+        }
+    }
+
+    /// `z[l] = Σ_incoming W y[source] + b` for `b` samples. With `dynamics`, every projection
+    /// into the layer counts (recurrent and undirected ones too).
+    fn compute_z(&mut self, l: usize, b: usize, dynamics: bool) {
+        let n = self.layers[l].size;
+        let Buffers { z, y, .. } = &mut self.buffers;
+        let z = &mut z[l][..n * b];
+        let mut first = true;
+        let layer = &self.layers[l];
+        let sources = if dynamics {
+            &layer.dynamics_in
+        } else {
+            &layer.incoming
+        };
+        for &(link_index, transposed) in sources {
+            let link = &self.links[link_index];
+            let w = &self.weights[link_index];
+            let src = if transposed { link.target } else { link.source };
+            let n_src = self.layers[src].size;
+            let x = &y[src][..n_src * b];
+            if link.diagonal {
+                let w = w.as_slice();
+                for (zc, xc) in z.chunks_exact_mut(n).zip(x.chunks_exact(n_src)) {
+                    for ((z, &x), &w) in zc.iter_mut().zip(xc).zip(w) {
+                        *z = if first { w * x } else { *z + w * x };
+                    }
+                }
+            } else {
+                let wv = View::new(w.as_slice(), link.n_post, link.n_pre);
+                let wv = if transposed { wv.t() } else { wv };
+                product(z, n, b, !first, wv, View::new(x, n_src, b), self.par);
+            }
+            first = false;
+        }
+        if first {
+            z.fill(0.0);
+        }
+        let bias = &self.biases[l];
+        if !bias.is_empty() {
+            for zc in z.chunks_exact_mut(n) {
+                for (z, &b) in zc.iter_mut().zip(bias) {
+                    *z += b;
+                }
+            }
+        }
+    }
+
+    fn activate(&mut self, l: usize, b: usize) {
+        let n = self.layers[l].size;
+        let Buffers { z, y, .. } = &mut self.buffers;
+        self.layers[l]
+            .activation
+            .forward(&z[l][..n * b], &mut y[l][..n * b], n);
+    }
+
+    /// Loss of the last forward pass against the presented targets, and the gradient of
+    /// every trained parameter (averaged over the batch, as the loss is).
+    pub fn backward(&mut self, b: usize) -> f64 {
+        let Some(loss) = self.loss else {
+            return f64::NAN;
+        };
+        let ready = &mut self.ready;
+        ready.iter_mut().for_each(|r| *r = false);
+        for (l, layer) in self.layers.iter().enumerate() {
+            if !layer.is_input {
+                self.buffers.dy[l][..layer.size * b].fill(0.0);
+            }
+        }
+        let mut total = 0.0;
+        for (k, &o) in self.outputs.iter().enumerate() {
+            let n = self.layers[o].size;
+            let Buffers { z, y, dy, dz, t } = &mut self.buffers;
+            let grad = match self.pairing[k] {
+                GradientOf::Logits => {
+                    ready[o] = true;
+                    &mut dz[o][..n * b]
+                }
+                GradientOf::Outputs => &mut dy[o][..n * b],
+            };
+            total += loss.evaluate(
+                self.pairing[k],
+                &z[o][..n * b],
+                &y[o][..n * b],
+                &t[k][..n * b],
+                n,
+                grad,
+            );
+        }
+        for oi in (0..self.order.len()).rev() {
+            let l = self.order[oi];
+            let layer = &self.layers[l];
+            if layer.is_input || self.clamped[l] {
+                continue;
+            }
+            let n = layer.size;
+            let Buffers { z, y, dy, dz, .. } = &mut self.buffers;
+            if !ready[l] {
+                layer.activation.backward(
+                    &z[l][..n * b],
+                    &y[l][..n * b],
+                    &dy[l][..n * b],
+                    &mut dz[l][..n * b],
+                    n,
+                );
+            }
+            let dzl = &dz[l][..n * b];
+            if let Some(p) = self.bias_param[l] {
+                let grad = &mut self.params[p].grad;
+                grad.fill(0.0);
+                for col in dzl.chunks_exact(n) {
+                    for (g, &d) in grad.iter_mut().zip(col) {
+                        *g += d;
+                    }
+                }
+            }
+            for &(li, _) in &layer.incoming {
+                let link = &self.links[li];
+                let src = link.source;
+                let n_src = self.layers[src].size;
+                let x = &y[src][..n_src * b];
+                if let Some(p) = self.weight_param[li] {
+                    let grad = &mut self.params[p].grad;
+                    if link.diagonal {
+                        grad.fill(0.0);
+                        for (dc, xc) in dzl.chunks_exact(n).zip(x.chunks_exact(n_src)) {
+                            for ((g, &d), &x) in grad.iter_mut().zip(dc).zip(xc) {
+                                *g += d * x;
+                            }
+                        }
+                    } else {
+                        product(
+                            grad,
+                            n,
+                            n_src,
+                            false,
+                            View::new(dzl, n, b),
+                            View::new(x, n_src, b).t(),
+                            self.par,
+                        );
+                        if let Some(m) = &link.mask {
+                            grad.iter_mut().zip(m).for_each(|(g, m)| *g *= m);
+                        }
+                    }
+                }
+                if self.layers[src].is_input || self.clamped[src] {
+                    continue;
+                }
+                let w = &self.weights[li];
+                let dys = &mut dy[src][..n_src * b];
+                if link.diagonal {
+                    let w = w.as_slice();
+                    for (dc, gc) in dzl.chunks_exact(n).zip(dys.chunks_exact_mut(n_src)) {
+                        for ((g, &d), &w) in gc.iter_mut().zip(dc).zip(w) {
+                            *g += w * d;
+                        }
+                    }
+                } else {
+                    product(
+                        dys,
+                        n_src,
+                        b,
+                        true,
+                        View::new(w.as_slice(), n, n_src).t(),
+                        View::new(dzl, n, b),
+                        self.par,
+                    );
+                }
+            }
+        }
+        total
+    }
+
+    /// The loss of the last forward pass against the presented targets, without gradients
+    /// (the training loss, or `mse` for a network trained without one).
+    pub fn loss_only(&mut self, b: usize) -> f64 {
+        let loss = self.loss.unwrap_or(Loss::Mse);
+        let mut total = 0.0;
+        for (k, &o) in self.outputs.iter().enumerate() {
+            let n = self.layers[o].size;
+            let pairing = loss
+                .pairing(self.layers[o].activation)
+                .unwrap_or(GradientOf::Outputs);
+            let Buffers { z, y, dz, t, .. } = &mut self.buffers;
+            total += loss.evaluate(
+                pairing,
+                &z[o][..n * b],
+                &y[o][..n * b],
+                &t[k][..n * b],
+                n,
+                &mut dz[o][..n * b],
+            );
+        }
+        total
+    }
+
+    /// One optimizer step on every gradient-trained parameter.
+    pub fn update(&mut self) {
+        let Some(optimizer) = self.optimizer else {
+            return;
+        };
+        self.step += 1;
+        let step = self.step;
+        let parallel = self.threads > 1;
+        let Model {
+            params,
+            weights,
+            biases,
+            ..
+        } = self;
+        for p in params.iter_mut() {
+            let values: &mut [f32] = match p.target {
+                ParamOf::Weight(i) => weights[i].as_mut_slice(),
+                ParamOf::Bias(i) => &mut biases[i],
+            };
+            apply(optimizer, step, values, p, parallel);
+        }
+    }
+
+    /// Applies every projection's local rule to the current batch (pre = source state,
+    /// post = target state), then restores masks and symmetry.
+    pub fn local_update(&mut self, b: usize) {
+        for (i, link) in self.links.iter_mut().enumerate() {
+            let Some(rule) = link.rule else { continue };
+            let pre = &self.buffers.y[link.source][..link.n_pre * b];
+            let post = &self.buffers.y[link.target][..link.n_post * b];
+            let w = self.weights[i].as_mut_slice();
+            if link.diagonal {
+                // One weight per unit pair (i, i): the rules act on the diagonal.
+                for u in 0..link.n_post {
+                    let (mut hebb, mut y2) = (0.0f32, 0.0f32);
+                    for c in 0..b {
+                        let (x, y) = (pre[c * link.n_pre + u], post[c * link.n_post + u]);
+                        hebb += x * y;
+                        y2 += y * y;
+                    }
+                    w[u] += match rule {
+                        LocalRule::Hebbian { rate } => rate * hebb,
+                        LocalRule::Oja { rate } => rate * (hebb - y2 * w[u]),
+                        LocalRule::Bcm { rate, .. } => rate * (hebb - link.theta[u] * hebb),
+                    };
+                }
+                continue;
+            }
+            match rule {
+                LocalRule::Hebbian { rate } => {
+                    hebbian::update(w, pre, post, link.n_pre, link.n_post, rate)
+                }
+                LocalRule::Oja { rate } => oja::update(w, pre, post, link.n_pre, link.n_post, rate),
+                LocalRule::Bcm { rate, tau } => bcm::update(
+                    w,
+                    &mut link.theta,
+                    pre,
+                    post,
+                    link.n_pre,
+                    link.n_post,
+                    rate,
+                    tau,
+                ),
+            }
+            if !link.directed && link.source == link.target {
+                let n = link.n_post;
+                for j in 0..n {
+                    for k in 0..j {
+                        let mean = 0.5 * (w[j * n + k] + w[k * n + j]);
+                        w[j * n + k] = mean;
+                        w[k * n + j] = mean;
+                    }
+                }
+            }
+            if let Some(m) = &link.mask {
+                w.iter_mut().zip(m).for_each(|(w, m)| *w *= m);
+            }
+        }
+    }
+
+    /// Iterates the network's dynamics `steps` times from the presented state: every
+    /// non-input layer is updated synchronously from the previous state through every
+    /// projection (undirected ones in both directions).
+    pub fn relax(&mut self, b: usize, steps: usize) {
+        let updated: Vec<usize> = (0..self.layers.len())
+            .filter(|&l| !self.layers[l].is_input)
+            .collect();
+        for _ in 0..steps {
+            for &l in &updated {
+                self.compute_z(l, b, true);
+            }
+            for &l in &updated {
+                self.activate(l, b);
+            }
+        }
+    }
+
+    /// The state of layer `l` for the last batch (`size × b`, column-major).
+    pub fn state(&self, l: usize, b: usize) -> &[f32] {
+        &self.buffers.y[l][..self.layers[l].size * b]
+    }
+
+    /// Targets presented to output `k` (`size × b`).
+    pub fn targets(&self, k: usize, b: usize) -> &[f32] {
+        &self.buffers.t[k][..self.layers[self.outputs[k]].size * b]
+    }
+
+    /// Output layer indices.
+    pub fn outputs(&self) -> &[usize] {
+        &self.outputs
+    }
+
+    /// Population size of layer `l`.
+    pub fn layer_size(&self, l: usize) -> usize {
+        self.layers[l].size
+    }
+
+    /// Weight counts by projection name.
+    pub fn synapse_counts(&self) -> Vec<(String, usize)> {
+        self.links
+            .iter()
+            .zip(&self.weights)
+            .map(|(l, w)| (l.name.clone(), l.synapses(w)))
+            .collect()
+    }
+
+    /// The weight matrix of projection `name` (`n_post × n_pre`, or `n × 1` for one_to_one).
+    pub fn weights(&self, name: &str) -> Option<&DMatrix<f32>> {
+        let i = self.links.iter().position(|l| l.name == name)?;
+        Some(&self.weights[i])
+    }
+
+    /// Every parameter as the engine emits it: `weights/<projection>` with shape
+    /// `[n_post, n_pre]` (row-major) or `[n]`, `biases/<population>` with shape `[n]`.
+    pub fn arrays(&self) -> Vec<(String, Vec<usize>, Vec<f32>)> {
+        let mut out = Vec::new();
+        for (link, w) in self.links.iter().zip(&self.weights) {
+            let key = format!("weights/{}", link.name);
+            if link.diagonal {
+                out.push((key, vec![link.n_post], w.as_slice().to_vec()));
+            } else {
+                out.push((key, vec![w.nrows(), w.ncols()], w.transpose().as_slice().to_vec()));
+            }
+        }
+        for (layer, b) in self.layers.iter().zip(&self.biases) {
+            if layer.bias {
+                out.push((format!("biases/{}", layer.name), vec![layer.size], b.clone()));
+            }
+        }
+        out
+    }
+
+    /// Row-major values of projection `name`'s weights (what `record weight of` samples).
+    pub fn weight_row_major(&self, link: usize) -> Vec<f32> {
+        self.weights[link].transpose().as_slice().to_vec()
+    }
+
+    /// Index of the projection called `name`.
+    pub fn link_index(&self, name: &str) -> Option<usize> {
+        self.links.iter().position(|l| l.name == name)
+    }
+
+    fn load_parameters(&mut self, initial: &BTreeMap<String, Vec<f32>>) -> Result<(), SimError> {
+        for (key, values) in initial {
+            let mismatch = |expected: usize| {
+                SimError::Data(format!(
+                    "initial values '{key}' hold {} numbers, the network needs {expected}",
+                    values.len()
+                ))
+            };
+            if let Some(name) = key.strip_prefix("weights/") {
+                let i = self
+                    .link_index(name)
+                    .ok_or_else(|| SimError::Data(format!("no projection '{name}' for '{key}'")))?;
+                let w = &mut self.weights[i];
+                if values.len() != w.len() {
+                    return Err(mismatch(w.len()));
+                }
+                if self.links[i].diagonal {
+                    w.as_mut_slice().copy_from_slice(values);
+                } else {
+                    *w = DMatrix::from_row_slice(w.nrows(), w.ncols(), values);
+                }
+            } else if let Some(name) = key.strip_prefix("biases/") {
+                let l = self
+                    .layers
+                    .iter()
+                    .position(|l| l.name == name && l.bias)
+                    .ok_or_else(|| SimError::Data(format!("no biased population for '{key}'")))?;
+                if values.len() != self.biases[l].len() {
+                    return Err(mismatch(self.biases[l].len()));
+                }
+                self.biases[l].copy_from_slice(values);
+            } else {
+                return Err(SimError::Data(format!(
+                    "initial value '{key}' is neither weights/<projection> nor biases/<population>"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Mutable access to a parameter by its array key, in the engine's internal layout
+    /// (column-major weights). For gradient checks.
+    pub fn parameter_mut(&mut self, key: &str) -> Option<&mut [f32]> {
+        if let Some(name) = key.strip_prefix("weights/") {
+            let i = self.link_index(name)?;
+            return Some(self.weights[i].as_mut_slice());
+        }
+        let name = key.strip_prefix("biases/")?;
+        let l = self.layers.iter().position(|l| l.name == name && l.bias)?;
+        Some(&mut self.biases[l])
+    }
+
+    /// The gradient computed by the last `backward`, same layout as `parameter_mut`.
+    pub fn gradient(&self, key: &str) -> Option<&[f32]> {
+        let target = if let Some(name) = key.strip_prefix("weights/") {
+            ParamOf::Weight(self.link_index(name)?)
+        } else {
+            let name = key.strip_prefix("biases/")?;
+            ParamOf::Bias(self.layers.iter().position(|l| l.name == name)?)
+        };
+        self.params
+            .iter()
+            .find(|p| p.target == target)
+            .map(|p| p.grad.as_slice())
+    }
+
+    /// A random permutation of `0..n` for epoch `epoch`, drawn from the seed only.
+    pub fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..n).collect();
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(seed, stream::EPOCH + epoch as u64));
+        order.shuffle(&mut rng);
+        order
+    }
+}
+
+/// One optimizer step on one tensor; elementwise, so chunks on several threads give the
+/// same bits as one pass.
+fn apply(optimizer: Optimizer, step: u64, values: &mut [f32], p: &mut Param, parallel: bool) {
+    let grads = &p.grad;
+    if !parallel || values.len() < 2 * UPDATE_CHUNK {
+        optimizer.step(step, values, grads, &mut p.first, &mut p.second);
+        return;
+    }
+    let pairs = values
+        .par_chunks_mut(UPDATE_CHUNK)
+        .zip(grads.par_chunks(UPDATE_CHUNK));
+    match optimizer.state_slots() {
+        0 => pairs.for_each(|(v, g)| optimizer.step(step, v, g, &mut [], &mut [])),
+        1 => pairs
+            .zip(p.first.par_chunks_mut(UPDATE_CHUNK))
+            .for_each(|((v, g), a)| optimizer.step(step, v, g, a, &mut [])),
+        _ => pairs
+            .zip(p.first.par_chunks_mut(UPDATE_CHUNK))
+            .zip(p.second.par_chunks_mut(UPDATE_CHUNK))
+            .for_each(|(((v, g), a), s)| optimizer.step(step, v, g, a, s)),
+    }
+}

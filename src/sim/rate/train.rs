@@ -1,0 +1,159 @@
+//! The training loop: epochs of shuffled mini-batches (forward, loss, backward, update, local
+//! rules), per-epoch statistics to the observer, validation, `record weight` samples.
+
+use std::time::Instant;
+
+use super::evaluate::{Scores, score};
+use super::model::Model;
+use super::{presented, table};
+use crate::data::Datasets;
+use crate::ir::{Interval, Network, RecordTarget, Recordable, Train};
+use crate::sim::{EpochStats, Observer, RunConfig, SimError, TrainReport};
+
+pub(super) struct TrainSummary {
+    pub report: TrainReport,
+    pub interrupted: bool,
+}
+
+pub(super) fn train(
+    model: &mut Model,
+    network: &Network,
+    train: &Train,
+    data: &Datasets,
+    config: &RunConfig,
+    observer: &mut dyn Observer,
+) -> Result<TrainSummary, SimError> {
+    let table = table(data, &train.data)?;
+    let layers = presented(network, &train.data, table.n_inputs)?;
+    if model.has_loss() && table.targets.is_none() {
+        return Err(SimError::Data(format!(
+            "dataset '{}' has no targets, but training with a loss needs them",
+            train.data
+        )));
+    }
+    if !model.has_loss() && !model.has_local_rules() {
+        return Err(SimError::Unsupported(
+            "nothing to train: give the train block a loss, or a projection a local rule".into(),
+        ));
+    }
+    let validation = match &train.validate {
+        Some(name) => Some((table_with_targets(data, name)?, name.as_str())),
+        None => None,
+    };
+    let batch = train.batch.max(1).min(model.capacity());
+    let shuffle = train.extra.flag("shuffle").unwrap_or(true);
+    let weight_records = weight_records(network, model);
+    let n = table.n_rows;
+    let mut report = TrainReport::default();
+    let mut interrupted = false;
+    let in_order: Vec<usize> = (0..n).collect();
+
+    for epoch in 1..=train.epochs {
+        let started = Instant::now();
+        let order = if shuffle {
+            Model::epoch_order(network.seed, epoch, n)
+        } else {
+            in_order.clone()
+        };
+        model.set_presented(&layers);
+        let (mut loss_sum, mut scores) = (0.0f64, Scores::default());
+        for rows in order.chunks(batch) {
+            if config.interrupted() {
+                interrupted = true;
+                break;
+            }
+            let b = rows.len();
+            model.present(table, rows, &layers);
+            model.forward(b);
+            if model.has_loss() {
+                loss_sum += model.backward(b) * b as f64;
+                score(model, b, &mut scores);
+                model.update();
+            }
+            if model.has_local_rules() {
+                model.local_update(b);
+            }
+        }
+        if interrupted {
+            break;
+        }
+        let loss = if model.has_loss() {
+            loss_sum / n as f64
+        } else {
+            f64::NAN
+        };
+        if !loss.is_nan() && !loss.is_finite() {
+            return Err(SimError::Diverged(format!(
+                "the loss became {loss} in epoch {epoch}; lower the learning rate"
+            )));
+        }
+        let (val_loss, val_accuracy) = match &validation {
+            Some((val, name)) => {
+                let s = super::evaluate::measure(model, network, val, name)?;
+                (s.loss(), s.accuracy())
+            }
+            None => (None, None),
+        };
+        let seconds = started.elapsed().as_secs_f64();
+        report.epochs = epoch;
+        report.final_loss = loss;
+        report.epoch_s.push(seconds);
+        observer.epoch(&EpochStats {
+            epoch,
+            loss,
+            accuracy: scores.accuracy(),
+            val_loss,
+            val_accuracy,
+            seconds,
+        })?;
+        for &(record, link, every) in &weight_records {
+            if epoch % every == 0 {
+                observer.sample(record, epoch as f64, &model.weight_row_major(link))?;
+            }
+        }
+        observer.progress(
+            epoch as f64 / train.epochs.max(1) as f64,
+            &format!("epoch {epoch}/{}", train.epochs),
+        );
+    }
+    Ok(TrainSummary {
+        report,
+        interrupted,
+    })
+}
+
+fn table_with_targets<'a>(
+    data: &'a Datasets,
+    name: &str,
+) -> Result<&'a crate::data::Table, SimError> {
+    let t = table(data, name)?;
+    if t.targets.is_none() {
+        return Err(SimError::Data(format!(
+            "validation dataset '{name}' has no targets"
+        )));
+    }
+    Ok(t)
+}
+
+/// `record weight of P` records: (record index, link index, every so many epochs).
+fn weight_records(network: &Network, model: &Model) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    for (i, record) in network.records.iter().enumerate() {
+        if record.what != Recordable::Weight {
+            continue;
+        }
+        let every = match record.every {
+            Some(Interval::Epochs(e)) => e.max(1),
+            _ => 1,
+        };
+        for target in &record.targets {
+            if let RecordTarget::Projection(id) = target {
+                let name = &network.graph.projection(*id).name;
+                if let Some(link) = model.link_index(name) {
+                    out.push((i, link, every));
+                }
+            }
+        }
+    }
+    out
+}
