@@ -82,7 +82,7 @@ pub fn summarize(network: &Network, report: &RunReport) -> String {
         network.seed
     );
     for (name, p) in &report.populations {
-        let _ = write!(out, "  population {name}: {} neurons", p.size);
+        let _ = write!(out, "  population {name}: {} neuron{}", p.size, if p.size == 1 { "" } else { "s" });
         if let Some(spikes) = p.spikes {
             let _ = write!(out, ", {spikes} spikes");
         }

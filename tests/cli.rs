@@ -216,3 +216,46 @@ fn overrides_and_seed_change_the_run() {
     );
     assert_eq!(out.status.code(), Some(1));
 }
+
+const TINY_RATE: &str = "network and_gate : rate {
+    seed = 5
+    population x : input[2]
+    population y : dense[1] { activation = sigmoid }
+    x -> y : full { init = xavier }
+    dataset truth = inline {
+        [0, 0] -> [0]
+        [0, 1] -> [0]
+        [1, 0] -> [0]
+        [1, 1] -> [1]
+    }
+    train { data = truth, loss = mse, optimizer = adam(lr = 0.1), epochs = 200, batch = 4 }
+    evaluate { data = truth, metrics = [accuracy] }
+    record loss every 1 epoch
+}
+";
+
+#[test]
+fn inspect_and_plot_read_a_run_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "and.net", TINY_RATE);
+    let out = neurosim(&["run", file.to_str().unwrap(), "--quiet", "--plot"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("and_loss.png").exists());
+    assert!(dir.path().join("and_weights_x_to_y.png").exists());
+
+    let out = neurosim(&["inspect", "and.h5"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("network and_gate"), "{stdout}");
+    assert!(stdout.contains("status complete"), "{stdout}");
+    assert!(stdout.contains("training (200 epochs)"), "{stdout}");
+    assert!(stdout.contains("weights/x->y"), "{stdout}");
+
+    let out = neurosim(&["plot", "and.h5", "--format", "svg", "-o", "pictures"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let svg = std::fs::read_to_string(dir.path().join("pictures/and_loss.svg")).expect("svg written");
+    assert!(svg.contains("epoch"));
+
+    let out = neurosim(&["inspect", "missing.h5"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -28,6 +28,28 @@ pub enum Command {
     Graph(GraphArgs),
     /// Compile and run a .net file, recording results to HDF5.
     Run(RunArgs),
+    /// Summarise an output file: spike counts, rates, CV ISI, training curves, weights.
+    Inspect(InspectArgs),
+    /// Draw an output file's pictures: raster, population rate, traces, curves, weights.
+    Plot(PlotArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// An HDF5 file written by `neurosim run`.
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// An HDF5 file written by `neurosim run`.
+    pub file: PathBuf,
+    /// Folder for the pictures (default: next to the file).
+    #[arg(short, long = "out-dir", value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Picture format: png or svg.
+    #[arg(long, default_value = "png")]
+    pub format: String,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +107,9 @@ pub struct RunArgs {
     /// Print a machine-readable JSON summary as the last line of stdout.
     #[arg(long)]
     pub json: bool,
+    /// Draw the run's pictures (PNG) next to the output file when it is done.
+    #[arg(long)]
+    pub plot: bool,
     /// Print the deterministic run summary (as `neurosim::testing` produces for snapshot tests).
     #[arg(long)]
     pub summary: bool,

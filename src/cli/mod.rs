@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod check;
+pub mod inspect;
 pub mod render;
 pub mod run;
 pub mod source;
@@ -54,6 +55,8 @@ pub fn main() -> i32 {
         Command::Check(args) => check::check(&args),
         Command::Graph(args) => check::graph(&args),
         Command::Run(args) => run::run(&args),
+        Command::Inspect(args) => inspect::inspect(&args),
+        Command::Plot(args) => inspect::plot(&args),
     };
     match result {
         Ok(()) => 0,

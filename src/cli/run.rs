@@ -135,6 +135,13 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         if !args.quiet {
             print_human(network, &report, &written);
         }
+        if args.plot {
+            for picture in super::inspect::plot_file(&written, None, "png")? {
+                if !args.quiet {
+                    eprintln!("  plot: {}", picture.display());
+                }
+            }
+        }
         if args.summary {
             print!("{}", crate::testing::summarize(network, &report));
         }
