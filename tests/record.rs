@@ -12,7 +12,8 @@ use neurosim::ir::{
 };
 use neurosim::models::Mode;
 use neurosim::record::hdf5::{
-    Hdf5Recorder, read_arrays, read_provenance, read_spikes, read_status, temp_path_for,
+    Hdf5Recorder, RecorderOptions, read_arrays, read_provenance, read_spikes, read_status,
+    temp_path_for,
 };
 use neurosim::record::memory::MemoryRecorder;
 use neurosim::record::{Provenance, RecordError, RunStatus};
@@ -436,12 +437,14 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
     let out = dir.path().join("xor.h5");
     let mut recorder = Hdf5Recorder::create(&out, &provenance("xor"), &net).unwrap();
     feed_rate(&mut recorder);
-    let mut rate_report = RunReport::default();
-    rate_report.train = Some(neurosim::sim::TrainReport {
-        epochs: 3,
-        final_loss: 1.0 / 3.0,
-        epoch_s: vec![0.01; 3],
-    });
+    let rate_report = RunReport {
+        train: Some(neurosim::sim::TrainReport {
+            epochs: 3,
+            final_loss: 1.0 / 3.0,
+            epoch_s: vec![0.01; 3],
+        }),
+        ..RunReport::default()
+    };
     recorder.finish(&rate_report, RunStatus::Complete).unwrap();
 
     let file = hdf5_pure::File::open(&out).unwrap();
@@ -627,14 +630,25 @@ fn rss_kib() -> Option<u64> {
 }
 
 #[test]
-#[ignore = "streams 10 million spikes (about 10 s); run with --ignored --nocapture"]
+#[ignore = "streams 10 million spikes twice (about 10 s); run with --ignored --nocapture"]
 fn ten_million_spikes_stream_in_bounded_memory() {
+    for compress_spikes in [false, true] {
+        stream_ten_million_spikes(compress_spikes);
+    }
+}
+
+fn stream_ten_million_spikes(compress_spikes: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut net = Network::new("big", Mode::Spiking);
     let e = net.graph.add_population(population("E", "lif", 100_000));
     net.records = vec![record(Recordable::Spikes, vec![whole(e)])];
     let out = dir.path().join("big.h5");
-    let mut recorder = Hdf5Recorder::create(&out, &provenance("big"), &net).unwrap();
+    let options = RecorderOptions {
+        compress_spikes,
+        ..RecorderOptions::default()
+    };
+    let mut recorder =
+        Hdf5Recorder::create_with_options(&out, &provenance("big"), &net, &options).unwrap();
     let before = rss_kib();
     let start = std::time::Instant::now();
     let mut ids = Vec::with_capacity(100);
@@ -656,7 +670,7 @@ fn ten_million_spikes_stream_in_bounded_memory() {
     let size = std::fs::metadata(&out).unwrap().len();
     let payload = 10_000_000.0 * 16.0;
     println!(
-        "10M spikes: {seconds:.2} s, {:.1} MB/s payload, file {:.1} MB, RSS before {:?} KiB, peak {peak} KiB",
+        "10M spikes, compress_spikes = {compress_spikes}: {seconds:.2} s, {:.1} MB/s payload, file {:.1} MB, RSS before {:?} KiB, peak {peak} KiB",
         payload / seconds / 1e6,
         size as f64 / 1e6,
         before

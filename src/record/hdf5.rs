@@ -26,7 +26,9 @@ use hdf5_pure::{
     AttrValue, Dataset, File, FileAccessProperties, FileBuilder, H5Element, MaxExtent, SyncPolicy,
 };
 
-use super::{Layout, Provenance, RecordError, RunStatus, SampleKind, SpikeSelection, split_sample};
+use super::{
+    Arrays, Layout, Provenance, RecordError, RunStatus, SampleKind, SpikeSelection, split_sample,
+};
 use crate::ir::{self, PopulationId};
 use crate::sim::{EpochStats, ObserveError, Observer, RunReport};
 
@@ -948,10 +950,7 @@ fn open_for_reading(path: &Path) -> Result<File, RecordError> {
 /// Every dataset under the group `prefix` (`"weights"`, `"/biases"`; `""` for the whole
 /// file) as `(shape, values)` converted to f32, keyed by its path without a leading slash
 /// (`weights/x->h`), the same path `Observer::array` was given.
-pub fn read_arrays(
-    path: &Path,
-    prefix: &str,
-) -> Result<BTreeMap<String, (Vec<usize>, Vec<f32>)>, RecordError> {
+pub fn read_arrays(path: &Path, prefix: &str) -> Result<Arrays, RecordError> {
     let file = open_for_reading(path)?;
     let prefix = prefix.trim_matches('/');
     let mut out = BTreeMap::new();

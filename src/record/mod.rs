@@ -19,6 +19,10 @@ use crate::ir::{self, PopulationId, RecordTarget, Recordable};
 use crate::models::Mode;
 use crate::units::Dim;
 
+/// Named arrays (path without a leading slash → shape and row-major values), as written by
+/// `Observer::array` and returned by [`hdf5::read_arrays`].
+pub type Arrays = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
 /// Everything needed to reproduce a run, stored as root attributes of the output file so
 /// that `neurosim run --from OUT.h5` can replay it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
