@@ -289,6 +289,44 @@ fn a_killed_run_leaves_only_a_readable_temporary_file() {
 }
 
 #[test]
+fn periodic_flushes_put_partial_chunks_in_the_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flushed.h5");
+    let options = RecorderOptions {
+        flush_interval: std::time::Duration::ZERO,
+        ..RecorderOptions::default()
+    };
+    let mut recorder =
+        Hdf5Recorder::create_with_options(&out, &provenance("x"), &spiking_network(), &options)
+            .unwrap();
+    recorder.spikes(PopulationId(0), 0.1, &[4, 7]).unwrap();
+    recorder.spikes(PopulationId(0), 0.2, &[9]).unwrap();
+    // Read while the recorder is still open, as after a hard kill.
+    let (times, ids) = read_spikes(recorder.temp_path(), "E").unwrap();
+    assert_eq!(ids, vec![4, 7, 9]);
+    assert_eq!(times, vec![0.1, 0.1, 0.2]);
+    recorder.discard().unwrap();
+}
+
+#[test]
+fn the_memory_recorder_can_keep_every_population() {
+    let net = spiking_network();
+    let mut only_recorded = MemoryRecorder::new(&net).unwrap();
+    let mut everything = MemoryRecorder::with_all_spikes(&net).unwrap();
+    feed(&mut only_recorded, 50);
+    feed(&mut everything, 50);
+    assert!(!only_recorded.spikes.contains_key("X"));
+    assert!(!everything.spikes["X"].neurons.is_empty());
+    assert!(everything.spikes["I"].neurons.len() > only_recorded.spikes["I"].neurons.len());
+    let summary = only_recorded.summary();
+    assert_eq!(summary.samples["report/E/v"], 5);
+    assert_eq!(
+        summary.spikes["E"],
+        only_recorded.spikes["E"].times_ms.len()
+    );
+}
+
+#[test]
 fn failed_status_carries_the_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("failed.h5");
