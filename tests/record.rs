@@ -12,8 +12,8 @@ use neurosim::ir::{
 };
 use neurosim::models::Mode;
 use neurosim::record::hdf5::{
-    Hdf5Recorder, RecorderOptions, read_arrays, read_provenance, read_spikes, read_status,
-    temp_path_for,
+    Hdf5Recorder, RecorderOptions, read_arrays, read_provenance, read_samples, read_spikes,
+    read_status, read_training, temp_path_for,
 };
 use neurosim::record::memory::MemoryRecorder;
 use neurosim::record::{Provenance, RecordError, RunStatus};
@@ -508,6 +508,14 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
         Some("step")
     );
 
+    let curves = read_training(&out).unwrap();
+    assert_eq!(curves.len(), 3);
+    assert_eq!(curves[1].accuracy, Some(0.5));
+    assert_eq!(curves[1].val_loss, None);
+    let activations = read_samples(&out, "activations/y").unwrap();
+    assert_eq!(activations.n_columns, 1);
+    assert_eq!(activations.node_ids, Some(vec![0]));
+    assert_eq!(activations.times, memory_times(&net));
     let weights = read_arrays(&out, "weights").unwrap();
     assert_eq!(weights.len(), 1);
     let (shape, values) = &weights["weights/x->h"];
@@ -526,6 +534,12 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
     };
     assert_eq!(memory.summary().epochs, 3);
     assert_eq!(memory.arrays["biases/h"], biases["biases/h"]);
+}
+
+fn memory_times(net: &Network) -> Vec<f64> {
+    let mut memory = MemoryRecorder::new(net).unwrap();
+    feed_rate(&mut memory);
+    memory.samples["activations/y"].times.clone()
 }
 
 #[test]
@@ -633,6 +647,34 @@ fn h5py_reads_every_dataset_and_attribute_as_written() {
         ds["summary/population_names"]["values"],
         serde_json::json!(["E"])
     );
+
+    // Rate mode: 2-D arrays keep their shape, curves their values.
+    let net = rate_network();
+    let out = dir.path().join("xor.h5");
+    let mut recorder = Hdf5Recorder::create(&out, &provenance("xor"), &net).unwrap();
+    feed_rate(&mut recorder);
+    recorder
+        .finish(&RunReport::default(), RunStatus::Complete)
+        .unwrap();
+    let json = python_script("read_output.py", &[out.to_str().unwrap()]).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let ds = &summary["datasets"];
+    assert_eq!(ds["weights/x->h"]["shape"], serde_json::json!([2, 3]));
+    assert_eq!(
+        ds["weights/x->h"]["values"],
+        serde_json::json!([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    );
+    assert_eq!(ds["biases/h"]["shape"], serde_json::json!([3]));
+    assert_eq!(ds["training/epoch"]["values"], serde_json::json!([1, 2, 3]));
+    assert_eq!(
+        ds["training/accuracy"]["values"],
+        serde_json::json!([0.25, 0.5, 0.75])
+    );
+    assert_eq!(
+        ds["training/val_loss"]["values"],
+        serde_json::json!(["nan", "nan", "nan"])
+    );
+    assert_eq!(summary["root_attrs"]["mode"]["value"], "rate");
 }
 
 #[test]

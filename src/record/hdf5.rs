@@ -1094,3 +1094,91 @@ pub fn read_spikes(path: &Path, population: &str) -> Result<(Vec<f64>, Vec<u64>)
         .map_err(|e| hdf5_error(path, &group, e))?;
     Ok((times, ids))
 }
+
+/// One sampled record column read back: `values` holds `times.len()` rows of `n_columns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Samples {
+    pub n_columns: usize,
+    pub units: String,
+    /// Neuron indices of the columns; `None` for weights.
+    pub node_ids: Option<Vec<u64>>,
+    pub times: Vec<f64>,
+    pub values: Vec<f32>,
+}
+
+/// The samples stored in `group` (`report/E/v`, `activations/y`, `weights_over_time/x->h`).
+pub fn read_samples(path: &Path, group: &str) -> Result<Samples, RecordError> {
+    let file = open_for_reading(path)?;
+    let group = group.trim_matches('/');
+    let missing = |object: String| RecordError::Missing {
+        path: path.to_path_buf(),
+        object,
+    };
+    let data_path = format!("{group}/data");
+    let data = file
+        .dataset(&data_path)
+        .map_err(|_| missing(format!("/{data_path}")))?;
+    let attrs = data.attrs().map_err(|e| hdf5_error(path, &data_path, e))?;
+    let values = data
+        .read_f32()
+        .map_err(|e| hdf5_error(path, &data_path, e))?;
+    let time_path = format!("{group}/time");
+    let times = file
+        .dataset(&time_path)
+        .map_err(|_| missing(format!("/{time_path}")))?
+        .read_f64()
+        .map_err(|e| hdf5_error(path, &time_path, e))?;
+    let node_ids = match file.dataset(&format!("{group}/node_ids")) {
+        Ok(ids) => Some(ids.read_u64().map_err(|e| hdf5_error(path, group, e))?),
+        Err(_) => None,
+    };
+    Ok(Samples {
+        // A weight record that never received a sample has no width yet.
+        n_columns: attrs
+            .get("n_columns")
+            .and_then(AttrValue::as_u64)
+            .unwrap_or(0) as usize,
+        units: attrs
+            .get("units")
+            .and_then(AttrValue::as_str)
+            .unwrap_or("1")
+            .to_string(),
+        node_ids,
+        times,
+        values,
+    })
+}
+
+/// The training curves (`/training`), one entry per epoch; empty when nothing was trained.
+/// `seconds` is the stored wall time; NaN columns come back as `None`.
+pub fn read_training(path: &Path) -> Result<Vec<EpochStats>, RecordError> {
+    let file = open_for_reading(path)?;
+    let Ok(epochs) = file.dataset("training/epoch") else {
+        return Ok(Vec::new());
+    };
+    let epochs = epochs
+        .read_u64()
+        .map_err(|e| hdf5_error(path, "training/epoch", e))?;
+    let column = |name: &str| -> Result<Vec<f64>, RecordError> {
+        let full = format!("training/{name}");
+        file.dataset(&full)
+            .and_then(|d| d.read_f64())
+            .map_err(|e| hdf5_error(path, &full, e))
+    };
+    let (loss, accuracy) = (column("loss")?, column("accuracy")?);
+    let (val_loss, val_accuracy) = (column("val_loss")?, column("val_accuracy")?);
+    let seconds = column("epoch_s")?;
+    let optional = |v: f64| (!v.is_nan()).then_some(v);
+    Ok(epochs
+        .iter()
+        .enumerate()
+        .map(|(i, &epoch)| EpochStats {
+            epoch: epoch as usize,
+            loss: loss.get(i).copied().unwrap_or(f64::NAN),
+            accuracy: accuracy.get(i).copied().and_then(optional),
+            val_loss: val_loss.get(i).copied().and_then(optional),
+            val_accuracy: val_accuracy.get(i).copied().and_then(optional),
+            seconds: seconds.get(i).copied().unwrap_or(f64::NAN),
+        })
+        .collect())
+}
