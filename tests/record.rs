@@ -326,6 +326,72 @@ fn the_memory_recorder_can_keep_every_population() {
     );
 }
 
+/// Set in the child process of `a_hard_kill_mid_run_leaves_a_readable_temporary_file`.
+const CHILD_OUTPUT: &str = "NEUROSIM_RECORD_TEST_CHILD_OUTPUT";
+
+#[test]
+#[ignore = "the child half of a_hard_kill_mid_run_leaves_a_readable_temporary_file"]
+fn hard_kill_child() {
+    let Ok(out) = std::env::var(CHILD_OUTPUT) else {
+        eprintln!("only runs as a child process");
+        return;
+    };
+    let options = RecorderOptions {
+        flush_interval: std::time::Duration::ZERO,
+        ..RecorderOptions::default()
+    };
+    let mut recorder = Hdf5Recorder::create_with_options(
+        Path::new(&out),
+        &provenance("balanced"),
+        &spiking_network(),
+        &options,
+    )
+    .unwrap();
+    use std::io::Write;
+    for step in 0u64.. {
+        let t = step as f64 * 0.1;
+        recorder
+            .spikes(PopulationId(0), t, &[(step % 100) as u32])
+            .unwrap();
+        if step == 500 {
+            println!("ready {}", recorder.spike_count(PopulationId(0)));
+            std::io::stdout().flush().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_hard_kill_mid_run_leaves_a_readable_temporary_file() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("killed.h5");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "hard_kill_child", "--ignored", "--nocapture"])
+        .env(CHILD_OUTPUT, &out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("ready ").map(str::to_string));
+    // SIGKILL: no destructor, no finish.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written: usize = ready.expect("the child got going").parse().unwrap();
+
+    assert!(!out.exists(), "nothing under the final name");
+    let temp = temp_path_for(&out);
+    assert_eq!(read_status(&temp).unwrap(), Err("running".to_string()));
+    assert_eq!(read_provenance(&temp).unwrap(), provenance("balanced"));
+    let (times, ids) = read_spikes(&temp, "E").unwrap();
+    assert!(times.len() >= written, "{} < {written}", times.len());
+    assert_eq!(times.len(), ids.len());
+    assert!(ids.iter().enumerate().all(|(k, &id)| id == k as u64 % 100));
+}
+
 #[test]
 fn failed_status_carries_the_message() {
     let dir = tempfile::tempdir().unwrap();
