@@ -744,6 +744,35 @@ fn h5py_reads_every_dataset_and_attribute_as_written() {
 }
 
 #[test]
+fn rows_wider_than_a_chunk_still_read_back_everywhere() {
+    // 40,000 synapses per sample: a chunk then holds less than one row.
+    let dir = tempfile::tempdir().unwrap();
+    let net = spiking_network();
+    let out = dir.path().join("wide.h5");
+    let mut recorder = Hdf5Recorder::create(&out, &provenance("x"), &net).unwrap();
+    let mut sum = 0.0f64;
+    for sample in 0..3 {
+        let weights: Vec<f32> = (0..40_000).map(|k| (k % 1000 + sample) as f32).collect();
+        sum += weights.iter().map(|&w| f64::from(w)).sum::<f64>();
+        recorder.sample(2, sample as f64, &weights).unwrap();
+    }
+    recorder
+        .finish(&RunReport::default(), RunStatus::Complete)
+        .unwrap();
+    let samples = read_samples(&out, "weights_over_time/E->I").unwrap();
+    assert_eq!(samples.n_columns, 40_000);
+    assert_eq!(samples.values.len(), 120_000);
+    assert_eq!(samples.values[40_000 + 999], 1000.0);
+    let Some(json) = python_script("read_output.py", &[out.to_str().unwrap()]) else {
+        return;
+    };
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let data = &summary["datasets"]["weights_over_time/E->I/data"];
+    assert_eq!(data["shape"], serde_json::json!([120_000]));
+    assert_eq!(data["sum"].as_f64(), Some(sum));
+}
+
+#[test]
 fn libsonata_reads_the_spike_report() {
     let dir = tempfile::tempdir().unwrap();
     let (out, memory) = record_spiking(dir.path(), 2_000);
@@ -773,6 +802,50 @@ fn rss_kib() -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+#[test]
+#[ignore = "streams 10 million sampled values (a few seconds); run with --ignored --nocapture"]
+fn ten_million_sample_values_stream_in_bounded_memory() {
+    // `record v of E` for 1,000 neurons, every step for 10,000 steps.
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Network::new("big", Mode::Spiking);
+    let e = net.graph.add_population(population("E", "lif", 1_000));
+    net.records = vec![record(Recordable::State("v".into()), vec![whole(e)])];
+    let out = dir.path().join("v.h5");
+    let mut recorder = Hdf5Recorder::create(&out, &provenance("big"), &net).unwrap();
+    let before = rss_kib();
+    let start = std::time::Instant::now();
+    let mut values = vec![0.0f32; 1_000];
+    let mut peak = 0;
+    for step in 0..10_000usize {
+        for (k, v) in values.iter_mut().enumerate() {
+            *v = -65.0 + ((step * 31 + k * 17) % 1500) as f32 * 0.01;
+        }
+        recorder.sample(0, step as f64 * 0.1, &values).unwrap();
+        if step % 1_000 == 0 {
+            peak = peak.max(rss_kib().unwrap_or(0));
+        }
+    }
+    recorder
+        .finish(&RunReport::default(), RunStatus::Complete)
+        .unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&out).unwrap().len();
+    println!(
+        "10M samples values: {seconds:.2} s, {:.1} MB/s payload, file {:.1} MB, RSS before {before:?} KiB, peak {peak} KiB",
+        40e6 / seconds / 1e6,
+        size as f64 / 1e6
+    );
+    let samples = read_samples(&out, "report/E/v").unwrap();
+    assert_eq!(samples.values.len(), 10_000_000);
+    assert_eq!(samples.times.len(), 10_000);
+    if let Some(before) = before {
+        assert!(
+            peak < before + 64 * 1024,
+            "RSS grew from {before} KiB to {peak} KiB"
+        );
+    }
 }
 
 #[test]
