@@ -390,6 +390,16 @@ fn a_hard_kill_mid_run_leaves_a_readable_temporary_file() {
     assert!(times.len() >= written, "{} < {written}", times.len());
     assert_eq!(times.len(), ids.len());
     assert!(ids.iter().enumerate().all(|(k, &id)| id == k as u64 % 100));
+    assert!(times.iter().enumerate().all(|(k, &t)| t == k as f64 * 0.1));
+    // The datasets themselves differ by at most the one spike being flushed when killed.
+    let file = hdf5_pure::File::open(&temp).unwrap();
+    let n_times = file
+        .dataset("spikes/E/timestamps")
+        .unwrap()
+        .shape()
+        .unwrap()[0];
+    let n_ids = file.dataset("spikes/E/node_ids").unwrap().shape().unwrap()[0];
+    assert!(n_times.abs_diff(n_ids) <= 1, "{n_times} vs {n_ids}");
 }
 
 #[test]
@@ -904,4 +914,11 @@ fn stream_ten_million_spikes(compress_spikes: bool) {
             "RSS grew from {before} KiB to {peak} KiB"
         );
     }
+}
+
+#[test]
+fn recorders_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Hdf5Recorder>();
+    assert_send::<MemoryRecorder>();
 }
