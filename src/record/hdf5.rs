@@ -1169,8 +1169,8 @@ pub fn read_samples(path: &Path, group: &str) -> Result<Samples, RecordError> {
     // As for spikes, a killed run may leave `data` and `time` of different lengths: keep the
     // whole rows both hold.
     let (mut times, mut values) = (times, values);
-    if n_columns > 0 {
-        let rows = times.len().min(values.len() / n_columns);
+    if let Some(full_rows) = values.len().checked_div(n_columns) {
+        let rows = times.len().min(full_rows);
         times.truncate(rows);
         values.truncate(rows * n_columns);
     }
