@@ -12,7 +12,8 @@ use neurosim::ir::{
 };
 use neurosim::models::Mode;
 use neurosim::record::hdf5::{
-    Hdf5Recorder, read_arrays, read_provenance, read_spikes, read_status, temp_path_for,
+    Hdf5Recorder, RecorderOptions, read_arrays, read_provenance, read_samples, read_spikes,
+    read_status, read_training, temp_path_for,
 };
 use neurosim::record::memory::MemoryRecorder;
 use neurosim::record::{Provenance, RecordError, RunStatus};
@@ -288,6 +289,120 @@ fn a_killed_run_leaves_only_a_readable_temporary_file() {
 }
 
 #[test]
+fn periodic_flushes_put_partial_chunks_in_the_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flushed.h5");
+    let options = RecorderOptions {
+        flush_interval: std::time::Duration::ZERO,
+        ..RecorderOptions::default()
+    };
+    let mut recorder =
+        Hdf5Recorder::create_with_options(&out, &provenance("x"), &spiking_network(), &options)
+            .unwrap();
+    recorder.spikes(PopulationId(0), 0.1, &[4, 7]).unwrap();
+    recorder.spikes(PopulationId(0), 0.2, &[9]).unwrap();
+    // Read while the recorder is still open, as after a hard kill.
+    let (times, ids) = read_spikes(recorder.temp_path(), "E").unwrap();
+    assert_eq!(ids, vec![4, 7, 9]);
+    assert_eq!(times, vec![0.1, 0.1, 0.2]);
+    recorder.discard().unwrap();
+}
+
+#[test]
+fn the_memory_recorder_can_keep_every_population() {
+    let net = spiking_network();
+    let mut only_recorded = MemoryRecorder::new(&net).unwrap();
+    let mut everything = MemoryRecorder::with_all_spikes(&net).unwrap();
+    feed(&mut only_recorded, 50);
+    feed(&mut everything, 50);
+    assert!(!only_recorded.spikes.contains_key("X"));
+    assert!(!everything.spikes["X"].neurons.is_empty());
+    assert!(everything.spikes["I"].neurons.len() > only_recorded.spikes["I"].neurons.len());
+    let summary = only_recorded.summary();
+    assert_eq!(summary.samples["report/E/v"], 5);
+    assert_eq!(
+        summary.spikes["E"],
+        only_recorded.spikes["E"].times_ms.len()
+    );
+}
+
+/// Set in the child process of `a_hard_kill_mid_run_leaves_a_readable_temporary_file`.
+const CHILD_OUTPUT: &str = "NEUROSIM_RECORD_TEST_CHILD_OUTPUT";
+
+#[test]
+#[ignore = "the child half of a_hard_kill_mid_run_leaves_a_readable_temporary_file"]
+fn hard_kill_child() {
+    let Ok(out) = std::env::var(CHILD_OUTPUT) else {
+        eprintln!("only runs as a child process");
+        return;
+    };
+    let options = RecorderOptions {
+        flush_interval: std::time::Duration::ZERO,
+        ..RecorderOptions::default()
+    };
+    let mut recorder = Hdf5Recorder::create_with_options(
+        Path::new(&out),
+        &provenance("balanced"),
+        &spiking_network(),
+        &options,
+    )
+    .unwrap();
+    use std::io::Write;
+    for step in 0u64.. {
+        let t = step as f64 * 0.1;
+        recorder
+            .spikes(PopulationId(0), t, &[(step % 100) as u32])
+            .unwrap();
+        if step == 500 {
+            println!("ready {}", recorder.spike_count(PopulationId(0)));
+            std::io::stdout().flush().unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_hard_kill_mid_run_leaves_a_readable_temporary_file() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("killed.h5");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "hard_kill_child", "--ignored", "--nocapture"])
+        .env(CHILD_OUTPUT, &out)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = std::io::BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|line| line.strip_prefix("ready ").map(str::to_string));
+    // SIGKILL: no destructor, no finish.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let written: usize = ready.expect("the child got going").parse().unwrap();
+
+    assert!(!out.exists(), "nothing under the final name");
+    let temp = temp_path_for(&out);
+    assert_eq!(read_status(&temp).unwrap(), Err("running".to_string()));
+    assert_eq!(read_provenance(&temp).unwrap(), provenance("balanced"));
+    let (times, ids) = read_spikes(&temp, "E").unwrap();
+    assert!(times.len() >= written, "{} < {written}", times.len());
+    assert_eq!(times.len(), ids.len());
+    assert!(ids.iter().enumerate().all(|(k, &id)| id == k as u64 % 100));
+    assert!(times.iter().enumerate().all(|(k, &t)| t == k as f64 * 0.1));
+    // The datasets themselves differ by at most the one spike being flushed when killed.
+    let file = hdf5_pure::File::open(&temp).unwrap();
+    let n_times = file
+        .dataset("spikes/E/timestamps")
+        .unwrap()
+        .shape()
+        .unwrap()[0];
+    let n_ids = file.dataset("spikes/E/node_ids").unwrap().shape().unwrap()[0];
+    assert!(n_times.abs_diff(n_ids) <= 1, "{n_times} vs {n_ids}");
+}
+
+#[test]
 fn failed_status_carries_the_message() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("failed.h5");
@@ -436,12 +551,14 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
     let out = dir.path().join("xor.h5");
     let mut recorder = Hdf5Recorder::create(&out, &provenance("xor"), &net).unwrap();
     feed_rate(&mut recorder);
-    let mut rate_report = RunReport::default();
-    rate_report.train = Some(neurosim::sim::TrainReport {
-        epochs: 3,
-        final_loss: 1.0 / 3.0,
-        epoch_s: vec![0.01; 3],
-    });
+    let rate_report = RunReport {
+        train: Some(neurosim::sim::TrainReport {
+            epochs: 3,
+            final_loss: 1.0 / 3.0,
+            epoch_s: vec![0.01; 3],
+        }),
+        ..RunReport::default()
+    };
     recorder.finish(&rate_report, RunStatus::Complete).unwrap();
 
     let file = hdf5_pure::File::open(&out).unwrap();
@@ -467,6 +584,14 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
         Some("step")
     );
 
+    let curves = read_training(&out).unwrap();
+    assert_eq!(curves.len(), 3);
+    assert_eq!(curves[1].accuracy, Some(0.5));
+    assert_eq!(curves[1].val_loss, None);
+    let activations = read_samples(&out, "activations/y").unwrap();
+    assert_eq!(activations.n_columns, 1);
+    assert_eq!(activations.node_ids, Some(vec![0]));
+    assert_eq!(activations.times, memory_times(&net));
     let weights = read_arrays(&out, "weights").unwrap();
     assert_eq!(weights.len(), 1);
     let (shape, values) = &weights["weights/x->h"];
@@ -485,6 +610,12 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
     };
     assert_eq!(memory.summary().epochs, 3);
     assert_eq!(memory.arrays["biases/h"], biases["biases/h"]);
+}
+
+fn memory_times(net: &Network) -> Vec<f64> {
+    let mut memory = MemoryRecorder::new(net).unwrap();
+    feed_rate(&mut memory);
+    memory.samples["activations/y"].times.clone()
 }
 
 #[test]
@@ -592,6 +723,63 @@ fn h5py_reads_every_dataset_and_attribute_as_written() {
         ds["summary/population_names"]["values"],
         serde_json::json!(["E"])
     );
+
+    // Rate mode: 2-D arrays keep their shape, curves their values.
+    let net = rate_network();
+    let out = dir.path().join("xor.h5");
+    let mut recorder = Hdf5Recorder::create(&out, &provenance("xor"), &net).unwrap();
+    feed_rate(&mut recorder);
+    recorder
+        .finish(&RunReport::default(), RunStatus::Complete)
+        .unwrap();
+    let json = python_script("read_output.py", &[out.to_str().unwrap()]).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let ds = &summary["datasets"];
+    assert_eq!(ds["weights/x->h"]["shape"], serde_json::json!([2, 3]));
+    assert_eq!(
+        ds["weights/x->h"]["values"],
+        serde_json::json!([0.0, 0.5, 1.0, 1.5, 2.0, 2.5])
+    );
+    assert_eq!(ds["biases/h"]["shape"], serde_json::json!([3]));
+    assert_eq!(ds["training/epoch"]["values"], serde_json::json!([1, 2, 3]));
+    assert_eq!(
+        ds["training/accuracy"]["values"],
+        serde_json::json!([0.25, 0.5, 0.75])
+    );
+    assert_eq!(
+        ds["training/val_loss"]["values"],
+        serde_json::json!(["nan", "nan", "nan"])
+    );
+    assert_eq!(summary["root_attrs"]["mode"]["value"], "rate");
+}
+
+#[test]
+fn rows_wider_than_a_chunk_still_read_back_everywhere() {
+    // 40,000 synapses per sample: a chunk then holds less than one row.
+    let dir = tempfile::tempdir().unwrap();
+    let net = spiking_network();
+    let out = dir.path().join("wide.h5");
+    let mut recorder = Hdf5Recorder::create(&out, &provenance("x"), &net).unwrap();
+    let mut sum = 0.0f64;
+    for sample in 0..3 {
+        let weights: Vec<f32> = (0..40_000).map(|k| (k % 1000 + sample) as f32).collect();
+        sum += weights.iter().map(|&w| f64::from(w)).sum::<f64>();
+        recorder.sample(2, sample as f64, &weights).unwrap();
+    }
+    recorder
+        .finish(&RunReport::default(), RunStatus::Complete)
+        .unwrap();
+    let samples = read_samples(&out, "weights_over_time/E->I").unwrap();
+    assert_eq!(samples.n_columns, 40_000);
+    assert_eq!(samples.values.len(), 120_000);
+    assert_eq!(samples.values[40_000 + 999], 1000.0);
+    let Some(json) = python_script("read_output.py", &[out.to_str().unwrap()]) else {
+        return;
+    };
+    let summary: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let data = &summary["datasets"]["weights_over_time/E->I/data"];
+    assert_eq!(data["shape"], serde_json::json!([120_000]));
+    assert_eq!(data["sum"].as_f64(), Some(sum));
 }
 
 #[test]
@@ -627,14 +815,69 @@ fn rss_kib() -> Option<u64> {
 }
 
 #[test]
-#[ignore = "streams 10 million spikes (about 10 s); run with --ignored --nocapture"]
+#[ignore = "streams 10 million sampled values (a few seconds); run with --ignored --nocapture"]
+fn ten_million_sample_values_stream_in_bounded_memory() {
+    // `record v of E` for 1,000 neurons, every step for 10,000 steps.
+    let dir = tempfile::tempdir().unwrap();
+    let mut net = Network::new("big", Mode::Spiking);
+    let e = net.graph.add_population(population("E", "lif", 1_000));
+    net.records = vec![record(Recordable::State("v".into()), vec![whole(e)])];
+    let out = dir.path().join("v.h5");
+    let mut recorder = Hdf5Recorder::create(&out, &provenance("big"), &net).unwrap();
+    let before = rss_kib();
+    let start = std::time::Instant::now();
+    let mut values = vec![0.0f32; 1_000];
+    let mut peak = 0;
+    for step in 0..10_000usize {
+        for (k, v) in values.iter_mut().enumerate() {
+            *v = -65.0 + ((step * 31 + k * 17) % 1500) as f32 * 0.01;
+        }
+        recorder.sample(0, step as f64 * 0.1, &values).unwrap();
+        if step % 1_000 == 0 {
+            peak = peak.max(rss_kib().unwrap_or(0));
+        }
+    }
+    recorder
+        .finish(&RunReport::default(), RunStatus::Complete)
+        .unwrap();
+    let seconds = start.elapsed().as_secs_f64();
+    let size = std::fs::metadata(&out).unwrap().len();
+    println!(
+        "10M samples values: {seconds:.2} s, {:.1} MB/s payload, file {:.1} MB, RSS before {before:?} KiB, peak {peak} KiB",
+        40e6 / seconds / 1e6,
+        size as f64 / 1e6
+    );
+    let samples = read_samples(&out, "report/E/v").unwrap();
+    assert_eq!(samples.values.len(), 10_000_000);
+    assert_eq!(samples.times.len(), 10_000);
+    if let Some(before) = before {
+        assert!(
+            peak < before + 64 * 1024,
+            "RSS grew from {before} KiB to {peak} KiB"
+        );
+    }
+}
+
+#[test]
+#[ignore = "streams 10 million spikes twice (about 10 s); run with --ignored --nocapture"]
 fn ten_million_spikes_stream_in_bounded_memory() {
+    for compress_spikes in [false, true] {
+        stream_ten_million_spikes(compress_spikes);
+    }
+}
+
+fn stream_ten_million_spikes(compress_spikes: bool) {
     let dir = tempfile::tempdir().unwrap();
     let mut net = Network::new("big", Mode::Spiking);
     let e = net.graph.add_population(population("E", "lif", 100_000));
     net.records = vec![record(Recordable::Spikes, vec![whole(e)])];
     let out = dir.path().join("big.h5");
-    let mut recorder = Hdf5Recorder::create(&out, &provenance("big"), &net).unwrap();
+    let options = RecorderOptions {
+        compress_spikes,
+        ..RecorderOptions::default()
+    };
+    let mut recorder =
+        Hdf5Recorder::create_with_options(&out, &provenance("big"), &net, &options).unwrap();
     let before = rss_kib();
     let start = std::time::Instant::now();
     let mut ids = Vec::with_capacity(100);
@@ -656,7 +899,7 @@ fn ten_million_spikes_stream_in_bounded_memory() {
     let size = std::fs::metadata(&out).unwrap().len();
     let payload = 10_000_000.0 * 16.0;
     println!(
-        "10M spikes: {seconds:.2} s, {:.1} MB/s payload, file {:.1} MB, RSS before {:?} KiB, peak {peak} KiB",
+        "10M spikes, compress_spikes = {compress_spikes}: {seconds:.2} s, {:.1} MB/s payload, file {:.1} MB, RSS before {:?} KiB, peak {peak} KiB",
         payload / seconds / 1e6,
         size as f64 / 1e6,
         before
@@ -671,4 +914,11 @@ fn ten_million_spikes_stream_in_bounded_memory() {
             "RSS grew from {before} KiB to {peak} KiB"
         );
     }
+}
+
+#[test]
+fn recorders_can_move_to_another_thread() {
+    fn assert_send<T: Send>() {}
+    assert_send::<Hdf5Recorder>();
+    assert_send::<MemoryRecorder>();
 }

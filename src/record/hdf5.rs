@@ -13,7 +13,9 @@
 //!   `Dataset::buffered_appender` does; it borrows its dataset, so a recorder that holds
 //!   dozens of streams at once keeps its own per-stream buffer instead.
 //! - *A killed run keeps as much as possible*: every few seconds of wall time the partial
-//!   chunks are written too (each such flush costs one re-encoded trailing chunk later).
+//!   chunks are written too. Each such flush costs one rewritten trailing chunk later (dead
+//!   bytes), so the interval grows with the run: 5 s at first, a tenth of the elapsed time
+//!   later, at most 60 s.
 //! - *libsonata reads the spikes*: `sorting` must be an HDF5 enum, which hdf5-pure cannot
 //!   build as an attribute; the group carrying it is copied from a 310-byte template file
 //!   written by h5py (`sorting_by_time.h5`, made by `tests/py/make_sorting_template.py`).
@@ -26,7 +28,9 @@ use hdf5_pure::{
     AttrValue, Dataset, File, FileAccessProperties, FileBuilder, H5Element, MaxExtent, SyncPolicy,
 };
 
-use super::{Layout, Provenance, RecordError, RunStatus, SampleKind, SpikeSelection, split_sample};
+use super::{
+    Arrays, Layout, Provenance, RecordError, RunStatus, SampleKind, SpikeSelection, split_sample,
+};
 use crate::ir::{self, PopulationId};
 use crate::sim::{EpochStats, ObserveError, Observer, RunReport};
 
@@ -35,8 +39,11 @@ use crate::sim::{EpochStats, ObserveError, Observer, RunReport};
 const SORTING_TEMPLATE: &[u8] = include_bytes!("sorting_by_time.h5");
 const SORTING_TEMPLATE_GROUP: &str = "sorting_by_time";
 
-/// Spike streams: 16,384 elements per chunk (128 KiB before compression).
-const SPIKE_CHUNK: u64 = 16_384;
+/// Spike streams: 4,096 elements per chunk (32 KiB). Spikes are uncompressed by default,
+/// and every flush of a partial chunk leaves one chunk's worth of dead bytes behind once the
+/// chunk is completed (hdf5-pure rewrites a partial trailing chunk into a fresh allocation),
+/// so the chunk is kept small.
+const SPIKE_CHUNK: u64 = 4_096;
 /// Sample streams aim at this many values per chunk, rounded to whole rows when a row fits.
 /// Chunks stay below 65,536 elements: longer chunk dimensions written by hdf5-pure 0.47 are
 /// refused by the reference library ("stored chunk dimension encoding length does not match").
@@ -44,8 +51,12 @@ const SAMPLE_CHUNK_TARGET: u64 = 16_384;
 const SAMPLE_CHUNK_MAX: u64 = 32_768;
 const TRAINING_CHUNK: u64 = 256;
 const DEFLATE_LEVEL: u32 = 4;
-/// Default wall-time interval between flushes of partial chunks.
+/// Default shortest wall-time interval between flushes of partial chunks.
 pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(5);
+/// The interval grows with the run (a tenth of the elapsed wall time) up to this, so that a
+/// long run makes few flushes (each may cost a chunk of dead bytes) and a killed run loses at
+/// most about a minute.
+pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Choices about the file that do not change its layout.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +65,9 @@ pub struct RecorderOptions {
     /// without the deflate filter and cannot read compressed spikes; uncompressed spikes
     /// take 16 bytes each.
     pub compress_spikes: bool,
-    /// Wall time between flushes of partial chunks: what a killed run loses at most.
+    /// Shortest wall time between flushes of partial chunks (what a killed run loses at
+    /// most early on); it grows to a tenth of the elapsed time, up to [`MAX_FLUSH_INTERVAL`].
+    /// `Duration::ZERO` flushes after every call.
     pub flush_interval: Duration,
 }
 
@@ -190,6 +203,7 @@ pub struct Hdf5Recorder {
     /// Datasets written by `array`, so a second call replaces rather than collides.
     arrays: BTreeSet<String>,
     last_flush: Instant,
+    created: Instant,
     flush_interval: Duration,
     compress_spikes: bool,
     /// Reused buffers for the spikes of one call.
@@ -318,6 +332,7 @@ impl Hdf5Recorder {
             groups: BTreeSet::from([String::new()]),
             arrays: BTreeSet::new(),
             last_flush: Instant::now(),
+            created: Instant::now(),
             flush_interval: options.flush_interval,
             compress_spikes: options.compress_spikes,
             scratch_times: Vec::new(),
@@ -340,7 +355,7 @@ impl Hdf5Recorder {
         &self.temp_path
     }
 
-    /// How often partial chunks are written so that a killed run loses at most this much.
+    /// The shortest interval between flushes of partial chunks (see [`RecorderOptions`]).
     pub fn set_flush_interval(&mut self, interval: Duration) {
         self.flush_interval = interval;
     }
@@ -623,7 +638,15 @@ impl Hdf5Recorder {
     }
 
     fn flush_if_due(&mut self) -> Result<(), ObserveError> {
-        if self.last_flush.elapsed() >= self.flush_interval {
+        let interval = if self.flush_interval.is_zero() {
+            Duration::ZERO
+        } else {
+            (self.created.elapsed() / 10).clamp(
+                self.flush_interval,
+                MAX_FLUSH_INTERVAL.max(self.flush_interval),
+            )
+        };
+        if self.last_flush.elapsed() >= interval {
             self.flush().map_err(|e| ObserveError(e.to_string()))?;
         }
         Ok(())
@@ -948,10 +971,7 @@ fn open_for_reading(path: &Path) -> Result<File, RecordError> {
 /// Every dataset under the group `prefix` (`"weights"`, `"/biases"`; `""` for the whole
 /// file) as `(shape, values)` converted to f32, keyed by its path without a leading slash
 /// (`weights/x->h`), the same path `Observer::array` was given.
-pub fn read_arrays(
-    path: &Path,
-    prefix: &str,
-) -> Result<BTreeMap<String, (Vec<usize>, Vec<f32>)>, RecordError> {
+pub fn read_arrays(path: &Path, prefix: &str) -> Result<Arrays, RecordError> {
     let file = open_for_reading(path)?;
     let prefix = prefix.trim_matches('/');
     let mut out = BTreeMap::new();
@@ -1075,7 +1095,9 @@ pub fn read_status(path: &Path) -> Result<Result<RunStatus, String>, RecordError
     Ok(RunStatus::parse(text).ok_or_else(|| text.to_string()))
 }
 
-/// The spikes of `population`: (times in ms, neuron indices within the population).
+/// The spikes of `population`: (times in ms, neuron indices within the population). In the
+/// temporary file of a killed run the two datasets may differ in length by the last flush;
+/// only the spikes present in both are returned.
 pub fn read_spikes(path: &Path, population: &str) -> Result<(Vec<f64>, Vec<u64>), RecordError> {
     let file = open_for_reading(path)?;
     let group = format!("spikes/{population}");
@@ -1088,10 +1110,113 @@ pub fn read_spikes(path: &Path, population: &str) -> Result<(Vec<f64>, Vec<u64>)
         .map_err(|_| missing(format!("/{group}/timestamps")))?
         .read_f64()
         .map_err(|e| hdf5_error(path, &group, e))?;
-    let ids = file
+    let mut ids = file
         .dataset(&format!("{group}/node_ids"))
         .map_err(|_| missing(format!("/{group}/node_ids")))?
         .read_u64()
         .map_err(|e| hdf5_error(path, &group, e))?;
+    // A run killed between the two appends of one flush leaves one dataset longer than the
+    // other; the common prefix is what both agree on.
+    let mut times = times;
+    let common = times.len().min(ids.len());
+    times.truncate(common);
+    ids.truncate(common);
     Ok((times, ids))
+}
+
+/// One sampled record column read back: `values` holds `times.len()` rows of `n_columns`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Samples {
+    pub n_columns: usize,
+    pub units: String,
+    /// Neuron indices of the columns; `None` for weights.
+    pub node_ids: Option<Vec<u64>>,
+    pub times: Vec<f64>,
+    pub values: Vec<f32>,
+}
+
+/// The samples stored in `group` (`report/E/v`, `activations/y`, `weights_over_time/x->h`).
+pub fn read_samples(path: &Path, group: &str) -> Result<Samples, RecordError> {
+    let file = open_for_reading(path)?;
+    let group = group.trim_matches('/');
+    let missing = |object: String| RecordError::Missing {
+        path: path.to_path_buf(),
+        object,
+    };
+    let data_path = format!("{group}/data");
+    let data = file
+        .dataset(&data_path)
+        .map_err(|_| missing(format!("/{data_path}")))?;
+    let attrs = data.attrs().map_err(|e| hdf5_error(path, &data_path, e))?;
+    let values = data
+        .read_f32()
+        .map_err(|e| hdf5_error(path, &data_path, e))?;
+    let time_path = format!("{group}/time");
+    let times = file
+        .dataset(&time_path)
+        .map_err(|_| missing(format!("/{time_path}")))?
+        .read_f64()
+        .map_err(|e| hdf5_error(path, &time_path, e))?;
+    let node_ids = match file.dataset(&format!("{group}/node_ids")) {
+        Ok(ids) => Some(ids.read_u64().map_err(|e| hdf5_error(path, group, e))?),
+        Err(_) => None,
+    };
+    // A weight record that never received a sample has no width yet.
+    let n_columns = attrs
+        .get("n_columns")
+        .and_then(AttrValue::as_u64)
+        .unwrap_or(0) as usize;
+    // As for spikes, a killed run may leave `data` and `time` of different lengths: keep the
+    // whole rows both hold.
+    let (mut times, mut values) = (times, values);
+    if let Some(full_rows) = values.len().checked_div(n_columns) {
+        let rows = times.len().min(full_rows);
+        times.truncate(rows);
+        values.truncate(rows * n_columns);
+    }
+    Ok(Samples {
+        n_columns,
+        units: attrs
+            .get("units")
+            .and_then(AttrValue::as_str)
+            .unwrap_or("1")
+            .to_string(),
+        node_ids,
+        times,
+        values,
+    })
+}
+
+/// The training curves (`/training`), one entry per epoch; empty when nothing was trained.
+/// `seconds` is the stored wall time; NaN columns come back as `None`.
+pub fn read_training(path: &Path) -> Result<Vec<EpochStats>, RecordError> {
+    let file = open_for_reading(path)?;
+    let Ok(epochs) = file.dataset("training/epoch") else {
+        return Ok(Vec::new());
+    };
+    let epochs = epochs
+        .read_u64()
+        .map_err(|e| hdf5_error(path, "training/epoch", e))?;
+    let column = |name: &str| -> Result<Vec<f64>, RecordError> {
+        let full = format!("training/{name}");
+        file.dataset(&full)
+            .and_then(|d| d.read_f64())
+            .map_err(|e| hdf5_error(path, &full, e))
+    };
+    let (loss, accuracy) = (column("loss")?, column("accuracy")?);
+    let (val_loss, val_accuracy) = (column("val_loss")?, column("val_accuracy")?);
+    let seconds = column("epoch_s")?;
+    let optional = |v: f64| (!v.is_nan()).then_some(v);
+    Ok(epochs
+        .iter()
+        .enumerate()
+        .map(|(i, &epoch)| EpochStats {
+            epoch: epoch as usize,
+            loss: loss.get(i).copied().unwrap_or(f64::NAN),
+            accuracy: accuracy.get(i).copied().and_then(optional),
+            val_loss: val_loss.get(i).copied().and_then(optional),
+            val_accuracy: val_accuracy.get(i).copied().and_then(optional),
+            seconds: seconds.get(i).copied().unwrap_or(f64::NAN),
+        })
+        .collect())
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Layout, RecordError, split_sample};
+use super::{Arrays, Layout, RecordError, split_sample};
 use crate::ir::{self, PopulationId};
 use crate::sim::{EpochStats, ObserveError, Observer};
 
@@ -40,7 +40,7 @@ pub struct MemoryRecorder {
     pub samples: BTreeMap<String, SampleSeries>,
     pub epochs: Vec<EpochStats>,
     /// Arrays by path without a leading slash: (shape, row-major values).
-    pub arrays: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    pub arrays: Arrays,
     /// The last progress report.
     pub progress: Option<(f64, String)>,
 }

@@ -19,6 +19,10 @@ use crate::ir::{self, PopulationId, RecordTarget, Recordable};
 use crate::models::Mode;
 use crate::units::Dim;
 
+/// Named arrays (path without a leading slash → shape and row-major values), as written by
+/// `Observer::array` and returned by [`hdf5::read_arrays`].
+pub type Arrays = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
 /// Everything needed to reproduce a run, stored as root attributes of the output file so
 /// that `neurosim run --from OUT.h5` can replay it.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
@@ -389,5 +393,112 @@ pub(crate) fn split_sample<'v>(
             layout.record,
             values.len()
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+    use crate::ir::{Network, Population, Record};
+
+    fn lif(name: &str, size: usize) -> Population {
+        Population {
+            name: name.into(),
+            model: crate::models::neuron::find("lif").expect("lif is registered"),
+            shape: vec![size],
+            params: Default::default(),
+            init: Default::default(),
+            span: Span::default(),
+        }
+    }
+
+    fn record(what: Recordable, targets: Vec<RecordTarget>) -> Record {
+        Record {
+            what,
+            targets,
+            every: None,
+            span: Span::default(),
+        }
+    }
+
+    #[test]
+    fn run_status_reads_back_what_it_writes() {
+        for status in [
+            RunStatus::Complete,
+            RunStatus::Interrupted,
+            RunStatus::Failed("disk full: no space left".into()),
+        ] {
+            assert_eq!(RunStatus::parse(&status.to_string()), Some(status));
+        }
+        assert_eq!(RunStatus::parse("running"), None);
+    }
+
+    #[test]
+    fn layout_merges_spike_slices_and_names_repeated_records_apart() {
+        let mut net = Network::new("n", Mode::Spiking);
+        let e = net.graph.add_population(lif("E", 20));
+        let i = net.graph.add_population(lif("I", 5));
+        let slice = |id, a, b| RecordTarget::Population {
+            id,
+            range: Some((a, b)),
+        };
+        net.records = vec![
+            record(Recordable::Spikes, vec![slice(e, 0, 3), slice(e, 10, 12)]),
+            record(
+                Recordable::Spikes,
+                vec![RecordTarget::Population { id: i, range: None }],
+            ),
+            record(Recordable::State("v".into()), vec![slice(e, 2, 4)]),
+            record(Recordable::State("v".into()), vec![slice(e, 5, 6)]),
+        ];
+        let layout = Layout::of(&net).unwrap();
+        let spikes_e = &layout.spikes[&e];
+        assert!(spikes_e.keeps(2) && spikes_e.keeps(11));
+        assert!(!spikes_e.keeps(3) && !spikes_e.keeps(12));
+        assert!(layout.spikes[&i].keeps(4));
+        assert_eq!(layout.samples[&2].columns[0].group, "report/E/v");
+        assert_eq!(layout.samples[&3].columns[0].group, "report/E/v#2");
+        assert_eq!(layout.samples[&2].columns[0].node_ids, Some(vec![2, 3]));
+        assert_eq!(layout.samples[&2].units, "mV");
+    }
+
+    #[test]
+    fn a_slice_past_the_population_is_a_layout_error() {
+        let mut net = Network::new("n", Mode::Spiking);
+        let e = net.graph.add_population(lif("E", 4));
+        net.records = vec![record(
+            Recordable::State("v".into()),
+            vec![RecordTarget::Population {
+                id: e,
+                range: Some((2, 9)),
+            }],
+        )];
+        assert!(matches!(Layout::of(&net), Err(RecordError::Layout(_))));
+    }
+
+    #[test]
+    fn samples_split_into_their_columns() {
+        let layout = SampleLayout {
+            record: 0,
+            kind: SampleKind::Activation,
+            units: "1".into(),
+            time_units: "step",
+            columns: vec![
+                SampleColumns {
+                    group: "a".into(),
+                    target: "a".into(),
+                    node_ids: Some(vec![0, 1]),
+                },
+                SampleColumns {
+                    group: "b".into(),
+                    target: "b".into(),
+                    node_ids: Some(vec![0]),
+                },
+            ],
+        };
+        let parts = split_sample(&layout, &[1.0, 2.0, 3.0]).unwrap();
+        assert_eq!(parts, vec![&[1.0, 2.0][..], &[3.0][..]]);
+        assert!(split_sample(&layout, &[1.0]).is_err());
     }
 }
