@@ -19,8 +19,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let duration = arg(2, 1000.0);
     let seed = arg(3, 2007.0) as u64;
     let net = networks::cuba(n, seed, duration);
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build()?;
-    let report = pool.install(|| spiking::run(&net, &RunConfig::new(threads), &mut NullObserver))?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let report =
+        pool.install(|| spiking::run(&net, &RunConfig::new(threads), &mut NullObserver))?;
     let spikes: u64 = report.populations.values().filter_map(|p| p.spikes).sum();
     let synapses: u64 = report.projections.values().map(|p| p.synapses).sum();
     // Each spike is delivered to its source's out-degree, synapses / n on average.

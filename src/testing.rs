@@ -82,7 +82,12 @@ pub fn summarize(network: &Network, report: &RunReport) -> String {
         network.seed
     );
     for (name, p) in &report.populations {
-        let _ = write!(out, "  population {name}: {} neuron{}", p.size, if p.size == 1 { "" } else { "s" });
+        let _ = write!(
+            out,
+            "  population {name}: {} neuron{}",
+            p.size,
+            if p.size == 1 { "" } else { "s" }
+        );
         if let Some(spikes) = p.spikes {
             let _ = write!(out, ", {spikes} spikes");
         }

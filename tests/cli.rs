@@ -238,7 +238,10 @@ const TINY_RATE: &str = "network and_gate : rate {
 fn inspect_and_plot_read_a_run_back() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "and.net", TINY_RATE);
-    let out = neurosim(&["run", file.to_str().unwrap(), "--quiet", "--plot"], dir.path());
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "--quiet", "--plot"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(dir.path().join("and_loss.png").exists());
     assert!(dir.path().join("and_weights_x_to_y.png").exists());
@@ -251,9 +254,13 @@ fn inspect_and_plot_read_a_run_back() {
     assert!(stdout.contains("training (200 epochs)"), "{stdout}");
     assert!(stdout.contains("weights/x->y"), "{stdout}");
 
-    let out = neurosim(&["plot", "and.h5", "--format", "svg", "-o", "pictures"], dir.path());
+    let out = neurosim(
+        &["plot", "and.h5", "--format", "svg", "-o", "pictures"],
+        dir.path(),
+    );
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let svg = std::fs::read_to_string(dir.path().join("pictures/and_loss.svg")).expect("svg written");
+    let svg =
+        std::fs::read_to_string(dir.path().join("pictures/and_loss.svg")).expect("svg written");
     assert!(svg.contains("epoch"));
 
     let out = neurosim(&["inspect", "missing.h5"], dir.path());

@@ -16,7 +16,15 @@ use crate::record::hdf5::{read_arrays, read_provenance, read_spikes, read_status
 type Arrays = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
 /// The groups of an output file that hold numeric data (docs/OUTPUT.md).
-const NUMERIC_GROUPS: &[&str] = &["spikes", "training", "weights", "biases", "report", "activations", "weights_over_time"];
+const NUMERIC_GROUPS: &[&str] = &[
+    "spikes",
+    "training",
+    "weights",
+    "biases",
+    "report",
+    "activations",
+    "weights_over_time",
+];
 
 /// What an output file holds, read back.
 struct Contents {
@@ -41,14 +49,27 @@ fn read(path: &Path) -> Result<Contents, CliError> {
     let _ = writeln!(
         provenance_text,
         "  network {} from {} (neurosim {}, seed {}, {} threads, started {}, status {status})",
-        provenance.network, provenance.file_name, provenance.version, provenance.seed, provenance.threads, provenance.start_time
+        provenance.network,
+        provenance.file_name,
+        provenance.version,
+        provenance.seed,
+        provenance.threads,
+        provenance.start_time
     );
     if !provenance.overrides.is_empty() {
-        let _ = writeln!(provenance_text, "  overrides: {}", provenance.overrides.join(", "));
+        let _ = writeln!(
+            provenance_text,
+            "  overrides: {}",
+            provenance.overrides.join(", ")
+        );
     }
     let mut loader = |p: &Path| std::fs::read_to_string(p);
-    let compilation = crate::lang::compile(&provenance.file_name, &provenance.source, &mut loader, &[]);
-    let network = compilation.networks.into_iter().find(|n| n.name == provenance.network);
+    let compilation =
+        crate::lang::compile(&provenance.file_name, &provenance.source, &mut loader, &[]);
+    let network = compilation
+        .networks
+        .into_iter()
+        .find(|n| n.name == provenance.network);
     let mut arrays = Arrays::new();
     for group in NUMERIC_GROUPS {
         match read_arrays(path, group) {
@@ -60,25 +81,43 @@ fn read(path: &Path) -> Result<Contents, CliError> {
     let mut spikes = Vec::new();
     let populations: Vec<String> = arrays
         .keys()
-        .filter_map(|k| k.strip_prefix("spikes/")?.strip_suffix("/timestamps").map(str::to_string))
+        .filter_map(|k| {
+            k.strip_prefix("spikes/")?
+                .strip_suffix("/timestamps")
+                .map(str::to_string)
+        })
         .collect();
     for population in populations {
         let (times, ids) = read_spikes(path, &population).map_err(io(path))?;
         spikes.push((population, times, ids));
     }
-    Ok(Contents { network, provenance_text, arrays, spikes })
+    Ok(Contents {
+        network,
+        provenance_text,
+        arrays,
+        spikes,
+    })
 }
 
 fn population_size(network: Option<&Network>, name: &str, ids: &[u64]) -> usize {
     network
-        .and_then(|n| n.graph.find_population(name).map(|id| n.graph.population(id).size()))
+        .and_then(|n| {
+            n.graph
+                .find_population(name)
+                .map(|id| n.graph.population(id).size())
+        })
         .unwrap_or_else(|| ids.iter().max().map_or(0, |&m| m as usize + 1))
 }
 
 fn duration_ms(network: Option<&Network>, spikes: &[(String, Vec<f64>, Vec<u64>)]) -> f64 {
-    network.and_then(|n| n.simulate.as_ref().map(|s| s.duration)).unwrap_or_else(|| {
-        spikes.iter().flat_map(|(_, t, _)| t.iter().copied()).fold(0.0, f64::max)
-    })
+    network
+        .and_then(|n| n.simulate.as_ref().map(|s| s.duration))
+        .unwrap_or_else(|| {
+            spikes
+                .iter()
+                .flat_map(|(_, t, _)| t.iter().copied())
+                .fold(0.0, f64::max)
+        })
 }
 
 /// Mean over neurons (with at least three spikes) of the coefficient of variation of their ISIs.
@@ -106,7 +145,12 @@ fn cv_isi(times: &[f64], ids: &[u64], size: usize) -> Option<f64> {
 fn stats(values: &[f32]) -> (f64, f64, f64, f64) {
     let n = values.len().max(1) as f64;
     let mean = values.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-    let sd = (values.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let sd = (values
+        .iter()
+        .map(|&v| (f64::from(v) - mean).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
     let min = values.iter().copied().fold(f32::INFINITY, f32::min);
     let max = values.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     (mean, sd, f64::from(min), f64::from(max))
@@ -124,19 +168,41 @@ fn inspect_text(c: &Contents) -> String {
     let t_ms = duration_ms(network, &c.spikes);
     if !c.spikes.is_empty() {
         let _ = writeln!(out, "  spikes over {} ms:", t_ms);
-        let _ = writeln!(out, "    {:<12} {:>8} {:>12} {:>10} {:>8}", "population", "size", "spikes", "rate (Hz)", "CV ISI");
+        let _ = writeln!(
+            out,
+            "    {:<12} {:>8} {:>12} {:>10} {:>8}",
+            "population", "size", "spikes", "rate (Hz)", "CV ISI"
+        );
         for (name, times, ids) in &c.spikes {
             let size = population_size(network, name, ids);
-            let rate = if t_ms > 0.0 && size > 0 { times.len() as f64 / size as f64 / (t_ms / 1000.0) } else { 0.0 };
+            let rate = if t_ms > 0.0 && size > 0 {
+                times.len() as f64 / size as f64 / (t_ms / 1000.0)
+            } else {
+                0.0
+            };
             let cv = cv_isi(times, ids, size).map_or("-".to_string(), |cv| format!("{cv:.3}"));
-            let _ = writeln!(out, "    {name:<12} {size:>8} {:>12} {rate:>10.3} {cv:>8}", times.len());
+            let _ = writeln!(
+                out,
+                "    {name:<12} {size:>8} {:>12} {rate:>10.3} {cv:>8}",
+                times.len()
+            );
         }
     }
     if let Some((_, epochs)) = c.arrays.get("training/epoch") {
-        let column = |name: &str| c.arrays.get(&format!("training/{name}")).map(|(_, v)| v.clone());
+        let column = |name: &str| {
+            c.arrays
+                .get(&format!("training/{name}"))
+                .map(|(_, v)| v.clone())
+        };
         let names = ["loss", "accuracy", "val_loss", "val_accuracy"];
-        let columns: Vec<(&str, Vec<f32>)> =
-            names.iter().filter_map(|n| column(n).filter(|v| v.iter().any(|x| x.is_finite())).map(|v| (*n, v))).collect();
+        let columns: Vec<(&str, Vec<f32>)> = names
+            .iter()
+            .filter_map(|n| {
+                column(n)
+                    .filter(|v| v.iter().any(|x| x.is_finite()))
+                    .map(|v| (*n, v))
+            })
+            .collect();
         let _ = writeln!(out, "  training ({} epochs):", epochs.len());
         let mut header = format!("    {:>6}", "epoch");
         for (name, _) in &columns {
@@ -146,7 +212,10 @@ fn inspect_text(c: &Contents) -> String {
         // A compact table: at most 12 rows, evenly spaced, always including the last epoch.
         let n = epochs.len();
         let step = n.div_ceil(12).max(1);
-        let rows: Vec<usize> = (0..n).step_by(step).chain((n > 0 && (n - 1) % step != 0).then_some(n - 1)).collect();
+        let rows: Vec<usize> = (0..n)
+            .step_by(step)
+            .chain((n > 0 && (n - 1) % step != 0).then_some(n - 1))
+            .collect();
         for i in rows {
             let mut line = format!("    {:>6}", epochs[i]);
             for (_, v) in &columns {
@@ -155,21 +224,40 @@ fn inspect_text(c: &Contents) -> String {
             let _ = writeln!(out, "{line}");
         }
     }
-    let weights: Vec<_> = c.arrays.iter().filter(|(k, _)| k.starts_with("weights/") || k.starts_with("biases/")).collect();
+    let weights: Vec<_> = c
+        .arrays
+        .iter()
+        .filter(|(k, _)| k.starts_with("weights/") || k.starts_with("biases/"))
+        .collect();
     if !weights.is_empty() {
         let _ = writeln!(out, "  trained parameters:");
         for (name, (shape, values)) in weights {
             let (mean, sd, min, max) = stats(values);
-            let shape = shape.iter().map(usize::to_string).collect::<Vec<_>>().join("×");
-            let _ = writeln!(out, "    {name:<24} [{shape}]  mean {mean:.4}  sd {sd:.4}  min {min:.4}  max {max:.4}");
+            let shape = shape
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join("×");
+            let _ = writeln!(
+                out,
+                "    {name:<24} [{shape}]  mean {mean:.4}  sd {sd:.4}  min {min:.4}  max {max:.4}"
+            );
         }
     }
-    let samples: Vec<_> = c.arrays.iter().filter(|(k, _)| k.ends_with("/data")).collect();
+    let samples: Vec<_> = c
+        .arrays
+        .iter()
+        .filter(|(k, _)| k.ends_with("/data"))
+        .collect();
     if !samples.is_empty() {
         let _ = writeln!(out, "  sampled recordings:");
         for (name, (_, values)) in samples {
             let (mean, sd, min, max) = stats(values);
-            let _ = writeln!(out, "    {name:<24} {} values  mean {mean:.4}  sd {sd:.4}  min {min:.4}  max {max:.4}", values.len());
+            let _ = writeln!(
+                out,
+                "    {name:<24} {} values  mean {mean:.4}  sd {sd:.4}  min {min:.4}  max {max:.4}",
+                values.len()
+            );
         }
     }
     out
@@ -184,13 +272,30 @@ pub fn plot(args: &PlotArgs) -> Result<(), CliError> {
 }
 
 /// Draws every picture the file supports next to it (or in `out_dir`); returns the files.
-pub fn plot_file(file: &Path, out_dir: Option<&Path>, format: &str) -> Result<Vec<PathBuf>, CliError> {
+pub fn plot_file(
+    file: &Path,
+    out_dir: Option<&Path>,
+    format: &str,
+) -> Result<Vec<PathBuf>, CliError> {
     if !matches!(format, "png" | "svg") {
-        return Err(CliError::Usage(format!("--format must be png or svg, not `{format}`")));
+        return Err(CliError::Usage(format!(
+            "--format must be png or svg, not `{format}`"
+        )));
     }
     let c = read(file)?;
-    let dir = out_dir.map(Path::to_path_buf).unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
-    let stem = file.file_stem().map_or("out".into(), |s| s.to_string_lossy().into_owned());
+    let dir = out_dir
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir
+    };
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
+    let stem = file
+        .file_stem()
+        .map_or("out".into(), |s| s.to_string_lossy().into_owned());
     let target = |kind: &str| dir.join(format!("{stem}_{kind}.{format}"));
     let plot_err = |e: plot::PlotError| CliError::Run(e.to_string());
     let network = c.network.as_ref();
@@ -202,63 +307,141 @@ pub fn plot_file(file: &Path, out_dir: Option<&Path>, format: &str) -> Result<Ve
         let trains: Vec<SpikeTrain> = c
             .spikes
             .iter()
-            .map(|(p, t, ids)| SpikeTrain { population: p, size: population_size(network, p, ids), times_ms: t, node_ids: ids })
+            .map(|(p, t, ids)| SpikeTrain {
+                population: p,
+                size: population_size(network, p, ids),
+                times_ms: t,
+                node_ids: ids,
+            })
             .collect();
         let path = target("raster");
         plot::raster(&path, &format!("{name}: spike raster"), &trains, t_ms).map_err(plot_err)?;
         written.push(path);
         let bin = (t_ms / 200.0).clamp(1.0, 50.0);
         let path = target("rate");
-        plot::population_rate(&path, &format!("{name}: population rate"), &trains, t_ms, bin).map_err(plot_err)?;
+        plot::population_rate(
+            &path,
+            &format!("{name}: population rate"),
+            &trains,
+            t_ms,
+            bin,
+        )
+        .map_err(plot_err)?;
         written.push(path);
     }
 
     if let Some((_, epochs)) = c.arrays.get("training/epoch") {
         let x: Vec<f64> = epochs.iter().map(|&e| f64::from(e)).collect();
-        let as_f64 = |name: &str| c.arrays.get(&format!("training/{name}")).map(|(_, v)| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
-        for (kind, names, y_desc) in [("loss", ["loss", "val_loss"], "loss"), ("accuracy", ["accuracy", "val_accuracy"], "accuracy")] {
-            let columns: Vec<(&str, Vec<f64>)> =
-                names.iter().filter_map(|n| as_f64(n).filter(|v| v.iter().any(|y| y.is_finite())).map(|v| (*n, v))).collect();
+        let as_f64 = |name: &str| {
+            c.arrays
+                .get(&format!("training/{name}"))
+                .map(|(_, v)| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>())
+        };
+        for (kind, names, y_desc) in [
+            ("loss", ["loss", "val_loss"], "loss"),
+            ("accuracy", ["accuracy", "val_accuracy"], "accuracy"),
+        ] {
+            let columns: Vec<(&str, Vec<f64>)> = names
+                .iter()
+                .filter_map(|n| {
+                    as_f64(n)
+                        .filter(|v| v.iter().any(|y| y.is_finite()))
+                        .map(|v| (*n, v))
+                })
+                .collect();
             if columns.is_empty() {
                 continue;
             }
-            let series: Vec<Series> = columns.iter().map(|(label, y)| Series { label, x: &x, y }).collect();
+            let series: Vec<Series> = columns
+                .iter()
+                .map(|(label, y)| Series { label, x: &x, y })
+                .collect();
             let path = target(kind);
-            plot::lines(&path, &format!("{name}: {kind} per epoch"), "epoch", y_desc, &series).map_err(plot_err)?;
+            plot::lines(
+                &path,
+                &format!("{name}: {kind} per epoch"),
+                "epoch",
+                y_desc,
+                &series,
+            )
+            .map_err(plot_err)?;
             written.push(path);
         }
     }
 
     for (key, (_, values)) in &c.arrays {
-        let Some(rest) = key.strip_prefix("report/").and_then(|r| r.strip_suffix("/data")) else { continue };
-        let Some((_, times)) = c.arrays.get(&format!("report/{rest}/time")) else { continue };
-        let columns = c.arrays.get(&format!("report/{rest}/node_ids")).map_or(1, |(_, ids)| ids.len().max(1));
+        let Some(rest) = key
+            .strip_prefix("report/")
+            .and_then(|r| r.strip_suffix("/data"))
+        else {
+            continue;
+        };
+        let Some((_, times)) = c.arrays.get(&format!("report/{rest}/time")) else {
+            continue;
+        };
+        let columns = c
+            .arrays
+            .get(&format!("report/{rest}/node_ids"))
+            .map_or(1, |(_, ids)| ids.len().max(1));
         let x: Vec<f64> = times.iter().map(|&t| f64::from(t)).collect();
         let shown = columns.min(5);
         let traces: Vec<(String, Vec<f64>)> = (0..shown)
-            .map(|col| (format!("{}[{col}]", rest), values.iter().skip(col).step_by(columns).map(|&v| f64::from(v)).collect()))
+            .map(|col| {
+                (
+                    format!("{}[{col}]", rest),
+                    values
+                        .iter()
+                        .skip(col)
+                        .step_by(columns)
+                        .map(|&v| f64::from(v))
+                        .collect(),
+                )
+            })
             .collect();
-        let series: Vec<Series> = traces.iter().map(|(l, y)| Series { label: l, x: &x, y }).collect();
+        let series: Vec<Series> = traces
+            .iter()
+            .map(|(l, y)| Series { label: l, x: &x, y })
+            .collect();
         let path = target(&format!("trace_{}", rest.replace('/', "_")));
         let var = rest.rsplit('/').next().unwrap_or(rest);
-        plot::lines(&path, &format!("{name}: {rest} (first {shown} of {columns})"), "time (ms)", &format!("{var} (internal units)"), &series)
-            .map_err(plot_err)?;
+        plot::lines(
+            &path,
+            &format!("{name}: {rest} (first {shown} of {columns})"),
+            "time (ms)",
+            &format!("{var} (internal units)"),
+            &series,
+        )
+        .map_err(plot_err)?;
         written.push(path);
     }
 
     for (key, (_, values)) in &c.arrays {
-        let Some(projection) = key.strip_prefix("weights/") else { continue };
+        let Some(projection) = key.strip_prefix("weights/") else {
+            continue;
+        };
         let values: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
         let path = target(&format!("weights_{}", sanitize(projection)));
-        plot::histogram(&path, &format!("{name}: weights of {projection}"), "weight", &values, 50).map_err(plot_err)?;
+        plot::histogram(
+            &path,
+            &format!("{name}: weights of {projection}"),
+            "weight",
+            &values,
+            50,
+        )
+        .map_err(plot_err)?;
         written.push(path);
     }
     if written.is_empty() {
-        return Err(CliError::Run(format!("{} holds nothing to plot", file.display())));
+        return Err(CliError::Run(format!(
+            "{} holds nothing to plot",
+            file.display()
+        )));
     }
     Ok(written)
 }
 
 fn sanitize(name: &str) -> String {
-    name.replace("->", "_to_").replace("--", "_with_").replace(|c: char| !c.is_alphanumeric() && c != '_', "_")
+    name.replace("->", "_to_")
+        .replace("--", "_with_")
+        .replace(|c: char| !c.is_alphanumeric() && c != '_', "_")
 }

@@ -49,9 +49,7 @@
 
 use std::ops::Range as IndexRange;
 
-use super::dynamics::{
-    GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps,
-};
+use super::dynamics::{GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps};
 use super::{NeuronInfo, StateSpec};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
@@ -219,12 +217,29 @@ impl SpikingModel for Lif {
     fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String> {
         let n = spec.n;
         let p = |name: &str| (spec.param)(name);
-        let (tau_m, cm, v_rest, v_reset, v_thresh) =
-            (p("tau_m")?, p("cm")?, p("v_rest")?, p("v_reset")?, p("v_thresh")?);
-        let (tau_refrac, tau_e, tau_i, i_offset) =
-            (p("tau_refrac")?, p("tau_syn_e")?, p("tau_syn_i")?, p("i_offset")?);
+        let (tau_m, cm, v_rest, v_reset, v_thresh) = (
+            p("tau_m")?,
+            p("cm")?,
+            p("v_rest")?,
+            p("v_reset")?,
+            p("v_thresh")?,
+        );
+        let (tau_refrac, tau_e, tau_i, i_offset) = (
+            p("tau_refrac")?,
+            p("tau_syn_e")?,
+            p("tau_syn_i")?,
+            p("i_offset")?,
+        );
         let all = [
-            &tau_m, &cm, &v_rest, &v_reset, &v_thresh, &tau_refrac, &tau_e, &tau_i, &i_offset,
+            &tau_m,
+            &cm,
+            &v_rest,
+            &v_reset,
+            &v_thresh,
+            &tau_refrac,
+            &tau_e,
+            &tau_i,
+            &i_offset,
         ];
         let h = spec.dt;
         let at = |i: usize| {

@@ -162,8 +162,13 @@ impl dynamics::SpikingModel for LifCond {
 
     fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
         let p = |name: &str| (spec.param)(name);
-        let (tau_m, cm, v_rest, v_reset, v_thresh) =
-            (p("tau_m")?, p("cm")?, p("v_rest")?, p("v_reset")?, p("v_thresh")?);
+        let (tau_m, cm, v_rest, v_reset, v_thresh) = (
+            p("tau_m")?,
+            p("cm")?,
+            p("v_rest")?,
+            p("v_reset")?,
+            p("v_thresh")?,
+        );
         let (tau_refrac, tau_e, tau_i, e_rev_e, e_rev_i, i_offset) = (
             p("tau_refrac")?,
             p("tau_syn_e")?,
@@ -217,8 +222,17 @@ impl dynamics::SpikingModel for LifCond {
             })
         }
         let all = [
-            &tau_m, &cm, &v_rest, &v_reset, &v_thresh, &tau_refrac, &tau_e, &tau_i, &e_rev_e,
-            &e_rev_i, &i_offset,
+            &tau_m,
+            &cm,
+            &v_rest,
+            &v_reset,
+            &v_thresh,
+            &tau_refrac,
+            &tau_e,
+            &tau_i,
+            &e_rev_e,
+            &e_rev_i,
+            &i_offset,
         ];
         if dynamics::all_same(&all) {
             Ok(group(dynamics::Uniform(at(0)), v, g_e, g_i))

@@ -165,10 +165,7 @@ fn execute(
     let mut main = Main {
         observer,
         config,
-        populations: populations
-            .iter()
-            .map(|p| (p.first_id, p.size))
-            .collect(),
+        populations: populations.iter().map(|p| (p.first_id, p.size)).collect(),
         spikes: vec![0; populations.len()],
         ids: Vec::new(),
         values: Vec::new(),
@@ -296,8 +293,7 @@ impl Main<'_> {
         };
         for list in lists {
             for &id in *list {
-                while id >= self.populations[population].0 + self.populations[population].1 as u32
-                {
+                while id >= self.populations[population].0 + self.populations[population].1 as u32 {
                     flush(self, population);
                     population += 1;
                 }
@@ -329,9 +325,11 @@ impl Main<'_> {
                     for (p, g, range, var) in pieces {
                         // SAFETY: sampling phase — only worker 0 runs; it only reads.
                         let partition = unsafe { shared.partitions[*p].get() };
-                        partition.groups[*g]
-                            .dynamics
-                            .read_state(*var, range.clone(), &mut self.values);
+                        partition.groups[*g].dynamics.read_state(
+                            *var,
+                            range.clone(),
+                            &mut self.values,
+                        );
                     }
                     *record
                 }
