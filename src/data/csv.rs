@@ -67,7 +67,10 @@ pub(super) fn load(
                 dataset: dataset.to_string(),
                 path: path.to_path_buf(),
                 line,
-                column: columns.get(c).cloned().unwrap_or_else(|| format!("#{}", c + 1)),
+                column: columns
+                    .get(c)
+                    .cloned()
+                    .unwrap_or_else(|| format!("#{}", c + 1)),
                 cell: cell.to_string(),
             })?;
             row.push(value);
@@ -81,7 +84,9 @@ pub(super) fn load(
                 found: row.len(),
             });
         }
-        table.inputs.extend(input_columns.iter().map(|&c| row[c] as f32));
+        table
+            .inputs
+            .extend(input_columns.iter().map(|&c| row[c] as f32));
         if let Some(c) = label_column {
             encode_label(row[c], classes, &mut target_values).map_err(|()| {
                 DataError::BadLabel {
@@ -130,10 +135,24 @@ mod tests {
     fn errors_name_the_line() {
         let f = write("a,b\n1,2\n3\n");
         let e = load("d", f.path(), None, &[], 1).expect_err("ragged");
-        assert!(matches!(e, DataError::Ragged { line: 3, expected: 2, found: 1, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                DataError::Ragged {
+                    line: 3,
+                    expected: 2,
+                    found: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let f = write("a,b\n1,x\n");
         let e = load("d", f.path(), None, &[], 1).expect_err("not numeric");
-        assert!(e.to_string().contains(":2:") && e.to_string().contains("'x'"), "{e}");
+        assert!(
+            e.to_string().contains(":2:") && e.to_string().contains("'x'"),
+            "{e}"
+        );
         let f = write("a,label\n1,7\n");
         let e = load("d", f.path(), Some("label"), &[], 3).expect_err("label");
         assert!(matches!(e, DataError::BadLabel { line: 2, .. }), "{e}");

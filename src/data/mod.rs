@@ -282,7 +282,7 @@ fn inline(name: &str, rows: &[crate::ir::InlineRow]) -> Result<Table, DataError>
             (None, false) => {}
             _ => {
                 return Err(bad(
-                    "every row must have targets (`-> [...]`) or none may".into(),
+                    "every row must have targets (`-> [...]`) or none may".into()
                 ));
             }
         }

@@ -355,7 +355,10 @@ mod tests {
     fn run(opt: Optimizer, p0: f32, grads: &[f32]) -> f32 {
         let (mut p, mut a, mut b) = ([p0], [0.0f32], [0.0f32]);
         for (t, &g) in grads.iter().enumerate() {
-            let (a, b) = (&mut a[..opt.state_slots().min(1)], &mut b[..opt.state_slots().saturating_sub(1)]);
+            let (a, b) = (
+                &mut a[..opt.state_slots().min(1)],
+                &mut b[..opt.state_slots().saturating_sub(1)],
+            );
             opt.step(t as u64 + 1, &mut p, &[g], a, b);
         }
         p[0]
@@ -365,7 +368,14 @@ mod tests {
     fn defaults_follow_pytorch() {
         assert_eq!(
             make("adam", &[]),
-            Optimizer::Adam { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weight_decay: 0.0, decoupled: false }
+            Optimizer::Adam {
+                lr: 1e-3,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weight_decay: 0.0,
+                decoupled: false
+            }
         );
         assert_eq!(make("adamw", &[]).state_slots(), 2);
         assert_eq!(make("sgd", &[]).state_slots(), 0);
@@ -376,7 +386,10 @@ mod tests {
     fn sgd_with_momentum_and_decay_matches_hand_computation() {
         // p=1, g=0.5, wd=0.1 → g'=0.6, b=0.6, p=1-0.1*0.6=0.94; then g'=0.5+0.094=0.594,
         // b=0.9*0.6+0.594=1.134, p=0.94-0.1134=0.8266.
-        let opt = make("sgd", &[("lr", 0.1), ("momentum", 0.9), ("weight_decay", 0.1)]);
+        let opt = make(
+            "sgd",
+            &[("lr", 0.1), ("momentum", 0.9), ("weight_decay", 0.1)],
+        );
         assert!((run(opt, 1.0, &[0.5, 0.5]) - 0.8266).abs() < 1e-6);
         // Nesterov: first step d = g + 0.9 g = 1.9·0.5 = 0.95 → p = 1 - 0.095.
         let opt = make("sgd", &[("lr", 0.1), ("momentum", 0.9), ("nesterov", 1.0)]);

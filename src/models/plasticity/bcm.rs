@@ -46,7 +46,14 @@ pub fn update(
             *phi = y * (y - *th);
             *th += (y * y - *th) / tau;
         }
-        super::hebbian::update(w, &pre[b * n_pre..(b + 1) * n_pre], &phi, n_pre, n_post, rate);
+        super::hebbian::update(
+            w,
+            &pre[b * n_pre..(b + 1) * n_pre],
+            &phi,
+            n_pre,
+            n_post,
+            rate,
+        );
     }
 }
 

@@ -26,7 +26,10 @@ pub fn update(w: &mut [f32], pre: &[f32], post: &[f32], n_pre: usize, n_post: us
     let batch = pre.len() / n_pre.max(1);
     let mut y_squared = vec![0.0f32; n_post];
     for b in 0..batch {
-        for (s, &y) in y_squared.iter_mut().zip(&post[b * n_post..(b + 1) * n_post]) {
+        for (s, &y) in y_squared
+            .iter_mut()
+            .zip(&post[b * n_post..(b + 1) * n_post])
+        {
             *s += y * y;
         }
     }
@@ -46,7 +49,13 @@ mod tests {
     #[test]
     fn weights_converge_to_the_unit_principal_direction() {
         // Samples along (1, 1)/√2 with a little spread across it.
-        let samples = [[1.0f32, 0.9], [-0.8, -1.0], [0.5, 0.6], [-1.2, -1.1], [0.3, 0.2]];
+        let samples = [
+            [1.0f32, 0.9],
+            [-0.8, -1.0],
+            [0.5, 0.6],
+            [-1.2, -1.1],
+            [0.3, 0.2],
+        ];
         let mut w = [0.3f32, -0.1];
         for _ in 0..2000 {
             for s in &samples {
@@ -56,6 +65,9 @@ mod tests {
         }
         let norm = (w[0] * w[0] + w[1] * w[1]).sqrt();
         assert!((norm - 1.0).abs() < 0.05, "norm {norm}");
-        assert!((w[0].abs() - w[1].abs()).abs() < 0.1 && w[0] * w[1] > 0.0, "{w:?}");
+        assert!(
+            (w[0].abs() - w[1].abs()).abs() < 0.1 && w[0] * w[1] > 0.0,
+            "{w:?}"
+        );
     }
 }

@@ -125,9 +125,7 @@ pub(super) fn evaluate(
             m.n
         )));
     }
-    let steps = evaluate
-        .steps
-        .unwrap_or(usize::from(model.is_recurrent()));
+    let steps = evaluate.steps.unwrap_or(usize::from(model.is_recurrent()));
     let records = activation_records(network);
     let mut values = Vec::new();
 
@@ -179,7 +177,11 @@ pub(super) fn evaluate(
         }
     }
     Ok(EvalReport {
-        accuracy: if want_accuracy { scores.accuracy() } else { None },
+        accuracy: if want_accuracy {
+            scores.accuracy()
+        } else {
+            None
+        },
         loss: if want_loss { scores.loss() } else { None },
         overlap: if want_overlap { scores.overlap() } else { None },
     })
@@ -213,10 +215,7 @@ fn memories<'a>(
     name: &str,
 ) -> Result<(Patterns, PatternSource<'a>), SimError> {
     if cues.targets.is_some() {
-        return Ok((
-            Patterns { n: cues.n_targets },
-            PatternSource::Targets(cues),
-        ));
+        return Ok((Patterns { n: cues.n_targets }, PatternSource::Targets(cues)));
     }
     let train = network.train.as_ref().ok_or_else(|| {
         SimError::Data(format!(

@@ -81,13 +81,22 @@ pub(crate) fn product(
         return;
     }
     let macs = rows * cols * lhs.ncols();
-    let n_blocks = (macs / BLOCK_MACS).clamp(1, MAX_BLOCKS).min(cols.div_ceil(COLUMN_ALIGN));
+    let n_blocks = (macs / BLOCK_MACS)
+        .clamp(1, MAX_BLOCKS)
+        .min(cols.div_ceil(COLUMN_ALIGN));
     let width = cols.div_ceil(n_blocks).div_ceil(COLUMN_ALIGN) * COLUMN_ALIGN;
     let block = |(index, chunk): (usize, &mut [f32])| {
         let start = index * width;
         let this_width = chunk.len() / rows;
         let dst = MatMut::from_column_major_slice_mut(chunk, rows, this_width);
-        matmul(dst, accum, lhs, rhs.subcols(start, this_width), 1.0f32, Par::Seq);
+        matmul(
+            dst,
+            accum,
+            lhs,
+            rhs.subcols(start, this_width),
+            1.0f32,
+            Par::Seq,
+        );
     };
     let dst = &mut dst[..rows * cols];
     if threads == Threads::Pool && width < cols {

@@ -188,7 +188,10 @@ impl Model {
             let name = p.params.symbol("activation").unwrap_or("identity");
             let slope = p.params.number("slope").unwrap_or(0.01) as f32;
             let activation = Activation::from_name(name, slope).ok_or_else(|| {
-                unsupported(format!("population '{}': unknown activation '{name}'", p.name))
+                unsupported(format!(
+                    "population '{}': unknown activation '{name}'",
+                    p.name
+                ))
             })?;
             if p.params.number("dropout").unwrap_or(0.0) > 0.0 {
                 return Err(unsupported(format!(
@@ -309,27 +312,38 @@ impl Model {
                     )));
                 }
             }
-            if no_autapses && !diagonal && let Some(m) = mask.as_mut() {
+            if no_autapses
+                && !diagonal
+                && let Some(m) = mask.as_mut()
+            {
                 for i in 0..n_pre.min(n_post) {
                     m[i * n_post + i] = 0.0;
                 }
             }
-            if !p.directed && let Some(m) = mask.as_mut() {
-                if self_projection {
-                    // One symmetric matrix: keep the synapses drawn for the upper triangle.
-                    for j in 0..n_pre {
-                        for i in 0..j {
-                            m[i * n_post + j] = m[j * n_post + i];
-                        }
+            if !p.directed
+                && self_projection
+                && let Some(m) = mask.as_mut()
+            {
+                // One symmetric matrix: keep the synapses drawn for the upper triangle.
+                for j in 0..n_pre {
+                    for i in 0..j {
+                        m[i * n_post + j] = m[j * n_post + i];
                     }
                 }
             }
 
             let init_name = p.init.as_deref().unwrap_or("uniform");
             let init = Init::from_name(init_name).ok_or_else(|| {
-                unsupported(format!("projection '{}': unknown init '{init_name}'", p.name))
+                unsupported(format!(
+                    "projection '{}': unknown init '{init_name}'",
+                    p.name
+                ))
             })?;
-            let (rows, cols) = if diagonal { (n_post, 1) } else { (n_post, n_pre) };
+            let (rows, cols) = if diagonal {
+                (n_post, 1)
+            } else {
+                (n_post, n_pre)
+            };
             let mut w = DMatrix::<f32>::zeros(rows, cols);
             let mut init_rng =
                 Xoshiro256PlusPlus::seed_from_u64(mix(seed, stream::INIT + index as u64));
@@ -409,10 +423,22 @@ impl Model {
         let mut model = Model {
             clamped: vec![false; layers.len()],
             buffers: Buffers {
-                z: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
-                y: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
-                dy: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
-                dz: layers.iter().map(|l| vec![0.0; l.size * capacity]).collect(),
+                z: layers
+                    .iter()
+                    .map(|l| vec![0.0; l.size * capacity])
+                    .collect(),
+                y: layers
+                    .iter()
+                    .map(|l| vec![0.0; l.size * capacity])
+                    .collect(),
+                dy: layers
+                    .iter()
+                    .map(|l| vec![0.0; l.size * capacity])
+                    .collect(),
+                dz: layers
+                    .iter()
+                    .map(|l| vec![0.0; l.size * capacity])
+                    .collect(),
                 t: outputs
                     .iter()
                     .map(|&o| vec![0.0; layers[o].size * capacity])
@@ -457,7 +483,12 @@ impl Model {
         };
         let loss = Loss::from_name(loss_name)
             .ok_or_else(|| unsupported(format!("unknown loss '{loss_name}'")))?;
-        if self.recurrent && self.links.iter().any(|l| !l.feedforward && l.rule.is_none()) {
+        if self.recurrent
+            && self
+                .links
+                .iter()
+                .any(|l| !l.feedforward && l.rule.is_none())
+        {
             return Err(unsupported(
                 "training with a loss needs a feed-forward network; recurrent or undirected \
                  projections can only learn through a local rule (plasticity = hebbian(...))",
@@ -934,12 +965,20 @@ impl Model {
             if link.diagonal {
                 out.push((key, vec![link.n_post], w.as_slice().to_vec()));
             } else {
-                out.push((key, vec![w.nrows(), w.ncols()], w.transpose().as_slice().to_vec()));
+                out.push((
+                    key,
+                    vec![w.nrows(), w.ncols()],
+                    w.transpose().as_slice().to_vec(),
+                ));
             }
         }
         for (layer, b) in self.layers.iter().zip(&self.biases) {
             if layer.bias {
-                out.push((format!("biases/{}", layer.name), vec![layer.size], b.clone()));
+                out.push((
+                    format!("biases/{}", layer.name),
+                    vec![layer.size],
+                    b.clone(),
+                ));
             }
         }
         out
