@@ -321,14 +321,13 @@ impl Model {
                 }
             }
             if !p.directed
+                && self_projection
                 && let Some(m) = mask.as_mut()
             {
-                if self_projection {
-                    // One symmetric matrix: keep the synapses drawn for the upper triangle.
-                    for j in 0..n_pre {
-                        for i in 0..j {
-                            m[i * n_post + j] = m[j * n_post + i];
-                        }
+                // One symmetric matrix: keep the synapses drawn for the upper triangle.
+                for j in 0..n_pre {
+                    for i in 0..j {
+                        m[i * n_post + j] = m[j * n_post + i];
                     }
                 }
             }

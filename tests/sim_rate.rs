@@ -1,0 +1,707 @@
+//! The rate engine end to end, on networks built from Rust (the same networks as the
+//! `.net` files in `networks/`): gradient checks against finite differences for every
+//! activation, loss and connector; XOR and MNIST learning; thread invariance; Hopfield
+//! recall; the errors a user meets.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use neurosim::data::{self, Datasets, Table};
+use neurosim::ir::{
+    Call, DataOptions, DataSource, Dataset, Evaluate, InlineRow, Network, Params, Plasticity,
+    Population, PopulationId, Projection, Receptor, Record, RecordTarget, Recordable, Train, Value,
+};
+use neurosim::models::Mode;
+use neurosim::models::connector::{ConnectorInfo, full, one_to_one, random};
+use neurosim::models::neuron::{dense, input};
+use neurosim::models::plasticity::hebbian;
+use neurosim::sim::rate::{self, Model, RateOptions};
+use neurosim::sim::{EpochStats, ObserveError, Observer, RunConfig, RunReport, SimError};
+use neurosim::units::Dim;
+use rand::{Rng, SeedableRng};
+
+// ---------------------------------------------------------------- building networks
+
+fn params(values: &[(&str, Value)]) -> Params {
+    let mut p = Params::new();
+    for (k, v) in values {
+        p.insert(*k, v.clone());
+    }
+    p
+}
+
+fn sym(s: &str) -> Value {
+    Value::Symbol(s.into())
+}
+
+fn num(x: f64) -> Value {
+    Value::Number(x)
+}
+
+fn input_population(net: &mut Network, name: &str, size: usize) -> PopulationId {
+    net.graph.add_population(Population {
+        name: name.into(),
+        model: &input::INFO,
+        shape: vec![size],
+        params: Params::new(),
+        init: Params::new(),
+        span: Default::default(),
+    })
+}
+
+fn dense_population(
+    net: &mut Network,
+    name: &str,
+    size: usize,
+    extra: &[(&str, Value)],
+) -> PopulationId {
+    let mut p = params(&[("bias", Value::Bool(true))]);
+    for (k, v) in extra {
+        p.insert(*k, v.clone());
+    }
+    net.graph.add_population(Population {
+        name: name.into(),
+        model: &dense::INFO,
+        shape: vec![size],
+        params: p,
+        init: Params::new(),
+        span: Default::default(),
+    })
+}
+
+struct Link<'a> {
+    connector: &'static ConnectorInfo,
+    args: &'a [(&'a str, Value)],
+    init: &'a str,
+    directed: bool,
+    plasticity: Option<Plasticity>,
+}
+
+fn full_link(init: &str) -> Link<'_> {
+    Link {
+        connector: &full::INFO,
+        args: &[],
+        init,
+        directed: true,
+        plasticity: None,
+    }
+}
+
+fn project(net: &mut Network, source: PopulationId, target: PopulationId, link: Link) {
+    let name = format!(
+        "{}{}{}",
+        net.graph.population(source).name,
+        if link.directed { "->" } else { "--" },
+        net.graph.population(target).name
+    );
+    net.graph.add_projection(Projection {
+        name,
+        source,
+        target,
+        directed: link.directed,
+        connector: link.connector,
+        connector_args: params(link.args),
+        weight: None,
+        weight_dim: Dim::NONE,
+        delay: None,
+        receptor: Receptor::Excitatory,
+        init: Some(link.init.into()),
+        plasticity: link.plasticity,
+        extra: Params::new(),
+        span: Default::default(),
+    });
+}
+
+fn train_block(
+    data: &str,
+    loss: Option<&str>,
+    optimizer: Call,
+    epochs: usize,
+    batch: usize,
+) -> Train {
+    Train {
+        data: data.into(),
+        loss: loss.map(str::to_string),
+        optimizer: Some(optimizer),
+        epochs,
+        batch,
+        validate: None,
+        extra: Params::new(),
+        span: Default::default(),
+    }
+}
+
+fn adam(lr: f64) -> Call {
+    Call {
+        name: "adam".into(),
+        args: params(&[("lr", num(lr))]),
+    }
+}
+
+fn dataset(name: &str, source: DataSource) -> Dataset {
+    Dataset {
+        name: name.into(),
+        source,
+        options: DataOptions::default(),
+        span: Default::default(),
+    }
+}
+
+fn project_file(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// `networks/xor.net`, built from Rust.
+fn xor() -> Network {
+    let mut net = Network::new("xor", Mode::Rate);
+    net.seed = 7;
+    let x = input_population(&mut net, "x", 2);
+    let h = dense_population(&mut net, "h", 8, &[("activation", sym("tanh"))]);
+    let y = dense_population(&mut net, "y", 1, &[("activation", sym("sigmoid"))]);
+    project(&mut net, x, h, full_link("xavier"));
+    project(&mut net, h, y, full_link("xavier"));
+    let rows = [
+        ([0., 0.], 0.),
+        ([0., 1.], 1.),
+        ([1., 0.], 1.),
+        ([1., 1.], 0.),
+    ]
+    .iter()
+    .map(|(i, t)| InlineRow {
+        inputs: i.to_vec(),
+        targets: Some(vec![*t]),
+    })
+    .collect();
+    net.datasets
+        .push(dataset("truth", DataSource::Inline { rows }));
+    net.train = Some(train_block("truth", Some("mse"), adam(0.05), 500, 4));
+    net.evaluate = Some(Evaluate {
+        data: "truth".into(),
+        metrics: vec!["accuracy".into()],
+        steps: None,
+        span: Default::default(),
+    });
+    net.records.push(Record {
+        what: Recordable::Activation,
+        targets: vec![RecordTarget::Population { id: y, range: None }],
+        every: None,
+        span: Default::default(),
+    });
+    net
+}
+
+/// `networks/mnist_mlp.net`, built from Rust, for `epochs` epochs.
+fn mnist_mlp(epochs: usize) -> Network {
+    let mut net = Network::new("mnist_mlp", Mode::Rate);
+    net.seed = 1;
+    let idx = |images: &str, labels: &str| DataSource::Idx {
+        images: project_file(&format!("networks/data/{images}")),
+        labels: Some(project_file(&format!("networks/data/{labels}"))),
+    };
+    let scaled = |mut d: Dataset| {
+        d.options.scale = Some(1.0 / 255.0);
+        d
+    };
+    net.datasets.push(scaled(dataset(
+        "train",
+        idx("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
+    )));
+    net.datasets.push(scaled(dataset(
+        "test",
+        idx("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
+    )));
+    let pixels = input_population(&mut net, "pixels", 784);
+    let h1 = dense_population(&mut net, "h1", 128, &[("activation", sym("relu"))]);
+    let h2 = dense_population(&mut net, "h2", 128, &[("activation", sym("relu"))]);
+    let digit = dense_population(&mut net, "digit", 10, &[("activation", sym("softmax"))]);
+    project(&mut net, pixels, h1, full_link("he"));
+    project(&mut net, h1, h2, full_link("he"));
+    project(&mut net, h2, digit, full_link("he"));
+    let mut train = train_block("train", Some("cross_entropy"), adam(1e-3), epochs, 128);
+    train.validate = Some("test".into());
+    net.train = Some(train);
+    net.evaluate = Some(Evaluate {
+        data: "test".into(),
+        metrics: vec!["accuracy".into()],
+        steps: None,
+        span: Default::default(),
+    });
+    net
+}
+
+/// `networks/hopfield.net`, built from Rust.
+fn hopfield() -> Network {
+    let mut net = Network::new("hopfield", Mode::Rate);
+    net.seed = 3;
+    let m = dense_population(
+        &mut net,
+        "m",
+        100,
+        &[("activation", sym("sign")), ("bias", Value::Bool(false))],
+    );
+    project(
+        &mut net,
+        m,
+        m,
+        Link {
+            connector: &full::INFO,
+            args: &[],
+            init: "zeros",
+            directed: false,
+            plasticity: Some(Plasticity {
+                rule: &hebbian::INFO,
+                params: params(&[("rate", num(0.01))]),
+            }),
+        },
+    );
+    let csv = |file: &str| DataSource::Csv {
+        path: project_file(&format!("networks/data/{file}")),
+        target: None,
+        targets: Vec::new(),
+    };
+    net.datasets.push(dataset("memories", csv("patterns.csv")));
+    net.datasets.push(dataset("cues", csv("noisy.csv")));
+    let mut train = train_block("memories", None, adam(1e-3), 1, 1);
+    train.optimizer = None;
+    net.train = Some(train);
+    net.evaluate = Some(Evaluate {
+        data: "cues".into(),
+        metrics: vec!["overlap".into()],
+        steps: Some(20),
+        span: Default::default(),
+    });
+    net.records.push(Record {
+        what: Recordable::Activation,
+        targets: vec![RecordTarget::Population { id: m, range: None }],
+        every: None,
+        span: Default::default(),
+    });
+    net
+}
+
+// ---------------------------------------------------------------- running
+
+#[derive(Default)]
+struct Capture {
+    epochs: Vec<EpochStats>,
+    arrays: BTreeMap<String, (Vec<usize>, Vec<f32>)>,
+    samples: Vec<(usize, f64, Vec<f32>)>,
+}
+
+impl Observer for Capture {
+    fn epoch(&mut self, stats: &EpochStats) -> Result<(), ObserveError> {
+        self.epochs.push(stats.clone());
+        Ok(())
+    }
+
+    fn array(&mut self, path: &str, shape: &[usize], data: &[f32]) -> Result<(), ObserveError> {
+        self.arrays
+            .insert(path.to_string(), (shape.to_vec(), data.to_vec()));
+        Ok(())
+    }
+
+    fn sample(&mut self, record: usize, time: f64, values: &[f32]) -> Result<(), ObserveError> {
+        self.samples.push((record, time, values.to_vec()));
+        Ok(())
+    }
+}
+
+fn run_on(net: &Network, data: &Datasets, threads: usize) -> (RunReport, Capture) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    let mut capture = Capture::default();
+    let report = pool
+        .install(|| rate::run(net, data, &RunConfig::new(threads), &mut capture))
+        .expect("run succeeds");
+    (report, capture)
+}
+
+fn run(net: &Network, threads: usize) -> (RunReport, Capture) {
+    let data = data::load(net).expect("data loads");
+    run_on(net, &data, threads)
+}
+
+// ---------------------------------------------------------------- gradient checks
+
+/// Compares every analytic gradient of `net` on `table` with central finite differences.
+fn check_gradients(net: &Network, table: &Table) {
+    let ids: Vec<usize> = data::presented(net, table.n_inputs)
+        .expect("presented populations")
+        .iter()
+        .map(|id| id.0 as usize)
+        .collect();
+    let mut model =
+        Model::build(net, &RateOptions::default(), table.n_rows, 1).expect("model builds");
+    let rows: Vec<usize> = (0..table.n_rows).collect();
+    let b = rows.len();
+    model.set_presented(&ids);
+    model.present(table, &rows, &ids);
+    model.forward(b);
+    let loss = model.backward(b);
+    assert!(loss.is_finite() && loss > 0.0, "{}: loss {loss}", net.name);
+    let keys: Vec<String> = model.arrays().into_iter().map(|(k, _, _)| k).collect();
+    let mut checked = 0;
+    for key in keys {
+        let Some(grad) = model.gradient(&key).map(<[f32]>::to_vec) else {
+            continue;
+        };
+        let n = grad.len();
+        for index in (0..n).step_by((n / 7).max(1)) {
+            let original = model.parameter_mut(&key).expect("parameter")[index];
+            if original == 0.0 && key.starts_with("weights/") && grad[index] == 0.0 {
+                continue; // no synapse there (sparse connector or no self-connection)
+            }
+            let h = 5e-3f32;
+            let at = |value: f32, model: &mut Model| {
+                model.parameter_mut(&key).expect("parameter")[index] = value;
+                model.forward(b);
+                model.loss_only(b)
+            };
+            let up = at(original + h, &mut model);
+            let down = at(original - h, &mut model);
+            at(original, &mut model);
+            let numeric = (up - down) / (2.0 * f64::from(h));
+            let analytic = f64::from(grad[index]);
+            assert!(
+                (numeric - analytic).abs() <= 2e-3 + 2e-2 * analytic.abs(),
+                "{}: d loss / d {key}[{index}]: analytic {analytic}, numeric {numeric}",
+                net.name
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 8,
+        "{}: only {checked} gradients checked",
+        net.name
+    );
+}
+
+/// A random table of `n` rows; targets drawn by `target`.
+fn random_table(
+    seed: u64,
+    n: usize,
+    n_inputs: usize,
+    n_targets: usize,
+    target: &dyn Fn(&mut rand_xoshiro::Xoshiro256PlusPlus, usize) -> Vec<f32>,
+) -> Table {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let inputs = (0..n * n_inputs)
+        .map(|_| rng.random_range(-1.0f32..1.0))
+        .collect();
+    let targets = (0..n).flat_map(|_| target(&mut rng, n_targets)).collect();
+    Table {
+        n_rows: n,
+        n_inputs,
+        inputs,
+        n_targets,
+        targets: Some(targets),
+    }
+}
+
+fn one_hot(rng: &mut rand_xoshiro::Xoshiro256PlusPlus, n: usize) -> Vec<f32> {
+    let mut t = vec![0.0; n];
+    t[rng.random_range(0..n)] = 1.0;
+    t
+}
+
+fn reals(rng: &mut rand_xoshiro::Xoshiro256PlusPlus, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.random_range(-2.0f32..2.0)).collect()
+}
+
+fn bits(rng: &mut rand_xoshiro::Xoshiro256PlusPlus, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| f32::from(u8::from(rng.random::<bool>())))
+        .collect()
+}
+
+/// x:input[3] -> h:dense[5]{hidden} -> y:dense[outputs]{output}, trained with `loss`.
+fn two_layer(hidden: &str, output: &str, loss: &str, outputs: usize) -> Network {
+    let mut net = Network::new(format!("{hidden}/{output}/{loss}"), Mode::Rate);
+    net.seed = 11;
+    let x = input_population(&mut net, "x", 3);
+    let h = dense_population(
+        &mut net,
+        "h",
+        5,
+        &[("activation", sym(hidden)), ("slope", num(0.1))],
+    );
+    let y = dense_population(&mut net, "y", outputs, &[("activation", sym(output))]);
+    project(&mut net, x, h, full_link("xavier"));
+    project(&mut net, h, y, full_link("xavier"));
+    net.train = Some(train_block("d", Some(loss), adam(0.01), 1, 6));
+    net
+}
+
+#[test]
+fn gradients_of_every_activation_match_finite_differences() {
+    let table = random_table(1, 6, 3, 2, &reals);
+    for activation in [
+        "identity",
+        "sigmoid",
+        "tanh",
+        "relu",
+        "leaky_relu",
+        "softmax",
+    ] {
+        check_gradients(&two_layer(activation, "identity", "mse", 2), &table);
+    }
+    // softmax as an output under a loss it is not fused with (mse): the Jacobian path.
+    check_gradients(&two_layer("tanh", "softmax", "mse", 2), &table);
+}
+
+#[test]
+fn gradients_of_every_loss_match_finite_differences() {
+    let classes = random_table(2, 6, 3, 4, &one_hot);
+    check_gradients(&two_layer("tanh", "softmax", "cross_entropy", 4), &classes);
+    check_gradients(&two_layer("tanh", "identity", "cross_entropy", 4), &classes);
+    let binary = random_table(3, 6, 3, 2, &bits);
+    check_gradients(
+        &two_layer("tanh", "sigmoid", "binary_cross_entropy", 2),
+        &binary,
+    );
+    check_gradients(&two_layer("tanh", "sigmoid", "mse", 2), &binary);
+    // Targets far from the outputs reach both branches of smooth_l1.
+    let wide = random_table(4, 6, 3, 2, &reals);
+    check_gradients(&two_layer("tanh", "identity", "smooth_l1", 2), &wide);
+}
+
+/// Two inputs, a skip connection, a population summing two projections, every connector,
+/// two outputs.
+#[test]
+fn gradients_through_every_connector_and_a_branching_graph_match() {
+    let mut net = Network::new("graph", Mode::Rate);
+    net.seed = 5;
+    let a = input_population(&mut net, "a", 2);
+    let b = input_population(&mut net, "b", 3);
+    let h = dense_population(&mut net, "h", 6, &[("activation", sym("tanh"))]);
+    let g = dense_population(&mut net, "g", 6, &[("activation", sym("sigmoid"))]);
+    let y = dense_population(&mut net, "y", 2, &[("activation", sym("identity"))]);
+    let z = dense_population(&mut net, "z", 1, &[("activation", sym("sigmoid"))]);
+    project(&mut net, a, h, full_link("xavier"));
+    let sparse = [("p", num(0.6))];
+    project(
+        &mut net,
+        b,
+        h,
+        Link {
+            connector: &random::INFO,
+            args: &sparse,
+            init: "uniform",
+            directed: true,
+            plasticity: None,
+        },
+    );
+    project(
+        &mut net,
+        h,
+        g,
+        Link {
+            connector: &one_to_one::INFO,
+            args: &[],
+            init: "normal",
+            directed: true,
+            plasticity: None,
+        },
+    );
+    project(&mut net, g, y, full_link("xavier"));
+    project(&mut net, a, y, full_link("he")); // skip connection
+    project(&mut net, h, z, full_link("xavier"));
+    net.train = Some(train_block("d", Some("mse"), adam(0.01), 1, 5));
+    let table = random_table(6, 5, 5, 3, &reals);
+    check_gradients(&net, &table);
+
+    // The sparse mask is drawn from the seed and respected: masked weights stay zero.
+    let model = Model::build(&net, &RateOptions::default(), 4, 1).expect("builds");
+    let w = model.weights("b->h").expect("weights");
+    let zeros = w.iter().filter(|&&x| x == 0.0).count();
+    assert!(
+        zeros > 0 && zeros < w.len(),
+        "{zeros} of {} masked",
+        w.len()
+    );
+    let again = Model::build(&net, &RateOptions::default(), 4, 1).expect("builds");
+    assert_eq!(again.weights("b->h"), model.weights("b->h"));
+    assert_eq!(model.weights("h->g").map(|w| w.len()), Some(6));
+}
+
+// ---------------------------------------------------------------- learning
+
+#[test]
+fn xor_reaches_full_accuracy() {
+    let net = xor();
+    let (report, capture) = run(&net, 1);
+    let eval = report.evaluate.expect("evaluated");
+    assert_eq!(eval.accuracy, Some(1.0));
+    let train = report.train.expect("trained");
+    assert_eq!(train.epochs, 500);
+    assert!(train.final_loss < 0.02, "final loss {}", train.final_loss);
+    assert_eq!(capture.epochs.len(), 500);
+    assert!(capture.epochs[0].loss > 5.0 * train.final_loss);
+    // One activation sample per evaluated row, outputs on the right side of 0.5.
+    let outputs: Vec<f32> = capture.samples.iter().map(|s| s.2[0]).collect();
+    assert_eq!(outputs.len(), 4);
+    assert!(outputs[0] < 0.5 && outputs[1] > 0.5 && outputs[2] > 0.5 && outputs[3] < 0.5);
+    assert_eq!(capture.arrays["weights/x->h"].0, vec![8, 2]);
+    assert_eq!(capture.arrays["biases/y"].0, vec![1]);
+    assert_eq!(report.projections["x->h"].synapses, 16);
+    assert_eq!(report.populations["h"].size, 8);
+}
+
+#[test]
+fn mnist_mlp_learns_in_two_epochs() {
+    let net = mnist_mlp(2);
+    let (report, capture) = run(&net, 2);
+    let accuracy = report.evaluate.and_then(|e| e.accuracy).expect("accuracy");
+    eprintln!("MNIST MLP test accuracy after 2 epochs: {accuracy}");
+    // Chance is 10 %; two epochs of 63 batches already reach ~90 %.
+    assert!(accuracy > 0.85, "test accuracy {accuracy}");
+    assert_eq!(capture.epochs.len(), 2);
+    assert!(capture.epochs[1].loss < capture.epochs[0].loss);
+    assert!(capture.epochs[1].val_accuracy.expect("validated") > 0.85);
+    assert_eq!(capture.arrays["weights/pixels->h1"].0, vec![128, 784]);
+}
+
+#[test]
+#[ignore = "ten epochs of MNIST: run with --ignored (about 10 s in release)"]
+fn mnist_mlp_reaches_pytorch_accuracy_in_ten_epochs() {
+    let (report, _) = run(&mnist_mlp(10), 2);
+    let accuracy = report.evaluate.and_then(|e| e.accuracy).expect("accuracy");
+    eprintln!("MNIST MLP test accuracy after 10 epochs: {accuracy}");
+    // PyTorch, same network and data: 92.75–93.15 % (seeds 0–2).
+    assert!(accuracy >= 0.93, "test accuracy {accuracy}");
+}
+
+#[test]
+fn results_are_bit_identical_on_one_and_two_threads() {
+    // The MNIST MLP's shapes on random data: big enough that GEMMs are split in blocks.
+    let mut net = mnist_mlp(2);
+    net.datasets.clear();
+    net.evaluate = None;
+    net.train.as_mut().expect("train").validate = None;
+    let mut data = Datasets::new();
+    data.insert("train".into(), random_table(9, 384, 784, 10, &one_hot));
+    let (_, one) = run_on(&net, &data, 1);
+    let (_, two) = run_on(&net, &data, 2);
+    assert_eq!(one.arrays.len(), 6);
+    for (key, (_, values)) in &one.arrays {
+        let other = &two.arrays[key].1;
+        let same = values
+            .iter()
+            .zip(other)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{key} differs between 1 and 2 threads");
+    }
+    let loss = |c: &Capture| {
+        c.epochs
+            .iter()
+            .map(|e| e.loss.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(loss(&one), loss(&two));
+}
+
+#[test]
+fn hopfield_recalls_memories_from_noisy_cues() {
+    let net = hopfield();
+    let (report, capture) = run(&net, 1);
+    let overlap = report.evaluate.and_then(|e| e.overlap).expect("overlap");
+    assert!(overlap >= 0.95, "overlap {overlap}");
+    // The cues themselves overlap 0.8 with their memories (10 % flipped).
+    let w = &capture.arrays["weights/m--m"].1;
+    for i in 0..100 {
+        assert_eq!(w[i * 100 + i], 0.0, "self-connection {i}");
+        for j in 0..i {
+            assert_eq!(w[i * 100 + j], w[j * 100 + i], "symmetry {i},{j}");
+        }
+    }
+    assert_eq!(capture.samples.len(), 10);
+    assert!(
+        capture
+            .samples
+            .iter()
+            .all(|s| s.2.iter().all(|&x| x == 1.0 || x == -1.0))
+    );
+    assert_eq!(report.projections["m--m"].synapses, 100 * 99);
+}
+
+// ---------------------------------------------------------------- errors
+
+#[test]
+fn training_through_a_step_activation_needs_straight_through() {
+    let mut net = xor();
+    let h = net.graph.find_population("h").expect("h");
+    net.graph
+        .population_mut(h)
+        .params
+        .insert("activation", sym("sign"));
+    let data = data::load(&net).expect("loads");
+    let err =
+        rate::run(&net, &data, &RunConfig::new(1), &mut Capture::default()).expect_err("refused");
+    assert!(
+        matches!(&err, SimError::Unsupported(m) if m.contains("straight_through") && m.contains("'h'")),
+        "{err}"
+    );
+    net.graph
+        .population_mut(h)
+        .params
+        .insert("straight_through", Value::Bool(true));
+    let (report, _) = run(&net, 1);
+    let train = report.train.expect("trained");
+    assert!(train.final_loss.is_finite() && train.final_loss < 0.25);
+}
+
+#[test]
+fn a_dataset_of_the_wrong_width_names_both_sizes() {
+    let mut net = xor();
+    net.datasets[0].source = DataSource::Inline {
+        rows: vec![InlineRow {
+            inputs: vec![1.0, 2.0, 3.0],
+            targets: Some(vec![1.0]),
+        }],
+    };
+    let err = data::load(&net).expect_err("width mismatch");
+    let message = err.to_string();
+    assert!(
+        message.contains("3 inputs") && message.contains("'x' has 2"),
+        "{message}"
+    );
+    let mut net = xor();
+    net.datasets[0].source = DataSource::Csv {
+        path: project_file("networks/data/does-not-exist.csv"),
+        target: None,
+        targets: Vec::new(),
+    };
+    let message = data::load(&net).expect_err("missing").to_string();
+    assert!(message.contains("does-not-exist.csv"), "{message}");
+}
+
+#[test]
+fn initial_weights_replace_the_drawn_ones() {
+    let net = xor();
+    let data = data::load(&net).expect("loads");
+    let (_, trained) = run_on(&net, &data, 1);
+    let initial: BTreeMap<String, Vec<f32>> = trained
+        .arrays
+        .iter()
+        .map(|(k, (_, v))| (k.clone(), v.clone()))
+        .collect();
+    let mut no_training = net.clone();
+    no_training.train = None;
+    let mut capture = Capture::default();
+    let options = RateOptions {
+        initial: Some(initial),
+    };
+    let report = rate::run_with(
+        &no_training,
+        &data,
+        &RunConfig::new(1),
+        &options,
+        &mut capture,
+    )
+    .expect("runs");
+    assert_eq!(report.evaluate.and_then(|e| e.accuracy), Some(1.0));
+    assert_eq!(capture.arrays, trained.arrays);
+}
