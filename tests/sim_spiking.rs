@@ -26,7 +26,12 @@ struct Recorder {
 }
 
 impl Observer for Recorder {
-    fn spikes(&mut self, population: PopulationId, t: f64, ids: &[u32]) -> Result<(), ObserveError> {
+    fn spikes(
+        &mut self,
+        population: PopulationId,
+        t: f64,
+        ids: &[u32],
+    ) -> Result<(), ObserveError> {
         assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascending");
         self.spikes
             .extend(ids.iter().map(|&i| (population.0, t, i)));
@@ -56,7 +61,13 @@ fn run_with(net: &Network, threads: usize) -> (RunReport, Recorder) {
         .expect("thread pool");
     let mut recorder = Recorder::default();
     let report = pool
-        .install(|| spiking::run(net, &RunConfig::new(threads), &mut recorder))
+        .install(|| {
+            // One worker per thread however small the network, to exercise the exchange.
+            let partitioning = spiking::Partitioning {
+                min_neurons_per_worker: 1,
+            };
+            spiking::run_partitioned(net, &RunConfig::new(threads), &mut recorder, partitioning)
+        })
         .expect("run succeeds");
     (report, recorder)
 }
@@ -197,7 +208,10 @@ fn izhikevich_regular_spiking_adapts_then_fires_tonically() {
     assert!(isi[0] < isi[isi.len() - 1] * 0.8, "ISIs {isi:?}");
     let tail = &isi[isi.len() / 2..];
     let mean = tail.iter().sum::<f64>() / tail.len() as f64;
-    assert!(tail.iter().all(|x| (x - mean).abs() < 0.05 * mean), "tonic tail {tail:?}");
+    assert!(
+        tail.iter().all(|x| (x - mean).abs() < 0.05 * mean),
+        "tonic tail {tail:?}"
+    );
 }
 
 #[test]
@@ -236,7 +250,10 @@ fn poisson_rate_is_within_statistical_tolerance() {
     let p = 1.0 - (-rate_per_ms * 0.1f64).exp();
     let expected = 1000.0 * 10_000.0 * p;
     let sd = (expected * (1.0 - p)).sqrt();
-    assert!((count - expected).abs() < 4.0 * sd, "{count} vs {expected} ± {sd}");
+    assert!(
+        (count - expected).abs() < 4.0 * sd,
+        "{count} vs {expected} ± {sd}"
+    );
     // Intervals of a Poisson train: CV close to 1.
     let mut all = Vec::new();
     for n in 0..100 {
@@ -281,7 +298,10 @@ fn a_spike_arrives_exactly_its_delay_later() {
         let steps = (d / 0.1f64).round().max(1.0);
         let times = rec.spike_times(k as u32 + 1, 0);
         assert_eq!(times.len(), 1, "target {k}: {times:?}");
-        assert!((times[0] - (1.0 + steps * 0.1)).abs() < 1e-9, "delay {d}: {times:?}");
+        assert!(
+            (times[0] - (1.0 + steps * 0.1)).abs() < 1e-9,
+            "delay {d}: {times:?}"
+        );
     }
 }
 
@@ -335,7 +355,15 @@ fn connectors_have_their_defining_statistics() {
     let rows = generate("full", own, &[], false);
     assert_eq!(rows.n_synapses(), 300 * 299);
 
-    let rows = generate("one_to_one", Shape { exclude_autapses: false, ..own }, &[], false);
+    let rows = generate(
+        "one_to_one",
+        Shape {
+            exclude_autapses: false,
+            ..own
+        },
+        &[],
+        false,
+    );
     assert_eq!(rows.targets, (0..300).collect::<Vec<u32>>());
 
     let big = Shape {
@@ -351,7 +379,11 @@ fn connectors_have_their_defining_statistics() {
     assert!((count - expected).abs() < 4.0 * sd, "{count} vs {expected}");
     let degrees = in_degrees(&rows, 1500);
     let mean = degrees.iter().sum::<usize>() as f64 / 1500.0;
-    let var = degrees.iter().map(|&d| (d as f64 - mean).powi(2)).sum::<f64>() / 1500.0;
+    let var = degrees
+        .iter()
+        .map(|&d| (d as f64 - mean).powi(2))
+        .sum::<f64>()
+        / 1500.0;
     // In-degrees are binomial(2000, p): variance n·p·(1-p) = 95.
     assert!((var - 95.0).abs() < 20.0, "in-degree variance {var}");
 
@@ -382,7 +414,14 @@ fn connectors_refuse_impossible_requests() {
 fn mixed_network(duration_ms: f64) -> Network {
     let mut net = cuba(1200, 11, duration_ms);
     let e = PopulationId(0);
-    let drive = add_population(&mut net, "drive", "poisson", 200, &[("rate", uniform(0.005, 0.02))], &[]);
+    let drive = add_population(
+        &mut net,
+        "drive",
+        "poisson",
+        200,
+        &[("rate", uniform(0.005, 0.02))],
+        &[],
+    );
     let cond = add_population(
         &mut net,
         "cond",
@@ -472,7 +511,9 @@ fn cuba_fires_at_a_plausible_mean_rate() {
 fn an_interrupt_stops_the_run_cleanly() {
     let net = cuba(1000, 1, 10_000.0);
     let config = RunConfig::new(1);
-    config.interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+    config
+        .interrupt
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let report = spiking::run(&net, &config, &mut Recorder::default()).expect("runs");
     assert!(report.interrupted);
     let spikes: u64 = report.populations.values().filter_map(|p| p.spikes).sum();
@@ -483,7 +524,14 @@ fn an_interrupt_stops_the_run_cleanly() {
 /// 2000, reduced).
 fn stdp_network(inputs: usize, duration_ms: f64, w_max: f64) -> (Network, ProjectionId) {
     let mut net = network("stdp", 42, duration_ms);
-    let drive = add_population(&mut net, "inputs", "poisson", inputs, &[("rate", Value::Number(0.015))], &[]);
+    let drive = add_population(
+        &mut net,
+        "inputs",
+        "poisson",
+        inputs,
+        &[("rate", Value::Number(0.015))],
+        &[],
+    );
     let post = add_population(
         &mut net,
         "post",
@@ -550,7 +598,10 @@ fn stdp_drives_weights_to_a_bimodal_distribution() {
     let low = weights.iter().filter(|&&w| w < 0.1 * w_max as f32).count();
     let high = weights.iter().filter(|&&w| w > 0.9 * w_max as f32).count();
     eprintln!("{low} near 0, {high} near w_max of {}", weights.len());
-    assert!(low + high > weights.len() * 7 / 10, "{low} low, {high} high");
+    assert!(
+        low + high > weights.len() * 7 / 10,
+        "{low} low, {high} high"
+    );
     assert!(low > 0 && high > 0);
 }
 

@@ -4,10 +4,10 @@
 #![allow(dead_code)]
 
 use neurosim::diag::Span;
+use neurosim::ir::{DistKind, Distribution, Params};
 use neurosim::ir::{
     Network, Plasticity, Population, PopulationId, Projection, Receptor, Simulate, Value,
 };
-use neurosim::ir::{DistKind, Distribution, Params};
 use neurosim::models::neuron::NeuronInfo;
 use neurosim::models::{Mode, ParamKind, connector, neuron, plasticity};
 use neurosim::units::Dim;

@@ -27,7 +27,11 @@ fn generate(g: &Generate) -> Result<Rows, String> {
     let Shape { n_pre, n_post, .. } = g.shape;
     let exclude = g.shape.exclude_autapses;
     // With autapses excluded, source s has n_post - 1 candidates when s < n_post.
-    let per_row = if exclude { n_post.saturating_sub(1) } else { n_post };
+    let per_row = if exclude {
+        n_post.saturating_sub(1)
+    } else {
+        n_post
+    };
     let diagonal_rows = if exclude { n_pre.min(n_post) } else { 0 };
     let pairs = diagonal_rows * per_row + (n_pre - diagonal_rows) * n_post;
     if n > 0 && pairs == 0 {

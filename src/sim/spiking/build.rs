@@ -406,7 +406,9 @@ fn generate_projection(
                 }
                 Ok(PerSynapse::Each(out))
             }
-            other => Err(format!("expected a number or a distribution, not {other:?}")),
+            other => Err(format!(
+                "expected a number or a distribution, not {other:?}"
+            )),
         }
     };
     let weight = match &projection.weight {
@@ -420,7 +422,10 @@ fn generate_projection(
     let to_steps = |ms: f64| -> Result<u16, String> {
         let steps = (ms / network.dt).round().max(1.0);
         if steps > u16::MAX as f64 - 1.0 || !steps.is_finite() {
-            Err(format!("delay {ms} ms is longer than {} steps", u16::MAX - 1))
+            Err(format!(
+                "delay {ms} ms is longer than {} steps",
+                u16::MAX - 1
+            ))
         } else {
             Ok(steps as u16)
         }

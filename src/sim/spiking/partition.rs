@@ -162,7 +162,10 @@ impl Partition {
             let slot = &mut ring[base..base + stride];
             for list in spike_lists {
                 for &s in *list {
-                    let (a, b) = (table.row[s as usize] as usize, table.row[s as usize + 1] as usize);
+                    let (a, b) = (
+                        table.row[s as usize] as usize,
+                        table.row[s as usize + 1] as usize,
+                    );
                     for (&index, &w) in table.slot_index[a..b].iter().zip(&table.weight[a..b]) {
                         slot[index as usize] += w;
                     }
@@ -171,7 +174,10 @@ impl Partition {
         } else {
             for list in spike_lists {
                 for &s in *list {
-                    let (a, b) = (table.row[s as usize] as usize, table.row[s as usize + 1] as usize);
+                    let (a, b) = (
+                        table.row[s as usize] as usize,
+                        table.row[s as usize + 1] as usize,
+                    );
                     for k in a..b {
                         let base = ((step as usize + table.delay[k] as usize) & mask) * stride;
                         ring[base + table.slot_index[k] as usize] += table.weight[k];
@@ -180,7 +186,16 @@ impl Partition {
             }
         }
         if let Some(plastic) = &mut self.plastic {
-            plastic.deliver(step, dt, spike_lists, rules, ring, stride, mask, self.first_id);
+            plastic.deliver(
+                step,
+                dt,
+                spike_lists,
+                rules,
+                ring,
+                stride,
+                mask,
+                self.first_id,
+            );
         }
     }
 }
@@ -207,7 +222,10 @@ impl PlasticState {
         let table = &mut self.table;
         for list in spike_lists {
             for &s in *list {
-                let (a, b) = (table.row[s as usize] as usize, table.row[s as usize + 1] as usize);
+                let (a, b) = (
+                    table.row[s as usize] as usize,
+                    table.row[s as usize + 1] as usize,
+                );
                 for k in a..b {
                     let r = self.rule[k] as usize;
                     let rule = &rules[r].rule;
@@ -226,12 +244,17 @@ impl PlasticState {
                 .filter(|&&id| id >= first_id && id - first_id < n_local)
             {
                 let j = (id - first_id) as usize;
-                let (a, b) = (self.by_target_row[j] as usize, self.by_target_row[j + 1] as usize);
+                let (a, b) = (
+                    self.by_target_row[j] as usize,
+                    self.by_target_row[j + 1] as usize,
+                );
                 for &k in &self.by_target_index[a..b] {
                     let k = k as usize;
                     let r = self.rule[k] as usize;
                     let state = &rules[r];
-                    let x = state.pre_trace(self.source[k]).at(now, dt, state.rule.tau_plus);
+                    let x = state
+                        .pre_trace(self.source[k])
+                        .at(now, dt, state.rule.tau_plus);
                     table.weight[k] = state.rule.potentiate(table.weight[k], x);
                 }
                 for (r, traces) in self.post_trace.iter_mut().enumerate() {
