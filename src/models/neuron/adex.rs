@@ -329,33 +329,39 @@ impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for AdexGrou
         let (g_e, g_i) = (&mut self.g_e[..n], &mut self.g_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
         let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
-        for i in 0..n {
-            let c = self.coefficients.at(i);
-            let (ge, gi) = (g_e[i], g_i[i]);
-            let left = refractory[i];
-            let free = left <= 0;
-            let v0 = if free { v[i] } else { c.v_reset };
-            let (dv1, dw1) = c.derivatives(v0, w[i], ge, gi);
-            let dv1 = if free { dv1 } else { 0.0 };
-            let (v1, w1) = (v0 + h * dv1, w[i] + h * dw1);
-            let (dv2, dw2) = c.derivatives(v1, w1, ge, gi);
-            let dv2 = if free { dv2 } else { 0.0 };
-            let v_new = v0 + 0.5 * h * (dv1 + dv2);
-            let w_new = w[i] + 0.5 * h * (dw1 + dw2);
-            g_e[i] = ge * c.decay_e + exc[i];
-            g_i[i] = gi * c.decay_i + inh[i];
-            exc[i] = 0.0;
-            inh[i] = 0.0;
-            let fire = free & (v_new >= c.v_spike);
-            v[i] = if fire { c.v_reset } else { v_new };
-            w[i] = if fire { w_new + c.b } else { w_new };
-            refractory[i] = if fire {
-                c.refrac_steps
-            } else {
-                (left - 1).max(0)
-            };
-            flags[i] = fire as u8;
-        }
+        let coefficients = &self.coefficients;
+        dynamics::with_wide_simd(
+            #[inline(always)]
+            || {
+                for i in 0..n {
+                    let c = coefficients.at(i);
+                    let (ge, gi) = (g_e[i], g_i[i]);
+                    let left = refractory[i];
+                    let free = left <= 0;
+                    let v0 = if free { v[i] } else { c.v_reset };
+                    let (dv1, dw1) = c.derivatives(v0, w[i], ge, gi);
+                    let dv1 = if free { dv1 } else { 0.0 };
+                    let (v1, w1) = (v0 + h * dv1, w[i] + h * dw1);
+                    let (dv2, dw2) = c.derivatives(v1, w1, ge, gi);
+                    let dv2 = if free { dv2 } else { 0.0 };
+                    let v_new = v0 + 0.5 * h * (dv1 + dv2);
+                    let w_new = w[i] + 0.5 * h * (dw1 + dw2);
+                    g_e[i] = ge * c.decay_e + exc[i];
+                    g_i[i] = gi * c.decay_i + inh[i];
+                    exc[i] = 0.0;
+                    inh[i] = 0.0;
+                    let fire = free & (v_new >= c.v_spike);
+                    v[i] = if fire { c.v_reset } else { v_new };
+                    w[i] = if fire { w_new + c.b } else { w_new };
+                    refractory[i] = if fire {
+                        c.refrac_steps
+                    } else {
+                        (left - 1).max(0)
+                    };
+                    flags[i] = fire as u8;
+                }
+            },
+        );
         dynamics::collect_fired(flags, first_id, fired);
     }
 

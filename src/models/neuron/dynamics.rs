@@ -125,20 +125,22 @@ pub fn all_same(values: &[&Values]) -> bool {
 }
 
 /// Appends the indices of the non-zero flags, offset by `first_id`. Flags are mostly zero,
-/// so whole words of eight are skipped at once.
+/// so blocks of 32 are skipped at once.
 pub fn collect_fired(flags: &[u8], first_id: u32, fired: &mut Vec<u32>) {
     let mut base = 0usize;
-    let mut chunks = flags.chunks_exact(8);
+    let mut chunks = flags.chunks_exact(32);
     for chunk in &mut chunks {
-        let word = u64::from_ne_bytes(chunk.try_into().unwrap_or([0; 8]));
-        if word != 0 {
+        let any = chunk.chunks_exact(8).fold(0u64, |acc, c| {
+            acc | u64::from_ne_bytes(c.try_into().unwrap_or([0; 8]))
+        });
+        if any != 0 {
             for (j, &f) in chunk.iter().enumerate() {
                 if f != 0 {
                     fired.push(first_id + (base + j) as u32);
                 }
             }
         }
-        base += 8;
+        base += 32;
     }
     for (j, &f) in chunks.remainder().iter().enumerate() {
         if f != 0 {
@@ -149,13 +151,17 @@ pub fn collect_fired(flags: &[u8], first_id: u32, fired: &mut Vec<u32>) {
 
 /// `exp(x)` in f32 without a library call, so that loops using it vectorise. Relative error
 /// below 3e-7 on [-87, 88]; inputs outside are clamped (giving 0 or a large finite value).
+/// Uses only operations the x86-64 baseline (SSE2) has as instructions: no `round`, no
+/// fused multiply-add (either would become a library call per element there).
 #[inline(always)]
 pub fn fast_exp(x: f32) -> f32 {
     let x = x.clamp(-87.0, 88.0);
     // exp(x) = 2^k · exp(r), k = round(x / ln 2), |r| <= ln2 / 2 (Cody–Waite reduction).
-    let k = (x * std::f32::consts::LOG2_E).round();
-    let r = k.mul_add(-0.693_145_75, x);
-    let r = k.mul_add(-1.428_606_8e-6, r);
+    // Adding and subtracting 1.5·2^23 rounds to the nearest integer in f32 arithmetic.
+    const ROUNDER: f32 = 12_582_912.0;
+    let k = (x * std::f32::consts::LOG2_E + ROUNDER) - ROUNDER;
+    let r = x - k * 0.693_145_75;
+    let r = r - k * 1.428_606_8e-6;
     // Degree-6 Taylor polynomial of exp on the reduced range.
     let p = 1.0 / 720.0;
     let p = p * r + 1.0 / 120.0;
@@ -166,6 +172,35 @@ pub fn fast_exp(x: f32) -> f32 {
     let p = p * r + 1.0;
     let scale = f32::from_bits(((k as i32 + 127) as u32) << 23);
     p * scale
+}
+
+/// Runs `f` compiled for the widest vector instructions the processor has (AVX-512, else
+/// AVX2 with FMA), for the baseline otherwise. A model's update loop called through this
+/// (with `#[inline(always)]` down to the loop) is vectorised 16 or 8 wide instead of 4
+/// without building the crate for one processor.
+#[inline(always)]
+pub fn with_wide_simd<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx2,fma")]
+        fn widest<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        #[target_feature(enable = "avx2,fma")]
+        fn wide<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx512f") && has!("avx512bw") && has!("avx512vl") && has!("avx2") && has!("fma") {
+            // SAFETY: the processor supports every feature enabled, checked just above.
+            return unsafe { widest(f) };
+        }
+        if has!("avx2") && has!("fma") {
+            // SAFETY: the processor supports AVX2 and FMA, checked just above.
+            return unsafe { wide(f) };
+        }
+    }
+    f()
 }
 
 /// Steps that `ms` lasts at step `dt`, rounded to the nearest step.
@@ -190,12 +225,13 @@ mod tests {
 
     #[test]
     fn fired_flags_become_ascending_ids() {
-        let mut flags = vec![0u8; 21];
+        let mut flags = vec![0u8; 70];
         flags[0] = 1;
         flags[9] = 1;
         flags[20] = 1;
+        flags[69] = 1;
         let mut fired = Vec::new();
         collect_fired(&flags, 100, &mut fired);
-        assert_eq!(fired, vec![100, 109, 120]);
+        assert_eq!(fired, vec![100, 109, 120, 169]);
     }
 }

@@ -159,21 +159,27 @@ impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for Izhikevi
         let h = self.dt;
         let (v, u, flags) = (&mut self.v[..n], &mut self.u[..n], &mut self.fired[..n]);
         let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
-        for i in 0..n {
-            let k = self.coefficients.at(i);
-            let (v_old, u_old) = (v[i], u[i]);
-            let v_new = v_old
-                + h * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old + k.i_offset)
-                + exc[i]
-                + inh[i];
-            let u_new = u_old + h * k.a * (k.b * v_old - u_old);
-            exc[i] = 0.0;
-            inh[i] = 0.0;
-            let fire = v_new >= V_PEAK;
-            v[i] = if fire { k.c } else { v_new };
-            u[i] = if fire { u_new + k.d } else { u_new };
-            flags[i] = fire as u8;
-        }
+        let coefficients = &self.coefficients;
+        dynamics::with_wide_simd(
+            #[inline(always)]
+            || {
+                for i in 0..n {
+                    let k = coefficients.at(i);
+                    let (v_old, u_old) = (v[i], u[i]);
+                    let v_new = v_old
+                        + h * (0.04 * v_old * v_old + 5.0 * v_old + 140.0 - u_old + k.i_offset)
+                        + exc[i]
+                        + inh[i];
+                    let u_new = u_old + h * k.a * (k.b * v_old - u_old);
+                    exc[i] = 0.0;
+                    inh[i] = 0.0;
+                    let fire = v_new >= V_PEAK;
+                    v[i] = if fire { k.c } else { v_new };
+                    u[i] = if fire { u_new + k.d } else { u_new };
+                    flags[i] = fire as u8;
+                }
+            },
+        );
         dynamics::collect_fired(flags, first_id, fired);
     }
 

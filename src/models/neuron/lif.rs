@@ -49,7 +49,9 @@
 
 use std::ops::Range as IndexRange;
 
-use super::dynamics::{GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps};
+use super::dynamics::{
+    GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps, with_wide_simd,
+};
 use super::{NeuronInfo, StateSpec};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
@@ -309,26 +311,32 @@ impl<C: CoefficientSource> NeuronGroup for LifGroup<C> {
         let (v, i_e, i_i) = (&mut self.v[..n], &mut self.i_e[..n], &mut self.i_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
         let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
-        for i in 0..n {
-            let c = self.coefficients.at(i);
-            let (e, h) = (i_e[i], i_i[i]);
-            let propagated = c.v_inf + (v[i] - c.v_inf) * c.p_m + e * c.p_e + h * c.p_i;
-            let left = refractory[i];
-            let free = left <= 0;
-            let v_new = if free { propagated } else { c.v_reset };
-            i_e[i] = e * c.decay_e + exc[i];
-            i_i[i] = h * c.decay_i + inh[i];
-            exc[i] = 0.0;
-            inh[i] = 0.0;
-            let fire = free & (v_new >= c.v_thresh);
-            v[i] = if fire { c.v_reset } else { v_new };
-            refractory[i] = if fire {
-                c.refrac_steps
-            } else {
-                (left - 1).max(0)
-            };
-            flags[i] = fire as u8;
-        }
+        let coefficients = &self.coefficients;
+        with_wide_simd(
+            #[inline(always)]
+            || {
+                for i in 0..n {
+                    let c = coefficients.at(i);
+                    let (e, h) = (i_e[i], i_i[i]);
+                    let propagated = c.v_inf + (v[i] - c.v_inf) * c.p_m + e * c.p_e + h * c.p_i;
+                    let left = refractory[i];
+                    let free = left <= 0;
+                    let v_new = if free { propagated } else { c.v_reset };
+                    i_e[i] = e * c.decay_e + exc[i];
+                    i_i[i] = h * c.decay_i + inh[i];
+                    exc[i] = 0.0;
+                    inh[i] = 0.0;
+                    let fire = free & (v_new >= c.v_thresh);
+                    v[i] = if fire { c.v_reset } else { v_new };
+                    refractory[i] = if fire {
+                        c.refrac_steps
+                    } else {
+                        (left - 1).max(0)
+                    };
+                    flags[i] = fire as u8;
+                }
+            },
+        );
         collect_fired(flags, first_id, fired);
     }
 

@@ -248,29 +248,35 @@ impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for LifCondG
         let (v, g_e, g_i) = (&mut self.v[..n], &mut self.g_e[..n], &mut self.g_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
         let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
-        for i in 0..n {
-            let c = self.coefficients.at(i);
-            let (ge, gi) = (g_e[i], g_i[i]);
-            let g_total = c.g_leak + ge + gi;
-            let v_inf = (c.leak_current + ge * c.e_rev_e + gi * c.e_rev_i) / g_total;
-            let propagated =
-                v_inf + (v[i] - v_inf) * dynamics::fast_exp(c.minus_dt_over_cm * g_total);
-            let left = refractory[i];
-            let free = left <= 0;
-            let v_new = if free { propagated } else { c.v_reset };
-            g_e[i] = ge * c.decay_e + exc[i];
-            g_i[i] = gi * c.decay_i + inh[i];
-            exc[i] = 0.0;
-            inh[i] = 0.0;
-            let fire = free & (v_new >= c.v_thresh);
-            v[i] = if fire { c.v_reset } else { v_new };
-            refractory[i] = if fire {
-                c.refrac_steps
-            } else {
-                (left - 1).max(0)
-            };
-            flags[i] = fire as u8;
-        }
+        let coefficients = &self.coefficients;
+        dynamics::with_wide_simd(
+            #[inline(always)]
+            || {
+                for i in 0..n {
+                    let c = coefficients.at(i);
+                    let (ge, gi) = (g_e[i], g_i[i]);
+                    let g_total = c.g_leak + ge + gi;
+                    let v_inf = (c.leak_current + ge * c.e_rev_e + gi * c.e_rev_i) / g_total;
+                    let propagated =
+                        v_inf + (v[i] - v_inf) * dynamics::fast_exp(c.minus_dt_over_cm * g_total);
+                    let left = refractory[i];
+                    let free = left <= 0;
+                    let v_new = if free { propagated } else { c.v_reset };
+                    g_e[i] = ge * c.decay_e + exc[i];
+                    g_i[i] = gi * c.decay_i + inh[i];
+                    exc[i] = 0.0;
+                    inh[i] = 0.0;
+                    let fire = free & (v_new >= c.v_thresh);
+                    v[i] = if fire { c.v_reset } else { v_new };
+                    refractory[i] = if fire {
+                        c.refrac_steps
+                    } else {
+                        (left - 1).max(0)
+                    };
+                    flags[i] = fire as u8;
+                }
+            },
+        );
         dynamics::collect_fired(flags, first_id, fired);
     }
 

@@ -44,18 +44,52 @@ use build::{Plan, Sampler};
 use partition::{Partition, RuleState};
 use sync::{PhaseCell, SpinBarrier};
 
+/// How finely to split the work between threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Partitioning {
+    /// Fewest neurons a worker thread gets. A step of a small network lasts a few
+    /// microseconds, about what threads need to meet at a barrier, so small networks run on
+    /// fewer threads than allowed (results are the same either way).
+    pub min_neurons_per_worker: usize,
+}
+
+impl Default for Partitioning {
+    fn default() -> Partitioning {
+        Partitioning {
+            min_neurons_per_worker: 10_000,
+        }
+    }
+}
+
 /// Simulates a spiking network for its `simulate` duration.
 ///
-/// Uses `min(config.threads, rayon::current_num_threads())` worker threads of the current
-/// rayon pool (call it inside `ThreadPool::install` to choose the pool). Stops cleanly at the
-/// next step when `config.interrupt` is set, with `interrupted = true` in the report.
+/// Uses up to `min(config.threads, rayon::current_num_threads())` worker threads of the
+/// current rayon pool (call it inside `ThreadPool::install` to choose the pool), fewer for
+/// small networks (see [`Partitioning`]). Stops cleanly at the next step when
+/// `config.interrupt` is set, with `interrupted = true` in the report.
 pub fn run(
     network: &Network,
     config: &RunConfig,
     observer: &mut dyn Observer,
 ) -> Result<RunReport, SimError> {
+    run_partitioned(network, config, observer, Partitioning::default())
+}
+
+/// [`run`] with an explicit partitioning (tests use it to force several workers onto small
+/// networks).
+pub fn run_partitioned(
+    network: &Network,
+    config: &RunConfig,
+    observer: &mut dyn Observer,
+    partitioning: Partitioning,
+) -> Result<RunReport, SimError> {
     let started = Instant::now();
-    let workers = config.threads.clamp(1, rayon::current_num_threads().max(1));
+    let neurons: usize = network.graph.populations().map(|(_, p)| p.size()).sum();
+    let by_size = (neurons / partitioning.min_neurons_per_worker.max(1)).max(1);
+    let workers = config
+        .threads
+        .clamp(1, rayon::current_num_threads().max(1))
+        .min(by_size);
     let plan = build::build(network, workers)?;
     let build_s = started.elapsed().as_secs_f64();
     let started = Instant::now();

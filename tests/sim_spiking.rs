@@ -1,0 +1,614 @@
+//! Validation of the spiking engine against analytic solutions, statistics and invariants:
+//! exact lif integration, the f-I curve, model signatures (Izhikevich regular spiking, AdEx
+//! adaptation), Poisson rates, delay precision, connector statistics, thread invariance,
+//! the CUBA benchmark's rate and STDP. Heavy runs are `#[ignore]`d.
+
+#[path = "support/networks.rs"]
+mod networks;
+
+use neurosim::diag::Span;
+use neurosim::ir::{Interval, Network, PopulationId, Receptor, Record, RecordTarget, Recordable};
+use neurosim::ir::{ProjectionId, Value};
+use neurosim::models::connector::{self, Generate, Rows, Shape};
+use neurosim::sim::rng::{Purpose, stream};
+use neurosim::sim::{ObserveError, Observer, RunConfig, RunReport, spiking};
+use neurosim::units::Dim;
+
+use networks::*;
+
+/// Keeps everything the engine reports.
+#[derive(Default)]
+struct Recorder {
+    /// (population, time, neuron) for every spike, in the order reported.
+    spikes: Vec<(u32, f64, u32)>,
+    /// (record, time, values) for every sample.
+    samples: Vec<(usize, f64, Vec<f32>)>,
+}
+
+impl Observer for Recorder {
+    fn spikes(
+        &mut self,
+        population: PopulationId,
+        t: f64,
+        ids: &[u32],
+    ) -> Result<(), ObserveError> {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids ascending");
+        self.spikes
+            .extend(ids.iter().map(|&i| (population.0, t, i)));
+        Ok(())
+    }
+
+    fn sample(&mut self, record: usize, t: f64, values: &[f32]) -> Result<(), ObserveError> {
+        self.samples.push((record, t, values.to_vec()));
+        Ok(())
+    }
+}
+
+impl Recorder {
+    fn spike_times(&self, population: u32, neuron: u32) -> Vec<f64> {
+        self.spikes
+            .iter()
+            .filter(|s| s.0 == population && s.2 == neuron)
+            .map(|s| s.1)
+            .collect()
+    }
+}
+
+fn run_with(net: &Network, threads: usize) -> (RunReport, Recorder) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    let mut recorder = Recorder::default();
+    let report = pool
+        .install(|| {
+            // One worker per thread however small the network, to exercise the exchange.
+            let partitioning = spiking::Partitioning {
+                min_neurons_per_worker: 1,
+            };
+            spiking::run_partitioned(net, &RunConfig::new(threads), &mut recorder, partitioning)
+        })
+        .expect("run succeeds");
+    (report, recorder)
+}
+
+fn record_state(net: &mut Network, var: &str, id: PopulationId, every: Option<f64>) {
+    net.records.push(Record {
+        what: Recordable::State(var.into()),
+        targets: vec![RecordTarget::Population { id, range: None }],
+        every: every.map(Interval::Time),
+        span: Span::default(),
+    });
+}
+
+fn isis(times: &[f64]) -> Vec<f64> {
+    times.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[test]
+fn lif_subthreshold_trace_matches_the_analytic_solution() {
+    // One neuron relaxing under a constant current, one receiving a single PSC.
+    let (tau_m, tau_e, cm) = (20.0, 5.0, 250.0);
+    let mut net = network("lif_exact", 1, 30.0);
+    let cell = |i_offset: f64| {
+        vec![
+            ("tau_m", Value::Number(tau_m)),
+            ("cm", Value::Number(cm)),
+            ("v_rest", Value::Number(-65.0)),
+            ("v_thresh", Value::Number(0.0)),
+            ("tau_syn_e", Value::Number(tau_e)),
+            ("i_offset", Value::Number(i_offset)),
+        ]
+    };
+    let driven = add_population(&mut net, "driven", "lif", 1, &cell(100.0), &[]);
+    let psc = add_population(&mut net, "psc", "lif", 1, &cell(0.0), &[]);
+    let source = add_population(
+        &mut net,
+        "source",
+        "spike_source",
+        1,
+        &[("times", Value::List(vec![Value::Number(2.0)]))],
+        &[],
+    );
+    add_projection(
+        &mut net,
+        source,
+        psc,
+        "one_to_one",
+        &[],
+        Value::Number(2.0),
+        Dim::VOLTAGE,
+        Receptor::Excitatory,
+        None,
+    );
+    record_state(&mut net, "v", driven, None);
+    record_state(&mut net, "v", psc, None);
+    let (_, rec) = run_with(&net, 1);
+    let v_inf = -65.0 + 100.0 * tau_m / cm;
+    let mut worst: f64 = 0.0;
+    for (record, t, values) in &rec.samples {
+        let v = values[0] as f64;
+        let expected = if *record == 0 {
+            v_inf + (-65.0 - v_inf) * (-t / tau_m).exp()
+        } else {
+            // Emitted at 2.0 ms, one step of delay, acting on v from 2.1 ms on.
+            let s = t - 2.1;
+            if s <= 0.0 {
+                -65.0
+            } else {
+                -65.0 + 2.0 * tau_e / (tau_e - tau_m) * ((-s / tau_e).exp() - (-s / tau_m).exp())
+            }
+        };
+        worst = worst.max((v - expected).abs());
+    }
+    assert_eq!(rec.samples.len(), 2 * 300);
+    assert!(worst < 2e-4, "largest deviation {worst} mV");
+}
+
+#[test]
+fn lif_rate_follows_the_analytic_f_i_curve() {
+    let (tau_m, cm, tau_ref) = (10.0, 250.0, 2.0);
+    let currents = [400.0, 600.0, 1000.0];
+    let mut net = network("fi", 1, 2000.0);
+    for (k, &current) in currents.iter().enumerate() {
+        add_population(
+            &mut net,
+            &format!("p{k}"),
+            "lif",
+            1,
+            &[
+                ("tau_m", Value::Number(tau_m)),
+                ("cm", Value::Number(cm)),
+                ("v_rest", Value::Number(-70.0)),
+                ("v_reset", Value::Number(-70.0)),
+                ("v_thresh", Value::Number(-55.0)),
+                ("tau_refrac", Value::Number(tau_ref)),
+                ("i_offset", Value::Number(current)),
+            ],
+            &[("v", Value::Number(-70.0))],
+        );
+    }
+    let (report, _) = run_with(&net, 1);
+    for (k, &current) in currents.iter().enumerate() {
+        let v_inf = -70.0 + current * tau_m / cm;
+        let period = tau_ref + tau_m * ((v_inf + 70.0) / (v_inf + 55.0)).ln();
+        let expected = 1000.0 / period;
+        let rate = report.populations[&format!("p{k}")].rate_hz.unwrap();
+        // Spikes fall on the step grid: the period is late by up to one step.
+        let slowest = 1000.0 / (period + 0.1);
+        assert!(
+            rate <= expected + 0.5 && rate >= slowest - 0.5,
+            "I = {current} pA: {rate} Hz, analytic {expected} Hz"
+        );
+    }
+}
+
+#[test]
+fn izhikevich_regular_spiking_adapts_then_fires_tonically() {
+    let mut net = network("rs", 1, 1000.0);
+    add_population(
+        &mut net,
+        "rs",
+        "izhikevich",
+        1,
+        &[
+            ("a", Value::Number(0.02)),
+            ("b", Value::Number(0.2)),
+            ("c", Value::Number(-65.0)),
+            ("d", Value::Number(8.0)),
+            ("i_offset", Value::Number(10.0)),
+        ],
+        &[("v", Value::Number(-65.0))],
+    );
+    let (_, rec) = run_with(&net, 1);
+    let times = rec.spike_times(0, 0);
+    let isi = isis(&times);
+    assert!(times.len() >= 5, "{} spikes", times.len());
+    // Spike-frequency adaptation: the first interval is the shortest, later ones settle.
+    assert!(isi[0] < isi[isi.len() - 1] * 0.8, "ISIs {isi:?}");
+    let tail = &isi[isi.len() / 2..];
+    let mean = tail.iter().sum::<f64>() / tail.len() as f64;
+    assert!(
+        tail.iter().all(|x| (x - mean).abs() < 0.05 * mean),
+        "tonic tail {tail:?}"
+    );
+}
+
+#[test]
+fn adex_intervals_grow_with_adaptation() {
+    let mut net = network("adex", 1, 500.0);
+    add_population(
+        &mut net,
+        "n",
+        "adex",
+        1,
+        &[("i_offset", Value::Number(1000.0))],
+        &[],
+    );
+    let (_, rec) = run_with(&net, 1);
+    let isi = isis(&rec.spike_times(0, 0));
+    assert!(isi.len() >= 4, "ISIs {isi:?}");
+    assert!(isi[isi.len() - 1] > 1.5 * isi[0], "ISIs {isi:?}");
+    assert!(isi.windows(2).take(3).all(|w| w[1] >= w[0]), "ISIs {isi:?}");
+}
+
+#[test]
+fn poisson_rate_is_within_statistical_tolerance() {
+    let mut net = network("poisson", 9, 1000.0);
+    let rate_per_ms = 0.02; // 20 Hz
+    add_population(
+        &mut net,
+        "p",
+        "poisson",
+        1000,
+        &[("rate", Value::Number(rate_per_ms))],
+        &[],
+    );
+    let (report, rec) = run_with(&net, 1);
+    let count = report.populations["p"].spikes.unwrap() as f64;
+    // Bernoulli per step: expected n·steps·p, sd = sqrt(n·steps·p(1-p)).
+    let p = 1.0 - (-rate_per_ms * 0.1f64).exp();
+    let expected = 1000.0 * 10_000.0 * p;
+    let sd = (expected * (1.0 - p)).sqrt();
+    assert!(
+        (count - expected).abs() < 4.0 * sd,
+        "{count} vs {expected} ± {sd}"
+    );
+    // Intervals of a Poisson train: CV close to 1.
+    let mut all = Vec::new();
+    for n in 0..100 {
+        all.extend(isis(&rec.spike_times(0, n)));
+    }
+    let mean = all.iter().sum::<f64>() / all.len() as f64;
+    let var = all.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / all.len() as f64;
+    let cv = var.sqrt() / mean;
+    assert!((cv - 1.0).abs() < 0.1, "CV {cv}");
+}
+
+#[test]
+fn a_spike_arrives_exactly_its_delay_later() {
+    // Izhikevich neurons at rest fire in the step a 100 mV jump arrives.
+    let delays = [0.1, 0.5, 2.0, 7.3, 0.04];
+    let mut net = network("delays", 1, 20.0);
+    let source = add_population(
+        &mut net,
+        "s",
+        "spike_source",
+        1,
+        &[("times", Value::List(vec![Value::Number(1.0)]))],
+        &[],
+    );
+    for (k, &d) in delays.iter().enumerate() {
+        let target = add_population(&mut net, &format!("t{k}"), "izhikevich", 1, &[], &[]);
+        add_projection(
+            &mut net,
+            source,
+            target,
+            "full",
+            &[],
+            Value::Number(100.0),
+            Dim::VOLTAGE,
+            Receptor::Excitatory,
+            Some(Value::Number(d)),
+        );
+    }
+    let (_, rec) = run_with(&net, 1);
+    assert_eq!(rec.spike_times(0, 0), vec![1.0]);
+    for (k, &d) in delays.iter().enumerate() {
+        let steps = (d / 0.1f64).round().max(1.0);
+        let times = rec.spike_times(k as u32 + 1, 0);
+        assert_eq!(times.len(), 1, "target {k}: {times:?}");
+        assert!(
+            (times[0] - (1.0 + steps * 0.1)).abs() < 1e-9,
+            "delay {d}: {times:?}"
+        );
+    }
+}
+
+fn generate(name: &str, shape: Shape, args: &[(&str, f64)], multapses: bool) -> Rows {
+    let info = connector::find(name).expect("registered");
+    let lookup = |k: &str| args.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+    let row_stream = |row: u64| stream(5, Purpose::Connect, &[0, row]);
+    (info.generate)(&Generate {
+        shape,
+        args: &lookup,
+        multapses,
+        stream: &row_stream,
+    })
+    .expect("generation succeeds")
+}
+
+fn in_degrees(rows: &Rows, n_post: usize) -> Vec<usize> {
+    let mut d = vec![0; n_post];
+    for &t in &rows.targets {
+        d[t as usize] += 1;
+    }
+    d
+}
+
+#[test]
+fn connectors_have_their_defining_statistics() {
+    let own = Shape {
+        n_pre: 300,
+        n_post: 300,
+        exclude_autapses: true,
+    };
+    let distinct_and_no_autapses = |rows: &Rows| {
+        for s in 0..rows.offsets.len() - 1 {
+            let row = &rows.targets[rows.offsets[s]..rows.offsets[s + 1]];
+            assert!(row.windows(2).all(|w| w[0] < w[1]), "sorted, distinct");
+            assert!(!row.contains(&(s as u32)), "no autapse");
+        }
+    };
+    let rows = generate("fixed_indegree", own, &[("k", 50.0)], false);
+    assert!(in_degrees(&rows, 300).iter().all(|&d| d == 50));
+    distinct_and_no_autapses(&rows);
+
+    let rows = generate("fixed_outdegree", own, &[("k", 40.0)], false);
+    assert!(rows.offsets.windows(2).all(|w| w[1] - w[0] == 40));
+    distinct_and_no_autapses(&rows);
+
+    let rows = generate("fixed_total", own, &[("n", 5000.0)], false);
+    assert_eq!(rows.n_synapses(), 5000);
+    distinct_and_no_autapses(&rows);
+
+    let rows = generate("full", own, &[], false);
+    assert_eq!(rows.n_synapses(), 300 * 299);
+
+    let rows = generate(
+        "one_to_one",
+        Shape {
+            exclude_autapses: false,
+            ..own
+        },
+        &[],
+        false,
+    );
+    assert_eq!(rows.targets, (0..300).collect::<Vec<u32>>());
+
+    let big = Shape {
+        n_pre: 2000,
+        n_post: 1500,
+        exclude_autapses: false,
+    };
+    let p = 0.05;
+    let rows = generate("random", big, &[("p", p)], false);
+    let expected = p * 2000.0 * 1500.0;
+    let sd = (expected * (1.0 - p)).sqrt();
+    let count = rows.n_synapses() as f64;
+    assert!((count - expected).abs() < 4.0 * sd, "{count} vs {expected}");
+    let degrees = in_degrees(&rows, 1500);
+    let mean = degrees.iter().sum::<usize>() as f64 / 1500.0;
+    let var = degrees
+        .iter()
+        .map(|&d| (d as f64 - mean).powi(2))
+        .sum::<f64>()
+        / 1500.0;
+    // In-degrees are binomial(2000, p): variance n·p·(1-p) = 95.
+    assert!((var - 95.0).abs() < 20.0, "in-degree variance {var}");
+
+    let rows = generate("fixed_indegree", own, &[("k", 400.0)], true);
+    assert!(in_degrees(&rows, 300).iter().all(|&d| d == 400));
+}
+
+#[test]
+fn connectors_refuse_impossible_requests() {
+    let info = connector::find("fixed_indegree").expect("registered");
+    let lookup = |k: &str| (k == "k").then_some(10.0);
+    let row_stream = |row: u64| stream(5, Purpose::Connect, &[0, row]);
+    let result = (info.generate)(&Generate {
+        shape: Shape {
+            n_pre: 5,
+            n_post: 5,
+            exclude_autapses: true,
+        },
+        args: &lookup,
+        multapses: false,
+        stream: &row_stream,
+    });
+    assert!(result.unwrap_err().contains("only 4 distinct"));
+}
+
+/// A network that exercises everything at once: Poisson drive, random delays and weights,
+/// per-neuron parameters, several connectors and models.
+fn mixed_network(duration_ms: f64) -> Network {
+    let mut net = cuba(1200, 11, duration_ms);
+    let e = PopulationId(0);
+    let drive = add_population(
+        &mut net,
+        "drive",
+        "poisson",
+        200,
+        &[("rate", uniform(0.005, 0.02))],
+        &[],
+    );
+    let cond = add_population(
+        &mut net,
+        "cond",
+        "lif_cond",
+        150,
+        &[("tau_m", normal(20.0, 2.0, Some((5.0, 40.0))))],
+        &[("v", uniform(-65.0, -55.0))],
+    );
+    add_projection(
+        &mut net,
+        drive,
+        e,
+        "fixed_outdegree",
+        &[("k", 30.0)],
+        uniform(0.5, 2.0),
+        Dim::VOLTAGE,
+        Receptor::Excitatory,
+        Some(normal(1.5, 0.75, Some((0.1, 10.0)))),
+    );
+    add_projection(
+        &mut net,
+        drive,
+        cond,
+        "fixed_indegree",
+        &[("k", 40.0)],
+        Value::Number(3.0),
+        Dim::CONDUCTANCE,
+        Receptor::Excitatory,
+        Some(uniform(0.1, 3.0)),
+    );
+    add_projection(
+        &mut net,
+        e,
+        cond,
+        "fixed_total",
+        &[("n", 3000.0)],
+        Value::Number(1.0),
+        Dim::CONDUCTANCE,
+        Receptor::Inhibitory,
+        None,
+    );
+    net
+}
+
+#[test]
+fn spikes_are_bit_identical_for_1_2_and_3_threads() {
+    let mut net = mixed_network(150.0);
+    record_state(&mut net, "v", PopulationId(3), Some(1.0));
+    let (report_1, rec_1) = run_with(&net, 1);
+    assert!(rec_1.spikes.len() > 500, "{} spikes", rec_1.spikes.len());
+    for threads in [2, 3] {
+        let (report, rec) = run_with(&net, threads);
+        assert_eq!(rec.spikes, rec_1.spikes, "{threads} threads");
+        assert_eq!(rec.samples, rec_1.samples, "{threads} threads");
+        assert_eq!(report.populations, report_1.populations);
+        assert_eq!(report.projections, report_1.projections);
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_run_and_another_seed_another() {
+    let (_, a) = run_with(&mixed_network(60.0), 1);
+    let (_, b) = run_with(&mixed_network(60.0), 1);
+    assert_eq!(a.spikes, b.spikes);
+    let mut other = mixed_network(60.0);
+    other.seed += 1;
+    let (_, c) = run_with(&other, 1);
+    assert_ne!(a.spikes, c.spikes);
+}
+
+#[test]
+fn cuba_fires_at_a_plausible_mean_rate() {
+    let net = cuba(4000, 2007, 1000.0);
+    let (report, _) = run_with(&net, 2);
+    let synapses: u64 = report.projections.values().map(|p| p.synapses).sum();
+    // p = 0.02 over 4000 × 3999 candidate pairs.
+    let expected = 0.02 * 4000.0 * 3999.0;
+    assert!((synapses as f64 - expected).abs() < 4.0 * expected.sqrt());
+    for name in ["E", "I"] {
+        let rate = report.populations[name].rate_hz.unwrap();
+        // Brian2 2.9 runs this network at 5.7 Hz; Brian2's example reports 5-15 Hz.
+        assert!((3.0..15.0).contains(&rate), "{name}: {rate} Hz");
+    }
+}
+
+#[test]
+fn an_interrupt_stops_the_run_cleanly() {
+    let net = cuba(1000, 1, 10_000.0);
+    let config = RunConfig::new(1);
+    config
+        .interrupt
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let report = spiking::run(&net, &config, &mut Recorder::default()).expect("runs");
+    assert!(report.interrupted);
+    let spikes: u64 = report.populations.values().filter_map(|p| p.spikes).sum();
+    assert!(spikes < 1000, "stopped after the first step");
+}
+
+/// Poisson inputs onto one lif_cond neuron through plastic synapses (Song, Miller & Abbott
+/// 2000, reduced).
+fn stdp_network(inputs: usize, duration_ms: f64, w_max: f64) -> (Network, ProjectionId) {
+    let mut net = network("stdp", 42, duration_ms);
+    let drive = add_population(
+        &mut net,
+        "inputs",
+        "poisson",
+        inputs,
+        &[("rate", Value::Number(0.015))],
+        &[],
+    );
+    let post = add_population(
+        &mut net,
+        "post",
+        "lif_cond",
+        1,
+        &[
+            ("tau_m", Value::Number(20.0)),
+            ("cm", Value::Number(200.0)),
+            ("v_rest", Value::Number(-70.0)),
+            ("v_reset", Value::Number(-60.0)),
+            ("v_thresh", Value::Number(-54.0)),
+            ("tau_refrac", Value::Number(1.0)),
+            ("tau_syn_e", Value::Number(5.0)),
+            ("e_rev_e", Value::Number(0.0)),
+        ],
+        &[],
+    );
+    let projection = add_projection(
+        &mut net,
+        drive,
+        post,
+        "full",
+        &[],
+        uniform(0.0, w_max),
+        Dim::CONDUCTANCE,
+        Receptor::Excitatory,
+        None,
+    );
+    net.graph.projection_mut(projection).plasticity = Some(stdp(&[
+        ("w_max", Value::Number(w_max)),
+        ("a_plus", Value::Number(0.005)),
+        ("a_minus", Value::Number(0.005 * 1.05)),
+    ]));
+    net.records.push(Record {
+        what: Recordable::Weight,
+        targets: vec![RecordTarget::Projection(projection)],
+        every: Some(Interval::Time(duration_ms)),
+        span: Span::default(),
+    });
+    (net, projection)
+}
+
+#[test]
+fn stdp_moves_weights_within_bounds_and_is_thread_invariant() {
+    let w_max = 1.0;
+    let (net, _) = stdp_network(200, 2000.0, w_max);
+    let (report, rec) = run_with(&net, 1);
+    assert!(report.populations["post"].spikes.unwrap() > 5);
+    let (_, _, weights) = rec.samples.last().expect("one weight sample");
+    assert_eq!(weights.len(), 200);
+    assert!(weights.iter().all(|w| (0.0..=w_max as f32).contains(w)));
+    let (_, rec_2) = run_with(&net, 2);
+    assert_eq!(rec.samples, rec_2.samples);
+    assert_eq!(rec.spikes, rec_2.spikes);
+}
+
+#[test]
+#[ignore = "heavy: 100 s of simulated time"]
+fn stdp_drives_weights_to_a_bimodal_distribution() {
+    let w_max = 1.0;
+    let (net, _) = stdp_network(1000, 100_000.0, w_max);
+    let (_, rec) = run_with(&net, 2);
+    let (_, _, weights) = rec.samples.last().expect("one weight sample");
+    let low = weights.iter().filter(|&&w| w < 0.1 * w_max as f32).count();
+    let high = weights.iter().filter(|&&w| w > 0.9 * w_max as f32).count();
+    eprintln!("{low} near 0, {high} near w_max of {}", weights.len());
+    assert!(
+        low + high > weights.len() * 7 / 10,
+        "{low} low, {high} high"
+    );
+    assert!(low > 0 && high > 0);
+}
+
+#[test]
+#[ignore = "heavy: CUBA at 40,000 neurons"]
+fn cuba_rate_is_stable_at_40000_neurons() {
+    let (report, _) = run_with(&cuba(40_000, 2007, 1000.0), 2);
+    let rate = report.populations["E"].rate_hz.unwrap();
+    assert!((3.0..15.0).contains(&rate), "{rate} Hz");
+}
