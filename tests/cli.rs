@@ -266,3 +266,78 @@ fn inspect_and_plot_read_a_run_back() {
     let out = neurosim(&["inspect", "missing.h5"], dir.path());
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn from_replays_a_stored_run_and_weights_continue_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "tiny.net", TINY_SPIKING);
+    let out = neurosim(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "--quiet",
+            "--set",
+            "P.rate=80 Hz",
+            "--seed",
+            "4",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The .net file may change or vanish: the output carries the experiment.
+    std::fs::remove_file(&file).unwrap();
+    let out = neurosim(
+        &[
+            "run", "--from", "tiny.h5", "-o", "again.h5", "--quiet", "--json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap_or("")).expect("JSON");
+    assert_eq!(json["seed"], 4);
+    let first =
+        neurosim::record::hdf5::read_spikes(&dir.path().join("tiny.h5"), "P").expect("spikes");
+    let again =
+        neurosim::record::hdf5::read_spikes(&dir.path().join("again.h5"), "P").expect("spikes");
+    assert!(!first.0.is_empty());
+    assert_eq!(
+        first, again,
+        "a replay must reproduce the run spike for spike"
+    );
+
+    let file = write(dir.path(), "and.net", TINY_RATE);
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "--quiet", "--json"],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let first: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap_or("")).unwrap();
+    let out = neurosim(
+        &[
+            "run",
+            "and.net",
+            "--weights",
+            "and.h5",
+            "-o",
+            "more.h5",
+            "--quiet",
+            "--json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let more: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap_or("")).unwrap();
+    let (a, b) = (
+        first["train"]["final_loss"].as_f64().unwrap(),
+        more["train"]["final_loss"].as_f64().unwrap(),
+    );
+    assert!(
+        b < a,
+        "continuing from trained weights lowers the loss further: {a} -> {b}"
+    );
+    let out = neurosim(&["run", "tiny.h5", "--weights", "and.h5"], dir.path());
+    assert_ne!(out.status.code(), Some(0));
+}

@@ -87,8 +87,19 @@ pub struct GraphArgs {
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    #[command(flatten)]
-    pub source: SourceArgs,
+    /// The .net file (not needed with --from).
+    #[arg(required_unless_present = "from")]
+    pub file: Option<PathBuf>,
+    /// Only this network of the file (default: all, in order).
+    #[arg(long, value_name = "NAME")]
+    pub network: Option<String>,
+    /// Override a value of the file, unit-checked: `E.tau_m=15ms`, `"E->I.weight=2 mV"`, `seed=3`.
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Re-run the experiment stored in an earlier output: its source, network, seed and overrides
+    /// (further --set values apply on top).
+    #[arg(long, value_name = "OUT.h5", conflicts_with_all = ["file", "network"])]
+    pub from: Option<PathBuf>,
     /// Output HDF5 file (default: the file's `output`, else the .net file's stem + .h5 in the working folder).
     #[arg(short, long, value_name = "OUT.h5")]
     pub output: Option<PathBuf>,

@@ -1,6 +1,7 @@
 //! `neurosim run`: compile, check memory, open the output, run the engine, finish the output,
 //! print the JSON summary.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,13 +11,13 @@ use serde_json::{Value as Json, json};
 
 use super::args::RunArgs;
 use super::render::render;
-use super::source::{Compiled, available_memory, compile};
+use super::source::{Compiled, available_memory, compile_bytes, compile_file};
 use super::{CliError, Reported};
 use crate::ir::memory;
 use crate::ir::{Network, PopulationId};
 use crate::models::Mode;
-use crate::record::hdf5::Hdf5Recorder;
-use crate::record::{Provenance, RunStatus};
+use crate::record::hdf5::{Hdf5Recorder, read_arrays, read_provenance};
+use crate::record::{Provenance, RecordError, RunStatus};
 use crate::sim::{self, EpochStats, ObserveError, Observer, RunConfig, RunReport};
 
 /// Opens the HDF5 output for one network, with the provenance needed to reproduce the run.
@@ -65,7 +66,30 @@ fn rfc3339_now() -> String {
 }
 
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
-    let compiled = compile(&args.source)?;
+    let compiled = match (&args.from, &args.file) {
+        (Some(old), _) => {
+            let provenance = read_provenance(old)
+                .map_err(|e| CliError::Io(format!("cannot read {}: {e}", old.display())))?;
+            let mut overrides = provenance.overrides.clone();
+            overrides.extend(args.overrides.iter().cloned());
+            if args.seed.is_none() && !overrides.iter().any(|o| o.trim_start().starts_with("seed"))
+            {
+                overrides.push(format!("seed={}", provenance.seed));
+            }
+            compile_bytes(
+                Path::new(&provenance.file_name),
+                provenance.source.into_bytes(),
+                Some(&provenance.network),
+                &overrides,
+            )?
+        }
+        (None, Some(file)) => compile_file(file, args.network.as_deref(), &args.overrides)?,
+        (None, None) => return Err(CliError::Usage("give a .net file or --from OUT.h5".into())),
+    };
+    let initial = match &args.weights {
+        Some(old) => Some(read_weights(old)?),
+        None => None,
+    };
     if !compiled.warnings.is_empty() && !args.quiet {
         eprint!("{}", render(&compiled.warnings, &compiled.sources));
     }
@@ -116,7 +140,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             network: network.name.clone(),
             last_progress: None,
         };
-        let result = pool.install(|| execute(network, &config, &mut console));
+        let result = pool.install(|| execute(network, &config, initial.as_ref(), &mut console));
         let Console { inner: output, .. } = console;
         let (report, status) = match result {
             Ok(report) if report.interrupted => (report, RunStatus::Interrupted),
@@ -168,16 +192,47 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
 fn execute(
     network: &Network,
     config: &RunConfig,
+    initial: Option<&BTreeMap<String, Vec<f32>>>,
     observer: &mut dyn Observer,
 ) -> Result<RunReport, sim::SimError> {
     match network.mode {
+        Mode::Spiking if initial.is_some() => Err(sim::SimError::Unsupported(
+            "--weights applies to rate networks only".into(),
+        )),
         Mode::Spiking => sim::spiking::run(network, config, observer),
         Mode::Rate => {
             let data =
                 crate::data::load(network).map_err(|e| sim::SimError::Data(e.to_string()))?;
-            sim::rate::run(network, &data, config, observer)
+            let options = sim::rate::RateOptions {
+                initial: initial.cloned(),
+            };
+            sim::rate::run_with(network, &data, config, &options, observer)
         }
     }
+}
+
+/// Trained weights and biases of an earlier output, keyed `weights/<projection>`, `biases/<population>`.
+fn read_weights(path: &Path) -> Result<BTreeMap<String, Vec<f32>>, CliError> {
+    let mut out = BTreeMap::new();
+    for group in ["weights", "biases"] {
+        match read_arrays(path, group) {
+            Ok(arrays) => out.extend(arrays.into_iter().map(|(k, (_, v))| (k, v))),
+            Err(RecordError::Missing { .. }) => {}
+            Err(e) => {
+                return Err(CliError::Io(format!(
+                    "cannot read weights from {}: {e}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    if out.is_empty() {
+        return Err(CliError::Run(format!(
+            "{} holds no trained weights",
+            path.display()
+        )));
+    }
+    Ok(out)
 }
 
 /// `-o`, else the file's `output`, else `<stem>.h5` in the working folder; with several

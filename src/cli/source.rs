@@ -39,13 +39,37 @@ pub fn parse_override(text: &str) -> Result<Override, CliError> {
 
 /// Reads and compiles the file of `args`, rendering diagnostics to stderr on failure.
 pub fn compile(args: &SourceArgs) -> Result<Compiled, CliError> {
+    compile_file(&args.file, args.network.as_deref(), &args.overrides)
+}
+
+/// Reads and compiles `file`, keeping only `network` if given.
+pub fn compile_file(
+    file: &Path,
+    network: Option<&str>,
+    overrides: &[String],
+) -> Result<Compiled, CliError> {
+    let bytes = std::fs::read(file)
+        .map_err(|e| CliError::Io(format!("cannot read {}: {e}", file.display())))?;
+    compile_bytes(file, bytes, network, overrides)
+}
+
+/// Compiles source text that claims to be `file` (paths in it resolve against its folder).
+pub fn compile_bytes(
+    file: &Path,
+    bytes: Vec<u8>,
+    network: Option<&str>,
+    overrides: &[String],
+) -> Result<Compiled, CliError> {
+    let args = SourceArgs {
+        file: file.to_path_buf(),
+        network: network.map(str::to_string),
+        overrides: overrides.to_vec(),
+    };
     let overrides = args
         .overrides
         .iter()
         .map(|s| parse_override(s))
         .collect::<Result<Vec<_>, _>>()?;
-    let bytes = std::fs::read(&args.file)
-        .map_err(|e| CliError::Io(format!("cannot read {}: {e}", args.file.display())))?;
     let name = args.file.display().to_string();
     let started = Instant::now();
     let text = match String::from_utf8(bytes) {
