@@ -341,3 +341,74 @@ fn from_replays_a_stored_run_and_weights_continue_training() {
     let out = neurosim(&["run", "tiny.h5", "--weights", "and.h5"], dir.path());
     assert_ne!(out.status.code(), Some(0));
 }
+
+/// A run long enough to be interrupted: 100 s of 2,000 Poisson sources.
+const LONG_SPIKING: &str = "network long : spiking {
+    seed = 3
+    population P : poisson[2000] { rate = 20 Hz }
+    record spikes of P
+    simulate 100 s
+}
+";
+
+fn wait_for(path: &Path) {
+    for _ in 0..200 {
+        if path.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    // Let it record something beyond the empty file.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+}
+
+#[test]
+fn ctrl_c_leaves_a_complete_file_marked_interrupted() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "long.net", LONG_SPIKING);
+    let child = Command::new(env!("CARGO_BIN_EXE_neurosim"))
+        .args(["run", file.to_str().unwrap(), "--quiet", "--json"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&dir.path().join(".long.h5.tmp"));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let path = dir.path().join("long.h5");
+    let status = neurosim::record::hdf5::read_status(&path).expect("a readable file");
+    assert_eq!(status, Ok(neurosim::record::RunStatus::Interrupted));
+    let (times, ids) = neurosim::record::hdf5::read_spikes(&path, "P").expect("spikes");
+    assert_eq!(times.len(), ids.len());
+    assert!(
+        !times.is_empty(),
+        "the spikes recorded before Ctrl-C are kept"
+    );
+    assert!(times.last().copied().unwrap_or(0.0) < 100_000.0);
+    let json: serde_json::Value =
+        serde_json::from_str(text(&out.stdout).lines().last().unwrap_or("")).expect("JSON");
+    assert_eq!(json["interrupted"], true);
+}
+
+#[test]
+fn a_killed_run_never_leaves_a_file_under_the_final_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "long.net", LONG_SPIKING);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurosim"))
+        .args(["run", file.to_str().unwrap(), "--quiet"])
+        .current_dir(dir.path())
+        .spawn()
+        .unwrap();
+    let temp = dir.path().join(".long.h5.tmp");
+    wait_for(&temp);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!dir.path().join("long.h5").exists());
+    assert!(temp.exists(), "the partial run stays in the temporary file");
+}

@@ -1,7 +1,8 @@
 //! The `neurosim` command line: reads files, compiles, renders diagnostics, runs engines and
 //! records. The only module that uses clap or prints.
 //!
-//! Exit codes: 0 success, 1 invalid model or failed run, 2 usage error.
+//! Exit codes: 0 success, 1 invalid model or failed run, 2 usage error, 130 interrupted
+//! by Ctrl-C (the output file is still complete up to that point).
 
 pub mod args;
 pub mod check;
@@ -29,6 +30,9 @@ pub enum CliError {
     Io(String),
     #[error("{0}")]
     Run(String),
+    /// Stopped by Ctrl-C after finishing the output (exit code 130, as shells expect).
+    #[error("interrupted")]
+    Interrupted,
     #[error("diagnostics were reported")]
     Reported(Reported),
 }
@@ -37,6 +41,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
+            CliError::Interrupted => 130,
             CliError::Io(_) | CliError::Run(_) | CliError::Reported(_) => 1,
         }
     }
@@ -61,7 +66,7 @@ pub fn main() -> i32 {
     match result {
         Ok(()) => 0,
         Err(e) => {
-            if !matches!(e, CliError::Reported(_)) {
+            if !matches!(e, CliError::Reported(_) | CliError::Interrupted) {
                 eprintln!("error: {e}");
             }
             e.exit_code()

@@ -2,10 +2,13 @@
 //! print the JSON summary.
 
 use std::collections::BTreeMap;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressStyle};
 
 use serde_json::{Value as Json, json};
 
@@ -132,15 +135,17 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     }
 
     let mut summaries = Vec::new();
+    let mut interrupted = false;
     for (network, output_file) in &plans {
         let output = open_output(output_file, &compiled, network, threads)?;
         let mut console = Console {
             inner: output,
-            quiet: args.quiet,
             network: network.name.clone(),
-            last_progress: None,
+            epochs: network.train.as_ref().map_or(0, |t| t.epochs),
+            progress: Progress::new(args.quiet),
         };
         let result = pool.install(|| execute(network, &config, initial.as_ref(), &mut console));
+        console.progress.finish();
         let Console { inner: output, .. } = console;
         let (report, status) = match result {
             Ok(report) if report.interrupted => (report, RunStatus::Interrupted),
@@ -175,6 +180,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                 "interrupted: {} holds what was recorded so far",
                 written.display()
             );
+            interrupted = true;
             break;
         }
     }
@@ -185,6 +191,9 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             json!({ "runs": summaries })
         };
         println!("{out}");
+    }
+    if interrupted {
+        return Err(CliError::Interrupted);
     }
     Ok(())
 }
@@ -311,9 +320,91 @@ fn summary_json(
 /// Forwards to the output and tells the person at the terminal how the run goes.
 struct Console {
     inner: Hdf5Recorder,
-    quiet: bool,
     network: String,
-    last_progress: Option<Instant>,
+    /// Epochs the protocol trains for (0 in spiking mode).
+    epochs: usize,
+    progress: Progress,
+}
+
+/// How progress reaches the person running neurosim.
+enum Progress {
+    Quiet,
+    /// A progress bar with rate and ETA, on a terminal (created at the first report).
+    Bar(Option<ProgressBar>),
+    /// Plain lines every few seconds, when stderr is a file or pipe.
+    Lines {
+        started: Instant,
+        last: Instant,
+    },
+}
+
+impl Progress {
+    fn new(quiet: bool) -> Progress {
+        if quiet {
+            Progress::Quiet
+        } else if std::io::stderr().is_terminal() {
+            Progress::Bar(None)
+        } else {
+            let now = Instant::now();
+            Progress::Lines {
+                started: now,
+                last: now,
+            }
+        }
+    }
+
+    /// Prints a line without tearing the bar.
+    fn println(&self, line: &str) {
+        match self {
+            Progress::Quiet => {}
+            Progress::Bar(Some(bar)) => bar.println(line),
+            _ => eprintln!("{line}"),
+        }
+    }
+
+    fn update(&mut self, network: &str, fraction: f64, what: &str) {
+        const STEPS: u64 = 10_000;
+        match self {
+            Progress::Quiet => {}
+            Progress::Bar(bar) => {
+                let bar = bar.get_or_insert_with(|| {
+                    let bar = ProgressBar::new(STEPS);
+                    let style = ProgressStyle::with_template(
+                        "{prefix} [{bar:30}] {percent:>3}%  {msg}  {elapsed} elapsed, ETA {eta}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                    bar.set_style(style);
+                    bar.set_prefix(network.to_string());
+                    bar
+                });
+                bar.set_position((fraction.clamp(0.0, 1.0) * STEPS as f64) as u64);
+                bar.set_message(what.to_string());
+            }
+            Progress::Lines { started, last } => {
+                let now = Instant::now();
+                if now.duration_since(*last).as_secs_f64() >= 2.0 && fraction < 1.0 {
+                    let elapsed = now.duration_since(*started).as_secs_f64();
+                    let eta = if fraction > 0.0 {
+                        elapsed * (1.0 - fraction) / fraction
+                    } else {
+                        f64::NAN
+                    };
+                    eprintln!(
+                        "{network}: {:5.1}%  {what}  {elapsed:.1} s elapsed, ETA {eta:.1} s",
+                        100.0 * fraction
+                    );
+                    *last = now;
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Progress::Bar(Some(bar)) = self {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 impl Observer for Console {
@@ -331,7 +422,7 @@ impl Observer for Console {
     }
 
     fn epoch(&mut self, stats: &EpochStats) -> Result<(), ObserveError> {
-        if !self.quiet {
+        if !matches!(self.progress, Progress::Quiet) {
             let mut line = format!(
                 "{} epoch {:>4}  loss {:.5}",
                 self.network, stats.epoch, stats.loss
@@ -346,7 +437,11 @@ impl Observer for Console {
                 line += &format!("  val_acc {:.2}%", 100.0 * a);
             }
             line += &format!("  ({:.2} s)", stats.seconds);
-            eprintln!("{line}");
+            // At most about twenty lines however many epochs: every k-th and the last.
+            let every = self.epochs.div_ceil(20).max(1);
+            if stats.epoch % every == 0 || stats.epoch == self.epochs || stats.epoch == 1 {
+                self.progress.println(&line);
+            }
         }
         self.inner.epoch(stats)
     }
@@ -357,18 +452,6 @@ impl Observer for Console {
 
     fn progress(&mut self, fraction: f64, what: &str) {
         self.inner.progress(fraction, what);
-        if self.quiet {
-            return;
-        }
-        let now = Instant::now();
-        let due = self
-            .last_progress
-            .is_none_or(|t| now.duration_since(t).as_secs_f64() >= 1.0);
-        if due {
-            if self.last_progress.is_some() {
-                eprintln!("{}: {:5.1}%  {what}", self.network, 100.0 * fraction);
-            }
-            self.last_progress = Some(now);
-        }
+        self.progress.update(&self.network, fraction, what);
     }
 }
