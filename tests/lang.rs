@@ -11,7 +11,11 @@ use neurosim::lang::{self, Compilation, Override};
 fn compile_file(path: &Path, overrides: &[Override]) -> Compilation {
     let text = std::fs::read_to_string(path).expect("test file readable");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let name = path.strip_prefix(root).unwrap_or(path).display().to_string();
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string();
     let mut loader = |p: &Path| std::fs::read_to_string(root.join(p));
     lang::compile(&name, &text, &mut loader, overrides)
 }
@@ -22,7 +26,11 @@ fn ok_files_compile_and_lower_as_snapshotted() {
         let c = compile_file(path, &[]);
         let errors = render(&c.diagnostics, &c.sources);
         assert!(!c.has_errors(), "{}: {errors}", path.display());
-        assert!(!c.networks.is_empty(), "{}: no network lowered", path.display());
+        assert!(
+            !c.networks.is_empty(),
+            "{}: no network lowered",
+            path.display()
+        );
         let summary: String = c.networks.iter().map(lang::dump::summary).collect();
         insta::assert_snapshot!(summary);
     });
@@ -39,7 +47,12 @@ fn err_files_report_at_least_one_error() {
 }
 
 fn compile_str(text: &str, overrides: &[Override]) -> Compilation {
-    let mut loader = |p: &Path| Err(std::io::Error::new(std::io::ErrorKind::NotFound, p.display().to_string()));
+    let mut loader = |p: &Path| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            p.display().to_string(),
+        ))
+    };
     lang::compile("dir/test.net", text, &mut loader, overrides)
 }
 
@@ -68,12 +81,24 @@ network n : spiking {
 fn pop_param(c: &Compilation, pop: &str, param: &str) -> f64 {
     let n = &c.networks[0];
     let id = n.graph.find_population(pop).expect("population exists");
-    n.graph.population(id).params.number(param).expect("param is a number")
+    n.graph
+        .population(id)
+        .params
+        .number(param)
+        .expect("param is a number")
 }
 
 #[test]
 fn overrides_change_values_with_units_converted() {
-    let c = compile_str(SMALL, &[set("E.tau_m", "15ms"), set("E->I.weight", "2 mV"), set("seed", "3"), set("E->E.p", "0.05")]);
+    let c = compile_str(
+        SMALL,
+        &[
+            set("E.tau_m", "15ms"),
+            set("E->I.weight", "2 mV"),
+            set("seed", "3"),
+            set("E->E.p", "0.05"),
+        ],
+    );
     assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
     let n = &c.networks[0];
     assert_eq!(n.seed, 3);
@@ -105,7 +130,10 @@ fn overrides_are_unit_checked_and_must_name_something() {
     assert_eq!(codes(&c), ["E0102"]);
     let c = compile_str(SMALL, &[set("sead", "1")]);
     assert_eq!(codes(&c), ["E0603"]);
-    assert_eq!(c.diagnostics[0].help.as_deref(), Some("did you mean `seed`?"));
+    assert_eq!(
+        c.diagnostics[0].help.as_deref(),
+        Some("did you mean `seed`?")
+    );
     let c = compile_str(SMALL, &[set("E.", "1")]);
     assert_eq!(codes(&c), ["E0604"]);
     let c = compile_str(SMALL, &[set("E.tau_m", "(15 ms")]);
@@ -128,14 +156,21 @@ fn lists_and_chains_expand_to_one_projection_per_pair() {
     assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
     let g = &c.networks[0].graph;
     let names: Vec<&str> = g.projections().map(|(_, p)| p.name.as_str()).collect();
-    assert_eq!(names, ["a->c", "a->d", "b->c", "b->d", "c->d", "d->d", "a->c#2"]);
+    assert_eq!(
+        names,
+        ["a->c", "a->d", "b->c", "b->d", "c->d", "d->d", "a->c#2"]
+    );
 }
 
 #[test]
 fn receptor_defaults_follow_the_sign_of_the_weight() {
     let c = compile_str(SMALL, &[]);
     let n = &c.networks[0];
-    let r = |name: &str| n.graph.projection(n.graph.find_projection(name).unwrap()).receptor;
+    let r = |name: &str| {
+        n.graph
+            .projection(n.graph.find_projection(name).unwrap())
+            .receptor
+    };
     assert_eq!(r("E->I"), neurosim::ir::Receptor::Excitatory);
     assert_eq!(r("I->E"), neurosim::ir::Receptor::Inhibitory);
 }
@@ -143,8 +178,14 @@ fn receptor_defaults_follow_the_sign_of_the_weight() {
 #[test]
 fn imports_bring_templates_and_detect_cycles() {
     let files = std::collections::HashMap::from([
-        ("dir/lib/cells.net".to_string(), "import \"more.net\"\nlet cell = lif { tau_m = 12 ms }\n".to_string()),
-        ("dir/lib/more.net".to_string(), "let other = izhikevich {}\n".to_string()),
+        (
+            "dir/lib/cells.net".to_string(),
+            "import \"more.net\"\nlet cell = lif { tau_m = 12 ms }\n".to_string(),
+        ),
+        (
+            "dir/lib/more.net".to_string(),
+            "let other = izhikevich {}\n".to_string(),
+        ),
     ]);
     let mut loader = |p: &Path| {
         files
@@ -170,7 +211,11 @@ fn empty_and_comment_only_files_warn_but_do_not_fail() {
 
 #[test]
 fn hundred_thousand_nested_parentheses_are_refused_cleanly() {
-    let text = format!("network n : spiking {{ dt = {}1{} ms }}", "(".repeat(100_000), ")".repeat(100_000));
+    let text = format!(
+        "network n : spiking {{ dt = {}1{} ms }}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
     let c = compile_str(&text, &[]);
     assert_eq!(codes(&c), ["E0004"]);
     let unbalanced = "(".repeat(100_000);
@@ -180,7 +225,9 @@ fn hundred_thousand_nested_parentheses_are_refused_cleanly() {
 #[test]
 fn a_megabyte_identifier_is_handled() {
     let name = "a".repeat(1 << 20);
-    let text = format!("network n : spiking {{\n population {name} : lif[2]\n {name} -> {name} : full {{ weight = 1 mV }}\n simulate 1 ms\n}}\n");
+    let text = format!(
+        "network n : spiking {{\n population {name} : lif[2]\n {name} -> {name} : full {{ weight = 1 mV }}\n simulate 1 ms\n}}\n"
+    );
     let c = compile_str(&text, &[]);
     assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
     let bad = format!("network n : spiking {{\n population E : {name}[2]\n}}\n");

@@ -11,13 +11,22 @@ fn every_bad_file_is_reported_as_snapshotted() {
     insta::glob!("ui/*.net", |path| {
         let bytes = std::fs::read(path).expect("test file readable");
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let name = path.strip_prefix(root).unwrap_or(path).display().to_string();
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
         let mut loader = |p: &Path| std::fs::read_to_string(root.join(p));
         let c = lang::compile_bytes(&name, &bytes, &mut loader, &[]);
         assert!(!c.diagnostics.is_empty(), "{name}: no diagnostic");
-        assert!(c.networks.is_empty() || !c.has_errors(), "{name}: networks despite errors");
+        assert!(
+            c.networks.is_empty() || !c.has_errors(),
+            "{name}: networks despite errors"
+        );
         let rendered = render(&c.diagnostics, &c.sources);
         let source = String::from_utf8_lossy(&bytes);
-        insta::assert_snapshot!(format!("{source}\n======== neurosim check ========\n{rendered}"));
+        insta::assert_snapshot!(format!(
+            "{source}\n======== neurosim check ========\n{rendered}"
+        ));
     });
 }

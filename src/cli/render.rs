@@ -50,7 +50,9 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
     let pad = " ".repeat(gutter);
 
     for (fi, file) in files.iter().enumerate() {
-        let Some(src) = sources.get(*file) else { continue };
+        let Some(src) = sources.get(*file) else {
+            continue;
+        };
         let labels: Vec<&Label> = d.labels.iter().filter(|l| l.span.file == *file).collect();
         let first = labels[0];
         let (line, col) = sources.line_col(*file, first.span.start);
@@ -72,7 +74,13 @@ fn render_one(out: &mut String, d: &Diagnostic, sources: &SourceMap) {
 }
 
 /// One file's lines with underlines beneath them.
-fn render_snippet(out: &mut String, text: &str, labels: &[&Label], gutter: usize, primary: Option<&Label>) {
+fn render_snippet(
+    out: &mut String,
+    text: &str,
+    labels: &[&Label],
+    gutter: usize,
+    primary: Option<&Label>,
+) {
     let lines = line_starts(text);
     // Every label as (first line, last line, label), sorted by position.
     let mut items: Vec<(usize, usize, &Label)> = labels
@@ -118,7 +126,11 @@ fn render_snippet(out: &mut String, text: &str, labels: &[&Label], gutter: usize
                 " ".repeat(gutter),
                 " ".repeat(from),
                 mark.to_string().repeat(n),
-                if label.message.is_empty() { String::new() } else { format!(" {}", clip_text(&label.message)) }
+                if label.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", clip_text(&label.message))
+                }
             );
             last_shown = Some(first);
         } else {
@@ -127,7 +139,13 @@ fn render_snippet(out: &mut String, text: &str, labels: &[&Label], gutter: usize
             let first_text = line_text(text, &lines, first);
             let from = display_width(&first_text[..floor(first_text, start - lines[first])]);
             write_line(out, text, &lines, first, gutter);
-            let _ = writeln!(out, "{} |  {}{}", " ".repeat(gutter), "_".repeat(from), mark);
+            let _ = writeln!(
+                out,
+                "{} |  {}{}",
+                " ".repeat(gutter),
+                "_".repeat(from),
+                mark
+            );
             let shown: Vec<usize> = if last - first > 4 {
                 vec![first + 1, usize::MAX, last]
             } else {
@@ -149,7 +167,11 @@ fn render_snippet(out: &mut String, text: &str, labels: &[&Label], gutter: usize
                 " ".repeat(gutter),
                 "_".repeat(to.max(1)),
                 mark,
-                if label.message.is_empty() { String::new() } else { format!(" {}", label.message) }
+                if label.message.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", label.message)
+                }
             );
             last_shown = Some(last);
         }
@@ -273,8 +295,14 @@ mod tests {
         let text = "population E : lif[10] {\n    tau_mem = 20 ms\n}\n";
         let start = text.find("tau_mem").unwrap();
         let r = one(text, start, start + 7);
-        assert!(r.starts_with("error[E0102]: unknown parameter `tau_mem` for lif\n --> a.net:2:5\n"), "{r}");
-        assert!(r.contains("2 |     tau_mem = 20 ms\n  |     ^^^^^^^ not a parameter of lif\n"), "{r}");
+        assert!(
+            r.starts_with("error[E0102]: unknown parameter `tau_mem` for lif\n --> a.net:2:5\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("2 |     tau_mem = 20 ms\n  |     ^^^^^^^ not a parameter of lif\n"),
+            "{r}"
+        );
         assert!(r.ends_with("  = help: did you mean `tau_m`?\n"), "{r}");
     }
 
@@ -291,12 +319,18 @@ mod tests {
     fn spans_over_several_lines_mark_both_ends() {
         let text = "a = [1,\n  2,\n  3]\n";
         let r = one(text, 4, text.find(']').unwrap() + 1);
-        assert!(r.contains("1 | a = [1,\n  |  ____^\n2 | |   2,\n3 | |   3]\n  | |____^"), "{r}");
+        assert!(
+            r.contains("1 | a = [1,\n  |  ____^\n2 | |   2,\n3 | |   3]\n  | |____^"),
+            "{r}"
+        );
     }
 
     #[test]
     fn a_span_at_end_of_file_still_renders() {
         let r = one("network x : rate {", 18, 18);
-        assert!(r.contains("1 | network x : rate {\n  |                   ^"), "{r}");
+        assert!(
+            r.contains("1 | network x : rate {\n  |                   ^"),
+            "{r}"
+        );
     }
 }

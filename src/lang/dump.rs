@@ -4,19 +4,35 @@
 
 use std::fmt::Write;
 
-use crate::ir::{DataSource, Distribution, DistKind, Interval, Network, Params, RecordTarget, Recordable, Value};
+use crate::ir::{
+    DataSource, DistKind, Distribution, Interval, Network, Params, RecordTarget, Recordable, Value,
+};
 
 /// Summarises a network in a deterministic text form.
 pub fn summary(n: &Network) -> String {
     let mut s = String::new();
     let g = &n.graph;
-    let _ = writeln!(s, "network {} : {} (seed {}, dt {} ms)", n.name, n.mode.name(), n.seed, n.dt);
+    let _ = writeln!(
+        s,
+        "network {} : {} (seed {}, dt {} ms)",
+        n.name,
+        n.mode.name(),
+        n.seed,
+        n.dt
+    );
     if let Some(o) = &n.output {
         let _ = writeln!(s, "  output {}", o.display());
     }
     for (id, p) in g.populations() {
         let shape: Vec<String> = p.shape.iter().map(|d| d.to_string()).collect();
-        let _ = writeln!(s, "  population #{} {} : {}[{}]", id.0, p.name, p.model.name, shape.join(", "));
+        let _ = writeln!(
+            s,
+            "  population #{} {} : {}[{}]",
+            id.0,
+            p.name,
+            p.model.name,
+            shape.join(", ")
+        );
         if !p.params.0.is_empty() {
             let _ = writeln!(s, "    params {}", params(&p.params));
         }
@@ -51,7 +67,11 @@ pub fn summary(n: &Network) -> String {
             parts.push(format!("init {i}"));
         }
         if let Some(pl) = &p.plasticity {
-            parts.push(format!("plasticity {}({})", pl.rule.name, params(&pl.params)));
+            parts.push(format!(
+                "plasticity {}({})",
+                pl.rule.name,
+                params(&pl.params)
+            ));
         }
         if !parts.is_empty() {
             let _ = writeln!(s, "    {}", parts.join(", "));
@@ -60,7 +80,10 @@ pub fn summary(n: &Network) -> String {
     for d in &n.datasets {
         let src = match &d.source {
             DataSource::Inline { rows } => {
-                let targets = rows.first().and_then(|r| r.targets.as_ref()).map_or(0, Vec::len);
+                let targets = rows
+                    .first()
+                    .and_then(|r| r.targets.as_ref())
+                    .map_or(0, Vec::len);
                 format!(
                     "inline {} rows × {} inputs → {} targets",
                     rows.len(),
@@ -68,7 +91,11 @@ pub fn summary(n: &Network) -> String {
                     targets
                 )
             }
-            DataSource::Csv { path, target, targets } => format!(
+            DataSource::Csv {
+                path,
+                target,
+                targets,
+            } => format!(
                 "csv {} target {:?} targets {:?}",
                 path.display(),
                 target,
@@ -88,14 +115,22 @@ pub fn summary(n: &Network) -> String {
             "  train data={} loss={:?} optimizer={} epochs={} batch={} validate={:?}",
             t.data,
             t.loss,
-            t.optimizer.as_ref().map_or("none".to_string(), |c| format!("{}({})", c.name, params(&c.args))),
+            t.optimizer.as_ref().map_or("none".to_string(), |c| format!(
+                "{}({})",
+                c.name,
+                params(&c.args)
+            )),
             t.epochs,
             t.batch,
             t.validate
         );
     }
     if let Some(e) = &n.evaluate {
-        let _ = writeln!(s, "  evaluate data={} metrics={:?} steps={:?}", e.data, e.metrics, e.steps);
+        let _ = writeln!(
+            s,
+            "  evaluate data={} metrics={:?} steps={:?}",
+            e.data, e.metrics, e.steps
+        );
     }
     if let Some(sim) = &n.simulate {
         let _ = writeln!(s, "  simulate {} ms", sim.duration);
@@ -110,7 +145,10 @@ pub fn summary(n: &Network) -> String {
             .iter()
             .map(|t| match t {
                 RecordTarget::Population { id, range: None } => g.population(*id).name.clone(),
-                RecordTarget::Population { id, range: Some((a, b)) } => {
+                RecordTarget::Population {
+                    id,
+                    range: Some((a, b)),
+                } => {
                     format!("{}[{a}..{b}]", g.population(*id).name)
                 }
                 RecordTarget::Projection(id) => g.projection(*id).name.clone(),
@@ -140,12 +178,16 @@ fn params(p: &Params) -> String {
 
 fn value(v: &Value) -> String {
     match v {
+        Value::Number(x) if x.abs() >= 1e15 => format!("{x:e}"),
         Value::Number(x) => format!("{x}"),
         Value::Bool(b) => b.to_string(),
         Value::Symbol(s) => s.clone(),
         Value::Str(s) => format!("{s:?}"),
         Value::Dist(d) => dist(d),
-        Value::List(items) => format!("[{}]", items.iter().map(value).collect::<Vec<_>>().join(", ")),
+        Value::List(items) => format!(
+            "[{}]",
+            items.iter().map(value).collect::<Vec<_>>().join(", ")
+        ),
         Value::Call(c) => format!("{}({})", c.name, params(&c.args)),
     }
 }

@@ -15,7 +15,9 @@ use crate::lang::ast::{
 };
 use crate::lang::check::connectivity::{self, Hop, PopRef};
 use crate::lang::check::names::{self, Templates};
-use crate::lang::check::params::{Ctx, Given, block_entries, check_params, merge, quantity, unknown_param};
+use crate::lang::check::params::{
+    Ctx, Given, block_entries, check_params, merge, quantity, unknown_param,
+};
 use crate::lang::check::protocol::{self, RecordScope, SETTINGS};
 use crate::lang::check::units::{Val, eval};
 use crate::models::connector::{self, COMMON_PARAMS};
@@ -46,8 +48,11 @@ pub fn lower_network(
         "rate" => Mode::Rate,
         "spiking" => Mode::Spiking,
         _ => {
-            diags.push(names::unknown("E0112", "network mode", &net.mode, &["rate", "spiking"])
-                .with_note("a network is `rate` (units, training) or `spiking` (neurons, simulation)"));
+            diags.push(
+                names::unknown("E0112", "network mode", &net.mode, &["rate", "spiking"]).with_note(
+                    "a network is `rate` (units, training) or `spiking` (neurons, simulation)",
+                ),
+            );
             return None;
         }
     };
@@ -84,7 +89,9 @@ pub fn lower_network(
 
     let mut all_templates: Vec<&Let> = file_templates.to_vec();
     all_templates.extend(lets.iter().map(|(_, l)| *l));
-    let templates = Templates { lets: all_templates };
+    let templates = Templates {
+        lets: all_templates,
+    };
 
     lower_settings(&mut network, &settings, overrides, used, base, diags);
 
@@ -120,7 +127,18 @@ pub fn lower_network(
     // Projections.
     let mut proj_index: Vec<(String, bool, String, crate::ir::ProjectionId)> = Vec::new();
     for decl in &projs {
-        lower_projection(decl, mode, &refs, &declared, overrides, used, &ctx, &mut network, &mut proj_index, diags);
+        lower_projection(
+            decl,
+            mode,
+            &refs,
+            &declared,
+            overrides,
+            used,
+            &ctx,
+            &mut network,
+            &mut proj_index,
+            diags,
+        );
     }
 
     // Datasets.
@@ -162,9 +180,12 @@ pub fn lower_network(
     if let Some((s, span)) = sims.first() {
         if mode == Mode::Rate {
             diags.push(
-                Diagnostic::error("E0502", "`simulate` runs spiking networks; this network is rate")
-                    .with_label(*span, "not in a rate network")
-                    .with_help("rate networks are run with `train { ... }` and `evaluate { ... }`"),
+                Diagnostic::error(
+                    "E0502",
+                    "`simulate` runs spiking networks; this network is rate",
+                )
+                .with_label(*span, "not in a rate network")
+                .with_help("rate networks are run with `train { ... }` and `evaluate { ... }`"),
             );
         } else {
             network.simulate = protocol::simulate(s, *span, &ctx, diags);
@@ -217,9 +238,12 @@ fn twice(what: &str, again: Span, first: Span) -> Diagnostic {
 }
 
 fn rate_only(what: &str, span: Span) -> Diagnostic {
-    Diagnostic::error("E0503", format!("`{what}` belongs to rate networks; this network is spiking"))
-        .with_label(span, "not in a spiking network")
-        .with_help("a spiking network runs with `simulate DURATION`")
+    Diagnostic::error(
+        "E0503",
+        format!("`{what}` belongs to rate networks; this network is spiking"),
+    )
+    .with_label(span, "not in a spiking network")
+    .with_help("a spiking network runs with `simulate DURATION`")
 }
 
 fn lower_settings(
@@ -364,7 +388,15 @@ fn population(
             model_given.push(*g);
         } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
             if let Some(v) = eval(g.value, diags)
-                && let Some(v) = quantity(state.name, state.dim, Range::Any, true, v, g.value.span, diags)
+                && let Some(v) = quantity(
+                    state.name,
+                    state.dim,
+                    Range::Any,
+                    true,
+                    v,
+                    g.value.span,
+                    diags,
+                )
             {
                 init.insert(state.name, v);
             }
@@ -411,8 +443,14 @@ fn shape(decl: &PopulationDecl, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize
     for e in exprs {
         let v = eval(e, diags)?;
         let n = match v {
-            Val::Num { value, dim: Dim::NONE } if value.fract() == 0.0 && value >= 1.0 && value <= u32::MAX as f64 => value as usize,
-            Val::Num { value, dim: Dim::NONE } => {
+            Val::Num {
+                value,
+                dim: Dim::NONE,
+            } if value.fract() == 0.0 && value >= 1.0 && value <= u32::MAX as f64 => value as usize,
+            Val::Num {
+                value,
+                dim: Dim::NONE,
+            } => {
                 let why = if value.fract() != 0.0 {
                     "a size is a whole number"
                 } else if value < 1.0 {
@@ -428,8 +466,14 @@ fn shape(decl: &PopulationDecl, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize
             }
             other => {
                 diags.push(
-                    Diagnostic::error("E0204", format!("a population size is a whole number, found {}", other.describe()))
-                        .with_label(e.span, "expected a number such as 100"),
+                    Diagnostic::error(
+                        "E0204",
+                        format!(
+                            "a population size is a whole number, found {}",
+                            other.describe()
+                        ),
+                    )
+                    .with_label(e.span, "expected a number such as 100"),
                 );
                 return None;
             }
@@ -475,7 +519,13 @@ fn lower_projection(
         }
     };
     let connector_params: Vec<&str> = connector::find(&decl.connector.name)
-        .map(|c| c.params.iter().chain(COMMON_PARAMS).map(|p| p.name).collect())
+        .map(|c| {
+            c.params
+                .iter()
+                .chain(COMMON_PARAMS)
+                .map(|p| p.name)
+                .collect()
+        })
         .unwrap_or_default();
     let block = block_entries(decl.block.as_ref(), diags);
     for (hop, (arrow, _)) in decl.arrows.iter().enumerate() {
@@ -490,7 +540,9 @@ fn lower_projection(
                 let mut hop_block = block.clone();
                 let mut connector_overrides = Vec::new();
                 for (i, o) in overrides.iter().enumerate() {
-                    let Some(target) = o.target.as_deref() else { continue };
+                    let Some(target) = o.target.as_deref() else {
+                        continue;
+                    };
                     let plain: String = target.split_whitespace().collect();
                     if plain != base && !(!directed && plain == format!("{}--{}", t.name, s.name)) {
                         continue;
@@ -538,13 +590,21 @@ fn lower_projection(
 }
 
 /// An inline dataset's widths must match the input population and the single output.
-fn check_widths(decl: &DatasetDecl, d: &crate::ir::Dataset, network: &Network, diags: &mut Vec<Diagnostic>) {
+fn check_widths(
+    decl: &DatasetDecl,
+    d: &crate::ir::Dataset,
+    network: &Network,
+    diags: &mut Vec<Diagnostic>,
+) {
     let crate::ir::DataSource::Inline { rows } = &d.source else {
         return;
     };
     let Some(first) = rows.first() else { return };
     let g = &network.graph;
-    let inputs: Vec<_> = g.populations().filter(|(_, p)| p.model.name == "input").collect();
+    let inputs: Vec<_> = g
+        .populations()
+        .filter(|(_, p)| p.model.name == "input")
+        .collect();
     if let [(_, input)] = inputs.as_slice()
         && input.size() != first.inputs.len()
     {
@@ -563,10 +623,14 @@ fn check_widths(decl: &DatasetDecl, d: &crate::ir::Dataset, network: &Network, d
             .with_label(input.span, format!("{} units", input.size())),
         );
     }
-    let Some(targets) = &first.targets else { return };
+    let Some(targets) = &first.targets else {
+        return;
+    };
     let outputs: Vec<_> = g
         .populations()
-        .filter(|(id, p)| accepts(p.model) && g.outgoing(*id).is_empty() && !g.incoming(*id).is_empty())
+        .filter(|(id, p)| {
+            accepts(p.model) && g.outgoing(*id).is_empty() && !g.incoming(*id).is_empty()
+        })
         .collect();
     if let [(_, out)] = outputs.as_slice()
         && out.size() != targets.len()
@@ -603,8 +667,11 @@ pub fn unused_overrides(
         if *u {
             continue;
         }
-        let mut d = Diagnostic::error("E0603", format!("`--set {}` names nothing in this file", o.path))
-            .with_label(o.value.span, "this value is not used");
+        let mut d = Diagnostic::error(
+            "E0603",
+            format!("`--set {}` names nothing in this file", o.path),
+        )
+        .with_label(o.value.span, "this value is not used");
         let what = o.target.clone().unwrap_or_else(|| o.param.name.clone());
         let mut candidates: Vec<&str> = known.iter().map(String::as_str).collect();
         if o.target.is_none() {

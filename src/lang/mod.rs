@@ -53,7 +53,12 @@ pub fn parse(text: &str) -> (Option<ast::File>, Vec<Diagnostic>) {
 
 /// Compiles raw bytes: invalid UTF-8 is reported with its line and column instead of being
 /// refused before the compiler sees it.
-pub fn compile_bytes(name: &str, bytes: &[u8], loader: Loader, overrides: &[Override]) -> Compilation {
+pub fn compile_bytes(
+    name: &str,
+    bytes: &[u8],
+    loader: Loader,
+    overrides: &[Override],
+) -> Compilation {
     match std::str::from_utf8(bytes) {
         Ok(text) => compile(name, text, loader, overrides),
         Err(e) => {
@@ -96,7 +101,16 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     let mut imported: Vec<ast::File> = Vec::new();
     let mut stack = vec![normalize(Path::new(name))];
     let mut seen = stack.clone();
-    load_imports(&file, Path::new(name), loader, &mut sources, &mut stack, &mut seen, &mut imported, &mut diags);
+    load_imports(
+        &file,
+        Path::new(name),
+        loader,
+        &mut sources,
+        &mut stack,
+        &mut seen,
+        &mut imported,
+        &mut diags,
+    );
     let mut file_templates: Vec<&Let> = Vec::new();
     for f in imported.iter().chain(std::iter::once(&file)) {
         for item in &f.items {
@@ -113,7 +127,10 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
 
     let overrides = prepare_overrides(overrides, &mut sources, &mut diags);
     let mut used = vec![false; overrides.len()];
-    let base = Path::new(name).parent().map(Path::to_path_buf).unwrap_or_default();
+    let base = Path::new(name)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
 
     let networks: Vec<&ast::NetworkDecl> = file
         .items
@@ -123,7 +140,11 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
             _ => None,
         })
         .collect();
-    let _ = check::names::declare("network", networks.iter().map(|n| (&n.name, ())), &mut diags);
+    let _ = check::names::declare(
+        "network",
+        networks.iter().map(|n| (&n.name, ())),
+        &mut diags,
+    );
     if networks.is_empty() {
         diags.push(
             Diagnostic::warning("W0001", "this file declares no network")
@@ -133,7 +154,14 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     }
     let mut out = Vec::new();
     for net in &networks {
-        if let Some(n) = lower::lower_network(net, &file_templates, &overrides, &mut used, &base, &mut diags) {
+        if let Some(n) = lower::lower_network(
+            net,
+            &file_templates,
+            &overrides,
+            &mut used,
+            &base,
+            &mut diags,
+        ) {
             out.push(n);
         }
     }
@@ -163,7 +191,10 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     dedup(&mut diags);
     // Read top to bottom: by file, then by position (a stable sort keeps the order of
     // diagnostics at the same place).
-    diags.sort_by_key(|d| d.primary_span().map_or((u32::MAX, 0), |s| (s.file.0, s.start)));
+    diags.sort_by_key(|d| {
+        d.primary_span()
+            .map_or((u32::MAX, 0), |s| (s.file.0, s.start))
+    });
     let networks = if diags.iter().any(Diagnostic::is_error) {
         Vec::new()
     } else {
@@ -240,8 +271,11 @@ fn load_imports(
         let Some(parsed) = parsed else { continue };
         if parsed.items.iter().any(|i| matches!(i, Item::Network(_))) {
             diags.push(
-                Diagnostic::warning("W0003", format!("the networks of `{}` are not imported", target.display()))
-                    .with_label(import.span, "only its file-level `let` templates are")
+                Diagnostic::warning(
+                    "W0003",
+                    format!("the networks of `{}` are not imported", target.display()),
+                )
+                .with_label(import.span, "only its file-level `let` templates are"),
             );
         }
         stack.push(target.clone());
@@ -268,14 +302,21 @@ fn prepare_overrides(
         };
         let valid_name = |s: &str| {
             !s.is_empty()
-                && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && s.chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
                 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
         };
         if !valid_name(param) || target.as_deref().is_some_and(str::is_empty) {
             diags.push(
-                Diagnostic::error("E0604", format!("`--set {path}`: expected NAME.PARAM, A->B.PARAM or a setting"))
-                    .with_label(whole, "value of the malformed override")
-                    .with_help("e.g. `--set E.tau_m=15ms`, `--set \"E->I.weight=2 mV\"`, `--set seed=3`"),
+                Diagnostic::error(
+                    "E0604",
+                    format!("`--set {path}`: expected NAME.PARAM, A->B.PARAM or a setting"),
+                )
+                .with_label(whole, "value of the malformed override")
+                .with_help(
+                    "e.g. `--set E.tau_m=15ms`, `--set \"E->I.weight=2 mV\"`, `--set seed=3`",
+                ),
             );
             continue;
         }

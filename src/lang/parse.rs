@@ -41,7 +41,9 @@ pub fn parse_value(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
         file,
         diagnostics: Vec::new(),
     };
-    let Some(value) = pairs.next().and_then(|o| o.into_inner().find(|x| x.as_rule() == Rule::value))
+    let Some(value) = pairs
+        .next()
+        .and_then(|o| o.into_inner().find(|x| x.as_rule() == Rule::value))
     else {
         return Err(Diagnostic::error("E0001", "expected a value"));
     };

@@ -5,8 +5,8 @@
 //! The pre-scan exists because a PEG parser reports an unclosed `{` as "expected ... at end of
 //! file", far from the mistake, and because recursion depth must be bounded before parsing.
 
-use pest::error::{ErrorVariant, InputLocation};
 use pest::Parser;
+use pest::error::{ErrorVariant, InputLocation};
 
 use crate::diag::{Diagnostic, FileId, Span};
 
@@ -136,7 +136,10 @@ pub(crate) fn prescan(file: FileId, text: &str) -> Vec<Diagnostic> {
                     None => {
                         return vec![
                             Diagnostic::error("E0003", "unterminated block comment")
-                                .with_label(Span::new(file, start, start + 2), "comment starts here")
+                                .with_label(
+                                    Span::new(file, start, start + 2),
+                                    "comment starts here",
+                                )
                                 .with_help("close it with `*/`"),
                         ];
                     }
@@ -154,7 +157,10 @@ pub(crate) fn prescan(file: FileId, text: &str) -> Vec<Diagnostic> {
                             let end = i.min(bytes.len());
                             return vec![
                                 Diagnostic::error("E0002", "unterminated string")
-                                    .with_label(Span::new(file, start, end), "this string has no closing `\"`")
+                                    .with_label(
+                                        Span::new(file, start, end),
+                                        "this string has no closing `\"`",
+                                    )
                                     .with_help("strings end on the line they start: add `\"`"),
                             ];
                         }
@@ -297,7 +303,11 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
             let t = token.to_string();
             let is_range = t.len() > 2 && t.chars().nth(1) == Some('.') && t.chars().count() == 4;
             let trivia = ["//", "/*", "*/", "\u{FEFF}"];
-            if t == "BUILTIN_RULE" || is_range || t.trim().is_empty() || trivia.contains(&t.as_str()) {
+            if t == "BUILTIN_RULE"
+                || is_range
+                || t.trim().is_empty()
+                || trivia.contains(&t.as_str())
+            {
                 continue;
             }
             if t == "\n" || t == "\r\n" || t == ";" {

@@ -47,7 +47,12 @@ pub fn weight_dims(target: &NeuronInfo) -> &'static [Dim] {
     }
 }
 
-pub fn projection(hop: &Hop, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Projection> {
+pub fn projection(
+    hop: &Hop,
+    mode: Mode,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Projection> {
     let decl = hop.decl;
     let (source, target) = (hop.source, hop.target);
     let mut ok = true;
@@ -122,7 +127,10 @@ pub fn projection(hop: &Hop, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>)
             diags.push(
                 Diagnostic::error(
                     "E0407",
-                    format!("`{name}` is a {needs}-mode parameter, but this network is {}", mode.name()),
+                    format!(
+                        "`{name}` is a {needs}-mode parameter, but this network is {}",
+                        mode.name()
+                    ),
                 )
                 .with_label(g.name.span, format!("not used in {} networks", mode.name()))
                 .with_help(help),
@@ -141,7 +149,15 @@ pub fn projection(hop: &Hop, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>)
             },
             "delay" => {
                 match eval(g.value, diags).and_then(|v| {
-                    quantity("delay", Dim::TIME, Range::NonNegative, true, v, g.value.span, diags)
+                    quantity(
+                        "delay",
+                        Dim::TIME,
+                        Range::NonNegative,
+                        true,
+                        v,
+                        g.value.span,
+                        diags,
+                    )
                 }) {
                     Some(v) => delay = Some(v),
                     None => ok = false,
@@ -157,7 +173,9 @@ pub fn projection(hop: &Hop, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>)
                     doc: "",
                 };
                 match convert("projection", &spec, g.value, ctx, diags) {
-                    Some(Value::Symbol(s)) if s == "inhibitory" => receptor = Some(Receptor::Inhibitory),
+                    Some(Value::Symbol(s)) if s == "inhibitory" => {
+                        receptor = Some(Receptor::Inhibitory)
+                    }
                     Some(_) => receptor = Some(Receptor::Excitatory),
                     None => ok = false,
                 }
@@ -255,7 +273,11 @@ fn pair_name(hop: &Hop) -> String {
 }
 
 /// The weight, its dimension and its mean (for the receptor default).
-fn weight_value(g: &Given, target: &PopRef, diags: &mut Vec<Diagnostic>) -> Option<(Value, Dim, f64)> {
+fn weight_value(
+    g: &Given,
+    target: &PopRef,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(Value, Dim, f64)> {
     let allowed = weight_dims(target.info);
     let val = eval(g.value, diags)?;
     let (dim, mean) = match &val {
@@ -263,15 +285,26 @@ fn weight_value(g: &Given, target: &PopRef, diags: &mut Vec<Diagnostic>) -> Opti
         Val::Dist { dist, dim } => (*dim, dist.mean()),
         other => {
             diags.push(
-                Diagnostic::error("E0204", format!("`weight` expects a number, found {}", other.describe()))
-                    .with_label(g.value.span, "expected a weight"),
+                Diagnostic::error(
+                    "E0204",
+                    format!("`weight` expects a number, found {}", other.describe()),
+                )
+                .with_label(g.value.span, "expected a weight"),
             );
             return None;
         }
     };
     if !allowed.contains(&dim) {
-        let expected = allowed.iter().map(|d| d.name()).collect::<Vec<_>>().join(" or ");
-        let example = allowed.iter().map(|d| format!("`{}`", d.example_unit())).collect::<Vec<_>>().join(" or ");
+        let expected = allowed
+            .iter()
+            .map(|d| d.name())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let example = allowed
+            .iter()
+            .map(|d| format!("`{}`", d.example_unit()))
+            .collect::<Vec<_>>()
+            .join(" or ");
         let mut d = Diagnostic::error(
             "E0403",
             format!(
@@ -284,7 +317,9 @@ fn weight_value(g: &Given, target: &PopRef, diags: &mut Vec<Diagnostic>) -> Opti
         .with_label(g.value.span, format!("this is {}", dim.name()))
         .with_help(format!("use {example}"));
         if dim == Dim::NONE {
-            d = d.with_note("spiking weights carry a unit; only rate-mode weights are plain numbers");
+            d = d.with_note(
+                "spiking weights carry a unit; only rate-mode weights are plain numbers",
+            );
         }
         diags.push(d);
         return None;
@@ -310,7 +345,10 @@ fn plasticity_rule(
             diags.push(
                 Diagnostic::error(
                     "E0204",
-                    format!("`plasticity` expects a rule such as `stdp(...)`, found {}", other.describe()),
+                    format!(
+                        "`plasticity` expects a rule such as `stdp(...)`, found {}",
+                        other.describe()
+                    ),
                 )
                 .with_label(g.value.span, "expected a plasticity rule"),
             );
@@ -336,7 +374,11 @@ fn plasticity_rule(
         diags.push(
             Diagnostic::error(
                 "E0406",
-                format!("`{name}` is a {}-mode rule, but this network is {}", rule.mode.name(), mode.name()),
+                format!(
+                    "`{name}` is a {}-mode rule, but this network is {}",
+                    rule.mode.name(),
+                    mode.name()
+                ),
             )
             .with_label(name_span, format!("{} rule", rule.mode.name()))
             .with_help(format!("{} rules: {}", mode.name(), others.join(", "))),
@@ -419,12 +461,19 @@ fn check_counts(
         "fixed_total" if !multapses => {
             let n = args.number("n").unwrap_or(0.0);
             let pairs = (source.size as f64) * (target.size as f64)
-                - if minus_self == 1 { source.size as f64 } else { 0.0 };
+                - if minus_self == 1 {
+                    source.size as f64
+                } else {
+                    0.0
+                };
             if n > pairs {
                 return fail(
                     diags,
                     format!("`n` = {n} is more than the {pairs} possible pairs"),
-                    format!("`{}` × `{}` has {pairs} distinct pairs", source.name, target.name),
+                    format!(
+                        "`{}` × `{}` has {pairs} distinct pairs",
+                        source.name, target.name
+                    ),
                     "lower `n`, or allow repeats with `multapses = true`".into(),
                 );
             }

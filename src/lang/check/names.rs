@@ -49,7 +49,11 @@ pub struct Templates<'a> {
 
 impl<'a> Templates<'a> {
     pub fn find(&self, name: &str) -> Option<&'a Let> {
-        self.lets.iter().rev().find(|l| l.name.name == name).copied()
+        self.lets
+            .iter()
+            .rev()
+            .find(|l| l.name.name == name)
+            .copied()
     }
 
     pub fn names(&self) -> Vec<&str> {
@@ -82,7 +86,10 @@ pub fn resolve_model<'a>(
                 diags.push(
                     Diagnostic::error(
                         "E0116",
-                        format!("template `{}` is defined in terms of itself", template.name.name),
+                        format!(
+                            "template `{}` is defined in terms of itself",
+                            template.name.name
+                        ),
                     )
                     .with_label(template.model.span, "refers back to itself here"),
                 );
@@ -97,14 +104,20 @@ pub fn resolve_model<'a>(
         if let Some(info) = neuron::find(&current.name) {
             layers.reverse();
             chain.reverse();
-            return Some(ResolvedModel { info, layers, chain });
+            return Some(ResolvedModel {
+                info,
+                layers,
+                chain,
+            });
         }
         let mut known: Vec<&str> = neuron::names().collect();
         known.extend(templates.names());
-        diags.push(unknown("E0103", "model", current, &known).with_note(format!(
-            "models: {}",
-            neuron::names().collect::<Vec<_>>().join(", ")
-        )));
+        diags.push(
+            unknown("E0103", "model", current, &known).with_note(format!(
+                "models: {}",
+                neuron::names().collect::<Vec<_>>().join(", ")
+            )),
+        );
         return None;
     }
 }

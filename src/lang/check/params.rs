@@ -71,9 +71,12 @@ pub fn named_args<'a>(
                 out.push(Given { name, value });
             }
             None => diags.push(
-                Diagnostic::error("E0305", format!("the arguments of `{callee}` must be named"))
-                    .with_label(*span, "unnamed argument")
-                    .with_help(format!("write `{callee}(name = value)`")),
+                Diagnostic::error(
+                    "E0305",
+                    format!("the arguments of `{callee}` must be named"),
+                )
+                .with_label(*span, "unnamed argument")
+                .with_help(format!("write `{callee}(name = value)`")),
             ),
         }
     }
@@ -141,7 +144,15 @@ pub fn check_params_with(
             params.insert(spec.name, v);
         }
     }
-    fill_defaults(owner, specs, optional, &mut params, given, required_at, diags);
+    fill_defaults(
+        owner,
+        specs,
+        optional,
+        &mut params,
+        given,
+        required_at,
+        diags,
+    );
     params
 }
 
@@ -161,7 +172,9 @@ pub fn fill_defaults(
         }
         let default = match spec.kind {
             ParamKind::Quantity { default, .. } => default.map(Value::Number).ok_or(()),
-            ParamKind::Integer { default, .. } => default.map(|d| Value::Number(d as f64)).ok_or(()),
+            ParamKind::Integer { default, .. } => {
+                default.map(|d| Value::Number(d as f64)).ok_or(())
+            }
             ParamKind::Choice { default, .. } => default.map(|d| Value::Symbol(d.into())).ok_or(()),
             ParamKind::Flag { default } => Ok(Value::Bool(default)),
             ParamKind::List { .. } => Err(()),
@@ -198,7 +211,9 @@ pub fn convert(
             per_element,
             ..
         } => quantity(name, dim, range, per_element, val, expr.span, diags),
-        ParamKind::Integer { range, .. } => integer(name, range, val, expr.span, diags).map(Value::Number),
+        ParamKind::Integer { range, .. } => {
+            integer(name, range, val, expr.span, diags).map(Value::Number)
+        }
         ParamKind::Choice { options, .. } => {
             choice(name, options, val, expr.span, diags).map(Value::Symbol)
         }
@@ -213,7 +228,12 @@ pub fn convert(
             let items = match val {
                 Val::List(items) => items,
                 v => {
-                    diags.push(mismatch(name, &format!("a list of {}s", plural_free(dim)), &v, expr.span));
+                    diags.push(mismatch(
+                        name,
+                        &format!("a list of {}s", plural_free(dim)),
+                        &v,
+                        expr.span,
+                    ));
                     return None;
                 }
             };
@@ -223,7 +243,9 @@ pub fn convert(
             }
             Some(Value::List(out))
         }
-        ParamKind::Call { family } => call(owner, name, family, val, expr.span, ctx, diags).map(Value::Call),
+        ParamKind::Call { family } => {
+            call(owner, name, family, val, expr.span, ctx, diags).map(Value::Call)
+        }
         ParamKind::Dataset => match val {
             Val::Sym(s) if ctx.datasets.contains(&s) => Some(Value::Symbol(s)),
             Val::Sym(s) => {
@@ -256,7 +278,10 @@ pub fn convert(
 }
 
 fn plural_free(dim: Dim) -> String {
-    dim.name().trim_start_matches("a ").trim_start_matches("an ").to_string()
+    dim.name()
+        .trim_start_matches("a ")
+        .trim_start_matches("an ")
+        .to_string()
 }
 
 fn mismatch(name: &str, expected: &str, found: &Val, span: Span) -> Diagnostic {
@@ -304,7 +329,9 @@ pub fn quantity(
                         format!("`{name}` takes one value, not a distribution"),
                     )
                     .with_label(span, "a distribution is not allowed here")
-                    .with_note("distributions are allowed where each neuron or synapse gets its own value"),
+                    .with_note(
+                        "distributions are allowed where each neuron or synapse gets its own value",
+                    ),
                 );
                 return None;
             }
@@ -348,10 +375,18 @@ pub fn wrong_dimension(name: &str, expected: Dim, found: Dim, span: Span) -> Dia
     } else {
         Diagnostic::error(
             "E0201",
-            format!("`{name}` expects {}, found {}", expected.name(), found.name()),
+            format!(
+                "`{name}` expects {}, found {}",
+                expected.name(),
+                found.name()
+            ),
         )
         .with_label(span, format!("this is {}", found.name()))
-        .with_help(format!("use a unit of {}, e.g. `{}`", expected.name(), expected.example_unit()))
+        .with_help(format!(
+            "use a unit of {}, e.g. `{}`",
+            expected.name(),
+            expected.example_unit()
+        ))
     }
 }
 
@@ -361,7 +396,13 @@ pub fn out_of_range(name: &str, range: Range, value: f64, dim: Dim, span: Span) 
 }
 
 /// A whole number within `range`.
-pub fn integer(name: &str, range: Range, val: Val, span: Span, diags: &mut Vec<Diagnostic>) -> Option<f64> {
+pub fn integer(
+    name: &str,
+    range: Range,
+    val: Val,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<f64> {
     match val {
         Val::Num {
             value,
@@ -412,7 +453,12 @@ pub fn choice(
             None
         }
         v => {
-            diags.push(mismatch(name, &format!("one of {}", options.join(", ")), &v, span));
+            diags.push(mismatch(
+                name,
+                &format!("one of {}", options.join(", ")),
+                &v,
+                span,
+            ));
             None
         }
     }

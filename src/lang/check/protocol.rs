@@ -8,12 +8,16 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, Span, suggest};
 use crate::ir::{
-    DataOptions, DataSource, Dataset, Evaluate, InlineRow, Interval, Params, ProjectionId,
-    Record, RecordTarget, Recordable, Simulate, Train, Value,
+    DataOptions, DataSource, Dataset, Evaluate, InlineRow, Interval, Params, ProjectionId, Record,
+    RecordTarget, Recordable, Simulate, Train, Value,
 };
-use crate::lang::ast::{Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, RecordDecl, SimulateDecl, Target};
+use crate::lang::ast::{
+    Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, RecordDecl, SimulateDecl, Target,
+};
 use crate::lang::check::connectivity::PopRef;
-use crate::lang::check::params::{Ctx, Given, block_entries, check_params_with, integer, named_args, quantity, unknown_param};
+use crate::lang::check::params::{
+    Ctx, Given, block_entries, check_params_with, integer, named_args, quantity, unknown_param,
+};
 use crate::lang::check::units::{Val, eval, number};
 use crate::models::{Mode, ParamKind, ParamSpec, Range, loss};
 use crate::units::Dim;
@@ -101,13 +105,25 @@ pub static SIMULATE_PARAMS: &[ParamSpec] = &[ParamSpec {
 }];
 
 pub static DATASET_OPTIONS: &[ParamSpec] = &[
-    ParamSpec::scalar("scale", Dim::NONE, 1.0, Range::Any, "factor applied to every input"),
+    ParamSpec::scalar(
+        "scale",
+        Dim::NONE,
+        1.0,
+        Range::Any,
+        "factor applied to every input",
+    ),
     ParamSpec {
         name: "shuffle",
         kind: ParamKind::Flag { default: false },
         doc: "shuffle rows (seeded)",
     },
-    ParamSpec::scalar("split", Dim::NONE, 1.0, Range::Between(0.0, 1.0), "leading fraction of rows kept"),
+    ParamSpec::scalar(
+        "split",
+        Dim::NONE,
+        1.0,
+        Range::Between(0.0, 1.0),
+        "leading fraction of rows kept",
+    ),
     ParamSpec {
         name: "limit",
         kind: ParamKind::Integer {
@@ -176,7 +192,9 @@ fn default_optimizer() -> crate::ir::Call {
     if let Some(sgd) = crate::models::optimizer::find("sgd") {
         for spec in sgd.params {
             match spec.kind {
-                ParamKind::Quantity { default: Some(d), .. } => args.insert(spec.name, Value::Number(d)),
+                ParamKind::Quantity {
+                    default: Some(d), ..
+                } => args.insert(spec.name, Value::Number(d)),
                 ParamKind::Flag { default } => args.insert(spec.name, Value::Bool(default)),
                 _ => {}
             }
@@ -204,7 +222,12 @@ fn require_data(what: &str, p: &Params, span: Span, diags: &mut Vec<Diagnostic>)
     }
 }
 
-pub fn evaluate(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Evaluate> {
+pub fn evaluate(
+    block: &Block,
+    mode: Mode,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Evaluate> {
     let n = diags.len();
     let given = block_entries(Some(block), diags);
     let p = check_params_with(
@@ -235,7 +258,12 @@ pub fn evaluate(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic
     })
 }
 
-pub fn simulate(decl: &SimulateDecl, span: Span, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Simulate> {
+pub fn simulate(
+    decl: &SimulateDecl,
+    span: Span,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Simulate> {
     let duration = match decl {
         SimulateDecl::Duration(e) => quantity(
             "duration",
@@ -263,10 +291,19 @@ pub fn simulate(decl: &SimulateDecl, span: Span, ctx: &Ctx, diags: &mut Vec<Diag
 }
 
 /// The rows and options of a dataset; `base` is the `.net` file's folder.
-pub fn dataset(decl: &DatasetDecl, base: &Path, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Dataset> {
+pub fn dataset(
+    decl: &DatasetDecl,
+    base: &Path,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Dataset> {
     let n = diags.len();
     let (source, options) = match &decl.source {
-        DataSourceDecl::Inline { options, rows, span } => {
+        DataSourceDecl::Inline {
+            options,
+            rows,
+            span,
+        } => {
             let opts = named_args(options.as_ref(), "inline", diags);
             let options = data_options(&opts, &[], ctx, *span, diags);
             let mut out = Vec::with_capacity(rows.len());
@@ -311,19 +348,33 @@ pub fn dataset(decl: &DatasetDecl, base: &Path, ctx: &Ctx, diags: &mut Vec<Diagn
         }
         DataSourceDecl::Call(call) => {
             let kind = call.name.name.as_str();
-            let (positional, named): (Vec<_>, Vec<_>) = call.args.args.iter().partition(|a| a.name.is_none());
+            let (positional, named): (Vec<_>, Vec<_>) =
+                call.args.args.iter().partition(|a| a.name.is_none());
             let given: Vec<Given> = named
                 .iter()
-                .filter_map(|a| a.name.as_ref().map(|name| Given { name, value: &a.value }))
+                .filter_map(|a| {
+                    a.name.as_ref().map(|name| Given {
+                        name,
+                        value: &a.value,
+                    })
+                })
                 .collect();
             match kind {
                 "csv" => {
                     let path = match positional.as_slice() {
-                        [p] => string(&p.value, "the CSV path", diags).map(|s| resolve_path(base, &s)),
+                        [p] => {
+                            string(&p.value, "the CSV path", diags).map(|s| resolve_path(base, &s))
+                        }
                         _ => {
                             diags.push(
-                                Diagnostic::error("E0305", "csv takes one path: `csv(\"file.csv\", ...)`")
-                                    .with_label(call.args.span, "expected one string before the options"),
+                                Diagnostic::error(
+                                    "E0305",
+                                    "csv takes one path: `csv(\"file.csv\", ...)`",
+                                )
+                                .with_label(
+                                    call.args.span,
+                                    "expected one string before the options",
+                                ),
                             );
                             None
                         }
@@ -341,15 +392,27 @@ pub fn dataset(decl: &DatasetDecl, base: &Path, ctx: &Ctx, diags: &mut Vec<Diagn
                                         match v {
                                             Val::Str(s) | Val::Sym(s) => targets.push(s),
                                             other => diags.push(
-                                                Diagnostic::error("E0204", format!("`targets` lists column names, found {}", other.describe()))
-                                                    .with_label(span, "expected a column name"),
+                                                Diagnostic::error(
+                                                    "E0204",
+                                                    format!(
+                                                        "`targets` lists column names, found {}",
+                                                        other.describe()
+                                                    ),
+                                                )
+                                                .with_label(span, "expected a column name"),
                                             ),
                                         }
                                     }
                                 }
                                 Some(other) => diags.push(
-                                    Diagnostic::error("E0204", format!("`targets` expects a list of column names, found {}", other.describe()))
-                                        .with_label(g.value.span, "expected [\"a\", \"b\"]"),
+                                    Diagnostic::error(
+                                        "E0204",
+                                        format!(
+                                            "`targets` expects a list of column names, found {}",
+                                            other.describe()
+                                        ),
+                                    )
+                                    .with_label(g.value.span, "expected [\"a\", \"b\"]"),
                                 ),
                                 None => {}
                             }
@@ -376,7 +439,8 @@ pub fn dataset(decl: &DatasetDecl, base: &Path, ctx: &Ctx, diags: &mut Vec<Diagn
                     let mut images = None;
                     let mut labels = None;
                     for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
-                        let path = string(g.value, &format!("`{}`", g.name.name), diags).map(|s| resolve_path(base, &s));
+                        let path = string(g.value, &format!("`{}`", g.name.name), diags)
+                            .map(|s| resolve_path(base, &s));
                         if g.name.name == "images" {
                             images = path;
                         } else {
@@ -399,8 +463,9 @@ pub fn dataset(decl: &DatasetDecl, base: &Path, ctx: &Ctx, diags: &mut Vec<Diagn
                     )
                 }
                 other => {
-                    let mut d = Diagnostic::error("E0115", format!("unknown dataset source `{other}`"))
-                        .with_label(call.name.span, "not a dataset source");
+                    let mut d =
+                        Diagnostic::error("E0115", format!("unknown dataset source `{other}`"))
+                            .with_label(call.name.span, "not a dataset source");
                     match suggest(other, ["csv", "idx", "inline"]) {
                         Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
                         None => d = d.with_note("sources: inline { ... }, csv(\"...\"), idx(images = \"...\", labels = \"...\")"),
@@ -447,7 +512,13 @@ fn numbers(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Vec<f64>> {
     ok.then_some(out)
 }
 
-fn data_options(given: &[Given], own: &[&str], ctx: &Ctx, span: Span, diags: &mut Vec<Diagnostic>) -> DataOptions {
+fn data_options(
+    given: &[Given],
+    own: &[&str],
+    ctx: &Ctx,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> DataOptions {
     let rest: Vec<Given> = given
         .iter()
         .filter(|g| !own.contains(&g.name.name.as_str()))
@@ -464,20 +535,35 @@ fn data_options(given: &[Given], own: &[&str], ctx: &Ctx, span: Span, diags: &mu
         .into_iter()
         .filter(|g| DATASET_OPTIONS.iter().any(|s| s.name == g.name.name))
         .collect();
-    let p = check_params_with("a dataset", DATASET_OPTIONS, &["limit"], &rest, ctx, span, diags);
+    let p = check_params_with(
+        "a dataset",
+        DATASET_OPTIONS,
+        &["limit"],
+        &rest,
+        ctx,
+        span,
+        diags,
+    );
     if let Some(split) = p.number("split")
         && split <= 0.0
         && let Some(g) = rest.iter().find(|g| g.name.name == "split")
     {
         diags.push(
-            Diagnostic::error("E0301", "`split` must be above 0").with_label(g.value.span, "keeps no rows"),
+            Diagnostic::error("E0301", "`split` must be above 0")
+                .with_label(g.value.span, "keeps no rows"),
         );
     }
     let given_names: Vec<&str> = rest.iter().map(|g| g.name.name.as_str()).collect();
     DataOptions {
-        scale: given_names.contains(&"scale").then(|| p.number("scale")).flatten(),
+        scale: given_names
+            .contains(&"scale")
+            .then(|| p.number("scale"))
+            .flatten(),
         shuffle: p.flag("shuffle").unwrap_or(false),
-        split: given_names.contains(&"split").then(|| p.number("split")).flatten(),
+        split: given_names
+            .contains(&"split")
+            .then(|| p.number("split"))
+            .flatten(),
         limit: p.number("limit").map(|l| l as usize),
     }
 }
@@ -515,22 +601,34 @@ pub fn record(
         diags.push(
             Diagnostic::error(
                 "E0505",
-                format!("`record {what_name}` needs a {} network, this one is {}", needs.name(), mode.name()),
+                format!(
+                    "`record {what_name}` needs a {} network, this one is {}",
+                    needs.name(),
+                    mode.name()
+                ),
             )
             .with_label(decl.what.span, format!("only in {} networks", needs.name()))
             .with_help(help.to_string()),
         );
     };
     match &what {
-        Recordable::Spikes if mode == Mode::Rate => {
-            mode_error(diags, Mode::Spiking, "rate units do not spike: `record activation of ...`")
-        }
-        Recordable::Activation if mode == Mode::Spiking => {
-            mode_error(diags, Mode::Rate, "record `spikes` or a state variable such as `v`")
-        }
+        Recordable::Spikes if mode == Mode::Rate => mode_error(
+            diags,
+            Mode::Spiking,
+            "rate units do not spike: `record activation of ...`",
+        ),
+        Recordable::Activation if mode == Mode::Spiking => mode_error(
+            diags,
+            Mode::Rate,
+            "record `spikes` or a state variable such as `v`",
+        ),
         Recordable::Loss | Recordable::Accuracy => {
             if mode == Mode::Spiking {
-                mode_error(diags, Mode::Rate, "training curves exist only where there is training");
+                mode_error(
+                    diags,
+                    Mode::Rate,
+                    "training curves exist only where there is training",
+                );
             } else if !decl.targets.is_empty() {
                 diags.push(
                     Diagnostic::error("E0505", format!("`record {what_name}` takes no `of ...`"))
@@ -539,8 +637,11 @@ pub fn record(
                 );
             } else if !has_train {
                 diags.push(
-                    Diagnostic::error("E0505", format!("`record {what_name}` without `train {{ ... }}`"))
-                        .with_label(decl.what.span, "nothing is trained in this network"),
+                    Diagnostic::error(
+                        "E0505",
+                        format!("`record {what_name}` without `train {{ ... }}`"),
+                    )
+                    .with_label(decl.what.span, "nothing is trained in this network"),
                 );
             }
         }
@@ -565,15 +666,23 @@ pub fn record(
             Target::Population { name, slice, span } => {
                 let Some(pop) = scope.populations.iter().find(|p| p.name == name.name) else {
                     if !scope.declared.contains(&name.name.as_str()) {
-                        diags.push(super::names::unknown("E0101", "population", name, scope.declared));
+                        diags.push(super::names::unknown(
+                            "E0101",
+                            "population",
+                            name,
+                            scope.declared,
+                        ));
                     }
                     continue;
                 };
                 if what == Recordable::Weight {
                     diags.push(
-                        Diagnostic::error("E0505", "`record weight` names a projection, not a population")
-                            .with_label(*span, "a population")
-                            .with_help(format!("write `record weight of {} -> TARGET`", name.name)),
+                        Diagnostic::error(
+                            "E0505",
+                            "`record weight` names a projection, not a population",
+                        )
+                        .with_label(*span, "a population")
+                        .with_help(format!("write `record weight of {} -> TARGET`", name.name)),
                     );
                     continue;
                 }
@@ -583,12 +692,21 @@ pub fn record(
                         known.extend(RECORDABLES);
                         let mut d = Diagnostic::error(
                             "E0111",
-                            format!("`{var}` is not a state variable of {} (`{}`)", pop.info.name, pop.name),
+                            format!(
+                                "`{var}` is not a state variable of {} (`{}`)",
+                                pop.info.name, pop.name
+                            ),
                         )
                         .with_label(decl.what.span, "cannot be recorded here");
                         match suggest(var, known.iter().copied()) {
                             Some(x) => d = d.with_help(format!("did you mean `{x}`?")),
-                            None => d = d.with_note(format!("{} records: {}", pop.info.name, known.join(", "))),
+                            None => {
+                                d = d.with_note(format!(
+                                    "{} records: {}",
+                                    pop.info.name,
+                                    known.join(", ")
+                                ))
+                            }
                         }
                         diags.push(d);
                         continue;
@@ -596,17 +714,24 @@ pub fn record(
                 }
                 if what == Recordable::Spikes && !pop.info.spikes {
                     diags.push(
-                        Diagnostic::error("E0505", format!("`{}` ({}) does not spike", pop.name, pop.info.name))
-                            .with_label(*span, "no spikes here"),
+                        Diagnostic::error(
+                            "E0505",
+                            format!("`{}` ({}) does not spike", pop.name, pop.info.name),
+                        )
+                        .with_label(*span, "no spikes here"),
                     );
                     continue;
                 }
                 let range = match slice {
                     None => None,
                     Some(s) => {
-                        let start = eval(&s.start, diags).and_then(|v| integer("slice start", Range::NonNegative, v, s.start.span, diags));
+                        let start = eval(&s.start, diags).and_then(|v| {
+                            integer("slice start", Range::NonNegative, v, s.start.span, diags)
+                        });
                         let end = match &s.end {
-                            Some(e) => eval(e, diags).and_then(|v| integer("slice end", Range::NonNegative, v, e.span, diags)),
+                            Some(e) => eval(e, diags).and_then(|v| {
+                                integer("slice end", Range::NonNegative, v, e.span, diags)
+                            }),
                             None => start.map(|x| x + 1.0),
                         };
                         let (Some(start), Some(end)) = (start, end) else {
@@ -617,9 +742,19 @@ pub fn record(
                             diags.push(
                                 Diagnostic::error(
                                     "E0405",
-                                    format!("slice {start}..{end} is outside `{}` (0..{})", pop.name, pop.size),
+                                    format!(
+                                        "slice {start}..{end} is outside `{}` (0..{})",
+                                        pop.name, pop.size
+                                    ),
                                 )
-                                .with_label(s.span, if start >= end { "empty slice".to_string() } else { format!("`{}` has {} neurons", pop.name, pop.size) }),
+                                .with_label(
+                                    s.span,
+                                    if start >= end {
+                                        "empty slice".to_string()
+                                    } else {
+                                        format!("`{}` has {} neurons", pop.name, pop.size)
+                                    },
+                                ),
                             );
                             continue;
                         }
@@ -639,7 +774,9 @@ pub fn record(
                     .projections
                     .iter()
                     .filter(|(s, d, t, _)| {
-                        *d == directed && ((s == &source.name && t == &target.name) || (!directed && s == &target.name && t == &source.name))
+                        *d == directed
+                            && ((s == &source.name && t == &target.name)
+                                || (!directed && s == &target.name && t == &source.name))
                     })
                     .map(|p| p.3)
                     .collect();
@@ -650,8 +787,11 @@ pub fn record(
                         .map(|(s, d, t, _)| format!("{s} {} {t}", if *d { "->" } else { "--" }))
                         .collect();
                     let wanted = format!("{} {} {}", source.name, arrow.symbol(), target.name);
-                    let mut d = Diagnostic::error("E0101", format!("no projection `{wanted}` in this network"))
-                        .with_label(*span, "not declared");
+                    let mut d = Diagnostic::error(
+                        "E0101",
+                        format!("no projection `{wanted}` in this network"),
+                    )
+                    .with_label(*span, "not declared");
                     if let Some(x) = suggest(&wanted, known.iter().map(String::as_str)) {
                         d = d.with_help(format!("did you mean `{x}`?"));
                     }
@@ -660,8 +800,13 @@ pub fn record(
                 }
                 if what != Recordable::Weight {
                     diags.push(
-                        Diagnostic::error("E0505", format!("only `weight` can be recorded of a projection, not `{what_name}`"))
-                            .with_label(*span, "a projection"),
+                        Diagnostic::error(
+                            "E0505",
+                            format!(
+                                "only `weight` can be recorded of a projection, not `{what_name}`"
+                            ),
+                        )
+                        .with_label(*span, "a projection"),
                     );
                     continue;
                 }

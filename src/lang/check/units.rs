@@ -10,7 +10,10 @@ use crate::units::{self, Dim};
 /// A value after evaluation: numbers carry their dimension, in internal units.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
-    Num { value: f64, dim: Dim },
+    Num {
+        value: f64,
+        dim: Dim,
+    },
     Bool(bool),
     Str(String),
     /// A bare name (`relu`, a dataset); converted to a unit quantity where a number is needed.
@@ -18,7 +21,10 @@ pub enum Val {
     List(Vec<(Val, Span)>),
     /// `lo..hi`, dimensionless.
     Range(f64, f64),
-    Dist { dist: Distribution, dim: Dim },
+    Dist {
+        dist: Distribution,
+        dim: Dim,
+    },
     /// A call that is not a distribution (`adam(...)`, `stdp(...)`): checked by whoever
     /// knows which registry it belongs to.
     Call(Call),
@@ -290,7 +296,8 @@ fn binary(op: BinOp, a: &Expr, b: &Expr, span: Span, diags: &mut Vec<Diagnostic>
         BinOp::Div => {
             if y == 0.0 {
                 diags.push(
-                    Diagnostic::error("E0206", "division by zero").with_label(b.span, "this is zero"),
+                    Diagnostic::error("E0206", "division by zero")
+                        .with_label(b.span, "this is zero"),
                 );
                 return None;
             }
@@ -336,7 +343,10 @@ fn distribution(call: &Call, diags: &mut Vec<Diagnostic>) -> Option<Val> {
                         "E0102",
                         format!("unknown argument `{}` for {name}", n.name),
                     )
-                    .with_label(n.span, format!("{name} takes `{}` and `{}`", names[0], names[1]));
+                    .with_label(
+                        n.span,
+                        format!("{name} takes `{}` and `{}`", names[0], names[1]),
+                    );
                     if let Some(s) = suggest(&n.name, names) {
                         d = d.with_help(format!("did you mean `{s}`?"));
                     }
@@ -368,11 +378,18 @@ fn distribution(call: &Call, diags: &mut Vec<Diagnostic>) -> Option<Val> {
         return None;
     }
     let (Some(a), Some(b)) = (slots[0], slots[1]) else {
-        let missing = if slots[0].is_none() { names[0] } else { names[1] };
+        let missing = if slots[0].is_none() {
+            names[0]
+        } else {
+            names[1]
+        };
         diags.push(
             Diagnostic::error("E0302", format!("{name} needs `{missing}`"))
                 .with_label(call.span, format!("missing `{missing}`"))
-                .with_help(format!("write {name}({} = ..., {} = ...)", names[0], names[1])),
+                .with_help(format!(
+                    "write {name}({} = ..., {} = ...)",
+                    names[0], names[1]
+                )),
         );
         return None;
     };
@@ -450,7 +467,11 @@ fn clip(inner: &Expr, bounds: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Val>
                         diags.push(
                             Diagnostic::error(
                                 "E0201",
-                                format!("clip bound is {}, the distribution {}", d.name(), dim.name()),
+                                format!(
+                                    "clip bound is {}, the distribution {}",
+                                    d.name(),
+                                    dim.name()
+                                ),
                             )
                             .with_label(span, format!("expected {}", dim.name())),
                         );
