@@ -544,7 +544,9 @@ fn lower_projection(
                         continue;
                     };
                     let plain: String = target.split_whitespace().collect();
-                    if plain != base && !(!directed && plain == format!("{}--{}", t.name, s.name)) {
+                    let reversed = format!("{}--{}", t.name, s.name);
+                    let names_this_pair = plain == base || (!directed && plain == reversed);
+                    if !names_this_pair {
                         continue;
                     }
                     used[i] = true;
