@@ -223,6 +223,29 @@ fn hundred_thousand_nested_parentheses_are_refused_cleanly() {
 }
 
 #[test]
+fn very_long_operator_chains_are_refused_cleanly() {
+    // Flat in the grammar, but a left-deep tree: every later walk would recurse 100,000 deep.
+    let sum = vec!["1"; 100_000].join(" + ");
+    let c = compile_str(&format!("network n : spiking {{ dt = ({sum}) ms }}"), &[]);
+    assert_eq!(codes(&c), ["E0004"]);
+    let negations = "- ".repeat(100_000);
+    let c = compile_str(
+        &format!("network n : spiking {{ dt = {negations}1 ms }}"),
+        &[],
+    );
+    assert_eq!(codes(&c), ["E0004"]);
+    // A long but shallow list is fine.
+    let times = vec!["1 ms"; 10_000].join(", ");
+    let c = compile_str(
+        &format!(
+            "network n : spiking {{\n population s : spike_source[1] {{ times = [{times}] }}\n simulate 1 s\n}}"
+        ),
+        &[],
+    );
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+}
+
+#[test]
 fn a_megabyte_identifier_is_handled() {
     let name = "a".repeat(1 << 20);
     let text = format!(

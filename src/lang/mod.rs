@@ -89,7 +89,9 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     let mut diags = Vec::new();
     let (file, mut parse_diags) = parse::parse_file(root, text);
     diags.append(&mut parse_diags);
-    let Some(file) = file else {
+    // Checking a tree with placeholders in it would only add noise to the syntax errors.
+    let parsed_cleanly = !diags.iter().any(Diagnostic::is_error);
+    let Some(file) = file.filter(|_| parsed_cleanly) else {
         return Compilation {
             networks: Vec::new(),
             diagnostics: diags,
