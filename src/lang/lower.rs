@@ -94,6 +94,9 @@ pub fn lower_network(
     };
 
     lower_settings(&mut network, &settings, overrides, used, base, diags);
+    for (_, l) in &lets {
+        check_template(l, &templates, diags);
+    }
 
     let dataset_names: Vec<String> = datasets.iter().map(|(n, _)| n.name.clone()).collect();
     let ctx = Ctx {
@@ -421,6 +424,41 @@ fn population(
         },
         ok,
     ))
+}
+
+/// Checks a template's own block against its model, so a mistake in a template is reported
+/// even if no population uses it (and once, not once per population).
+pub fn check_template(template: &Let, templates: &Templates, diags: &mut Vec<Diagnostic>) {
+    let Some(resolved) = names::resolve_model(&template.model, templates, diags) else {
+        return;
+    };
+    let info = resolved.info;
+    let no_datasets: [String; 0] = [];
+    let ctx = Ctx {
+        datasets: &no_datasets,
+    };
+    for g in block_entries(template.block.as_ref(), diags) {
+        let name = g.name.name.as_str();
+        if let Some(spec) = info.params.iter().find(|s| s.name == name) {
+            let _ = crate::lang::check::params::convert(info.name, spec, g.value, &ctx, diags);
+        } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
+            if let Some(v) = eval(g.value, diags) {
+                let _ = quantity(
+                    state.name,
+                    state.dim,
+                    Range::Any,
+                    true,
+                    v,
+                    g.value.span,
+                    diags,
+                );
+            }
+        } else {
+            let mut known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+            known.extend(info.state.iter().map(|s| s.name));
+            diags.push(unknown_param(g.name, info.name, &known));
+        }
+    }
 }
 
 /// `[N]`, `[C, H, W]` or `[[C, H, W]]`: whole numbers above zero.

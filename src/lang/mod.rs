@@ -127,6 +127,13 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
         &mut diags,
     );
 
+    let file_scope = check::names::Templates {
+        lets: file_templates.clone(),
+    };
+    for l in &file_templates {
+        lower::check_template(l, &file_scope, &mut diags);
+    }
+
     let overrides = prepare_overrides(overrides, &mut sources, &mut diags);
     let mut used = vec![false; overrides.len()];
     let base = Path::new(name)
