@@ -294,3 +294,30 @@ fn paths_resolve_against_the_file_folder() {
         other => panic!("expected csv, got {other:?}"),
     }
 }
+
+/// The layering rule of ARCHITECTURE.md: only `src/lang` knows pest.
+#[test]
+fn only_the_language_module_names_pest() {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    let lang = root.join("lang");
+    for f in files.iter().filter(|f| !f.starts_with(&lang)) {
+        let text = std::fs::read_to_string(f).expect("source readable");
+        assert!(
+            !text.contains("pest::") && !text.contains("pest_derive"),
+            "{} uses pest",
+            f.display()
+        );
+    }
+}

@@ -12,7 +12,7 @@ mod check;
 pub mod dump;
 mod lower;
 pub mod parse;
-pub mod syntax;
+mod syntax;
 
 use std::path::{Path, PathBuf};
 
