@@ -269,15 +269,24 @@ fn closer(open: u8) -> u8 {
     }
 }
 
-/// Runs pest on `text` for `rule`. Error detail (expected literal tokens) is switched on:
-/// it costs a little speed and buys messages that name `}` or `:` instead of a rule.
+/// Runs pest on `text` for `rule`.
+///
+/// pest's error detail (the literal tokens expected at the failure, such as `}` or `:`)
+/// roughly doubles parse time, so a file is parsed without it and, only if that fails,
+/// parsed again with it for the message. The switch is process-wide and only ever turned
+/// on, so a message never depends on what another thread is parsing.
 pub(crate) fn parse_rule(
     rule: Rule,
     file: FileId,
     text: &str,
 ) -> Result<pest::iterators::Pairs<'_, Rule>, Diagnostic> {
-    pest::set_error_detail(true);
-    NetParser::parse(rule, text).map_err(|e| convert_error(file, text, e))
+    match NetParser::parse(rule, text) {
+        Ok(pairs) => Ok(pairs),
+        Err(_) => {
+            pest::set_error_detail(true);
+            NetParser::parse(rule, text).map_err(|detailed| convert_error(file, text, detailed))
+        }
+    }
 }
 
 fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Diagnostic {
