@@ -321,3 +321,31 @@ fn only_the_language_module_names_pest() {
         );
     }
 }
+
+#[test]
+fn brackets_in_strings_and_comments_do_not_count() {
+    let text = "// a ( comment [ with { brackets\n/* and ) here ] */\nnetwork n : rate {\n output = \"weird(name].h5\"\n population x : input[2]\n}\n";
+    let c = compile_str(text, &[]);
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+    assert_eq!(
+        c.networks[0].output.as_deref(),
+        Some(Path::new("dir/weird(name].h5"))
+    );
+}
+
+#[test]
+fn several_networks_lower_in_order_and_names_must_differ() {
+    let two = "network a : rate {\n population x : input[1]\n}\nnetwork b : spiking {\n population y : lif[1]\n simulate 1 ms\n}\n";
+    let c = compile_str(two, &[]);
+    let names: Vec<&str> = c.networks.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let dup = format!("{two}network a : rate {{\n population z : input[1]\n}}\n");
+    assert_eq!(codes(&compile_str(&dup, &[])), ["E0104"]);
+}
+
+#[test]
+fn a_seed_override_reaches_every_network() {
+    let two = "network a : rate {\n seed = 1\n population x : input[1]\n}\nnetwork b : rate {\n population y : input[1]\n}\n";
+    let c = compile_str(two, &[set("seed", "9")]);
+    assert!(c.networks.iter().all(|n| n.seed == 9));
+}
