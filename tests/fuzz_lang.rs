@@ -98,6 +98,14 @@ proptest! {
     }
 
     #[test]
+    fn arbitrary_overrides_never_panic(path in "[A-Za-z_.>#-]{0,12}", value in "[ -~]{0,16}") {
+        let mut loader = |_: &Path| Err(std::io::Error::other("no imports"));
+        let overrides = [lang::Override { path, value }];
+        let c = lang::compile("fuzz.net", EXAMPLES[2], &mut loader, &overrides);
+        let _ = render(&c.diagnostics, &c.sources);
+    }
+
+    #[test]
     fn edited_examples_never_panic(example in 0..EXAMPLES.len(), edits in proptest::collection::vec(edit(), 1..8)) {
         run(&apply(EXAMPLES[example], &edits));
     }
