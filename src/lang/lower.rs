@@ -207,7 +207,20 @@ pub fn lower_network(
         }
     }
 
-    (diags[n_before..].iter().all(|d| !d.is_error())).then_some(network)
+    let ok = diags[n_before..].iter().all(|d| !d.is_error());
+    // Only worth saying about a network that is otherwise fine.
+    if ok && mode == Mode::Spiking && sims.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                "W0004",
+                format!("network `{}` has no `simulate`", net.name.name),
+            )
+            .with_label(net.name.span, "will be built but not run")
+            .with_help("add `simulate 1 s` (or another duration)"),
+        );
+    }
+
+    ok.then_some(network)
 }
 
 fn stmt_span(stmt: &Stmt) -> Span {
@@ -661,6 +674,29 @@ fn check_widths(
             )
             .with_label(decl.span, format!("{} inputs per row", first.inputs.len()))
             .with_label(input.span, format!("{} units", input.size())),
+        );
+    }
+    // Without an input population, rows set the state of the population of their width
+    // (a Hopfield memory); one must exist.
+    let width = first.inputs.len();
+    if inputs.is_empty()
+        && g.n_populations() > 0
+        && !g.populations().any(|(_, p)| p.size() == width)
+    {
+        let sizes: Vec<String> = g
+            .populations()
+            .map(|(_, p)| format!("`{}` has {}", p.name, p.size()))
+            .collect();
+        diags.push(
+            Diagnostic::error(
+                "E0506",
+                format!("dataset `{}` has {width} values per row, but no population has {width} units", d.name),
+            )
+            .with_label(decl.span, format!("{width} values per row"))
+            .with_note(format!(
+                "without an `input` population, rows set the state of the population of their width; {}",
+                sizes.join(", ")
+            )),
         );
     }
     let Some(targets) = &first.targets else {

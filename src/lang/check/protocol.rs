@@ -418,6 +418,13 @@ pub fn dataset(
                             }
                         }
                     }
+                    if target.is_some() && !targets.is_empty() {
+                        diags.push(
+                            Diagnostic::error("E0305", "csv takes `target` or `targets`, not both")
+                                .with_label(call.args.span, "both given")
+                                .with_help("`target` names one class-label column; `targets` lists real-valued columns"),
+                        );
+                    }
                     let options = data_options(&given, &own, ctx, call.span, diags);
                     (
                         DataSource::Csv {
