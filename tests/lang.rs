@@ -223,6 +223,29 @@ fn hundred_thousand_nested_parentheses_are_refused_cleanly() {
 }
 
 #[test]
+fn very_long_operator_chains_are_refused_cleanly() {
+    // Flat in the grammar, but a left-deep tree: every later walk would recurse 100,000 deep.
+    let sum = vec!["1"; 100_000].join(" + ");
+    let c = compile_str(&format!("network n : spiking {{ dt = ({sum}) ms }}"), &[]);
+    assert_eq!(codes(&c), ["E0004"]);
+    let negations = "- ".repeat(100_000);
+    let c = compile_str(
+        &format!("network n : spiking {{ dt = {negations}1 ms }}"),
+        &[],
+    );
+    assert_eq!(codes(&c), ["E0004"]);
+    // A long but shallow list is fine.
+    let times = vec!["1 ms"; 10_000].join(", ");
+    let c = compile_str(
+        &format!(
+            "network n : spiking {{\n population s : spike_source[1] {{ times = [{times}] }}\n simulate 1 s\n}}"
+        ),
+        &[],
+    );
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+}
+
+#[test]
 fn a_megabyte_identifier_is_handled() {
     let name = "a".repeat(1 << 20);
     let text = format!(
@@ -270,4 +293,59 @@ fn paths_resolve_against_the_file_folder() {
         neurosim::ir::DataSource::Csv { path, .. } => assert_eq!(path, Path::new("dir/data/a.csv")),
         other => panic!("expected csv, got {other:?}"),
     }
+}
+
+/// The layering rule of ARCHITECTURE.md: only `src/lang` knows pest.
+#[test]
+fn only_the_language_module_names_pest() {
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("src readable").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    walk(&root, &mut files);
+    let lang = root.join("lang");
+    for f in files.iter().filter(|f| !f.starts_with(&lang)) {
+        let text = std::fs::read_to_string(f).expect("source readable");
+        assert!(
+            !text.contains("pest::") && !text.contains("pest_derive"),
+            "{} uses pest",
+            f.display()
+        );
+    }
+}
+
+#[test]
+fn brackets_in_strings_and_comments_do_not_count() {
+    let text = "// a ( comment [ with { brackets\n/* and ) here ] */\nnetwork n : rate {\n output = \"weird(name].h5\"\n population x : input[2]\n}\n";
+    let c = compile_str(text, &[]);
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+    assert_eq!(
+        c.networks[0].output.as_deref(),
+        Some(Path::new("dir/weird(name].h5"))
+    );
+}
+
+#[test]
+fn several_networks_lower_in_order_and_names_must_differ() {
+    let two = "network a : rate {\n population x : input[1]\n}\nnetwork b : spiking {\n population y : lif[1]\n simulate 1 ms\n}\n";
+    let c = compile_str(two, &[]);
+    let names: Vec<&str> = c.networks.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names, ["a", "b"]);
+    let dup = format!("{two}network a : rate {{\n population z : input[1]\n}}\n");
+    assert_eq!(codes(&compile_str(&dup, &[])), ["E0104"]);
+}
+
+#[test]
+fn a_seed_override_reaches_every_network() {
+    let two = "network a : rate {\n seed = 1\n population x : input[1]\n}\nnetwork b : rate {\n population y : input[1]\n}\n";
+    let c = compile_str(two, &[set("seed", "9")]);
+    assert!(c.networks.iter().all(|n| n.seed == 9));
 }

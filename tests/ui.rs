@@ -1,8 +1,6 @@
 //! UI tests: every `tests/ui/*.net` is a mistake users really make. Each snapshot shows the
 //! source and the rendered diagnostics together, as `neurosim check` prints them.
 
-use std::path::Path;
-
 use neurosim::cli::render::render;
 use neurosim::lang;
 
@@ -10,13 +8,13 @@ use neurosim::lang;
 fn every_bad_file_is_reported_as_snapshotted() {
     insta::glob!("ui/*.net", |path| {
         let bytes = std::fs::read(path).expect("test file readable");
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let name = path
             .strip_prefix(root)
             .unwrap_or(path)
             .display()
             .to_string();
-        let mut loader = |p: &Path| std::fs::read_to_string(root.join(p));
+        let mut loader = |p: &std::path::Path| std::fs::read_to_string(root.join(p));
         let c = lang::compile_bytes(&name, &bytes, &mut loader, &[]);
         assert!(!c.diagnostics.is_empty(), "{name}: no diagnostic");
         assert!(

@@ -217,6 +217,25 @@ pub struct Call {
 pub struct Expr {
     pub kind: ExprKind,
     pub span: Span,
+    /// Height of this expression tree (a literal is 1). The parser refuses trees higher than
+    /// `parse::MAX_EXPR_DEPTH`, so every recursive walk over an `Expr` is bounded.
+    pub depth: u32,
+}
+
+impl ExprKind {
+    /// Height of the tallest child expression (0 for literals).
+    pub fn child_depth(&self) -> u32 {
+        let max = |es: &mut dyn Iterator<Item = &Expr>| es.map(|e| e.depth).max().unwrap_or(0);
+        match self {
+            ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Name(_) => 0,
+            ExprKind::List(items) => max(&mut items.iter()),
+            ExprKind::Range(a, b) | ExprKind::Binary(_, a, b) | ExprKind::Clip(a, b) => {
+                a.depth.max(b.depth)
+            }
+            ExprKind::Neg(a) | ExprKind::Quantity(a, _) => a.depth,
+            ExprKind::Call(c) => max(&mut c.args.args.iter().map(|a| &a.value)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

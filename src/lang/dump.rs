@@ -178,6 +178,7 @@ fn params(p: &Params) -> String {
 
 fn value(v: &Value) -> String {
     match v {
+        Value::Number(x) if x.abs() >= 1e15 => format!("{x:e}"),
         Value::Number(x) => format!("{x}"),
         Value::Bool(b) => b.to_string(),
         Value::Symbol(s) => s.clone(),

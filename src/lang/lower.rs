@@ -94,6 +94,9 @@ pub fn lower_network(
     };
 
     lower_settings(&mut network, &settings, overrides, used, base, diags);
+    for (_, l) in &lets {
+        check_template(l, &templates, diags);
+    }
 
     let dataset_names: Vec<String> = datasets.iter().map(|(n, _)| n.name.clone()).collect();
     let ctx = Ctx {
@@ -204,7 +207,20 @@ pub fn lower_network(
         }
     }
 
-    (diags[n_before..].iter().all(|d| !d.is_error())).then_some(network)
+    let ok = diags[n_before..].iter().all(|d| !d.is_error());
+    // Only worth saying about a network that is otherwise fine.
+    if ok && mode == Mode::Spiking && sims.is_empty() {
+        diags.push(
+            Diagnostic::warning(
+                "W0004",
+                format!("network `{}` has no `simulate`", net.name.name),
+            )
+            .with_label(net.name.span, "will be built but not run")
+            .with_help("add `simulate 1 s` (or another duration)"),
+        );
+    }
+
+    ok.then_some(network)
 }
 
 fn stmt_span(stmt: &Stmt) -> Span {
@@ -423,6 +439,41 @@ fn population(
     ))
 }
 
+/// Checks a template's own block against its model, so a mistake in a template is reported
+/// even if no population uses it (and once, not once per population).
+pub fn check_template(template: &Let, templates: &Templates, diags: &mut Vec<Diagnostic>) {
+    let Some(resolved) = names::resolve_model(&template.model, templates, diags) else {
+        return;
+    };
+    let info = resolved.info;
+    let no_datasets: [String; 0] = [];
+    let ctx = Ctx {
+        datasets: &no_datasets,
+    };
+    for g in block_entries(template.block.as_ref(), diags) {
+        let name = g.name.name.as_str();
+        if let Some(spec) = info.params.iter().find(|s| s.name == name) {
+            let _ = crate::lang::check::params::convert(info.name, spec, g.value, &ctx, diags);
+        } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
+            if let Some(v) = eval(g.value, diags) {
+                let _ = quantity(
+                    state.name,
+                    state.dim,
+                    Range::Any,
+                    true,
+                    v,
+                    g.value.span,
+                    diags,
+                );
+            }
+        } else {
+            let mut known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+            known.extend(info.state.iter().map(|s| s.name));
+            diags.push(unknown_param(g.name, info.name, &known));
+        }
+    }
+}
+
 /// `[N]`, `[C, H, W]` or `[[C, H, W]]`: whole numbers above zero.
 fn shape(decl: &PopulationDecl, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize>> {
     let mut exprs: Vec<&Expr> = decl.shape.iter().collect();
@@ -544,7 +595,9 @@ fn lower_projection(
                         continue;
                     };
                     let plain: String = target.split_whitespace().collect();
-                    if plain != base && !(!directed && plain == format!("{}--{}", t.name, s.name)) {
+                    let reversed = format!("{}--{}", t.name, s.name);
+                    let names_this_pair = plain == base || (!directed && plain == reversed);
+                    if !names_this_pair {
                         continue;
                     }
                     used[i] = true;
@@ -621,6 +674,29 @@ fn check_widths(
             )
             .with_label(decl.span, format!("{} inputs per row", first.inputs.len()))
             .with_label(input.span, format!("{} units", input.size())),
+        );
+    }
+    // Without an input population, rows set the state of the population of their width
+    // (a Hopfield memory); one must exist.
+    let width = first.inputs.len();
+    if inputs.is_empty()
+        && g.n_populations() > 0
+        && !g.populations().any(|(_, p)| p.size() == width)
+    {
+        let sizes: Vec<String> = g
+            .populations()
+            .map(|(_, p)| format!("`{}` has {}", p.name, p.size()))
+            .collect();
+        diags.push(
+            Diagnostic::error(
+                "E0506",
+                format!("dataset `{}` has {width} values per row, but no population has {width} units", d.name),
+            )
+            .with_label(decl.span, format!("{width} values per row"))
+            .with_note(format!(
+                "without an `input` population, rows set the state of the population of their width; {}",
+                sizes.join(", ")
+            )),
         );
     }
     let Some(targets) = &first.targets else {

@@ -12,7 +12,7 @@ mod check;
 pub mod dump;
 mod lower;
 pub mod parse;
-pub mod syntax;
+mod syntax;
 
 use std::path::{Path, PathBuf};
 
@@ -89,7 +89,9 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     let mut diags = Vec::new();
     let (file, mut parse_diags) = parse::parse_file(root, text);
     diags.append(&mut parse_diags);
-    let Some(file) = file else {
+    // Checking a tree with placeholders in it would only add noise to the syntax errors.
+    let parsed_cleanly = !diags.iter().any(Diagnostic::is_error);
+    let Some(file) = file.filter(|_| parsed_cleanly) else {
         return Compilation {
             networks: Vec::new(),
             diagnostics: diags,
@@ -124,6 +126,13 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
         file_templates.iter().map(|l| (&l.name, ())),
         &mut diags,
     );
+
+    let file_scope = check::names::Templates {
+        lets: file_templates.clone(),
+    };
+    for l in &file_templates {
+        lower::check_template(l, &file_scope, &mut diags);
+    }
 
     let overrides = prepare_overrides(overrides, &mut sources, &mut diags);
     let mut used = vec![false; overrides.len()];

@@ -54,6 +54,10 @@ pub fn parse_value(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
     }
 }
 
+/// Highest expression tree accepted (real values stay below 20): bounds the recursion of
+/// every later walk, whatever the input (`1+1+...+1` a million times, `- - - ... 1`).
+pub const MAX_EXPR_DEPTH: u32 = 256;
+
 struct Lowerer {
     file: FileId,
     /// Problems found while building nodes (numbers that do not fit in an f64).
@@ -64,6 +68,30 @@ impl Lowerer {
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
         Span::new(self.file, s.start(), s.end())
+    }
+
+    /// Builds an expression node; one deeper than `MAX_EXPR_DEPTH` is reported and replaced
+    /// by a literal, so no taller tree ever exists.
+    fn mk(&mut self, kind: ExprKind, span: Span) -> Expr {
+        let depth = kind.child_depth() + 1;
+        if depth > MAX_EXPR_DEPTH {
+            if !self.diagnostics.iter().any(|d| d.code == "E0004") {
+                self.diagnostics.push(
+                    Diagnostic::error(
+                        "E0004",
+                        format!("expression nested more than {MAX_EXPR_DEPTH} deep"),
+                    )
+                    .with_label(span, "too deep")
+                    .with_help("split it, or write the value it computes"),
+                );
+            }
+            return Expr {
+                kind: ExprKind::Number(0.0),
+                span,
+                depth: 1,
+            };
+        }
+        Expr { kind, span, depth }
     }
 
     fn ident(&self, pair: Pair<Rule>) -> Ident {
@@ -364,17 +392,12 @@ impl Lowerer {
             match p.as_rule() {
                 Rule::range_to => {
                     let hi = self.expr(inner.next().expect("range end"));
-                    expr = Expr {
-                        span: expr.span.to(hi.span),
-                        kind: ExprKind::Range(Box::new(expr), Box::new(hi)),
-                    };
+                    let span = expr.span.to(hi.span);
+                    expr = self.mk(ExprKind::Range(Box::new(expr), Box::new(hi)), span);
                 }
                 Rule::clip => {
                     let list = self.clip(p);
-                    expr = Expr {
-                        span,
-                        kind: ExprKind::Clip(Box::new(expr), Box::new(list)),
-                    };
+                    expr = self.mk(ExprKind::Clip(Box::new(expr), Box::new(list)), span);
                 }
                 r => unreachable!("value: {r:?}"),
             }
@@ -398,10 +421,8 @@ impl Lowerer {
                 o => unreachable!("expr: operator {o}"),
             };
             let rhs = self.term(inner.next().expect("expr rhs"));
-            lhs = Expr {
-                span: lhs.span.to(rhs.span),
-                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-            };
+            let span = lhs.span.to(rhs.span);
+            lhs = self.mk(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span);
         }
         lhs
     }
@@ -417,10 +438,8 @@ impl Lowerer {
                 o => unreachable!("term: operator {o}"),
             };
             let rhs = self.factor(inner.next().expect("term rhs"));
-            lhs = Expr {
-                span: lhs.span.to(rhs.span),
-                kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-            };
+            let span = lhs.span.to(rhs.span);
+            lhs = self.mk(ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), span);
         }
         lhs
     }
@@ -435,20 +454,16 @@ impl Lowerer {
                 Rule::unit => {
                     let unit = self.unit(&p);
                     let inner = core.take().expect("unit follows a primary");
-                    core = Some(Expr {
-                        span: inner.span.to(unit.span),
-                        kind: ExprKind::Quantity(Box::new(inner), unit),
-                    });
+                    let span = inner.span.to(unit.span);
+                    core = Some(self.mk(ExprKind::Quantity(Box::new(inner), unit), span));
                 }
                 _ => core = Some(self.primary(p)),
             }
         }
         let mut expr = core.expect("factor has a primary");
         for neg in negations.into_iter().rev() {
-            expr = Expr {
-                span: neg.to(expr.span),
-                kind: ExprKind::Neg(Box::new(expr)),
-            };
+            let span = neg.to(expr.span);
+            expr = self.mk(ExprKind::Neg(Box::new(expr)), span);
         }
         debug_assert!(expr.span.end <= span.end);
         expr
@@ -487,7 +502,7 @@ impl Lowerer {
             Rule::name => ExprKind::Name(pair.as_str().to_string()),
             r => unreachable!("primary: {r:?}"),
         };
-        Expr { kind, span }
+        self.mk(kind, span)
     }
 
     fn number(&mut self, pair: &Pair<Rule>) -> f64 {
@@ -529,20 +544,14 @@ impl Lowerer {
     fn list(&mut self, pair: Pair<Rule>) -> Expr {
         let span = self.span(&pair);
         let items = pair.into_inner().map(|v| self.value(v)).collect();
-        Expr {
-            kind: ExprKind::List(items),
-            span,
-        }
+        self.mk(ExprKind::List(items), span)
     }
 
     fn paren(&mut self, pair: Pair<Rule>) -> Expr {
         let span = self.span(&pair);
         let inner = self.value(pair.into_inner().next().expect("paren value"));
         // The parentheses belong to the span, so `(1 + 2) mV` underlines all of it.
-        Expr {
-            kind: inner.kind,
-            span,
-        }
+        Expr { span, ..inner }
     }
 
     fn call(&mut self, pair: Pair<Rule>) -> Call {

@@ -82,7 +82,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::shape => "a size",
         Rule::projection => "a projection",
         Rule::endpoints => "a population name",
-        Rule::arrow => "`->` or `--`",
+        Rule::arrow => "an arrow `->` or `--`",
         Rule::connector => "a connector",
         Rule::dataset => "a dataset",
         Rule::inline_data => "inline data",
@@ -213,7 +213,11 @@ pub(crate) fn prescan(file: FileId, text: &str) -> Vec<Diagnostic> {
                                 "E0008",
                                 format!("unexpected `{}`: nothing to close", close as char),
                             )
-                            .with_label(Span::new(file, i, i + 1), "no matching opening bracket"),
+                            .with_label(Span::new(file, i, i + 1), "no matching opening bracket")
+                            .with_help(format!(
+                                "is an opening `{}` missing before this point?",
+                                expected as char
+                            )),
                         ];
                     }
                 }
@@ -265,15 +269,24 @@ fn closer(open: u8) -> u8 {
     }
 }
 
-/// Runs pest on `text` for `rule`. Error detail (expected literal tokens) is switched on:
-/// it costs a little speed and buys messages that name `}` or `:` instead of a rule.
+/// Runs pest on `text` for `rule`.
+///
+/// pest's error detail (the literal tokens expected at the failure, such as `}` or `:`)
+/// roughly doubles parse time, so a file is parsed without it and, only if that fails,
+/// parsed again with it for the message. The switch is process-wide and only ever turned
+/// on, so a message never depends on what another thread is parsing.
 pub(crate) fn parse_rule(
     rule: Rule,
     file: FileId,
     text: &str,
 ) -> Result<pest::iterators::Pairs<'_, Rule>, Diagnostic> {
-    pest::set_error_detail(true);
-    NetParser::parse(rule, text).map_err(|e| convert_error(file, text, e))
+    match NetParser::parse(rule, text) {
+        Ok(pairs) => Ok(pairs),
+        Err(_) => {
+            pest::set_error_detail(true);
+            NetParser::parse(rule, text).map_err(|detailed| convert_error(file, text, detailed))
+        }
+    }
 }
 
 fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> Diagnostic {
@@ -339,8 +352,15 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
         ("arguments `(...)`", "`(`"),
         ("a list `[...]`", "`[`"),
         ("a slice `[a..b]`", "`[`"),
-        ("`->` or `--`", "`->`"),
-        ("`->` or `--`", "`--`"),
+        ("an arrow `->` or `--`", "`->`"),
+        ("an arrow `->` or `--`", "`--`"),
+        ("a value", "`\"`"),
+        ("a value", "`(`"),
+        ("a value", "`-`"),
+        ("a value", "`.`"),
+        ("a value", "`[`"),
+        ("a value", "`true`"),
+        ("a value", "`false`"),
         ("a string", "`\"`"),
         ("`+` or `-`", "`+`"),
         ("`+` or `-`", "`-`"),
@@ -355,6 +375,13 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
         if !covered && !all.contains(&e) {
             all.push(e);
         }
+    }
+    // Where a value could end, operators that might continue it are noise: the mistake is
+    // almost always a missing separator.
+    let ends = ["`,`", "a new line", "`}`", "`)`", "`]`"];
+    if all.iter().any(|e| ends.contains(&e.as_str())) {
+        let continuations = ["`*`", "`+`", "`-`", "`/`", "`..`", "`clip`", "`E`", "`.`"];
+        all.retain(|e| !continuations.contains(&e.as_str()));
     }
     let found = describe_found(text, pos);
     let message = if all.is_empty() {
@@ -372,6 +399,22 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
         },
     );
     let word = word_at(text, pos);
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let line = &text[line_start..line_end];
+    if line.contains("=>") {
+        d = d.with_help("a projection is written with `->` (or `--` for undirected), not `=>`");
+    } else if !word.is_empty() && all.iter().any(|e| e == "`,`" || e == "a new line") && {
+        let before = &text[line_start..pos];
+        before.matches('{').count() > before.matches('}').count() && before.contains('=')
+    } {
+        d = d.with_help("separate parameters with `,` or a new line");
+    } else if !word.is_empty()
+        && all.iter().any(|e| e == "a block `{ ... }`")
+        && text[pos + word.len()..].trim_start().starts_with('=')
+    {
+        d = d.with_help(format!("parameters go in braces: `{{ {word} = ... }}`"));
+    }
     if KEYWORDS.contains(&word) && all.iter().any(|e| e == "a name") {
         d = d.with_help(format!(
             "`{word}` is a keyword and cannot be used as a name; pick another name"

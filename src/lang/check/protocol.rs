@@ -418,6 +418,13 @@ pub fn dataset(
                             }
                         }
                     }
+                    if target.is_some() && !targets.is_empty() {
+                        diags.push(
+                            Diagnostic::error("E0305", "csv takes `target` or `targets`, not both")
+                                .with_label(call.args.span, "both given")
+                                .with_help("`target` names one class-label column; `targets` lists real-valued columns"),
+                        );
+                    }
                     let options = data_options(&given, &own, ctx, call.span, diags);
                     (
                         DataSource::Csv {
@@ -686,31 +693,31 @@ pub fn record(
                     );
                     continue;
                 }
-                if let Recordable::State(var) = &what {
-                    if !pop.info.state.iter().any(|s| s.name == var) {
-                        let mut known: Vec<&str> = pop.info.state.iter().map(|s| s.name).collect();
-                        known.extend(RECORDABLES);
-                        let mut d = Diagnostic::error(
-                            "E0111",
-                            format!(
-                                "`{var}` is not a state variable of {} (`{}`)",
-                                pop.info.name, pop.name
-                            ),
-                        )
-                        .with_label(decl.what.span, "cannot be recorded here");
-                        match suggest(var, known.iter().copied()) {
-                            Some(x) => d = d.with_help(format!("did you mean `{x}`?")),
-                            None => {
-                                d = d.with_note(format!(
-                                    "{} records: {}",
-                                    pop.info.name,
-                                    known.join(", ")
-                                ))
-                            }
+                if let Recordable::State(var) = &what
+                    && !pop.info.state.iter().any(|s| s.name == var)
+                {
+                    let mut known: Vec<&str> = pop.info.state.iter().map(|s| s.name).collect();
+                    known.extend(RECORDABLES);
+                    let mut d = Diagnostic::error(
+                        "E0111",
+                        format!(
+                            "`{var}` is not a state variable of {} (`{}`)",
+                            pop.info.name, pop.name
+                        ),
+                    )
+                    .with_label(decl.what.span, "cannot be recorded here");
+                    match suggest(var, known.iter().copied()) {
+                        Some(x) => d = d.with_help(format!("did you mean `{x}`?")),
+                        None => {
+                            d = d.with_note(format!(
+                                "{} records: {}",
+                                pop.info.name,
+                                known.join(", ")
+                            ))
                         }
-                        diags.push(d);
-                        continue;
                     }
+                    diags.push(d);
+                    continue;
                 }
                 if what == Recordable::Spikes && !pop.info.spikes {
                     diags.push(
@@ -826,7 +833,7 @@ pub fn record(
                 .with_help(format!("write `record {what_name} every 1 epoch`")),
         );
     }
-    (diags.len() == n).then(|| Record {
+    (diags.len() == n).then_some(Record {
         what,
         targets,
         every,
