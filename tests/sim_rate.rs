@@ -327,6 +327,12 @@ fn run(net: &Network, threads: usize) -> (RunReport, Capture) {
 
 /// Compares every analytic gradient of `net` on `table` with central finite differences.
 fn check_gradients(net: &Network, table: &Table) {
+    check_gradients_in(net, table, false);
+}
+
+/// As [`check_gradients`]; `training` runs the training-mode forward pass (dropout on; its
+/// mask stays fixed until the next optimizer step, so finite differences see the same one).
+fn check_gradients_in(net: &Network, table: &Table, training: bool) {
     let ids: Vec<usize> = data::presented(net, table.n_inputs)
         .expect("presented populations")
         .iter()
@@ -338,7 +344,14 @@ fn check_gradients(net: &Network, table: &Table) {
     let b = rows.len();
     model.set_presented(&ids);
     model.present(table, &rows, &ids);
-    model.forward(b);
+    let forward = |model: &mut Model| {
+        if training {
+            model.forward_train(b)
+        } else {
+            model.forward(b)
+        }
+    };
+    forward(&mut model);
     let loss = model.backward(b);
     assert!(loss.is_finite() && loss > 0.0, "{}: loss {loss}", net.name);
     let keys: Vec<String> = model.arrays().into_iter().map(|(k, _, _)| k).collect();
@@ -356,7 +369,7 @@ fn check_gradients(net: &Network, table: &Table) {
             let h = 5e-3f32;
             let at = |value: f32, model: &mut Model| {
                 model.parameter_mut(&key).expect("parameter")[index] = value;
-                model.forward(b);
+                forward(model);
                 model.loss_only(b)
             };
             let up = at(original + h, &mut model);
@@ -466,6 +479,36 @@ fn gradients_of_every_loss_match_finite_differences() {
     // Targets far from the outputs reach both branches of smooth_l1.
     let wide = random_table(4, 6, 3, 2, &reals);
     check_gradients(&two_layer("tanh", "identity", "smooth_l1", 2), &wide);
+}
+
+#[test]
+fn gradients_through_dropout_match_and_dropout_drops() {
+    let mut net = two_layer("tanh", "identity", "mse", 2);
+    let h = net.graph.find_population("h").expect("h");
+    net.graph
+        .population_mut(h)
+        .params
+        .insert("dropout", num(0.5));
+    let table = random_table(7, 6, 3, 2, &reals);
+    check_gradients_in(&net, &table, true);
+    // Evaluation runs without dropout; training drops some hidden units.
+    let mut model = Model::build(&net, &RateOptions::default(), 6, 1).expect("builds");
+    let rows: Vec<usize> = (0..6).collect();
+    model.set_presented(&[0]);
+    model.present(&table, &rows, &[0]);
+    model.forward(6);
+    assert!(model.state(1, 6).iter().all(|&y| y != 0.0));
+    model.forward_train(6);
+    let dropped = model.state(1, 6).iter().filter(|&&y| y == 0.0).count();
+    assert!(dropped > 3 && dropped < 27, "{dropped} of 30 dropped");
+    // Dropout on an output is refused.
+    let y = net.graph.find_population("y").expect("y");
+    net.graph
+        .population_mut(y)
+        .params
+        .insert("dropout", num(0.5));
+    let err = Model::build(&net, &RateOptions::default(), 6, 1).expect_err("refused");
+    assert!(err.to_string().contains("output population 'y'"), "{err}");
 }
 
 /// Two inputs, a skip connection, a population summing two projections, every connector,

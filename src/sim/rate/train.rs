@@ -64,7 +64,7 @@ pub(super) fn train(
             }
             let b = rows.len();
             model.present(table, rows, &layers);
-            model.forward(b);
+            model.forward_train(b);
             if model.has_loss() {
                 loss_sum += model.backward(b) * b as f64;
                 score(model, b, &mut scores);
@@ -106,9 +106,13 @@ pub(super) fn train(
             val_accuracy,
             seconds,
         })?;
-        for &(record, link, every) in &weight_records {
+        for (record, links, every) in &weight_records {
             if epoch % every == 0 {
-                observer.sample(record, epoch as f64, &model.weight_row_major(link))?;
+                let values: Vec<f32> = links
+                    .iter()
+                    .flat_map(|&l| model.weight_row_major(l))
+                    .collect();
+                observer.sample(*record, epoch as f64, &values)?;
             }
         }
         observer.progress(
@@ -135,8 +139,9 @@ fn table_with_targets<'a>(
     Ok(t)
 }
 
-/// `record weight of P` records: (record index, link index, every so many epochs).
-fn weight_records(network: &Network, model: &Model) -> Vec<(usize, usize, usize)> {
+/// `record weight of P, Q` records: (record index, link indices, every so many epochs).
+/// A sample holds the row-major weights of every listed projection, one after the other.
+fn weight_records(network: &Network, model: &Model) -> Vec<(usize, Vec<usize>, usize)> {
     let mut out = Vec::new();
     for (i, record) in network.records.iter().enumerate() {
         if record.what != Recordable::Weight {
@@ -146,14 +151,17 @@ fn weight_records(network: &Network, model: &Model) -> Vec<(usize, usize, usize)
             Some(Interval::Epochs(e)) => e.max(1),
             _ => 1,
         };
-        for target in &record.targets {
-            if let RecordTarget::Projection(id) = target {
-                let name = &network.graph.projection(*id).name;
-                if let Some(link) = model.link_index(name) {
-                    out.push((i, link, every));
+        let links = record
+            .targets
+            .iter()
+            .filter_map(|target| match target {
+                RecordTarget::Projection(id) => {
+                    model.link_index(&network.graph.projection(*id).name)
                 }
-            }
-        }
+                RecordTarget::Population { .. } => None,
+            })
+            .collect();
+        out.push((i, links, every));
     }
     out
 }
