@@ -748,3 +748,88 @@ fn initial_weights_replace_the_drawn_ones() {
     assert_eq!(report.evaluate.and_then(|e| e.accuracy), Some(1.0));
     assert_eq!(capture.arrays, trained.arrays);
 }
+
+#[test]
+fn an_interrupt_stops_training_at_a_batch_boundary() {
+    let net = xor();
+    let data = data::load(&net).expect("loads");
+    let config = RunConfig::new(1);
+    config
+        .interrupt
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut capture = Capture::default();
+    let report = rate::run(&net, &data, &config, &mut capture).expect("stops cleanly");
+    assert!(report.interrupted);
+    assert_eq!(report.train.map(|t| t.epochs), Some(0));
+    assert!(report.evaluate.is_none() && capture.epochs.is_empty());
+    // What there is still comes out: the (untrained) weights.
+    assert!(capture.arrays.contains_key("weights/h->y"));
+}
+
+#[test]
+fn a_recurrent_network_cannot_be_trained_by_backpropagation() {
+    let mut net = xor();
+    let h = net.graph.find_population("h").expect("h");
+    project(&mut net, h, h, full_link("zeros"));
+    let data = data::load(&net).expect("loads");
+    let err =
+        rate::run(&net, &data, &RunConfig::new(1), &mut Capture::default()).expect_err("refused");
+    assert!(err.to_string().contains("local rule"), "{err}");
+}
+
+#[test]
+fn oja_rule_on_a_projection_finds_the_principal_direction() {
+    let mut net = Network::new("pca", Mode::Rate);
+    net.seed = 2;
+    let x = input_population(&mut net, "x", 2);
+    let y = dense_population(
+        &mut net,
+        "y",
+        1,
+        &[
+            ("activation", sym("identity")),
+            ("bias", Value::Bool(false)),
+        ],
+    );
+    project(
+        &mut net,
+        x,
+        y,
+        Link {
+            connector: &full::INFO,
+            args: &[],
+            init: "uniform",
+            directed: true,
+            plasticity: Some(Plasticity {
+                rule: &neurosim::models::plasticity::oja::INFO,
+                params: params(&[("rate", num(0.005))]),
+            }),
+        },
+    );
+    // Points spread along (1, 2)/√5 with a little noise across it.
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+    let rows = (0..400)
+        .map(|_| {
+            let (along, across) = (rng.random_range(-1.0..1.0), rng.random_range(-0.1..0.1));
+            InlineRow {
+                inputs: vec![along - 2.0 * across, 2.0 * along + across],
+                targets: None,
+            }
+        })
+        .collect();
+    net.datasets
+        .push(dataset("points", DataSource::Inline { rows }));
+    let mut train = train_block("points", None, adam(1e-3), 20, 1);
+    train.optimizer = None;
+    net.train = Some(train);
+    let (report, capture) = run(&net, 1);
+    assert!(
+        report.train.expect("trained").final_loss.is_nan(),
+        "no loss"
+    );
+    let w = &capture.arrays["weights/x->y"].1;
+    let norm = (w[0] * w[0] + w[1] * w[1]).sqrt();
+    assert!((norm - 1.0).abs() < 0.05, "norm {norm}");
+    let cosine = (w[0] + 2.0 * w[1]).abs() / (norm * 5f32.sqrt());
+    assert!(cosine > 0.99, "cosine {cosine}, weights {w:?}");
+}

@@ -393,7 +393,10 @@ mod tests {
         assert_eq!(t.n_rows, 4);
         // Inputs scaled, targets not, rows still paired after the shuffle.
         for r in 0..4 {
-            assert_eq!(t.input_row(r)[0], 2.0 * t.target_row(r).expect("targets")[0]);
+            assert_eq!(
+                t.input_row(r)[0],
+                2.0 * t.target_row(r).expect("targets")[0]
+            );
             assert_eq!(t.input_row(r)[1], 2.0);
         }
         let again = load_one(&d, 1, 42, 0).expect("loads");
