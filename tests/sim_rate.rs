@@ -833,3 +833,23 @@ fn oja_rule_on_a_projection_finds_the_principal_direction() {
     let cosine = (w[0] + 2.0 * w[1]).abs() / (norm * 5f32.sqrt());
     assert!(cosine > 0.99, "cosine {cosine}, weights {w:?}");
 }
+
+#[test]
+fn a_diverging_run_is_reported() {
+    let mut net = xor();
+    let y = net.graph.find_population("y").expect("y");
+    net.graph
+        .population_mut(y)
+        .params
+        .insert("activation", sym("identity"));
+    let mut train = train_block("truth", Some("mse"), adam(0.05), 50, 4);
+    train.optimizer = Some(Call {
+        name: "sgd".into(),
+        args: params(&[("lr", num(1e30))]),
+    });
+    net.train = Some(train);
+    let data = data::load(&net).expect("loads");
+    let err =
+        rate::run(&net, &data, &RunConfig::new(1), &mut Capture::default()).expect_err("diverges");
+    assert!(matches!(err, SimError::Diverged(_)), "{err}");
+}

@@ -31,6 +31,13 @@ pub(super) fn train(
             train.data
         )));
     }
+    let output_width: usize = model.output_sizes().iter().sum();
+    if model.has_loss() && table.n_targets != output_width {
+        return Err(SimError::Data(format!(
+            "dataset '{}' has {} targets per row, but the outputs have {output_width} units",
+            train.data, table.n_targets
+        )));
+    }
     if !model.has_loss() && !model.has_local_rules() {
         return Err(SimError::Unsupported(
             "nothing to train: give the train block a loss, or a projection a local rule".into(),
@@ -82,7 +89,7 @@ pub(super) fn train(
         } else {
             f64::NAN
         };
-        if !loss.is_nan() && !loss.is_finite() {
+        if model.has_loss() && !loss.is_finite() {
             return Err(SimError::Diverged(format!(
                 "the loss became {loss} in epoch {epoch}; lower the learning rate"
             )));
