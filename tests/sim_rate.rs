@@ -327,6 +327,12 @@ fn run(net: &Network, threads: usize) -> (RunReport, Capture) {
 
 /// Compares every analytic gradient of `net` on `table` with central finite differences.
 fn check_gradients(net: &Network, table: &Table) {
+    check_gradients_in(net, table, false);
+}
+
+/// As [`check_gradients`]; `training` runs the training-mode forward pass (dropout on; its
+/// mask stays fixed until the next optimizer step, so finite differences see the same one).
+fn check_gradients_in(net: &Network, table: &Table, training: bool) {
     let ids: Vec<usize> = data::presented(net, table.n_inputs)
         .expect("presented populations")
         .iter()
@@ -338,7 +344,14 @@ fn check_gradients(net: &Network, table: &Table) {
     let b = rows.len();
     model.set_presented(&ids);
     model.present(table, &rows, &ids);
-    model.forward(b);
+    let forward = |model: &mut Model| {
+        if training {
+            model.forward_train(b)
+        } else {
+            model.forward(b)
+        }
+    };
+    forward(&mut model);
     let loss = model.backward(b);
     assert!(loss.is_finite() && loss > 0.0, "{}: loss {loss}", net.name);
     let keys: Vec<String> = model.arrays().into_iter().map(|(k, _, _)| k).collect();
@@ -356,7 +369,7 @@ fn check_gradients(net: &Network, table: &Table) {
             let h = 5e-3f32;
             let at = |value: f32, model: &mut Model| {
                 model.parameter_mut(&key).expect("parameter")[index] = value;
-                model.forward(b);
+                forward(model);
                 model.loss_only(b)
             };
             let up = at(original + h, &mut model);
@@ -466,6 +479,36 @@ fn gradients_of_every_loss_match_finite_differences() {
     // Targets far from the outputs reach both branches of smooth_l1.
     let wide = random_table(4, 6, 3, 2, &reals);
     check_gradients(&two_layer("tanh", "identity", "smooth_l1", 2), &wide);
+}
+
+#[test]
+fn gradients_through_dropout_match_and_dropout_drops() {
+    let mut net = two_layer("tanh", "identity", "mse", 2);
+    let h = net.graph.find_population("h").expect("h");
+    net.graph
+        .population_mut(h)
+        .params
+        .insert("dropout", num(0.5));
+    let table = random_table(7, 6, 3, 2, &reals);
+    check_gradients_in(&net, &table, true);
+    // Evaluation runs without dropout; training drops some hidden units.
+    let mut model = Model::build(&net, &RateOptions::default(), 6, 1).expect("builds");
+    let rows: Vec<usize> = (0..6).collect();
+    model.set_presented(&[0]);
+    model.present(&table, &rows, &[0]);
+    model.forward(6);
+    assert!(model.state(1, 6).iter().all(|&y| y != 0.0));
+    model.forward_train(6);
+    let dropped = model.state(1, 6).iter().filter(|&&y| y == 0.0).count();
+    assert!(dropped > 3 && dropped < 27, "{dropped} of 30 dropped");
+    // Dropout on an output is refused.
+    let y = net.graph.find_population("y").expect("y");
+    net.graph
+        .population_mut(y)
+        .params
+        .insert("dropout", num(0.5));
+    let err = Model::build(&net, &RateOptions::default(), 6, 1).expect_err("refused");
+    assert!(err.to_string().contains("output population 'y'"), "{err}");
 }
 
 /// Two inputs, a skip connection, a population summing two projections, every connector,
@@ -704,4 +747,109 @@ fn initial_weights_replace_the_drawn_ones() {
     .expect("runs");
     assert_eq!(report.evaluate.and_then(|e| e.accuracy), Some(1.0));
     assert_eq!(capture.arrays, trained.arrays);
+}
+
+#[test]
+fn an_interrupt_stops_training_at_a_batch_boundary() {
+    let net = xor();
+    let data = data::load(&net).expect("loads");
+    let config = RunConfig::new(1);
+    config
+        .interrupt
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut capture = Capture::default();
+    let report = rate::run(&net, &data, &config, &mut capture).expect("stops cleanly");
+    assert!(report.interrupted);
+    assert_eq!(report.train.map(|t| t.epochs), Some(0));
+    assert!(report.evaluate.is_none() && capture.epochs.is_empty());
+    // What there is still comes out: the (untrained) weights.
+    assert!(capture.arrays.contains_key("weights/h->y"));
+}
+
+#[test]
+fn a_recurrent_network_cannot_be_trained_by_backpropagation() {
+    let mut net = xor();
+    let h = net.graph.find_population("h").expect("h");
+    project(&mut net, h, h, full_link("zeros"));
+    let data = data::load(&net).expect("loads");
+    let err =
+        rate::run(&net, &data, &RunConfig::new(1), &mut Capture::default()).expect_err("refused");
+    assert!(err.to_string().contains("local rule"), "{err}");
+}
+
+#[test]
+fn oja_rule_on_a_projection_finds_the_principal_direction() {
+    let mut net = Network::new("pca", Mode::Rate);
+    net.seed = 2;
+    let x = input_population(&mut net, "x", 2);
+    let y = dense_population(
+        &mut net,
+        "y",
+        1,
+        &[
+            ("activation", sym("identity")),
+            ("bias", Value::Bool(false)),
+        ],
+    );
+    project(
+        &mut net,
+        x,
+        y,
+        Link {
+            connector: &full::INFO,
+            args: &[],
+            init: "uniform",
+            directed: true,
+            plasticity: Some(Plasticity {
+                rule: &neurosim::models::plasticity::oja::INFO,
+                params: params(&[("rate", num(0.005))]),
+            }),
+        },
+    );
+    // Points spread along (1, 2)/√5 with a little noise across it.
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(3);
+    let rows = (0..400)
+        .map(|_| {
+            let (along, across) = (rng.random_range(-1.0..1.0), rng.random_range(-0.1..0.1));
+            InlineRow {
+                inputs: vec![along - 2.0 * across, 2.0 * along + across],
+                targets: None,
+            }
+        })
+        .collect();
+    net.datasets
+        .push(dataset("points", DataSource::Inline { rows }));
+    let mut train = train_block("points", None, adam(1e-3), 20, 1);
+    train.optimizer = None;
+    net.train = Some(train);
+    let (report, capture) = run(&net, 1);
+    assert!(
+        report.train.expect("trained").final_loss.is_nan(),
+        "no loss"
+    );
+    let w = &capture.arrays["weights/x->y"].1;
+    let norm = (w[0] * w[0] + w[1] * w[1]).sqrt();
+    assert!((norm - 1.0).abs() < 0.05, "norm {norm}");
+    let cosine = (w[0] + 2.0 * w[1]).abs() / (norm * 5f32.sqrt());
+    assert!(cosine > 0.99, "cosine {cosine}, weights {w:?}");
+}
+
+#[test]
+fn a_diverging_run_is_reported() {
+    let mut net = xor();
+    let y = net.graph.find_population("y").expect("y");
+    net.graph
+        .population_mut(y)
+        .params
+        .insert("activation", sym("identity"));
+    let mut train = train_block("truth", Some("mse"), adam(0.05), 50, 4);
+    train.optimizer = Some(Call {
+        name: "sgd".into(),
+        args: params(&[("lr", num(1e30))]),
+    });
+    net.train = Some(train);
+    let data = data::load(&net).expect("loads");
+    let err =
+        rate::run(&net, &data, &RunConfig::new(1), &mut Capture::default()).expect_err("diverges");
+    assert!(matches!(err, SimError::Diverged(_)), "{err}");
 }

@@ -89,7 +89,10 @@ fn parse(dataset: &str, path: &Path) -> Result<Idx, DataError> {
             u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize
         })
         .collect();
-    let count: usize = dims.iter().product();
+    let count = dims
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| bad(format!("dimensions {dims:?} are too large")))?;
     let width = match type_code {
         0x08 | 0x09 => 1,
         0x0B => 2,
@@ -98,7 +101,7 @@ fn parse(dataset: &str, path: &Path) -> Result<Idx, DataError> {
         other => return Err(bad(format!("unknown IDX value type 0x{other:02x}"))),
     };
     let body = &bytes[header..];
-    if body.len() < count * width {
+    if body.len() / width < count {
         return Err(bad(format!(
             "expected {count} values of {width} bytes, the file holds {} bytes",
             body.len()
@@ -116,4 +119,59 @@ fn parse(dataset: &str, path: &Path) -> Result<Idx, DataError> {
         })
         .collect();
     Ok(Idx { dims, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn idx_bytes(type_code: u8, dims: &[u32], body: &[u8]) -> Vec<u8> {
+        let mut out = vec![0, 0, type_code, dims.len() as u8];
+        for d in dims {
+            out.extend_from_slice(&d.to_be_bytes());
+        }
+        out.extend_from_slice(body);
+        out
+    }
+
+    fn file(bytes: &[u8], gzip: bool) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().expect("temp file");
+        if gzip {
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            enc.write_all(bytes).expect("gzip");
+            f.write_all(&enc.finish().expect("gzip")).expect("write");
+        } else {
+            f.write_all(bytes).expect("write");
+        }
+        f
+    }
+
+    #[test]
+    fn images_and_labels_load_gzipped_or_not() {
+        let images = idx_bytes(0x08, &[2, 2, 2], &[0, 255, 10, 20, 1, 2, 3, 4]);
+        let labels = idx_bytes(0x08, &[2], &[2, 0]);
+        for gzip in [false, true] {
+            let (i, l) = (file(&images, gzip), file(&labels, !gzip));
+            let t = load("d", i.path(), Some(l.path()), 3).expect("loads");
+            assert_eq!((t.n_rows, t.n_inputs, t.n_targets), (2, 4, 3));
+            assert_eq!(t.input_row(0), &[0.0, 255.0, 10.0, 20.0]);
+            assert_eq!(t.target_row(0), Some(&[0.0, 0.0, 1.0][..]));
+            assert_eq!(t.target_row(1), Some(&[1.0, 0.0, 0.0][..]));
+        }
+    }
+
+    #[test]
+    fn broken_files_are_reported_not_panicked_on() {
+        let truncated = file(&idx_bytes(0x08, &[3, 2], &[1, 2, 3]), false);
+        let e = load("d", truncated.path(), None, 1).expect_err("truncated");
+        assert!(e.to_string().contains("expected 6 values"), "{e}");
+        let garbage = file(b"hello world", false);
+        assert!(load("d", garbage.path(), None, 1).is_err());
+        let images = file(&idx_bytes(0x08, &[2, 1], &[1, 2]), false);
+        let labels = file(&idx_bytes(0x08, &[2], &[1, 9]), false);
+        let e = load("d", images.path(), Some(labels.path()), 3).expect_err("label 9");
+        assert!(matches!(e, DataError::BadLabel { line: 2, .. }), "{e}");
+    }
 }

@@ -358,3 +358,60 @@ fn encode_label(label: f64, classes: usize, out: &mut Vec<f32>) -> Result<(), ()
     out[start + label as usize] = 1.0;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::{DataOptions, InlineRow};
+
+    fn rows(n: usize) -> Dataset {
+        Dataset {
+            name: "d".into(),
+            source: DataSource::Inline {
+                rows: (0..n)
+                    .map(|i| InlineRow {
+                        inputs: vec![i as f64, 1.0],
+                        targets: Some(vec![i as f64]),
+                    })
+                    .collect(),
+            },
+            options: DataOptions::default(),
+            span: Default::default(),
+        }
+    }
+
+    #[test]
+    fn options_scale_shuffle_split_and_limit_in_that_order() {
+        let mut d = rows(10);
+        d.options = DataOptions {
+            scale: Some(2.0),
+            shuffle: true,
+            split: Some(0.5),
+            limit: Some(4),
+        };
+        let t = load_one(&d, 1, 42, 0).expect("loads");
+        assert_eq!(t.n_rows, 4);
+        // Inputs scaled, targets not, rows still paired after the shuffle.
+        for r in 0..4 {
+            assert_eq!(
+                t.input_row(r)[0],
+                2.0 * t.target_row(r).expect("targets")[0]
+            );
+            assert_eq!(t.input_row(r)[1], 2.0);
+        }
+        let again = load_one(&d, 1, 42, 0).expect("loads");
+        assert_eq!(t, again, "same seed, same shuffle");
+        let other = load_one(&d, 1, 43, 0).expect("loads");
+        assert_ne!(t.targets, other.targets, "another seed, another order");
+    }
+
+    #[test]
+    fn inline_rows_must_agree() {
+        let mut d = rows(3);
+        if let DataSource::Inline { rows } = &mut d.source {
+            rows[2].targets = None;
+        }
+        let e = load_one(&d, 1, 0, 0).expect_err("mixed");
+        assert!(matches!(e, DataError::Inline { row: 3, .. }), "{e}");
+    }
+}

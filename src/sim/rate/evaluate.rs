@@ -76,6 +76,13 @@ pub(super) fn measure(
     name: &str,
 ) -> Result<Scores, SimError> {
     let layers = presented(network, name, table.n_inputs)?;
+    let output_width: usize = model.output_sizes().iter().sum();
+    if table.n_targets != output_width {
+        return Err(SimError::Data(format!(
+            "dataset '{name}' has {} targets per row, but the outputs have {output_width} units",
+            table.n_targets
+        )));
+    }
     model.set_presented(&layers);
     let rows: Vec<usize> = (0..table.n_rows).collect();
     let mut scores = Scores::default();
@@ -111,12 +118,18 @@ pub(super) fn evaluate(
             evaluate.data
         )));
     }
+    let output_width: usize = model.output_sizes().iter().sum();
+    if (want_accuracy || want_loss) && table.n_targets != output_width {
+        return Err(SimError::Data(format!(
+            "dataset '{}' has {} targets per row, but the outputs have {output_width} units",
+            evaluate.data, table.n_targets
+        )));
+    }
     let memories = if want_overlap {
         Some(memories(network, data, table, &evaluate.data)?)
     } else {
         None
     };
-    let output_width: usize = model.output_sizes().iter().sum();
     if let Some((m, _)) = &memories
         && m.n != output_width
     {

@@ -14,7 +14,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 /// Multiply-adds per block: big enough that a block's own packing and dispatch are noise.
-pub(crate) const BLOCK_MACS: usize = 1 << 22;
+pub(crate) const BLOCK_MACS: usize = 1 << 21;
 
 /// Most blocks a product is cut into.
 pub(crate) const MAX_BLOCKS: usize = 8;
@@ -103,5 +103,52 @@ pub(crate) fn product(
         dst.par_chunks_mut(rows * width).enumerate().for_each(block);
     } else {
         dst.chunks_mut(rows * width).enumerate().for_each(block);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn blocked_products_are_right_and_identical_on_any_pool() {
+        // Shapes that cut into several uneven blocks, with transposed operands.
+        for &(m, k, n) in &[(37, 300, 500), (128, 128, 784), (10, 128, 128), (3, 2, 1)] {
+            let a = values(m * k, 1);
+            let b = values(n * k, 2);
+            let mut one = vec![0.0f32; m * n];
+            let lhs = View::new(&a, m, k);
+            let rhs = View::new(&b, n, k).t();
+            product(&mut one, m, n, false, lhs, rhs, Threads::One);
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(3)
+                .build()
+                .expect("pool");
+            let mut many = vec![0.0f32; m * n];
+            pool.install(|| product(&mut many, m, n, false, lhs, rhs, Threads::Pool));
+            assert!(
+                one.iter()
+                    .zip(&many)
+                    .all(|(x, y)| x.to_bits() == y.to_bits())
+            );
+            for (i, j) in [(0, 0), (m - 1, n - 1), (m / 2, n / 3)] {
+                let exact: f64 = (0..k)
+                    .map(|p| f64::from(a[p * m + i]) * f64::from(b[p * n + j]))
+                    .sum();
+                assert!(
+                    (f64::from(one[j * m + i]) - exact).abs() < 1e-3,
+                    "{m}x{k}x{n}"
+                );
+            }
+            // Accumulating adds the same product again.
+            product(&mut one, m, n, true, lhs, rhs, Threads::One);
+            assert!((one[0] - 2.0 * many[0]).abs() <= 1e-5 * many[0].abs().max(1.0));
+        }
     }
 }

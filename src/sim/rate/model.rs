@@ -33,6 +33,7 @@ pub(crate) mod stream {
     pub const INIT: u64 = 0x1000;
     pub const MASK: u64 = 0x2000;
     pub const EPOCH: u64 = 0x3000;
+    pub const DROPOUT: u64 = 0x4000_0000;
 }
 
 /// Parameter elements per rayon task in the optimizer update.
@@ -47,6 +48,8 @@ struct Layer {
     activation: Activation,
     bias: bool,
     straight_through: bool,
+    /// Inverted-dropout probability during training (0 = off).
+    dropout: f32,
     /// Feed-forward projections into this layer (link index, never transposed), in
     /// declaration order.
     incoming: Vec<(usize, bool)>,
@@ -116,6 +119,10 @@ struct Buffers {
     dz: Vec<Vec<f32>>,
     /// Targets of the output layers.
     t: Vec<Vec<f32>>,
+    /// Dropout layers only: the kept-unit mask scaled by 1/(1-p), and the activations
+    /// before dropout (what the activation's derivative needs).
+    keep: Vec<Vec<f32>>,
+    pre_dropout: Vec<Vec<f32>>,
 }
 
 /// What a rate network is while it runs.
@@ -145,6 +152,7 @@ pub struct Model {
     buffers: Buffers,
     par: Threads,
     threads: usize,
+    seed: u64,
     /// A cycle through several populations, or an undirected or self projection.
     recurrent: bool,
 }
@@ -193,12 +201,6 @@ impl Model {
                     p.name
                 ))
             })?;
-            if p.params.number("dropout").unwrap_or(0.0) > 0.0 {
-                return Err(unsupported(format!(
-                    "population '{}': dropout is not implemented by the rate engine yet",
-                    p.name
-                )));
-            }
             layers.push(Layer {
                 name: p.name.clone(),
                 size: p.size(),
@@ -206,6 +208,7 @@ impl Model {
                 activation,
                 bias: !is_input && p.params.flag("bias").unwrap_or(true),
                 straight_through: p.params.flag("straight_through").unwrap_or(false),
+                dropout: p.params.number("dropout").unwrap_or(0.0).clamp(0.0, 0.999) as f32,
                 incoming: Vec::new(),
                 dynamics_in: Vec::new(),
             });
@@ -443,6 +446,32 @@ impl Model {
                     .iter()
                     .map(|&o| vec![0.0; layers[o].size * capacity])
                     .collect(),
+                keep: layers
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            0.0;
+                            if l.dropout > 0.0 {
+                                l.size * capacity
+                            } else {
+                                0
+                            }
+                        ]
+                    })
+                    .collect(),
+                pre_dropout: layers
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            0.0;
+                            if l.dropout > 0.0 {
+                                l.size * capacity
+                            } else {
+                                0
+                            }
+                        ]
+                    })
+                    .collect(),
             },
             layers,
             order,
@@ -465,6 +494,7 @@ impl Model {
                 Threads::One
             },
             threads,
+            seed: network.seed,
             recurrent,
         };
         if let Some(initial) = &options.initial {
@@ -503,6 +533,15 @@ impl Model {
                     self.layers[o].name
                 ))
             })?);
+        }
+        for &o in &self.outputs {
+            if self.layers[o].dropout > 0.0 {
+                return Err(unsupported(format!(
+                    "dropout on the output population '{}' would drop the answers; put it on \
+                     a hidden population",
+                    self.layers[o].name
+                )));
+            }
         }
         for &l in &self.order {
             let layer = &self.layers[l];
@@ -597,23 +636,36 @@ impl Model {
 
     /// Copies rows of `table` into the presented layers (inputs) and the output targets.
     pub fn present(&mut self, table: &Table, rows: &[usize], presented: &[usize]) {
-        for (c, &r) in rows.iter().enumerate() {
-            let mut values = table.input_row(r);
-            for &l in presented {
-                let n = self.layers[l].size;
-                self.buffers.y[l][c * n..(c + 1) * n].copy_from_slice(&values[..n]);
-                values = &values[n..];
+        let parallel = self.par == Threads::Pool && rows.len() >= 32;
+        let b = rows.len();
+        let mut offset = 0;
+        for &l in presented {
+            let n = self.layers[l].size;
+            let copy = |(column, &r): (&mut [f32], &usize)| {
+                column.copy_from_slice(&table.input_row(r)[offset..offset + n]);
+            };
+            let y = &mut self.buffers.y[l][..n * b];
+            if parallel {
+                y.par_chunks_mut(n).zip(rows.par_iter()).for_each(copy);
+            } else {
+                y.chunks_mut(n).zip(rows).for_each(copy);
             }
-            if let Some(mut targets) = table.target_row(r) {
-                for (k, &o) in self.outputs.iter().enumerate() {
-                    let n = self.layers[o].size;
-                    if targets.len() < n {
-                        break;
-                    }
-                    self.buffers.t[k][c * n..(c + 1) * n].copy_from_slice(&targets[..n]);
-                    targets = &targets[n..];
-                }
+            offset += n;
+        }
+        let Some(targets) = &table.targets else {
+            return;
+        };
+        let width = table.n_targets;
+        let mut offset = 0;
+        for (k, &o) in self.outputs.iter().enumerate() {
+            let n = self.layers[o].size;
+            if offset + n > width {
+                break;
             }
+            for (column, &r) in self.buffers.t[k][..n * b].chunks_mut(n).zip(rows) {
+                column.copy_from_slice(&targets[r * width + offset..r * width + offset + n]);
+            }
+            offset += n;
         }
     }
 
@@ -627,6 +679,37 @@ impl Model {
             }
             self.compute_z(l, b, false);
             self.activate(l, b);
+        }
+    }
+
+    /// [`Model::forward`] in training mode: dropout layers drop units, with a mask drawn
+    /// from (seed, update step, layer).
+    pub fn forward_train(&mut self, b: usize) {
+        for oi in 0..self.order.len() {
+            let l = self.order[oi];
+            if self.clamped[l] || self.layers[l].is_input {
+                continue;
+            }
+            self.compute_z(l, b, false);
+            self.activate(l, b);
+            let p = self.layers[l].dropout;
+            if p > 0.0 {
+                let n = self.layers[l].size;
+                let stream_id = stream::DROPOUT + (self.step << 16) + l as u64;
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.seed, stream_id));
+                let scale = 1.0 / (1.0 - p);
+                let Buffers {
+                    y,
+                    keep,
+                    pre_dropout,
+                    ..
+                } = &mut self.buffers;
+                pre_dropout[l][..n * b].copy_from_slice(&y[l][..n * b]);
+                for (k, y) in keep[l][..n * b].iter_mut().zip(&mut y[l][..n * b]) {
+                    *k = if rng.random::<f32>() < p { 0.0 } else { scale };
+                    *y *= *k;
+                }
+            }
         }
     }
 
@@ -700,7 +783,9 @@ impl Model {
         let mut total = 0.0;
         for (k, &o) in self.outputs.iter().enumerate() {
             let n = self.layers[o].size;
-            let Buffers { z, y, dy, dz, t } = &mut self.buffers;
+            let Buffers {
+                z, y, dy, dz, t, ..
+            } = &mut self.buffers;
             let grad = match self.pairing[k] {
                 GradientOf::Logits => {
                     ready[o] = true;
@@ -724,11 +809,27 @@ impl Model {
                 continue;
             }
             let n = layer.size;
-            let Buffers { z, y, dy, dz, .. } = &mut self.buffers;
+            let Buffers {
+                z,
+                y,
+                dy,
+                dz,
+                keep,
+                pre_dropout,
+                ..
+            } = &mut self.buffers;
             if !ready[l] {
+                let activations = if layer.dropout > 0.0 {
+                    for (d, &k) in dy[l][..n * b].iter_mut().zip(&keep[l][..n * b]) {
+                        *d *= k;
+                    }
+                    &pre_dropout[l][..n * b]
+                } else {
+                    &y[l][..n * b]
+                };
                 layer.activation.backward(
                     &z[l][..n * b],
-                    &y[l][..n * b],
+                    activations,
                     &dy[l][..n * b],
                     &mut dz[l][..n * b],
                     n,

@@ -31,6 +31,13 @@ pub(super) fn train(
             train.data
         )));
     }
+    let output_width: usize = model.output_sizes().iter().sum();
+    if model.has_loss() && table.n_targets != output_width {
+        return Err(SimError::Data(format!(
+            "dataset '{}' has {} targets per row, but the outputs have {output_width} units",
+            train.data, table.n_targets
+        )));
+    }
     if !model.has_loss() && !model.has_local_rules() {
         return Err(SimError::Unsupported(
             "nothing to train: give the train block a loss, or a projection a local rule".into(),
@@ -64,7 +71,7 @@ pub(super) fn train(
             }
             let b = rows.len();
             model.present(table, rows, &layers);
-            model.forward(b);
+            model.forward_train(b);
             if model.has_loss() {
                 loss_sum += model.backward(b) * b as f64;
                 score(model, b, &mut scores);
@@ -82,7 +89,7 @@ pub(super) fn train(
         } else {
             f64::NAN
         };
-        if !loss.is_nan() && !loss.is_finite() {
+        if model.has_loss() && !loss.is_finite() {
             return Err(SimError::Diverged(format!(
                 "the loss became {loss} in epoch {epoch}; lower the learning rate"
             )));
@@ -106,9 +113,13 @@ pub(super) fn train(
             val_accuracy,
             seconds,
         })?;
-        for &(record, link, every) in &weight_records {
+        for (record, links, every) in &weight_records {
             if epoch % every == 0 {
-                observer.sample(record, epoch as f64, &model.weight_row_major(link))?;
+                let values: Vec<f32> = links
+                    .iter()
+                    .flat_map(|&l| model.weight_row_major(l))
+                    .collect();
+                observer.sample(*record, epoch as f64, &values)?;
             }
         }
         observer.progress(
@@ -135,8 +146,9 @@ fn table_with_targets<'a>(
     Ok(t)
 }
 
-/// `record weight of P` records: (record index, link index, every so many epochs).
-fn weight_records(network: &Network, model: &Model) -> Vec<(usize, usize, usize)> {
+/// `record weight of P, Q` records: (record index, link indices, every so many epochs).
+/// A sample holds the row-major weights of every listed projection, one after the other.
+fn weight_records(network: &Network, model: &Model) -> Vec<(usize, Vec<usize>, usize)> {
     let mut out = Vec::new();
     for (i, record) in network.records.iter().enumerate() {
         if record.what != Recordable::Weight {
@@ -146,14 +158,17 @@ fn weight_records(network: &Network, model: &Model) -> Vec<(usize, usize, usize)
             Some(Interval::Epochs(e)) => e.max(1),
             _ => 1,
         };
-        for target in &record.targets {
-            if let RecordTarget::Projection(id) = target {
-                let name = &network.graph.projection(*id).name;
-                if let Some(link) = model.link_index(name) {
-                    out.push((i, link, every));
+        let links = record
+            .targets
+            .iter()
+            .filter_map(|target| match target {
+                RecordTarget::Projection(id) => {
+                    model.link_index(&network.graph.projection(*id).name)
                 }
-            }
-        }
+                RecordTarget::Population { .. } => None,
+            })
+            .collect();
+        out.push((i, links, every));
     }
     out
 }

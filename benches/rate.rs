@@ -1,0 +1,120 @@
+//! Criterion benchmarks of the rate engine: one training batch (forward, backward, Adam
+//! update) of the MNIST MLP (784-128-128-10, batch 128), and a 256-sample inference block,
+//! on the calling thread. The end-to-end samples/s comparison with PyTorch lives in
+//! `examples/mlp_throughput.rs` and `benches/compare/pytorch_mlp.py`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use neurosim::data::Table;
+use neurosim::ir::{Call, Network, Params, Population, Projection, Receptor, Train, Value};
+use neurosim::models::Mode;
+use neurosim::models::connector::full;
+use neurosim::models::neuron::{dense, input};
+use neurosim::sim::rate::{Model, RateOptions};
+use neurosim::units::Dim;
+
+const BATCH: usize = 128;
+
+fn mlp() -> Network {
+    let mut net = Network::new("mlp", Mode::Rate);
+    net.seed = 1;
+    let mut ids = Vec::new();
+    for (name, size, activation) in [
+        ("pixels", 784, None),
+        ("h1", 128, Some("relu")),
+        ("h2", 128, Some("relu")),
+        ("digit", 10, Some("softmax")),
+    ] {
+        let mut params = Params::new();
+        if let Some(a) = activation {
+            params.insert("activation", Value::Symbol(a.into()));
+        }
+        ids.push(net.graph.add_population(Population {
+            name: name.into(),
+            model: if activation.is_some() {
+                &dense::INFO
+            } else {
+                &input::INFO
+            },
+            shape: vec![size],
+            params,
+            init: Params::new(),
+            span: Default::default(),
+        }));
+    }
+    for pair in ids.windows(2) {
+        net.graph.add_projection(Projection {
+            name: format!("{}->{}", pair[0].0, pair[1].0),
+            source: pair[0],
+            target: pair[1],
+            directed: true,
+            connector: &full::INFO,
+            connector_args: Params::new(),
+            weight: None,
+            weight_dim: Dim::NONE,
+            delay: None,
+            receptor: Receptor::Excitatory,
+            init: Some("he".into()),
+            plasticity: None,
+            extra: Params::new(),
+            span: Default::default(),
+        });
+    }
+    net.train = Some(Train {
+        data: "train".into(),
+        loss: Some("cross_entropy".into()),
+        optimizer: Some(Call {
+            name: "adam".into(),
+            args: Params::new(),
+        }),
+        epochs: 1,
+        batch: BATCH,
+        validate: None,
+        extra: Params::new(),
+        span: Default::default(),
+    });
+    net
+}
+
+fn table(rows: usize) -> Table {
+    let inputs = (0..rows * 784).map(|i| (i % 255) as f32 / 255.0).collect();
+    let mut targets = vec![0.0; rows * 10];
+    for r in 0..rows {
+        targets[r * 10 + r % 10] = 1.0;
+    }
+    Table {
+        n_rows: rows,
+        n_inputs: 784,
+        inputs,
+        n_targets: 10,
+        targets: Some(targets),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let net = mlp();
+    let data = table(256);
+    let mut model = Model::build(&net, &RateOptions::default(), 256, 1).expect("model");
+    model.set_presented(&[0]);
+    let rows: Vec<usize> = (0..BATCH).collect();
+    model.present(&data, &rows, &[0]);
+    c.bench_function("mlp_train_batch_128", |b| {
+        b.iter(|| {
+            model.forward(BATCH);
+            black_box(model.backward(BATCH));
+            model.update();
+        })
+    });
+    let block: Vec<usize> = (0..256).collect();
+    model.present(&data, &block, &[0]);
+    c.bench_function("mlp_inference_256", |b| {
+        b.iter(|| {
+            model.forward(256);
+            black_box(model.state(3, 256)[0]);
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
