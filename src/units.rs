@@ -76,6 +76,7 @@ impl Dim {
         current: 0,
     };
 
+    #[allow(clippy::should_implement_trait)]
     pub fn mul(self, o: Dim) -> Dim {
         Dim {
             time: self.time + o.time,
@@ -84,6 +85,7 @@ impl Dim {
         }
     }
 
+    #[allow(clippy::should_implement_trait)]
     pub fn div(self, o: Dim) -> Dim {
         Dim {
             time: self.time - o.time,

@@ -384,7 +384,7 @@ impl Main<'_> {
             }
         }
         flush(self, population);
-        if (step + 1) % self.progress_every == 0 {
+        if (step + 1).is_multiple_of(self.progress_every) {
             let fraction = (step + 1) as f64 / shared.n_steps as f64;
             self.observer
                 .progress(fraction, &format!("t = {:.3} s", t / 1000.0));
