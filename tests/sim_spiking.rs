@@ -612,3 +612,40 @@ fn cuba_rate_is_stable_at_40000_neurons() {
     let rate = report.populations["E"].rate_hz.unwrap();
     assert!((3.0..15.0).contains(&rate), "{rate} Hz");
 }
+
+#[test]
+fn izhikevich_network_fires_with_fast_spiking_inhibition() {
+    let (report, _) = run_with(&izhikevich_network(300.0), 2);
+    let (e, i) = (
+        report.populations["E"].rate_hz.unwrap(),
+        report.populations["I"].rate_hz.unwrap(),
+    );
+    assert!(e > 1.0 && e < 100.0, "E {e} Hz");
+    // Fast-spiking interneurons (a up to 0.1/ms, d = 2) fire faster than regular-spiking cells.
+    assert!(i > e, "I {i} Hz vs E {e} Hz");
+}
+
+#[test]
+fn brunel_network_is_asynchronous_irregular() {
+    let (report, rec) = run_with(&brunel(0.2, 500.0), 2);
+    let rate = report.populations["E"].rate_hz.unwrap();
+    assert!((2.0..80.0).contains(&rate), "E {rate} Hz");
+    // Irregular firing: a tonically driven neuron has CV < 0.1. At this reduced size, with
+    // a shared external pool, the network fires at ~55 Hz with CV ~0.33 (seed 2000): fast
+    // and only moderately irregular, so the bound is loose.
+    let mut cvs = Vec::new();
+    for n in 0..500 {
+        let isi = isis(&rec.spike_times(0, n));
+        if isi.len() >= 3 {
+            let m = isi.iter().sum::<f64>() / isi.len() as f64;
+            let v = isi.iter().map(|x| (x - m).powi(2)).sum::<f64>() / isi.len() as f64;
+            cvs.push(v.sqrt() / m);
+        }
+    }
+    let cv = cvs.iter().sum::<f64>() / cvs.len().max(1) as f64;
+    assert!(
+        cvs.len() > 50 && cv > 0.25,
+        "CV {cv} over {} neurons at {rate} Hz",
+        cvs.len()
+    );
+}

@@ -225,3 +225,155 @@ pub fn coba(n: usize, seed: u64, duration_ms: f64) -> Network {
     }
     net
 }
+
+/// Izhikevich (2003) network as in `networks/izhikevich.net`: 800 regular-spiking and 200
+/// fast-spiking neurons, all-to-all, Poisson "thalamic" inputs that jump v by 20 mV.
+pub fn izhikevich_network(duration_ms: f64) -> Network {
+    let mut net = network("izhikevich", 2003, duration_ms);
+    let e = add_population(
+        &mut net,
+        "E",
+        "izhikevich",
+        800,
+        &[
+            ("a", Value::Number(0.02)),
+            ("b", Value::Number(0.2)),
+            ("c", uniform(-65.0, -50.0)),
+            ("d", uniform(2.0, 8.0)),
+        ],
+        &[("v", Value::Number(-65.0))],
+    );
+    let i = add_population(
+        &mut net,
+        "I",
+        "izhikevich",
+        200,
+        &[
+            ("a", uniform(0.02, 0.1)),
+            ("b", uniform(0.2, 0.25)),
+            ("c", Value::Number(-65.0)),
+            ("d", Value::Number(2.0)),
+        ],
+        &[("v", Value::Number(-65.0))],
+    );
+    let thalamus_e = add_population(
+        &mut net,
+        "thalamus_E",
+        "poisson",
+        800,
+        &[("rate", Value::Number(0.01))],
+        &[],
+    );
+    let thalamus_i = add_population(
+        &mut net,
+        "thalamus_I",
+        "poisson",
+        200,
+        &[("rate", Value::Number(0.01))],
+        &[],
+    );
+    for (source, weight, receptor) in [
+        (e, uniform(0.0, 0.5), Receptor::Excitatory),
+        (i, uniform(-1.0, 0.0), Receptor::Inhibitory),
+    ] {
+        for target in [e, i] {
+            add_projection(
+                &mut net,
+                source,
+                target,
+                "full",
+                &[],
+                weight.clone(),
+                Dim::VOLTAGE,
+                receptor,
+                None,
+            );
+        }
+    }
+    for (source, target) in [(thalamus_e, e), (thalamus_i, i)] {
+        add_projection(
+            &mut net,
+            source,
+            target,
+            "one_to_one",
+            &[],
+            Value::Number(20.0),
+            Dim::VOLTAGE,
+            Receptor::Excitatory,
+            None,
+        );
+    }
+    net
+}
+
+/// Brunel (2000) model A as in `networks/brunel.net`, scaled: `n_e = 10000·scale` excitatory
+/// and a quarter as many inhibitory neurons, in-degrees 10 % of the excitatory count.
+pub fn brunel(scale: f64, duration_ms: f64) -> Network {
+    let mut net = network("brunel", 2000, duration_ms);
+    let n_e = (10_000.0 * scale) as usize;
+    let n_i = n_e / 4;
+    let k_e = (n_e / 10) as f64;
+    let k_i = (n_i / 10) as f64;
+    // Delta pulses of J = 0.1 mV for the full-size in-degree 1000, as 0.5 ms voltage-form
+    // currents (J·tau_m/tau_syn = 4 mV), scaled up as 1/sqrt(K) keeps balance at smaller sizes.
+    let j = 4.0 * (1000.0 / k_e).sqrt();
+    let cell = [
+        ("tau_m", Value::Number(20.0)),
+        ("v_rest", Value::Number(-70.0)),
+        ("v_thresh", Value::Number(-50.0)),
+        ("v_reset", Value::Number(-60.0)),
+        ("tau_refrac", Value::Number(2.0)),
+        ("tau_syn_e", Value::Number(0.5)),
+        ("tau_syn_i", Value::Number(0.5)),
+    ];
+    let init = [("v", uniform(-70.0, -50.0))];
+    let e = add_population(&mut net, "E", "lif", n_e, &cell, &init);
+    let i = add_population(&mut net, "I", "lif", n_i, &cell, &init);
+    // Threshold rate: 20 mV / (J_delta · K · tau_m) with J_delta = j·0.5/20 mV.
+    let nu_thr = 20.0 / (j * 0.5 / 20.0 * k_e * 20.0);
+    let ext = add_population(
+        &mut net,
+        "ext",
+        "poisson",
+        2 * n_e,
+        &[("rate", Value::Number(2.0 * nu_thr))],
+        &[],
+    );
+    let delay = Some(Value::Number(1.5));
+    for target in [e, i] {
+        add_projection(
+            &mut net,
+            e,
+            target,
+            "fixed_indegree",
+            &[("k", k_e)],
+            Value::Number(j),
+            Dim::VOLTAGE,
+            Receptor::Excitatory,
+            delay.clone(),
+        );
+        add_projection(
+            &mut net,
+            i,
+            target,
+            "fixed_indegree",
+            &[("k", k_i)],
+            Value::Number(-5.0 * j),
+            Dim::VOLTAGE,
+            Receptor::Inhibitory,
+            delay.clone(),
+        );
+        add_projection(
+            &mut net,
+            ext,
+            target,
+            "fixed_indegree",
+            &[("k", k_e)],
+            Value::Number(j),
+            Dim::VOLTAGE,
+            Receptor::Excitatory,
+            delay.clone(),
+        );
+    }
+    net
+}

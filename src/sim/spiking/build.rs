@@ -60,7 +60,7 @@ impl Sampler {
         let every = match self {
             Sampler::State { every, .. } | Sampler::Weight { every, .. } => *every,
         };
-        (step + 1) % every == 0
+        (step + 1).is_multiple_of(every)
     }
 }
 

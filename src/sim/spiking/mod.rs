@@ -83,6 +83,23 @@ pub fn run_partitioned(
     observer: &mut dyn Observer,
     partitioning: Partitioning,
 ) -> Result<RunReport, SimError> {
+    prepare(network, config, partitioning)?.run(config, observer)
+}
+
+/// A network instantiated and ready to run: synapses drawn, state initialised.
+pub struct Prepared {
+    plan: Plan,
+    workers: usize,
+    build_s: f64,
+}
+
+/// Instantiates `network` for up to `config.threads` workers (see [`run`]), without running
+/// it; benchmarks use this to time the step loop alone.
+pub fn prepare(
+    network: &Network,
+    config: &RunConfig,
+    partitioning: Partitioning,
+) -> Result<Prepared, SimError> {
     let started = Instant::now();
     let neurons: usize = network.graph.populations().map(|(_, p)| p.size()).sum();
     let by_size = (neurons / partitioning.min_neurons_per_worker.max(1)).max(1);
@@ -91,7 +108,39 @@ pub fn run_partitioned(
         .clamp(1, rayon::current_num_threads().max(1))
         .min(by_size);
     let plan = build::build(network, workers)?;
-    let build_s = started.elapsed().as_secs_f64();
+    Ok(Prepared {
+        plan,
+        workers,
+        build_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+impl Prepared {
+    /// Total synapses of the instantiated network.
+    pub fn synapses(&self) -> u64 {
+        self.plan.projections.iter().map(|(_, n)| n).sum()
+    }
+
+    /// Runs the simulation (inside the rayon pool it was prepared for).
+    pub fn run(
+        self,
+        config: &RunConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<RunReport, SimError> {
+        run_prepared(self, config, observer)
+    }
+}
+
+fn run_prepared(
+    prepared: Prepared,
+    config: &RunConfig,
+    observer: &mut dyn Observer,
+) -> Result<RunReport, SimError> {
+    let Prepared {
+        plan,
+        workers,
+        build_s,
+    } = prepared;
     let started = Instant::now();
     let outcome = execute(plan, workers, config, observer)?;
     let run_s = started.elapsed().as_secs_f64();
@@ -335,7 +384,7 @@ impl Main<'_> {
             }
         }
         flush(self, population);
-        if (step + 1) % self.progress_every == 0 {
+        if (step + 1).is_multiple_of(self.progress_every) {
             let fraction = (step + 1) as f64 / shared.n_steps as f64;
             self.observer
                 .progress(fraction, &format!("t = {:.3} s", t / 1000.0));

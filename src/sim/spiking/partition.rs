@@ -167,7 +167,11 @@ impl Partition {
                         table.row[s as usize + 1] as usize,
                     );
                     for (&index, &w) in table.slot_index[a..b].iter().zip(&table.weight[a..b]) {
-                        slot[index as usize] += w;
+                        debug_assert!((index as usize) < slot.len());
+                        // SAFETY: `fill_tables` builds every `slot_index` as
+                        // `receptor · n_local + j` with receptor 0 or 1 and j < n_local,
+                        // so it is below `slot.len() = 2 · n_local`.
+                        unsafe { *slot.get_unchecked_mut(index as usize) += w };
                     }
                 }
             }
