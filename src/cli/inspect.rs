@@ -404,11 +404,26 @@ pub fn plot_file(
             .collect();
         let path = target(&format!("trace_{}", rest.replace('/', "_")));
         let var = rest.rsplit('/').next().unwrap_or(rest);
+        let population = rest.split('/').next().unwrap_or(rest);
+        // State variables are stored in internal units, which are the ones a person would write.
+        let unit = network
+            .and_then(|n| {
+                n.graph
+                    .find_population(population)
+                    .map(|id| n.graph.population(id).model)
+            })
+            .and_then(|model| model.state.iter().find(|s| s.name == var))
+            .map_or_else(|| "internal units".to_string(), |s| s.dim.example_unit());
+        let time_axis = if network.is_some_and(|n| n.mode == crate::models::Mode::Rate) {
+            "sample"
+        } else {
+            "time (ms)"
+        };
         plot::lines(
             &path,
             &format!("{name}: {rest} (first {shown} of {columns})"),
-            "time (ms)",
-            &format!("{var} (internal units)"),
+            time_axis,
+            &format!("{var} ({unit})"),
             &series,
         )
         .map_err(plot_err)?;
@@ -429,6 +444,42 @@ pub fn plot_file(
             50,
         )
         .map_err(plot_err)?;
+        written.push(path);
+    }
+    for (key, (_, values)) in &c.arrays {
+        let Some(projection) = key
+            .strip_prefix("weights_over_time/")
+            .and_then(|r| r.strip_suffix("/data"))
+        else {
+            continue;
+        };
+        let Some((_, times)) = c
+            .arrays
+            .get(&format!("weights_over_time/{projection}/time"))
+        else {
+            continue;
+        };
+        let (Some(&t_last), rows) = (times.last(), times.len()) else {
+            continue;
+        };
+        let columns = values.len() / rows.max(1);
+        let last: Vec<f64> = values[values.len() - columns..]
+            .iter()
+            .map(|&v| f64::from(v))
+            .collect();
+        let path = target(&format!("weights_{}", sanitize(projection)));
+        let unit = network
+            .and_then(|n| {
+                n.graph
+                    .find_projection(projection)
+                    .map(|id| n.graph.projection(id).weight_dim)
+            })
+            .map_or_else(|| "internal units".to_string(), |d| d.example_unit());
+        let title = format!(
+            "{name}: weights of {projection} at t = {} s",
+            t_last / 1000.0
+        );
+        plot::histogram(&path, &title, &format!("weight ({unit})"), &last, 50).map_err(plot_err)?;
         written.push(path);
     }
     if written.is_empty() {
