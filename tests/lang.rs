@@ -349,3 +349,27 @@ fn a_seed_override_reaches_every_network() {
     let c = compile_str(two, &[set("seed", "9")]);
     assert!(c.networks.iter().all(|n| n.seed == 9));
 }
+
+#[test]
+fn override_arguments_split_at_the_first_equals_sign() {
+    let o = Override::parse("E.v=normal(mean = -60 mV, sd = 2 mV)").unwrap();
+    assert_eq!(
+        (o.path.as_str(), o.value.as_str()),
+        ("E.v", "normal(mean = -60 mV, sd = 2 mV)")
+    );
+    let o = Override::parse("E->I.weight=2 mV").unwrap();
+    assert_eq!((o.path.as_str(), o.value.as_str()), ("E->I.weight", "2 mV"));
+    assert!(Override::parse("seed").is_none());
+}
+
+#[test]
+fn override_errors_show_the_whole_argument() {
+    let overrides = [
+        set("E.tau_m", "15 mV"),
+        set("Q.tau_m", "1 ms"),
+        set("E.v", "uniform(-60 mV, -50 mV"),
+        set("E->I.wieght", "1 mV"),
+    ];
+    let c = compile_str(SMALL, &overrides);
+    insta::assert_snapshot!(render(&c.diagnostics, &c.sources));
+}

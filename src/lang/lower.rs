@@ -747,7 +747,7 @@ pub fn unused_overrides(
             "E0603",
             format!("`--set {}` names nothing in this file", o.path),
         )
-        .with_label(o.value.span, "this value is not used");
+        .with_label(o.param.span, "names nothing");
         let what = o.target.clone().unwrap_or_else(|| o.param.name.clone());
         let mut candidates: Vec<&str> = known.iter().map(String::as_str).collect();
         if o.target.is_none() {
