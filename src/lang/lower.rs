@@ -754,6 +754,9 @@ pub fn unused_overrides(
             candidates.extend(SETTINGS);
         }
         match suggest(&what, candidates.iter().copied()) {
+            Some(s) if o.target.is_some() => {
+                d = d.with_help(format!("did you mean `{s}.{}`?", o.param.name))
+            }
             Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
             None => d = d.with_note("overrides name a population, template or projection and a parameter (`E.tau_m`, `E->I.weight`), or a setting (`seed`, `dt`, `output`)"),
         }
