@@ -467,7 +467,6 @@ pub fn choice(
 /// `adam(lr = 1e-3)` or `adam`, `stdp(...)`, `random(p = 0.1)`: resolved against the
 /// registry of `family`, arguments checked against its specs.
 fn call(
-    owner: &str,
     name: &str,
     family: Family,
     val: Val,
@@ -475,7 +474,6 @@ fn call(
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<IrCall> {
-    let _ = owner;
     let (callee, callee_span, args) = match &val {
         Val::Sym(s) => (s.clone(), span, None),
         Val::Call(c) => (c.name.name.clone(), c.name.span, Some(&c.args)),
