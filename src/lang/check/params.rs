@@ -244,7 +244,7 @@ pub fn convert(
             Some(Value::List(out))
         }
         ParamKind::Call { family } => {
-            call(owner, name, family, val, expr.span, ctx, diags).map(Value::Call)
+            call(name, family, val, expr.span, ctx, diags).map(Value::Call)
         }
         ParamKind::Dataset => match val {
             Val::Sym(s) if ctx.datasets.contains(&s) => Some(Value::Symbol(s)),
