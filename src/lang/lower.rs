@@ -440,7 +440,7 @@ pub fn check_template(template: &Let, templates: &Templates, diags: &mut Vec<Dia
     for g in block_entries(template.block.as_ref(), diags) {
         let name = g.name.name.as_str();
         if let Some(spec) = info.params.iter().find(|s| s.name == name) {
-            let _ = crate::lang::check::params::convert(info.name, spec, g.value, &ctx, diags);
+            let _ = crate::lang::check::params::convert(spec, g.value, &ctx, diags);
         } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
             if let Some(v) = eval(g.value, diags) {
                 let _ = quantity(

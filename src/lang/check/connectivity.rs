@@ -172,7 +172,7 @@ pub fn projection(
                     },
                     doc: "",
                 };
-                match convert("projection", &spec, g.value, ctx, diags) {
+                match convert(&spec, g.value, ctx, diags) {
                     Some(Value::Symbol(s)) if s == "inhibitory" => {
                         receptor = Some(Receptor::Inhibitory)
                     }
@@ -189,7 +189,7 @@ pub fn projection(
                     },
                     doc: "",
                 };
-                match convert("projection", &spec, g.value, ctx, diags) {
+                match convert(&spec, g.value, ctx, diags) {
                     Some(Value::Symbol(s)) => init_name = Some(s),
                     _ => ok = false,
                 }

@@ -140,7 +140,7 @@ pub fn check_params_with(
             diags.push(unknown_param(g.name, owner, &known));
             continue;
         };
-        if let Some(v) = convert(owner, spec, g.value, ctx, diags) {
+        if let Some(v) = convert(spec, g.value, ctx, diags) {
             params.insert(spec.name, v);
         }
     }
@@ -196,7 +196,6 @@ pub fn fill_defaults(
 
 /// Converts one value according to its spec.
 pub fn convert(
-    owner: &str,
     spec: &ParamSpec,
     expr: &Expr,
     ctx: &Ctx,
