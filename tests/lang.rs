@@ -373,3 +373,17 @@ fn override_errors_show_the_whole_argument() {
     let c = compile_str(SMALL, &overrides);
     insta::assert_snapshot!(render(&c.diagnostics, &c.sources));
 }
+
+#[test]
+fn rate_weights_are_plain_numbers_or_distributions() {
+    let c = compile_str(
+        "network n : rate {\n population x : input[2]\n population y : dense[1]\n x -> y : full { weight = uniform(-0.1, 0.1) }\n}\n",
+        &[],
+    );
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+    let g = &c.networks[0].graph;
+    let p = g.projection(g.find_projection("x->y").unwrap());
+    assert!(matches!(p.weight, Some(neurosim::ir::Value::Dist(_))));
+    assert_eq!(p.weight_dim, neurosim::units::Dim::NONE);
+    assert_eq!(p.init, None);
+}
