@@ -6,6 +6,24 @@
 //! ```
 //! Every stage reports `Diagnostic`s and carries on where it safely can, so one run shows
 //! every independent mistake. Nothing here does file IO: imports go through the `Loader`.
+//!
+//! ```
+//! use neurosim::lang::{self, Override};
+//! let text = "network n : spiking {\n population E : lif[10] { tau_mem = 20 ms }\n simulate 1 s\n}\n";
+//! let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+//! let c = lang::compile("n.net", text, &mut loader, &[]);
+//! assert!(c.networks.is_empty());
+//! let shown = neurosim::cli::render::render(&c.diagnostics, &c.sources);
+//! assert!(shown.contains("error[E0102]: unknown parameter `tau_mem` for lif"));
+//! assert!(shown.contains("= help: did you mean `tau_m`?"));
+//!
+//! // The same file, fixed, with a `--set` override.
+//! let fixed = text.replace("tau_mem", "tau_m");
+//! let set = [Override::parse("E.tau_m=15 ms").unwrap()];
+//! let c = lang::compile("n.net", &fixed, &mut loader, &set);
+//! let e = c.networks[0].graph.find_population("E").unwrap();
+//! assert_eq!(c.networks[0].graph.population(e).params.number("tau_m"), Some(15.0));
+//! ```
 
 pub mod ast;
 mod check;
