@@ -349,3 +349,41 @@ fn a_seed_override_reaches_every_network() {
     let c = compile_str(two, &[set("seed", "9")]);
     assert!(c.networks.iter().all(|n| n.seed == 9));
 }
+
+#[test]
+fn override_arguments_split_at_the_first_equals_sign() {
+    let o = Override::parse("E.v=normal(mean = -60 mV, sd = 2 mV)").unwrap();
+    assert_eq!(
+        (o.path.as_str(), o.value.as_str()),
+        ("E.v", "normal(mean = -60 mV, sd = 2 mV)")
+    );
+    let o = Override::parse("E->I.weight=2 mV").unwrap();
+    assert_eq!((o.path.as_str(), o.value.as_str()), ("E->I.weight", "2 mV"));
+    assert!(Override::parse("seed").is_none());
+}
+
+#[test]
+fn override_errors_show_the_whole_argument() {
+    let overrides = [
+        set("E.tau_m", "15 mV"),
+        set("Q.tau_m", "1 ms"),
+        set("E.v", "uniform(-60 mV, -50 mV"),
+        set("E->I.wieght", "1 mV"),
+    ];
+    let c = compile_str(SMALL, &overrides);
+    insta::assert_snapshot!(render(&c.diagnostics, &c.sources));
+}
+
+#[test]
+fn rate_weights_are_plain_numbers_or_distributions() {
+    let c = compile_str(
+        "network n : rate {\n population x : input[2]\n population y : dense[1]\n x -> y : full { weight = uniform(-0.1, 0.1) }\n}\n",
+        &[],
+    );
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+    let g = &c.networks[0].graph;
+    let p = g.projection(g.find_projection("x->y").unwrap());
+    assert!(matches!(p.weight, Some(neurosim::ir::Value::Dist(_))));
+    assert_eq!(p.weight_dim, neurosim::units::Dim::NONE);
+    assert_eq!(p.init, None);
+}

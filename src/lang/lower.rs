@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, Span, suggest};
 use crate::ir::{Network, Population, PopulationId, Value};
 use crate::lang::ast::{
     Arrow, DatasetDecl, Expr, ExprKind, Ident, Let, NetworkDecl, Param, PopulationDecl,
-    ProjectionDecl, RecordDecl, SimulateDecl, Stmt,
+    ProjectionDecl, SimulateDecl, Stmt,
 };
 use crate::lang::check::connectivity::{self, Hop, PopRef};
 use crate::lang::check::names::{self, Templates};
@@ -21,8 +21,7 @@ use crate::lang::check::params::{
 use crate::lang::check::protocol::{self, RecordScope, SETTINGS};
 use crate::lang::check::units::{Val, eval};
 use crate::models::connector::{self, COMMON_PARAMS};
-use crate::models::neuron::NeuronInfo;
-use crate::models::{Mode, ParamKind, Range};
+use crate::models::{Mode, Range};
 use crate::units::Dim;
 
 /// A `--set PATH=VALUE` override, parsed: `target` is `None` for network settings.
@@ -202,7 +201,7 @@ pub fn lower_network(
         projections: &proj_index,
     };
     for r in &records {
-        if let Some(rec) = record(r, mode, !trains.is_empty(), &scope, diags) {
+        if let Some(rec) = protocol::record(r, mode, !trains.is_empty(), &scope, diags) {
             network.records.push(rec);
         }
     }
@@ -235,16 +234,6 @@ fn stmt_span(stmt: &Stmt) -> Span {
         Stmt::Simulate(SimulateDecl::Block(b)) => b.span,
         Stmt::Record(r) => r.span,
     }
-}
-
-fn record(
-    r: &RecordDecl,
-    mode: Mode,
-    has_train: bool,
-    scope: &RecordScope,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<crate::ir::Record> {
-    protocol::record(r, mode, has_train, scope, diags)
 }
 
 fn twice(what: &str, again: Span, first: Span) -> Diagnostic {
@@ -394,7 +383,6 @@ fn population(
     layers.push(own);
     let merged = merge(layers);
 
-    let is_state = |n: &str| info.state.iter().any(|s| s.name == n);
     let is_param = |n: &str| info.params.iter().any(|s| s.name == n);
     let mut model_given = Vec::new();
     let mut init = crate::ir::Params::new();
@@ -419,7 +407,6 @@ fn population(
         } else {
             let mut known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
             known.extend(info.state.iter().map(|s| s.name));
-            let _ = is_state;
             diags.push(unknown_param(g.name, info.name, &known));
         }
     }
@@ -453,7 +440,7 @@ pub fn check_template(template: &Let, templates: &Templates, diags: &mut Vec<Dia
     for g in block_entries(template.block.as_ref(), diags) {
         let name = g.name.name.as_str();
         if let Some(spec) = info.params.iter().find(|s| s.name == name) {
-            let _ = crate::lang::check::params::convert(info.name, spec, g.value, &ctx, diags);
+            let _ = crate::lang::check::params::convert(spec, g.value, &ctx, diags);
         } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
             if let Some(v) = eval(g.value, diags) {
                 let _ = quantity(
@@ -705,7 +692,7 @@ fn check_widths(
     let outputs: Vec<_> = g
         .populations()
         .filter(|(id, p)| {
-            accepts(p.model) && g.outgoing(*id).is_empty() && !g.incoming(*id).is_empty()
+            p.model.accepts_input && g.outgoing(*id).is_empty() && !g.incoming(*id).is_empty()
         })
         .collect();
     if let [(_, out)] = outputs.as_slice()
@@ -728,10 +715,6 @@ fn check_widths(
     }
 }
 
-fn accepts(info: &NeuronInfo) -> bool {
-    info.accepts_input
-}
-
 /// Reports overrides that named nothing in any network.
 pub fn unused_overrides(
     overrides: &[PreparedOverride],
@@ -747,22 +730,19 @@ pub fn unused_overrides(
             "E0603",
             format!("`--set {}` names nothing in this file", o.path),
         )
-        .with_label(o.value.span, "this value is not used");
+        .with_label(o.param.span, "names nothing");
         let what = o.target.clone().unwrap_or_else(|| o.param.name.clone());
         let mut candidates: Vec<&str> = known.iter().map(String::as_str).collect();
         if o.target.is_none() {
             candidates.extend(SETTINGS);
         }
         match suggest(&what, candidates.iter().copied()) {
+            Some(s) if o.target.is_some() => {
+                d = d.with_help(format!("did you mean `{s}.{}`?", o.param.name))
+            }
             Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
             None => d = d.with_note("overrides name a population, template or projection and a parameter (`E.tau_m`, `E->I.weight`), or a setting (`seed`, `dt`, `output`)"),
         }
         diags.push(d);
     }
-}
-
-/// Parameter kinds are not needed here beyond what `check/` uses; keeps the import honest.
-#[allow(dead_code)]
-fn _kind(k: ParamKind) -> ParamKind {
-    k
 }

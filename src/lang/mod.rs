@@ -6,6 +6,24 @@
 //! ```
 //! Every stage reports `Diagnostic`s and carries on where it safely can, so one run shows
 //! every independent mistake. Nothing here does file IO: imports go through the `Loader`.
+//!
+//! ```
+//! use neurosim::lang::{self, Override};
+//! let text = "network n : spiking {\n population E : lif[10] { tau_mem = 20 ms }\n simulate 1 s\n}\n";
+//! let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+//! let c = lang::compile("n.net", text, &mut loader, &[]);
+//! assert!(c.networks.is_empty());
+//! let shown = neurosim::cli::render::render(&c.diagnostics, &c.sources);
+//! assert!(shown.contains("error[E0102]: unknown parameter `tau_mem` for lif"));
+//! assert!(shown.contains("= help: did you mean `tau_m`?"));
+//!
+//! // The same file, fixed, with a `--set` override.
+//! let fixed = text.replace("tau_mem", "tau_m");
+//! let set = [Override::parse("E.tau_m=15 ms").unwrap()];
+//! let c = lang::compile("n.net", &fixed, &mut loader, &set);
+//! let e = c.networks[0].graph.find_population("E").unwrap();
+//! assert_eq!(c.networks[0].graph.population(e).params.number("tau_m"), Some(15.0));
+//! ```
 
 pub mod ast;
 mod check;
@@ -26,6 +44,18 @@ use lower::PreparedOverride;
 pub struct Override {
     pub path: String,
     pub value: String,
+}
+
+impl Override {
+    /// Splits a command-line `PATH=VALUE` at its first `=` (values may contain more:
+    /// `"E.v=normal(mean = -60 mV, sd = 2 mV)"`). `None` if there is no `=`.
+    pub fn parse(arg: &str) -> Option<Override> {
+        let (path, value) = arg.split_once('=')?;
+        Some(Override {
+            path: path.trim().to_string(),
+            value: value.trim().to_string(),
+        })
+    }
 }
 
 /// Everything a compilation produced. `networks` is empty if any error was reported.
@@ -302,8 +332,10 @@ fn prepare_overrides(
 ) -> Vec<PreparedOverride> {
     let mut out = Vec::new();
     for o in overrides {
-        let id = sources.add(format!("--set {}", o.path), o.value.clone());
-        let whole = Span::new(id, 0, o.value.len());
+        // The whole argument is the override's source, so messages show `PATH=VALUE`.
+        let id = sources.add("--set", format!("{}={}", o.path, o.value));
+        let value_at = o.path.len() + 1;
+        let path_span = Span::new(id, 0, o.path.len());
         let path = o.path.trim();
         let (target, param) = match path.rsplit_once('.') {
             Some((t, p)) => (Some(t.trim().to_string()), p.trim()),
@@ -322,20 +354,20 @@ fn prepare_overrides(
                     "E0604",
                     format!("`--set {path}`: expected NAME.PARAM, A->B.PARAM or a setting"),
                 )
-                .with_label(whole, "value of the malformed override")
+                .with_label(path_span, "not a valid path")
                 .with_help(
                     "e.g. `--set E.tau_m=15ms`, `--set \"E->I.weight=2 mV\"`, `--set seed=3`",
                 ),
             );
             continue;
         }
-        match parse::parse_value(id, &o.value) {
+        match parse::parse_value(id, &o.value, value_at) {
             Ok(value) => out.push(PreparedOverride {
                 path: path.to_string(),
                 target,
                 param: Ident {
                     name: param.to_string(),
-                    span: whole,
+                    span: path_span,
                 },
                 value,
             }),

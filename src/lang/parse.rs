@@ -22,6 +22,7 @@ pub fn parse_file(file: FileId, text: &str) -> (Option<File>, Vec<Diagnostic>) {
             };
             let mut p = Lowerer {
                 file,
+                offset: 0,
                 diagnostics: Vec::new(),
             };
             let ast = p.file(pair);
@@ -31,14 +32,23 @@ pub fn parse_file(file: FileId, text: &str) -> (Option<File>, Vec<Diagnostic>) {
     }
 }
 
-/// Parses one value standing alone (the right-hand side of `--set PATH=VALUE`).
-pub fn parse_value(file: FileId, text: &str) -> Result<Expr, Diagnostic> {
+/// Parses one value standing alone (the right-hand side of `--set PATH=VALUE`). `offset` is
+/// where `text` starts within file `file`, so spans point into the whole argument.
+pub fn parse_value(file: FileId, text: &str, offset: usize) -> Result<Expr, Diagnostic> {
+    let shift = |mut d: Diagnostic| {
+        for l in &mut d.labels {
+            l.span.start += offset as u32;
+            l.span.end += offset as u32;
+        }
+        d
+    };
     if let Some(d) = syntax::prescan(file, text).into_iter().next() {
-        return Err(d);
+        return Err(shift(d));
     }
-    let mut pairs = syntax::parse_rule(Rule::override_value, file, text)?;
+    let mut pairs = syntax::parse_rule(Rule::override_value, file, text).map_err(shift)?;
     let mut p = Lowerer {
         file,
+        offset,
         diagnostics: Vec::new(),
     };
     let Some(value) = pairs
@@ -60,6 +70,8 @@ pub const MAX_EXPR_DEPTH: u32 = 256;
 
 struct Lowerer {
     file: FileId,
+    /// Byte offset of the parsed text within its file (non-zero for `--set` values).
+    offset: usize,
     /// Problems found while building nodes (numbers that do not fit in an f64).
     diagnostics: Vec<Diagnostic>,
 }
@@ -67,7 +79,7 @@ struct Lowerer {
 impl Lowerer {
     fn span(&self, pair: &Pair<Rule>) -> Span {
         let s = pair.as_span();
-        Span::new(self.file, s.start(), s.end())
+        Span::new(self.file, s.start() + self.offset, s.end() + self.offset)
     }
 
     /// Builds an expression node; one deeper than `MAX_EXPR_DEPTH` is reported and replaced

@@ -315,7 +315,7 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
             // covered by the rule names.
             let t = token.to_string();
             let is_range = t.len() > 2 && t.chars().nth(1) == Some('.') && t.chars().count() == 4;
-            let trivia = ["//", "/*", "*/", "\u{FEFF}"];
+            let trivia = ["/", "//", "/*", "*/", "\u{FEFF}"];
             if t == "BUILTIN_RULE"
                 || is_range
                 || t.trim().is_empty()

@@ -37,10 +37,13 @@ pub struct Hop<'a> {
     pub connector_overrides: Vec<Given<'a>>,
 }
 
-/// Dimensions a weight onto `target` may have in spiking mode: conductance-based models
-/// (those with a `g_e` state) take conductances, the others voltages or currents.
+/// Dimensions a weight onto `target` may have: rate units take plain numbers; among spiking
+/// models, conductance-based ones (those with a `g_e` state) take conductances, the others
+/// voltages or currents.
 pub fn weight_dims(target: &NeuronInfo) -> &'static [Dim] {
-    if target.state.iter().any(|s| s.name == "g_e") {
+    if target.mode == Mode::Rate {
+        &[Dim::NONE]
+    } else if target.state.iter().any(|s| s.name == "g_e") {
         &[Dim::CONDUCTANCE]
     } else {
         &[Dim::VOLTAGE, Dim::CURRENT]
@@ -114,13 +117,13 @@ pub fn projection(
     for g in &hop.block {
         let name = g.name.name.as_str();
         let wrong_mode = match (name, mode) {
-            ("weight" | "delay" | "receptor", Mode::Rate) => Some("spiking"),
+            ("delay" | "receptor", Mode::Rate) => Some("spiking"),
             ("init", Mode::Spiking) => Some("rate"),
             _ => None,
         };
         if let Some(needs) = wrong_mode {
             let help = if mode == Mode::Rate {
-                "rate-mode weights are learned: give `init = xavier` (or zeros, uniform, normal, he)"
+                "rate networks have no delays or receptor types"
             } else {
                 "spiking weights are given with `weight = ...`"
             };
@@ -172,7 +175,7 @@ pub fn projection(
                     },
                     doc: "",
                 };
-                match convert("projection", &spec, g.value, ctx, diags) {
+                match convert(&spec, g.value, ctx, diags) {
                     Some(Value::Symbol(s)) if s == "inhibitory" => {
                         receptor = Some(Receptor::Inhibitory)
                     }
@@ -189,7 +192,7 @@ pub fn projection(
                     },
                     doc: "",
                 };
-                match convert("projection", &spec, g.value, ctx, diags) {
+                match convert(&spec, g.value, ctx, diags) {
                     Some(Value::Symbol(s)) => init_name = Some(s),
                     _ => ok = false,
                 }
@@ -209,6 +212,20 @@ pub fn projection(
         }
     }
     let weight_given = hop.block.iter().any(|g| g.name.name == "weight");
+    if let (Some(w), Some(i)) = (
+        hop.block.iter().find(|g| g.name.name == "weight"),
+        hop.block.iter().find(|g| g.name.name == "init"),
+    ) {
+        diags.push(
+            Diagnostic::error("E0407", "give `weight` or `init`, not both")
+                .with_label(w.name.span, "fixes every initial weight")
+                .with_label(i.name.span, "draws the initial weights")
+                .with_help(
+                    "`init` names an initialiser (xavier, he, ...); `weight` gives the values",
+                ),
+        );
+        ok = false;
+    }
     if mode == Mode::Spiking && !weight_given && target.info.accepts_input {
         diags.push(
             Diagnostic::error(
@@ -320,6 +337,8 @@ fn weight_value(
             d = d.with_note(
                 "spiking weights carry a unit; only rate-mode weights are plain numbers",
             );
+        } else if target.info.mode == Mode::Rate {
+            d = d.with_help("remove the unit: rate-mode weights are plain numbers");
         }
         diags.push(d);
         return None;

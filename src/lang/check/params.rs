@@ -140,7 +140,7 @@ pub fn check_params_with(
             diags.push(unknown_param(g.name, owner, &known));
             continue;
         };
-        if let Some(v) = convert(owner, spec, g.value, ctx, diags) {
+        if let Some(v) = convert(spec, g.value, ctx, diags) {
             params.insert(spec.name, v);
         }
     }
@@ -196,7 +196,6 @@ pub fn fill_defaults(
 
 /// Converts one value according to its spec.
 pub fn convert(
-    owner: &str,
     spec: &ParamSpec,
     expr: &Expr,
     ctx: &Ctx,
@@ -244,7 +243,7 @@ pub fn convert(
             Some(Value::List(out))
         }
         ParamKind::Call { family } => {
-            call(owner, name, family, val, expr.span, ctx, diags).map(Value::Call)
+            call(name, family, val, expr.span, ctx, diags).map(Value::Call)
         }
         ParamKind::Dataset => match val {
             Val::Sym(s) if ctx.datasets.contains(&s) => Some(Value::Symbol(s)),
@@ -467,7 +466,6 @@ pub fn choice(
 /// `adam(lr = 1e-3)` or `adam`, `stdp(...)`, `random(p = 0.1)`: resolved against the
 /// registry of `family`, arguments checked against its specs.
 fn call(
-    owner: &str,
     name: &str,
     family: Family,
     val: Val,
@@ -475,7 +473,6 @@ fn call(
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<IrCall> {
-    let _ = owner;
     let (callee, callee_span, args) = match &val {
         Val::Sym(s) => (s.clone(), span, None),
         Val::Call(c) => (c.name.name.clone(), c.name.span, Some(&c.args)),

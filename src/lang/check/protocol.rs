@@ -859,6 +859,17 @@ fn interval(e: &Expr, mode: Mode, diags: &mut Vec<Diagnostic>) -> Option<Interva
         return Some(Interval::Epochs(n as usize));
     }
     let v = eval(e, diags)?;
+    if mode == Mode::Rate {
+        diags.push(
+            Diagnostic::error(
+                "E0201",
+                "a rate network has no simulated time: records are taken per epoch",
+            )
+            .with_label(e.span, "expected `N epoch`")
+            .with_help("write `every 1 epoch`, or leave `every` out to record every sample"),
+        );
+        return None;
+    }
     let ms = quantity("every", Dim::TIME, Range::Positive, false, v, e.span, diags)?;
     ms.as_number().map(Interval::Time)
 }
