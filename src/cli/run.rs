@@ -439,7 +439,7 @@ impl Observer for Console {
             line += &format!("  ({:.2} s)", stats.seconds);
             // At most about twenty lines however many epochs: every k-th and the last.
             let every = self.epochs.div_ceil(20).max(1);
-            if stats.epoch % every == 0 || stats.epoch == self.epochs || stats.epoch == 1 {
+            if stats.epoch.is_multiple_of(every) || stats.epoch == self.epochs || stats.epoch == 1 {
                 self.progress.println(&line);
             }
         }

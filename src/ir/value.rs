@@ -111,6 +111,15 @@ impl Params {
         self.get(name).and_then(Value::as_number)
     }
 
+    /// A number, or a flag as 0/1: the lookup that `models` constructors take.
+    pub fn numeric(&self, name: &str) -> Option<f64> {
+        match self.get(name)? {
+            Value::Number(x) => Some(*x),
+            Value::Bool(b) => Some(f64::from(u8::from(*b))),
+            _ => None,
+        }
+    }
+
     pub fn flag(&self, name: &str) -> Option<bool> {
         self.get(name).and_then(Value::as_bool)
     }

@@ -81,11 +81,12 @@ pub struct Stdp {
 }
 
 impl Stdp {
-    /// Reads the rule's parameters (defaults already filled in by the checks; missing ones
-    /// fall back to the spec's defaults).
-    pub fn from_params(params: &crate::ir::Params) -> Result<Stdp, String> {
+    /// Reads the rule's parameters through `lookup` (numbers, flags as 0/1; defaults already
+    /// filled in by the checks; missing ones fall back to the spec's defaults). A lookup
+    /// rather than `ir::Params`, so that `models` stays below `ir`.
+    pub fn from_params(lookup: &dyn Fn(&str) -> Option<f64>) -> Result<Stdp, String> {
         let number = |name: &str| -> Result<f64, String> {
-            match params.number(name) {
+            match lookup(name) {
                 Some(x) => Ok(x),
                 None => crate::models::find_param(PARAMS, name)
                     .and_then(|spec| match spec.kind {
@@ -109,7 +110,7 @@ impl Stdp {
             step_plus: (number("a_plus")? * w_max) as f32,
             step_minus: (number("a_minus")? * w_max) as f32,
             w_max: w_max as f32,
-            multiplicative: params.flag("multiplicative").unwrap_or(false),
+            multiplicative: lookup("multiplicative").is_some_and(|x| x != 0.0),
         })
     }
 

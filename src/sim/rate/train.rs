@@ -114,7 +114,7 @@ pub(super) fn train(
             seconds,
         })?;
         for (record, links, every) in &weight_records {
-            if epoch % every == 0 {
+            if epoch.is_multiple_of(*every) {
                 let values: Vec<f32> = links
                     .iter()
                     .flat_map(|&l| model.weight_row_major(l))

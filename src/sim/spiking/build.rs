@@ -445,7 +445,7 @@ fn generate_projection(
     let rule = match &projection.plasticity {
         None => None,
         Some(p) if p.rule.name == "stdp" => {
-            let rule = Stdp::from_params(&p.params).map_err(fail)?;
+            let rule = Stdp::from_params(&|name| p.params.numeric(name)).map_err(fail)?;
             let negative = match &weight {
                 PerSynapse::Same(w) => *w < 0.0,
                 PerSynapse::Each(v) => v.iter().any(|w| *w < 0.0),
