@@ -332,6 +332,8 @@ fn connectors_have_their_defining_statistics() {
         n_pre: 300,
         n_post: 300,
         exclude_autapses: true,
+        pre_channels: 1,
+        post_channels: 1,
     };
     let distinct_and_no_autapses = |rows: &Rows| {
         for s in 0..rows.offsets.len() - 1 {
@@ -370,6 +372,8 @@ fn connectors_have_their_defining_statistics() {
         n_pre: 2000,
         n_post: 1500,
         exclude_autapses: false,
+        pre_channels: 1,
+        post_channels: 1,
     };
     let p = 0.05;
     let rows = generate("random", big, &[("p", p)], false);
@@ -401,6 +405,8 @@ fn connectors_refuse_impossible_requests() {
             n_pre: 5,
             n_post: 5,
             exclude_autapses: true,
+            pre_channels: 1,
+            post_channels: 1,
         },
         args: &lookup,
         multapses: false,

@@ -128,7 +128,8 @@ fn connector_text(p: &crate::ir::Projection) -> String {
 fn value_text(v: &Value) -> String {
     match v {
         Value::Number(x) => format!("{x}"),
-        other => format!("{:?}", value_json(other)),
+        Value::Symbol(name) => name.clone(),
+        other => value_json(other).to_string(),
     }
 }
 

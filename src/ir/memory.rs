@@ -43,13 +43,12 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
     let projections: Vec<ProjectionEstimate> = g
         .projections()
         .map(|(id, p)| {
-            let (n_pre, n_post) = (g.population(p.source).size(), g.population(p.target).size());
             let autapses = p.connector_args.flag("autapses").unwrap_or(false);
-            let shape = Shape {
-                n_pre,
-                n_post,
-                exclude_autapses: p.source == p.target && !autapses,
-            };
+            let shape = Shape::between(
+                &g.population(p.source).shape,
+                &g.population(p.target).shape,
+                p.source == p.target && !autapses,
+            );
             let args = |name: &str| p.connector_args.number(name);
             let synapses = (p.connector.expected_synapses)(shape, &args);
             let per_synapse = match network.mode {

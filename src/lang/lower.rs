@@ -111,6 +111,7 @@ pub fn lower_network(
         if let Some((p, ok)) = population(decl, mode, &templates, overrides, used, &ctx, diags) {
             let info = p.model;
             let size = p.size();
+            let shape = p.shape.clone();
             let id = if ok {
                 network.graph.add_population(p)
             } else {
@@ -121,6 +122,7 @@ pub fn lower_network(
                 name: decl.name.name.clone(),
                 info,
                 size,
+                shape,
             });
         }
     }

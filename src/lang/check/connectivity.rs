@@ -4,11 +4,13 @@
 
 use crate::diag::{Diagnostic, Span};
 use crate::ir::{Params, Plasticity, PopulationId, Projection, Receptor, Value};
-use crate::lang::ast::ProjectionDecl;
+use crate::lang::ast::{Expr, Ident, ProjectionDecl};
 use crate::lang::check::params::{
-    Ctx, Given, check_params, convert, named_args, quantity, unknown_in_family, unknown_param,
+    Ctx, Given, check_params, check_params_with, convert, named_args, quantity, unknown_in_family,
+    unknown_param,
 };
 use crate::lang::check::units::{Val, eval};
+use crate::models::connector::grid::SpatialInfo;
 use crate::models::connector::{self, COMMON_PARAMS};
 use crate::models::neuron::NeuronInfo;
 use crate::models::{Mode, ParamKind, ParamSpec, Range, init, plasticity};
@@ -21,6 +23,8 @@ pub struct PopRef {
     pub name: String,
     pub info: &'static NeuronInfo,
     pub size: usize,
+    /// `[n]` or `[C, H, W]`, as declared.
+    pub shape: Vec<usize>,
 }
 
 /// Parameters a projection block takes (besides the connector's, which go in parentheses).
@@ -75,7 +79,28 @@ pub fn projection(
         }
     };
     let specs: Vec<ParamSpec> = conn.params.iter().chain(COMMON_PARAMS).copied().collect();
-    let mut given = named_args(decl.connector_args.as_ref(), conn.name, diags);
+    // Unnamed arguments bind to the connector's positional parameters (`maxpool(2)`).
+    let unnamed = decl
+        .connector_args
+        .as_ref()
+        .map(|a| a.args.iter().take_while(|a| a.name.is_none()).count())
+        .unwrap_or(0)
+        .min(conn.positional.len());
+    let bound: Vec<(Ident, &Expr)> = decl
+        .connector_args
+        .iter()
+        .flat_map(|a| a.args.iter().take(unnamed))
+        .zip(conn.positional)
+        .map(|(a, &name)| {
+            let ident = Ident {
+                name: name.to_string(),
+                span: a.span,
+            };
+            (ident, &a.value)
+        })
+        .collect();
+    let mut given = named_args(decl.connector_args.as_ref(), unnamed, conn.name, diags);
+    given.extend(bound.iter().map(|(name, value)| Given { name, value }));
     for o in &hop.connector_overrides {
         given.retain(|g| g.name.name != o.name.name);
         given.push(*o);
@@ -85,10 +110,29 @@ pub fn projection(
         .as_ref()
         .map_or(decl.connector.span, |a| decl.connector.span.to(a.span));
     let n_before = diags.len();
-    let connector_args = check_params(conn.name, &specs, &given, ctx, args_span, diags);
+    let connector_args = check_params_with(
+        conn.name,
+        &specs,
+        conn.optional,
+        &given,
+        ctx,
+        args_span,
+        diags,
+    );
     ok &= diags.len() == n_before;
     if ok {
         ok &= check_counts(conn.name, &connector_args, source, target, args_span, diags);
+    }
+    if ok && let Some(spatial) = conn.spatial {
+        ok &= check_window(
+            conn.name,
+            spatial,
+            &connector_args,
+            hop,
+            mode,
+            args_span,
+            diags,
+        );
     }
 
     if !target.info.accepts_input {
@@ -425,10 +469,78 @@ fn plasticity_rule(
             _ => *s,
         })
         .collect();
-    let given = named_args(args, rule.name, diags);
+    let given = named_args(args, 0, rule.name, diags);
     let n_before = diags.len();
     let params = check_params(rule.name, &specs, &given, ctx, g.value.span, diags);
     (diags.len() == n_before).then_some(Plasticity { rule, params })
+}
+
+/// A spatial connector (`conv`, `maxpool`, `avgpool`) needs a rate network, a directed
+/// projection and a target shape that is exactly what its window makes of the source.
+fn check_window(
+    connector: &str,
+    spatial: &SpatialInfo,
+    args: &Params,
+    hop: &Hop,
+    mode: Mode,
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let (source, target) = (hop.source, hop.target);
+    if mode != Mode::Rate {
+        diags.push(
+            Diagnostic::error(
+                "E0408",
+                format!("`{connector}` is a rate-mode connector, but this network is spiking"),
+            )
+            .with_label(span, "shares one kernel over positions")
+            .with_help("spiking projections take `full`, `random(p = ...)`, `fixed_indegree(k = ...)`, ..."),
+        );
+        return false;
+    }
+    if !hop.directed || source.id == target.id {
+        diags.push(
+            Diagnostic::error(
+                "E0408",
+                format!("`{connector}` needs a directed projection between two populations"),
+            )
+            .with_label(hop.decl.span, "undirected or onto itself")
+            .with_help(format!("write `A -> B : {connector}(...)`")),
+        );
+        return false;
+    }
+    let numbers = |name: &str| args.number(name);
+    match (spatial.window)(
+        &source.shape,
+        &target.shape,
+        &numbers,
+        args.symbol("padding"),
+    ) {
+        Ok(_) => true,
+        Err(why) => {
+            let shape = |p: &PopRef| {
+                let dims: Vec<String> = p.shape.iter().map(|d| d.to_string()).collect();
+                format!("[{}]", dims.join(", "))
+            };
+            diags.push(
+                Diagnostic::error(
+                    "E0409",
+                    format!(
+                        "`{connector}` from `{}` {} to `{}` {} does not fit: {why}",
+                        source.name,
+                        shape(source),
+                        target.name,
+                        shape(target)
+                    ),
+                )
+                .with_label(span, "this window")
+                .with_help(
+                    "declare the target with the shape the window makes, e.g.                      `dense[C, H, W]`, or change kernel, stride or padding",
+                ),
+            );
+            false
+        }
+    }
 }
 
 /// Counts that must fit the populations: `k` of fixed in/out-degree, `n` of fixed_total,

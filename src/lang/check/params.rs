@@ -49,14 +49,21 @@ pub fn block_entries<'a>(block: Option<&'a Block>, diags: &mut Vec<Diagnostic>) 
     out
 }
 
-/// Named call arguments; positional ones are reported (only distributions take them).
+/// Named call arguments; unnamed ones after the first `bound` (which the caller binds to
+/// positional parameters) are reported.
 pub fn named_args<'a>(
     args: Option<&'a Args>,
+    bound: usize,
     callee: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Given<'a>> {
     let mut out: Vec<Given<'a>> = Vec::new();
-    for a in args.map(|a| a.args.as_slice()).unwrap_or(&[]) {
+    for a in args
+        .map(|a| a.args.as_slice())
+        .unwrap_or(&[])
+        .iter()
+        .skip(bound)
+    {
         let Arg { name, value, span } = a;
         match name {
             Some(name) => {
@@ -522,7 +529,7 @@ fn call(
             }
         },
     };
-    let given = named_args(args, &callee, diags);
+    let given = named_args(args, 0, &callee, diags);
     let all: Vec<ParamSpec> = specs.iter().chain(common).copied().collect();
     let args = check_params(&callee, &all, &given, ctx, span, diags);
     Some(IrCall { name: callee, args })

@@ -304,7 +304,7 @@ pub fn dataset(
             rows,
             span,
         } => {
-            let opts = named_args(options.as_ref(), "inline", diags);
+            let opts = named_args(options.as_ref(), 0, "inline", diags);
             let options = data_options(&opts, &[], ctx, *span, diags);
             let mut out = Vec::with_capacity(rows.len());
             let mut widths: Option<(usize, Option<usize>, Span)> = None;

@@ -17,6 +17,9 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     }],
     expected_synapses: |shape: Shape, args: Args| shape.n_post as f64 * args("k").unwrap_or(0.0),
     generate,
+    positional: &[],
+    optional: &[],
+    spatial: None,
 };
 
 /// One stream per target; the sources of each target are drawn, then transposed to rows.

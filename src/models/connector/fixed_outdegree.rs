@@ -16,6 +16,9 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     }],
     expected_synapses: |shape: Shape, args: Args| shape.n_pre as f64 * args("k").unwrap_or(0.0),
     generate,
+    positional: &[],
+    optional: &[],
+    spatial: None,
 };
 
 /// One stream per source.

@@ -18,6 +18,9 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     }],
     expected_synapses: |_: Shape, args: Args| args("n").unwrap_or(0.0),
     generate,
+    positional: &[],
+    optional: &[],
+    spatial: None,
 };
 
 /// One stream (row 0) draws `n` indices into the list of candidate pairs, distinct unless

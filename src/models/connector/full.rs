@@ -8,6 +8,9 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     params: &[],
     expected_synapses: |shape: Shape, _: Args| shape.pairs(),
     generate,
+    positional: &[],
+    optional: &[],
+    spatial: None,
 };
 
 fn generate(g: &Generate) -> Result<Rows, String> {

@@ -8,11 +8,16 @@
 //! stream per source (or per target, for `fixed_indegree`), so the result depends only on
 //! the seed the engine derived for the projection.
 
+pub mod avgpool;
+pub mod conv;
 pub mod fixed_indegree;
 pub mod fixed_outdegree;
 pub mod fixed_total;
 pub mod full;
+pub mod grid;
+pub mod maxpool;
 pub mod one_to_one;
+pub mod pooling;
 pub mod random;
 
 use rand::Rng;
@@ -30,9 +35,25 @@ pub struct Shape {
     pub n_post: usize,
     /// Source and target are the same population and self-connections are excluded.
     pub exclude_autapses: bool,
+    /// Feature maps of the source and target (`grid::Grid::channels`; 1 for flat shapes
+    /// read as one map). Only spatial connectors look at them.
+    pub pre_channels: usize,
+    pub post_channels: usize,
 }
 
 impl Shape {
+    /// The shape of a projection between populations of these shapes (`[n]` or `[C, H, W]`).
+    pub fn between(pre: &[usize], post: &[usize], exclude_autapses: bool) -> Shape {
+        let channels = |s: &[usize]| grid::Grid::of(s).map_or(1, |g| g.channels);
+        Shape {
+            n_pre: pre.iter().product(),
+            n_post: post.iter().product(),
+            exclude_autapses,
+            pre_channels: channels(pre),
+            post_channels: channels(post),
+        }
+    }
+
     /// Number of candidate (source, target) pairs.
     pub fn pairs(&self) -> f64 {
         let n = self.n_pre as f64 * self.n_post as f64;
@@ -53,6 +74,13 @@ pub struct ConnectorInfo {
     pub expected_synapses: fn(Shape, Args) -> f64,
     /// Draws the synapses. The message of an error says what is wrong with the arguments.
     pub generate: fn(&Generate) -> Result<Rows, String>,
+    /// Parameter names that unnamed arguments bind to, in order (`maxpool(2)` = `size = 2`).
+    pub positional: &'static [&'static str],
+    /// Parameters without a default that may be left out (`stride` of a pool: the size).
+    pub optional: &'static [&'static str],
+    /// Rate-mode spatial connectors (shared kernels over feature maps) say here how they
+    /// read the two shapes; they have no synapse list and are refused in spiking networks.
+    pub spatial: Option<&'static grid::SpatialInfo>,
 }
 
 /// What a connector's generation rule gets.
@@ -207,6 +235,9 @@ pub static REGISTRY: &[&ConnectorInfo] = &[
     &fixed_indegree::INFO,
     &fixed_outdegree::INFO,
     &fixed_total::INFO,
+    &conv::INFO,
+    &maxpool::INFO,
+    &avgpool::INFO,
 ];
 
 pub fn find(name: &str) -> Option<&'static ConnectorInfo> {

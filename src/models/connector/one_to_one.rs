@@ -8,6 +8,9 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     params: &[],
     expected_synapses: |shape: Shape, _: Args| shape.n_pre.min(shape.n_post) as f64,
     generate,
+    positional: &[],
+    optional: &[],
+    spatial: None,
 };
 
 fn generate(g: &Generate) -> Result<Rows, String> {

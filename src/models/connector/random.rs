@@ -22,6 +22,9 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     }],
     expected_synapses: |shape: Shape, args: Args| shape.pairs() * args("p").unwrap_or(0.0),
     generate,
+    positional: &[],
+    optional: &[],
+    spatial: None,
 };
 
 /// One stream per source; the gaps between connected targets are geometric, so the cost is

@@ -15,6 +15,7 @@
 mod evaluate;
 mod gemm;
 mod model;
+mod spatial;
 mod train;
 
 use std::time::Instant;

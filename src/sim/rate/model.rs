@@ -19,9 +19,11 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
 use super::gemm::{Threads, View, product};
+use super::spatial::Spatial;
 use crate::data::{Table, mix};
 use crate::ir::{Network, Value};
 use crate::models::activation::Activation;
+use crate::models::connector::grid::SpatialOp;
 use crate::models::init::Init;
 use crate::models::loss::{GradientOf, Loss};
 use crate::models::optimizer::Optimizer;
@@ -50,6 +52,11 @@ struct Layer {
     straight_through: bool,
     /// Inverted-dropout probability during training (0 = off).
     dropout: f32,
+    /// Units that share one bias: 1 (a bias per unit), or a feature map's area for a
+    /// population fed by `conv` (a bias per map).
+    bias_spatial: usize,
+    /// `[n]` or `[C, H, W]`.
+    shape: Vec<usize>,
     /// Feed-forward projections into this layer (link index, never transposed), in
     /// declaration order.
     incoming: Vec<(usize, bool)>,
@@ -84,10 +91,15 @@ struct Link {
     rule: Option<LocalRule>,
     /// BCM thresholds, one per post unit.
     theta: Vec<f32>,
+    /// `conv`, `maxpool`, `avgpool`: the window, instead of a dense matrix.
+    spatial: Option<Spatial>,
 }
 
 impl Link {
     fn synapses(&self, weights: &DMatrix<f32>) -> usize {
+        if self.spatial.is_some() {
+            return weights.len();
+        }
         match &self.mask {
             Some(m) => m.iter().filter(|&&x| x != 0.0).count(),
             None => weights.len(),
@@ -209,6 +221,8 @@ impl Model {
                 bias: !is_input && p.params.flag("bias").unwrap_or(true),
                 straight_through: p.params.flag("straight_through").unwrap_or(false),
                 dropout: p.params.number("dropout").unwrap_or(0.0).clamp(0.0, 0.999) as f32,
+                bias_spatial: 1,
+                shape: p.shape.clone(),
                 incoming: Vec::new(),
                 dynamics_in: Vec::new(),
             });
@@ -257,7 +271,29 @@ impl Model {
                 pick(&mut m, &mut mask_rng);
                 Some(m)
             };
+            let spatial = match p.connector.spatial {
+                Some(info) => {
+                    if !feedforward || p.plasticity.is_some() {
+                        return Err(unsupported(format!(
+                            "projection '{}': `{}` must be a feed-forward projection between \
+                             two populations, trained by backprop",
+                            p.name, p.connector.name
+                        )));
+                    }
+                    let numbers = |name: &str| p.connector_args.number(name);
+                    let window = (info.window)(
+                        &layers[source].shape,
+                        &layers[target].shape,
+                        &numbers,
+                        p.connector_args.symbol("padding"),
+                    )
+                    .map_err(|why| unsupported(format!("projection '{}': {why}", p.name)))?;
+                    Some(Spatial::new(info.op, window, capacity))
+                }
+                None => None,
+            };
             match p.connector.name {
+                _ if spatial.is_some() => {}
                 "full" => {
                     if no_autapses {
                         mask = Some(vec![1.0; n_post * n_pre]);
@@ -342,16 +378,20 @@ impl Model {
                     p.name
                 ))
             })?;
-            let (rows, cols) = if diagonal {
-                (n_post, 1)
-            } else {
-                (n_post, n_pre)
+            let (rows, cols) = match &spatial {
+                Some(s) => s.weight_dims(),
+                None if diagonal => (n_post, 1),
+                None => (n_post, n_pre),
             };
             let mut w = DMatrix::<f32>::zeros(rows, cols);
             let mut init_rng =
                 Xoshiro256PlusPlus::seed_from_u64(mix(seed, stream::INIT + index as u64));
-            let fan_in = if diagonal { 1 } else { n_pre };
-            let fan_out = if diagonal { 1 } else { n_post };
+            let (fan_in, fan_out) = match &spatial {
+                // A kernel tap sees C_in·k² inputs and feeds C_out·k² outputs.
+                Some(s) => (cols, rows * s.window.taps()),
+                None if diagonal => (1, 1),
+                None => (n_pre, n_post),
+            };
             init.fill(w.as_mut_slice(), fan_in, fan_out, &mut init_rng);
             if !p.directed && self_projection && !diagonal {
                 for j in 0..n_pre {
@@ -410,12 +450,27 @@ impl Model {
                 mask,
                 rule,
                 theta: vec![theta0; n_post],
+                spatial,
             });
             weights.push(w);
         }
+        // A population fed by conv has a bias per feature map; one fed only by pooling
+        // has none (pooling has no parameters, as in PyTorch and Keras).
+        for layer in &mut layers {
+            let fed: Vec<&Link> = layer.incoming.iter().map(|&(i, _)| &links[i]).collect();
+            if let Some(conv) = fed
+                .iter()
+                .filter_map(|l| l.spatial.as_ref())
+                .find(|s| s.op == SpatialOp::Conv)
+            {
+                layer.bias_spatial = conv.window.output.area();
+            } else if !fed.is_empty() && fed.iter().all(|l| l.spatial.is_some()) {
+                layer.bias = false;
+            }
+        }
         let biases: Vec<Vec<f32>> = layers
             .iter()
-            .map(|l| vec![0.0; if l.bias { l.size } else { 0 }])
+            .map(|l| vec![0.0; if l.bias { l.size / l.bias_spatial } else { 0 }])
             .collect();
         let outputs: Vec<usize> = crate::data::roles(network)
             .outputs
@@ -582,7 +637,7 @@ impl Model {
         }
         for (i, layer) in self.layers.iter().enumerate() {
             if layer.bias {
-                add(ParamOf::Bias(i), layer.size);
+                add(ParamOf::Bias(i), self.biases[i].len());
             }
         }
         self.weight_param = vec![None; self.links.len()];
@@ -721,18 +776,21 @@ impl Model {
         let z = &mut z[l][..n * b];
         let mut first = true;
         let layer = &self.layers[l];
+        let par = self.par;
         let sources = if dynamics {
             &layer.dynamics_in
         } else {
             &layer.incoming
         };
         for &(link_index, transposed) in sources {
-            let link = &self.links[link_index];
+            let link = &mut self.links[link_index];
             let w = &self.weights[link_index];
             let src = if transposed { link.target } else { link.source };
             let n_src = self.layers[src].size;
             let x = &y[src][..n_src * b];
-            if link.diagonal {
+            if let Some(spatial) = &mut link.spatial {
+                spatial.forward(w.as_slice(), x, z, b, !first, par);
+            } else if link.diagonal {
                 let w = w.as_slice();
                 for (zc, xc) in z.chunks_exact_mut(n).zip(x.chunks_exact(n_src)) {
                     for ((z, &x), &w) in zc.iter_mut().zip(xc).zip(w) {
@@ -750,10 +808,15 @@ impl Model {
             z.fill(0.0);
         }
         let bias = &self.biases[l];
+        let spatial = layer.bias_spatial;
         if !bias.is_empty() {
             for zc in z.chunks_exact_mut(n) {
-                for (z, &b) in zc.iter_mut().zip(bias) {
-                    *z += b;
+                if spatial == 1 {
+                    zc.iter_mut().zip(bias).for_each(|(z, &b)| *z += b);
+                } else {
+                    for (map, &b) in zc.chunks_exact_mut(spatial).zip(bias) {
+                        map.iter_mut().for_each(|z| *z += b);
+                    }
                 }
             }
         }
@@ -839,17 +902,29 @@ impl Model {
             if let Some(p) = self.bias_param[l] {
                 let grad = &mut self.params[p].grad;
                 grad.fill(0.0);
+                let spatial = layer.bias_spatial;
                 for col in dzl.chunks_exact(n) {
-                    for (g, &d) in grad.iter_mut().zip(col) {
-                        *g += d;
+                    if spatial == 1 {
+                        grad.iter_mut().zip(col).for_each(|(g, &d)| *g += d);
+                    } else {
+                        for (g, map) in grad.iter_mut().zip(col.chunks_exact(spatial)) {
+                            *g += map.iter().sum::<f32>();
+                        }
                     }
                 }
             }
             for &(li, _) in &layer.incoming {
-                let link = &self.links[li];
+                let link = &mut self.links[li];
                 let src = link.source;
                 let n_src = self.layers[src].size;
                 let x = &y[src][..n_src * b];
+                if let Some(spatial) = &mut link.spatial {
+                    let grad = self.weight_param[li].map(|p| self.params[p].grad.as_mut_slice());
+                    let propagate = !(self.layers[src].is_input || self.clamped[src]);
+                    let dx = propagate.then(|| &mut dy[src][..n_src * b]);
+                    spatial.backward(self.weights[li].as_slice(), dzl, b, grad, dx, self.par);
+                    continue;
+                }
                 if let Some(p) = self.weight_param[li] {
                     let grad = &mut self.params[p].grad;
                     if link.diagonal {
@@ -1063,7 +1138,16 @@ impl Model {
         let mut out = Vec::new();
         for (link, w) in self.links.iter().zip(&self.weights) {
             let key = format!("weights/{}", link.name);
-            if link.diagonal {
+            if let Some(s) = &link.spatial {
+                if !w.is_empty() {
+                    let (ks, c_in) = (s.window.kernel, s.window.input.channels);
+                    out.push((
+                        key,
+                        vec![w.nrows(), c_in, ks, ks],
+                        w.transpose().as_slice().to_vec(),
+                    ));
+                }
+            } else if link.diagonal {
                 out.push((key, vec![link.n_post], w.as_slice().to_vec()));
             } else {
                 out.push((
@@ -1075,11 +1159,7 @@ impl Model {
         }
         for (layer, b) in self.layers.iter().zip(&self.biases) {
             if layer.bias {
-                out.push((
-                    format!("biases/{}", layer.name),
-                    vec![layer.size],
-                    b.clone(),
-                ));
+                out.push((format!("biases/{}", layer.name), vec![b.len()], b.clone()));
             }
         }
         out

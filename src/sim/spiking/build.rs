@@ -375,6 +375,8 @@ fn generate_projection(
         n_pre,
         n_post,
         exclude_autapses: source == target && !autapses,
+        pre_channels: 1,
+        post_channels: 1,
     };
     let args = |arg: &str| projection.connector_args.number(arg);
     let seed = network.seed;

@@ -1,0 +1,595 @@
+//! Kernels of the spatial projections (`conv`, `maxpool`, `avgpool`) over a batch: forward
+//! into a target's pre-activation, backward into weight gradients and the source's gradient.
+//!
+//! Layout: a sample's units are channel-major (`c·H·W + y·W + x`), one sample per column of
+//! the batch buffers. Convolution is im2col + GEMM per sample: the sample's patches form a
+//! `P × K` column-major matrix (P output positions, K = C_in·k² taps), and
+//! `z (P × C_out) = patches · Wᵀ` lands directly in the sample's column, because a
+//! column-major `P × C_out` matrix *is* the channel-major layout. Samples run in parallel
+//! (one sequential GEMM each). The weight gradient sums over samples in fixed groups of
+//! [`GROUP`] and then over groups in order, so it has the same bits on any thread count.
+
+use rayon::prelude::*;
+
+use super::gemm::{Threads, View, product};
+use crate::models::connector::grid::{SpatialOp, Window};
+
+/// Samples per partial weight gradient (fixed, so the summation order is too).
+const GROUP: usize = 8;
+
+/// A spatial projection's geometry and its scratch buffers (allocated once, for the
+/// largest batch).
+#[derive(Debug)]
+pub(super) struct Spatial {
+    pub op: SpatialOp,
+    pub window: Window,
+    /// Conv: the patches of every sample of the batch (`capacity × P × K`).
+    patches: Vec<f32>,
+    /// Conv: one partial weight gradient per group of samples.
+    partials: Vec<f32>,
+    /// Maxpool: the winning input unit of every output unit of every sample.
+    argmax: Vec<u32>,
+}
+
+impl Spatial {
+    pub fn new(op: SpatialOp, window: Window, capacity: usize) -> Spatial {
+        let (p, k) = (window.output.area(), window.input.channels * window.taps());
+        let n_out = window.output.size();
+        Spatial {
+            op,
+            window,
+            patches: if op == SpatialOp::Conv {
+                vec![0.0; capacity * p * k]
+            } else {
+                Vec::new()
+            },
+            partials: if op == SpatialOp::Conv {
+                vec![0.0; capacity.div_ceil(GROUP) * window.output.channels * k]
+            } else {
+                Vec::new()
+            },
+            argmax: if op == SpatialOp::MaxPool {
+                vec![0; capacity * n_out]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Rows and columns of the weight matrix (`C_out × C_in·k²`; pooling has none).
+    pub fn weight_dims(&self) -> (usize, usize) {
+        match self.op {
+            SpatialOp::Conv => (
+                self.window.output.channels,
+                self.window.input.channels * self.window.taps(),
+            ),
+            SpatialOp::MaxPool | SpatialOp::AvgPool => (0, 0),
+        }
+    }
+
+    /// `z [+]= op(x)` for `b` samples; `weights` is the `C_out × K` column-major kernel matrix.
+    pub fn forward(
+        &mut self,
+        weights: &[f32],
+        x: &[f32],
+        z: &mut [f32],
+        b: usize,
+        accumulate: bool,
+        threads: Threads,
+    ) {
+        let w = self.window;
+        let (n_in, n_out) = (w.input.size(), w.output.size());
+        let (x, z) = (&x[..n_in * b], &mut z[..n_out * b]);
+        let parallel = threads == Threads::Pool && b > 1;
+        match self.op {
+            SpatialOp::Conv => {
+                let (p, k) = (w.output.area(), w.input.channels * w.taps());
+                let c_out = w.output.channels;
+                let kernel = View::new(weights, c_out, k).t();
+                let one = |((zs, ps), xs): ((&mut [f32], &mut [f32]), &[f32])| {
+                    im2col(&w, xs, ps);
+                    product(
+                        zs,
+                        p,
+                        c_out,
+                        accumulate,
+                        View::new(ps, p, k),
+                        kernel,
+                        Threads::One,
+                    );
+                };
+                let patches = &mut self.patches[..b * p * k];
+                if parallel {
+                    z.par_chunks_mut(n_out)
+                        .zip(patches.par_chunks_mut(p * k))
+                        .zip(x.par_chunks(n_in))
+                        .for_each(one);
+                } else {
+                    z.chunks_mut(n_out)
+                        .zip(patches.chunks_mut(p * k))
+                        .zip(x.chunks(n_in))
+                        .for_each(one);
+                }
+            }
+            SpatialOp::MaxPool => {
+                let one = |((zs, am), xs): ((&mut [f32], &mut [u32]), &[f32])| {
+                    max_pool(&w, xs, zs, am, accumulate);
+                };
+                let argmax = &mut self.argmax[..b * n_out];
+                if parallel {
+                    z.par_chunks_mut(n_out)
+                        .zip(argmax.par_chunks_mut(n_out))
+                        .zip(x.par_chunks(n_in))
+                        .for_each(one);
+                } else {
+                    z.chunks_mut(n_out)
+                        .zip(argmax.chunks_mut(n_out))
+                        .zip(x.chunks(n_in))
+                        .for_each(one);
+                }
+            }
+            SpatialOp::AvgPool => {
+                let one = |(zs, xs): (&mut [f32], &[f32])| avg_pool(&w, xs, zs, accumulate);
+                if parallel {
+                    z.par_chunks_mut(n_out)
+                        .zip(x.par_chunks(n_in))
+                        .for_each(one);
+                } else {
+                    z.chunks_mut(n_out).zip(x.chunks(n_in)).for_each(one);
+                }
+            }
+        }
+    }
+
+    /// From `dz` (the gradient w.r.t. the target's pre-activation, `b` samples): the weight
+    /// gradient (replacing `grad`) if asked, then `dx += ∂z/∂x · dz` if asked. Uses the
+    /// patches and winners of the last [`Spatial::forward`].
+    pub fn backward(
+        &mut self,
+        weights: &[f32],
+        dz: &[f32],
+        b: usize,
+        grad: Option<&mut [f32]>,
+        dx: Option<&mut [f32]>,
+        threads: Threads,
+    ) {
+        let w = self.window;
+        let (n_in, n_out) = (w.input.size(), w.output.size());
+        let dz = &dz[..n_out * b];
+        let parallel = threads == Threads::Pool && b > 1;
+        match self.op {
+            SpatialOp::Conv => {
+                let (p, k) = (w.output.area(), w.input.channels * w.taps());
+                let c_out = w.output.channels;
+                let patches = &mut self.patches[..b * p * k];
+                if let Some(grad) = grad {
+                    let size = c_out * k;
+                    let partials = &mut self.partials[..b.div_ceil(GROUP) * size];
+                    let group = |((part, dzg), pg): ((&mut [f32], &[f32]), &[f32])| {
+                        for (i, (dzs, ps)) in dzg.chunks(n_out).zip(pg.chunks(p * k)).enumerate() {
+                            product(
+                                part,
+                                c_out,
+                                k,
+                                i > 0,
+                                View::new(dzs, p, c_out).t(),
+                                View::new(ps, p, k),
+                                Threads::One,
+                            );
+                        }
+                    };
+                    if parallel {
+                        partials
+                            .par_chunks_mut(size)
+                            .zip(dz.par_chunks(GROUP * n_out))
+                            .zip(patches.par_chunks(GROUP * p * k))
+                            .for_each(group);
+                    } else {
+                        partials
+                            .chunks_mut(size)
+                            .zip(dz.chunks(GROUP * n_out))
+                            .zip(patches.chunks(GROUP * p * k))
+                            .for_each(group);
+                    }
+                    let grad = &mut grad[..size];
+                    grad.copy_from_slice(&partials[..size]);
+                    for part in partials[size..].chunks(size) {
+                        grad.iter_mut().zip(part).for_each(|(g, x)| *g += x);
+                    }
+                }
+                if let Some(dx) = dx {
+                    // The patches are no longer needed: they hold ∂loss/∂patches now.
+                    let kernel = View::new(weights, c_out, k);
+                    let one = |((dxs, ps), dzs): ((&mut [f32], &mut [f32]), &[f32])| {
+                        product(
+                            ps,
+                            p,
+                            k,
+                            false,
+                            View::new(dzs, p, c_out),
+                            kernel,
+                            Threads::One,
+                        );
+                        col2im(&w, ps, dxs);
+                    };
+                    let dx = &mut dx[..n_in * b];
+                    if parallel {
+                        dx.par_chunks_mut(n_in)
+                            .zip(patches.par_chunks_mut(p * k))
+                            .zip(dz.par_chunks(n_out))
+                            .for_each(one);
+                    } else {
+                        dx.chunks_mut(n_in)
+                            .zip(patches.chunks_mut(p * k))
+                            .zip(dz.chunks(n_out))
+                            .for_each(one);
+                    }
+                }
+            }
+            SpatialOp::MaxPool => {
+                let Some(dx) = dx else { return };
+                let argmax = &self.argmax[..b * n_out];
+                let one = |((dxs, am), dzs): ((&mut [f32], &[u32]), &[f32])| {
+                    for (&i, &d) in am.iter().zip(dzs) {
+                        if i != u32::MAX {
+                            dxs[i as usize] += d;
+                        }
+                    }
+                };
+                let dx = &mut dx[..n_in * b];
+                if parallel {
+                    dx.par_chunks_mut(n_in)
+                        .zip(argmax.par_chunks(n_out))
+                        .zip(dz.par_chunks(n_out))
+                        .for_each(one);
+                } else {
+                    dx.chunks_mut(n_in)
+                        .zip(argmax.chunks(n_out))
+                        .zip(dz.chunks(n_out))
+                        .for_each(one);
+                }
+            }
+            SpatialOp::AvgPool => {
+                let Some(dx) = dx else { return };
+                let one = |(dxs, dzs): (&mut [f32], &[f32])| avg_pool_backward(&w, dzs, dxs);
+                let dx = &mut dx[..n_in * b];
+                if parallel {
+                    dx.par_chunks_mut(n_in)
+                        .zip(dz.par_chunks(n_out))
+                        .for_each(one);
+                } else {
+                    dx.chunks_mut(n_in).zip(dz.chunks(n_out)).for_each(one);
+                }
+            }
+        }
+    }
+}
+
+/// The input coordinate a window tap reads, if it lies inside the map (not in the padding).
+#[inline]
+fn tap(out: usize, offset: usize, w: &Window, extent: usize) -> Option<usize> {
+    (out * w.stride + offset)
+        .checked_sub(w.padding)
+        .filter(|&i| i < extent)
+}
+
+/// One sample's patches: `patches[k·P + p]` = the input tap `k = (c, ky, kx)` of output
+/// position `p`, zero in the padding.
+fn im2col(w: &Window, x: &[f32], patches: &mut [f32]) {
+    let (h_in, w_in) = (w.input.height, w.input.width);
+    let (h_out, w_out) = (w.output.height, w.output.width);
+    let p = h_out * w_out;
+    let ks = w.kernel;
+    for c in 0..w.input.channels {
+        let map = &x[c * h_in * w_in..(c + 1) * h_in * w_in];
+        for ky in 0..ks {
+            for kx in 0..ks {
+                let k = (c * ks + ky) * ks + kx;
+                let column = &mut patches[k * p..(k + 1) * p];
+                for oy in 0..h_out {
+                    let row = &mut column[oy * w_out..(oy + 1) * w_out];
+                    let Some(iy) = tap(oy, ky, w, h_in) else {
+                        row.fill(0.0);
+                        continue;
+                    };
+                    let line = &map[iy * w_in..(iy + 1) * w_in];
+                    if w.stride == 1 && w.padding <= kx && kx + w_out <= w_in + w.padding {
+                        // Every tap of this row is inside: one contiguous copy.
+                        let start = kx - w.padding;
+                        row.copy_from_slice(&line[start..start + w_out]);
+                        continue;
+                    }
+                    for (ox, r) in row.iter_mut().enumerate() {
+                        *r = tap(ox, kx, w, w_in).map_or(0.0, |ix| line[ix]);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The adjoint of [`im2col`]: `dx += ` every patch gradient at the input it was read from.
+fn col2im(w: &Window, patches: &[f32], dx: &mut [f32]) {
+    let (h_in, w_in) = (w.input.height, w.input.width);
+    let (h_out, w_out) = (w.output.height, w.output.width);
+    let p = h_out * w_out;
+    let ks = w.kernel;
+    for c in 0..w.input.channels {
+        let map = &mut dx[c * h_in * w_in..(c + 1) * h_in * w_in];
+        for ky in 0..ks {
+            for kx in 0..ks {
+                let k = (c * ks + ky) * ks + kx;
+                let column = &patches[k * p..(k + 1) * p];
+                for oy in 0..h_out {
+                    let Some(iy) = tap(oy, ky, w, h_in) else {
+                        continue;
+                    };
+                    let row = &column[oy * w_out..(oy + 1) * w_out];
+                    let line = &mut map[iy * w_in..(iy + 1) * w_in];
+                    for (ox, &g) in row.iter().enumerate() {
+                        if let Some(ix) = tap(ox, kx, w, w_in) {
+                            line[ix] += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Per map and window: the largest input (ties: the first), and where it was.
+fn max_pool(w: &Window, x: &[f32], z: &mut [f32], argmax: &mut [u32], accumulate: bool) {
+    let (h_in, w_in) = (w.input.height, w.input.width);
+    let (h_out, w_out) = (w.output.height, w.output.width);
+    for c in 0..w.input.channels {
+        let base = c * h_in * w_in;
+        for oy in 0..h_out {
+            for ox in 0..w_out {
+                let (mut best, mut at) = (f32::NEG_INFINITY, u32::MAX);
+                for ky in 0..w.kernel {
+                    let Some(iy) = tap(oy, ky, w, h_in) else {
+                        continue;
+                    };
+                    for kx in 0..w.kernel {
+                        if let Some(ix) = tap(ox, kx, w, w_in) {
+                            let i = base + iy * w_in + ix;
+                            if x[i] > best || at == u32::MAX {
+                                (best, at) = (x[i], i as u32);
+                            }
+                        }
+                    }
+                }
+                let o = (c * h_out + oy) * w_out + ox;
+                let value = if at == u32::MAX { 0.0 } else { best };
+                z[o] = if accumulate { z[o] + value } else { value };
+                argmax[o] = at;
+            }
+        }
+    }
+}
+
+/// Per map and window: the mean, padding counted as zeros (PyTorch's default).
+fn avg_pool(w: &Window, x: &[f32], z: &mut [f32], accumulate: bool) {
+    let (h_in, w_in) = (w.input.height, w.input.width);
+    let (h_out, w_out) = (w.output.height, w.output.width);
+    let scale = 1.0 / w.taps() as f32;
+    for c in 0..w.input.channels {
+        let base = c * h_in * w_in;
+        for oy in 0..h_out {
+            for ox in 0..w_out {
+                let mut sum = 0.0f32;
+                for ky in 0..w.kernel {
+                    let Some(iy) = tap(oy, ky, w, h_in) else {
+                        continue;
+                    };
+                    for kx in 0..w.kernel {
+                        if let Some(ix) = tap(ox, kx, w, w_in) {
+                            sum += x[base + iy * w_in + ix];
+                        }
+                    }
+                }
+                let o = (c * h_out + oy) * w_out + ox;
+                z[o] = if accumulate {
+                    z[o] + sum * scale
+                } else {
+                    sum * scale
+                };
+            }
+        }
+    }
+}
+
+fn avg_pool_backward(w: &Window, dz: &[f32], dx: &mut [f32]) {
+    let (h_in, w_in) = (w.input.height, w.input.width);
+    let (h_out, w_out) = (w.output.height, w.output.width);
+    let scale = 1.0 / w.taps() as f32;
+    for c in 0..w.input.channels {
+        let base = c * h_in * w_in;
+        for oy in 0..h_out {
+            for ox in 0..w_out {
+                let g = dz[(c * h_out + oy) * w_out + ox] * scale;
+                for ky in 0..w.kernel {
+                    let Some(iy) = tap(oy, ky, w, h_in) else {
+                        continue;
+                    };
+                    for kx in 0..w.kernel {
+                        if let Some(ix) = tap(ox, kx, w, w_in) {
+                            dx[base + iy * w_in + ix] += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::connector::grid::Grid;
+
+    fn grid(c: usize, h: usize, w: usize) -> Grid {
+        Grid {
+            channels: c,
+            height: h,
+            width: w,
+        }
+    }
+
+    /// Direct convolution, for reference: out[co, oy, ox] = Σ w[co, ci, ky, kx] · x[ci, iy, ix].
+    fn direct(w: &Window, kernel: &[f32], x: &[f32]) -> Vec<f32> {
+        let (ci_n, co_n, ks) = (w.input.channels, w.output.channels, w.kernel);
+        let k = ci_n * ks * ks;
+        let mut out = vec![0.0; w.output.size()];
+        for co in 0..co_n {
+            for oy in 0..w.output.height {
+                for ox in 0..w.output.width {
+                    let mut s = 0.0;
+                    for ci in 0..ci_n {
+                        for ky in 0..ks {
+                            for kx in 0..ks {
+                                let (Some(iy), Some(ix)) = (
+                                    tap(oy, ky, w, w.input.height),
+                                    tap(ox, kx, w, w.input.width),
+                                ) else {
+                                    continue;
+                                };
+                                let tap = (ci * ks + ky) * ks + kx;
+                                s += kernel[tap * co_n + co]
+                                    * x[(ci * w.input.height + iy) * w.input.width + ix];
+                            }
+                        }
+                    }
+                    let _ = k;
+                    out[(co * w.output.height + oy) * w.output.width + ox] = s;
+                }
+            }
+        }
+        out
+    }
+
+    fn values(n: usize, seed: u32) -> Vec<f32> {
+        (0..n as u32)
+            .map(|i| ((i.wrapping_mul(2_654_435_761) ^ seed) % 997) as f32 / 498.5 - 1.0)
+            .collect()
+    }
+
+    #[test]
+    fn conv_matches_direct_convolution_with_stride_and_padding() {
+        for (stride, padding) in [(1, 1), (2, 0), (2, 1), (1, 0)] {
+            let w = Window::new(grid(3, 7, 6), 4, 3, stride, padding).unwrap();
+            let (co, k) = (4, 3 * 9);
+            let kernel = values(co * k, 1);
+            let b = 3;
+            let x = values(w.input.size() * b, 2);
+            let mut s = Spatial::new(SpatialOp::Conv, w, b);
+            let mut z = vec![0.0; w.output.size() * b];
+            s.forward(&kernel, &x, &mut z, b, false, Threads::One);
+            for i in 0..b {
+                let n_in = w.input.size();
+                let want = direct(&w, &kernel, &x[i * n_in..(i + 1) * n_in]);
+                let got = &z[i * w.output.size()..(i + 1) * w.output.size()];
+                for (a, e) in got.iter().zip(&want) {
+                    assert!((a - e).abs() < 1e-4, "stride {stride} padding {padding}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pools_pick_the_max_and_the_mean() {
+        let w = Window::new(grid(1, 4, 4), 1, 2, 2, 0).unwrap();
+        let x: Vec<f32> = (0..16).map(|i| i as f32).collect();
+        let mut max = Spatial::new(SpatialOp::MaxPool, w, 1);
+        let mut z = vec![0.0; 4];
+        max.forward(&[], &x, &mut z, 1, false, Threads::One);
+        assert_eq!(z, [5.0, 7.0, 13.0, 15.0]);
+        let mut dx = vec![0.0; 16];
+        max.backward(
+            &[],
+            &[1.0, 2.0, 3.0, 4.0],
+            1,
+            None,
+            Some(&mut dx),
+            Threads::One,
+        );
+        assert_eq!(
+            (dx[5], dx[7], dx[13], dx[15], dx[0]),
+            (1.0, 2.0, 3.0, 4.0, 0.0)
+        );
+        let mut avg = Spatial::new(SpatialOp::AvgPool, w, 1);
+        avg.forward(&[], &x, &mut z, 1, false, Threads::One);
+        assert_eq!(z, [2.5, 4.5, 10.5, 12.5]);
+    }
+
+    #[test]
+    fn conv_gradients_match_finite_differences() {
+        let w = Window::new(grid(2, 5, 5), 3, 3, 2, 1).unwrap();
+        let (co, k) = (3, 2 * 9);
+        let b = 10; // more than one group of samples
+        let mut kernel = values(co * k, 3);
+        let mut x = values(w.input.size() * b, 4);
+        let r = values(w.output.size() * b, 5); // loss = Σ r·z
+        let loss = |kernel: &[f32], x: &[f32]| -> f64 {
+            let mut s = Spatial::new(SpatialOp::Conv, w, b);
+            let mut z = vec![0.0; w.output.size() * b];
+            s.forward(kernel, x, &mut z, b, false, Threads::One);
+            z.iter().zip(&r).map(|(z, r)| f64::from(z * r)).sum()
+        };
+        let mut s = Spatial::new(SpatialOp::Conv, w, b);
+        let mut z = vec![0.0; w.output.size() * b];
+        s.forward(&kernel, &x, &mut z, b, false, Threads::One);
+        let mut grad = vec![0.0; co * k];
+        let mut dx = vec![0.0; x.len()];
+        s.backward(&kernel, &r, b, Some(&mut grad), Some(&mut dx), Threads::One);
+        let h = 1e-2f32;
+        for i in [0, 7, co * k - 1] {
+            let keep = kernel[i];
+            kernel[i] = keep + h;
+            let up = loss(&kernel, &x);
+            kernel[i] = keep - h;
+            let down = loss(&kernel, &x);
+            kernel[i] = keep;
+            let numeric = (up - down) / (2.0 * f64::from(h));
+            assert!((numeric - f64::from(grad[i])).abs() < 2e-2, "dW[{i}]");
+        }
+        for i in [0, 13, x.len() - 1] {
+            let keep = x[i];
+            x[i] = keep + h;
+            let up = loss(&kernel, &x);
+            x[i] = keep - h;
+            let down = loss(&kernel, &x);
+            x[i] = keep;
+            let numeric = (up - down) / (2.0 * f64::from(h));
+            assert!((numeric - f64::from(dx[i])).abs() < 2e-2, "dx[{i}]");
+        }
+    }
+
+    #[test]
+    fn weight_gradients_are_identical_on_one_and_several_threads() {
+        let w = Window::new(grid(2, 6, 6), 4, 3, 1, 1).unwrap();
+        let b = 19;
+        let kernel = values(4 * 18, 6);
+        let x = values(w.input.size() * b, 7);
+        let dz = values(w.output.size() * b, 8);
+        let run = |threads: Threads| {
+            let mut s = Spatial::new(SpatialOp::Conv, w, b);
+            let mut z = vec![0.0; w.output.size() * b];
+            s.forward(&kernel, &x, &mut z, b, false, threads);
+            let mut grad = vec![0.0; 4 * 18];
+            let mut dx = vec![0.0; x.len()];
+            s.backward(&kernel, &dz, b, Some(&mut grad), Some(&mut dx), threads);
+            (z, grad, dx)
+        };
+        let one = run(Threads::One);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .expect("pool");
+        let many = pool.install(|| run(Threads::Pool));
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&one.0), bits(&many.0));
+        assert_eq!(bits(&one.1), bits(&many.1));
+        assert_eq!(bits(&one.2), bits(&many.2));
+    }
+}
