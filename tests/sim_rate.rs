@@ -570,6 +570,112 @@ fn gradients_through_every_connector_and_a_branching_graph_match() {
     assert_eq!(model.weights("h->g").map(|w| w.len()), Some(6));
 }
 
+/// The one network of `source`, compiled as if it were the file `networks/<name>` (so data
+/// paths resolve against `networks/`).
+fn compile_net(name: &str, source: &str) -> Network {
+    let path = project_file("networks").join(name);
+    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+    let c = neurosim::lang::compile(&path.display().to_string(), source, &mut loader, &[]);
+    assert!(!c.has_errors(), "{name}: {:?}", c.diagnostics);
+    c.networks.into_iter().next().expect("one network")
+}
+
+#[test]
+fn gradients_through_conv_and_pooling_match_finite_differences() {
+    // Same-padded, strided and valid convolutions, max and average pooling, a per-map
+    // bias, a merge of two branches and an implied flatten.
+    let net = compile_net(
+        "conv_gradients.net",
+        r#"network conv_gradients : rate {
+            seed = 4
+            population x : input[2, 6, 6]
+            population c : dense[3, 6, 6] { activation = tanh }
+            population p : dense[3, 3, 3]
+            population s : dense[4, 2, 2] { activation = sigmoid }
+            population a : dense[3, 1, 1]
+            population y : dense[2] { activation = identity }
+            x -> c : conv(kernel = 3, padding = same) { init = he }
+            c -> p : maxpool(2)
+            x -> s : conv(kernel = 3, stride = 2, padding = valid) { init = xavier }
+            p -> a : avgpool(size = 3, stride = 1)
+            p, s, a -> y : full { init = xavier }
+        }"#,
+    );
+    let mut net = net;
+    net.train = Some(train_block("d", Some("mse"), adam(0.01), 1, 4));
+    let table = random_table(9, 4, 72, 2, &reals);
+    check_gradients(&net, &table);
+    let model = Model::build(&net, &RateOptions::default(), 4, 1).expect("builds");
+    let arrays: BTreeMap<String, Vec<usize>> = model
+        .arrays()
+        .into_iter()
+        .map(|(k, shape, _)| (k, shape))
+        .collect();
+    assert_eq!(arrays["weights/x->c"], vec![3, 2, 3, 3]);
+    assert_eq!(arrays["biases/c"], vec![3], "one bias per map");
+    assert!(!arrays.contains_key("biases/p"), "pooling has no bias");
+    assert!(
+        !arrays.contains_key("weights/c->p"),
+        "pooling has no weights"
+    );
+    assert_eq!(arrays["weights/p->y"], vec![2, 27]);
+}
+
+/// The shipped `cnn_mnist.net` on `limit` training digits drawn at random (the files are
+/// ordered by digit).
+fn cnn_mnist(limit: usize, epochs: usize) -> Network {
+    let text = std::fs::read_to_string(project_file("networks/cnn_mnist.net")).expect("readable");
+    let text = text
+        .replace(
+            "labels = \"data/train-labels-idx1-ubyte.gz\", scale = 1/255)",
+            &format!(
+                "labels = \"data/train-labels-idx1-ubyte.gz\", scale = 1/255, shuffle = true, limit = {limit})"
+            ),
+        )
+        .replace("epochs = 1,", &format!("epochs = {epochs},"));
+    compile_net("cnn_mnist.net", &text)
+}
+
+/// [`cnn_mnist`] with a faster schedule for short runs: batches of 32 at lr 3e-3.
+fn cnn_mnist_quick(limit: usize) -> Network {
+    let mut net = cnn_mnist(limit, 1);
+    let train = net.train.as_mut().expect("train block");
+    train.batch = 32;
+    train.optimizer = Some(adam(3e-3));
+    net
+}
+
+#[test]
+fn a_small_cnn_learns_digits_and_is_thread_invariant() {
+    let net = cnn_mnist_quick(1500);
+    let (one, first) = run(&net, 1);
+    let (two, second) = run(&net, 2);
+    let accuracy = one.evaluate.and_then(|e| e.accuracy).expect("accuracy");
+    eprintln!("CNN test accuracy after one epoch of 1500 digits: {accuracy}");
+    // 47 updates of 32 digits: chance is 10 %.
+    assert!(accuracy > 0.8, "test accuracy {accuracy}");
+    assert_eq!(two.evaluate.and_then(|e| e.accuracy), Some(accuracy));
+    for (key, (_, values)) in &first.arrays {
+        let again = &second.arrays[key].1;
+        assert!(
+            values
+                .iter()
+                .zip(again)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{key} differs between 1 and 2 threads"
+        );
+    }
+}
+
+#[test]
+#[ignore = "five epochs of the CNN on 8,000 digits: run with --ignored (about a minute in release)"]
+fn cnn_mnist_reaches_98_percent() {
+    let (report, _) = run(&cnn_mnist(8000, 5), 2);
+    let accuracy = report.evaluate.and_then(|e| e.accuracy).expect("accuracy");
+    eprintln!("CNN test accuracy after 5 epochs: {accuracy}");
+    assert!(accuracy >= 0.98, "test accuracy {accuracy}");
+}
+
 // ---------------------------------------------------------------- learning
 
 #[test]

@@ -534,9 +534,11 @@ fn check_window(
                     ),
                 )
                 .with_label(span, "this window")
-                .with_help(
-                    "declare the target with the shape the window makes, e.g.                      `dense[C, H, W]`, or change kernel, stride or padding",
-                ),
+                .with_help(format!(
+                    "declare `{}` with the shape the window makes, or change the kernel, \
+                     stride or padding",
+                    target.name
+                )),
             );
             false
         }
