@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the rate engine: one training batch (forward, backward, Adam
-//! update) of the MNIST MLP (784-128-128-10, batch 128), and a 256-sample inference block,
-//! on the calling thread. The end-to-end samples/s comparison with PyTorch lives in
+//! update) of the MNIST MLP (784-128-128-10, batch 128), a 256-sample inference block, and
+//! one training batch (64) and inference block of `networks/cnn_mnist.net` (two 3×3
+//! convolutions with max pooling), on the calling thread. The end-to-end samples/s comparison with PyTorch lives in
 //! `examples/mlp_throughput.rs` and `benches/compare/pytorch_mlp.py`.
 
 use std::hint::black_box;
@@ -116,5 +117,39 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// `networks/cnn_mnist.net`, compiled from the file.
+fn cnn() -> Network {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/networks/cnn_mnist.net");
+    let text = std::fs::read_to_string(path).expect("cnn_mnist.net readable");
+    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+    let c = neurosim::lang::compile(path, &text, &mut loader, &[]);
+    c.networks.into_iter().next().expect("cnn_mnist compiles")
+}
+
+fn bench_cnn(c: &mut Criterion) {
+    const CNN_BATCH: usize = 64;
+    let net = cnn();
+    let data = table(256);
+    let mut model = Model::build(&net, &RateOptions::default(), 256, 1).expect("model");
+    model.set_presented(&[0]);
+    let rows: Vec<usize> = (0..CNN_BATCH).collect();
+    model.present(&data, &rows, &[0]);
+    c.bench_function("cnn_train_batch_64", |b| {
+        b.iter(|| {
+            model.forward(CNN_BATCH);
+            black_box(model.backward(CNN_BATCH));
+            model.update();
+        })
+    });
+    let block: Vec<usize> = (0..256).collect();
+    model.present(&data, &block, &[0]);
+    c.bench_function("cnn_inference_256", |b| {
+        b.iter(|| {
+            model.forward(256);
+            black_box(model.state(5, 256)[0]);
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_cnn);
 criterion_main!(benches);

@@ -2,20 +2,18 @@
 //! into a target's pre-activation, backward into weight gradients and the source's gradient.
 //!
 //! Layout: a sample's units are channel-major (`c·H·W + y·W + x`), one sample per column of
-//! the batch buffers. Convolution is im2col + GEMM per sample: the sample's patches form a
-//! `P × K` column-major matrix (P output positions, K = C_in·k² taps), and
-//! `z (P × C_out) = patches · Wᵀ` lands directly in the sample's column, because a
-//! column-major `P × C_out` matrix *is* the channel-major layout. Samples run in parallel
-//! (one sequential GEMM each). The weight gradient sums over samples in fixed groups of
-//! [`GROUP`] and then over groups in order, so it has the same bits on any thread count.
+//! the batch buffers. Convolution is im2col + one GEMM for the whole batch: the patches of
+//! all samples form a `K × (P·b)` column-major matrix (K = C_in·k² taps, P output
+//! positions), so `Zᵀ (C_out × P·b) = W · patches` and, backward, `dW = dZᵀ · patchesᵀ` and
+//! `dpatches = Wᵀ · dZᵀ` are single large products that the blocked GEMM splits over
+//! threads with a fixed accumulation order (the same bits on any thread count). Building
+//! patches, scattering them back and turning `Zᵀ` into the channel-major layout run in
+//! parallel over samples.
 
 use rayon::prelude::*;
 
 use super::gemm::{Threads, View, product};
 use crate::models::connector::grid::{SpatialOp, Window};
-
-/// Samples per partial weight gradient (fixed, so the summation order is too).
-const GROUP: usize = 8;
 
 /// A spatial projection's geometry and its scratch buffers (allocated once, for the
 /// largest batch).
@@ -23,10 +21,10 @@ const GROUP: usize = 8;
 pub(super) struct Spatial {
     pub op: SpatialOp,
     pub window: Window,
-    /// Conv: the patches of every sample of the batch (`capacity × P × K`).
+    /// Conv: the patches of every sample of the batch (`K × (P·capacity)`, sample-major).
     patches: Vec<f32>,
-    /// Conv: one partial weight gradient per group of samples.
-    partials: Vec<f32>,
+    /// Conv: `Zᵀ` or `dZᵀ`, position-major (`C_out × (P·capacity)`).
+    transposed: Vec<f32>,
     /// Maxpool: the winning input unit of every output unit of every sample.
     argmax: Vec<u32>,
 }
@@ -43,8 +41,8 @@ impl Spatial {
             } else {
                 Vec::new()
             },
-            partials: if op == SpatialOp::Conv {
-                vec![0.0; capacity.div_ceil(GROUP) * window.output.channels * k]
+            transposed: if op == SpatialOp::Conv {
+                vec![0.0; capacity * n_out]
             } else {
                 Vec::new()
             },
@@ -85,30 +83,44 @@ impl Spatial {
             SpatialOp::Conv => {
                 let (p, k) = (w.output.area(), w.input.channels * w.taps());
                 let c_out = w.output.channels;
-                let kernel = View::new(weights, c_out, k).t();
-                let one = |((zs, ps), xs): ((&mut [f32], &mut [f32]), &[f32])| {
-                    im2col(&w, xs, ps);
-                    product(
-                        zs,
-                        p,
-                        c_out,
-                        accumulate,
-                        View::new(ps, p, k),
-                        kernel,
-                        Threads::One,
-                    );
-                };
                 let patches = &mut self.patches[..b * p * k];
+                let zt = &mut self.transposed[..b * n_out];
+                if parallel {
+                    patches
+                        .par_chunks_mut(p * k)
+                        .zip(x.par_chunks(n_in))
+                        .for_each(|(ps, xs)| im2col(&w, xs, ps));
+                } else {
+                    patches
+                        .chunks_mut(p * k)
+                        .zip(x.chunks(n_in))
+                        .for_each(|(ps, xs)| im2col(&w, xs, ps));
+                }
+                product(
+                    zt,
+                    c_out,
+                    p * b,
+                    false,
+                    View::new(weights, c_out, k),
+                    View::new(patches, k, p * b),
+                    threads,
+                );
+                let one = |(zs, ts): (&mut [f32], &[f32])| {
+                    for (c, map) in zs.chunks_exact_mut(p).enumerate() {
+                        let from = ts[c..].iter().step_by(c_out);
+                        if accumulate {
+                            map.iter_mut().zip(from).for_each(|(z, &v)| *z += v);
+                        } else {
+                            map.iter_mut().zip(from).for_each(|(z, &v)| *z = v);
+                        }
+                    }
+                };
                 if parallel {
                     z.par_chunks_mut(n_out)
-                        .zip(patches.par_chunks_mut(p * k))
-                        .zip(x.par_chunks(n_in))
+                        .zip(zt.par_chunks(n_out))
                         .for_each(one);
                 } else {
-                    z.chunks_mut(n_out)
-                        .zip(patches.chunks_mut(p * k))
-                        .zip(x.chunks(n_in))
-                        .for_each(one);
+                    z.chunks_mut(n_out).zip(zt.chunks(n_out)).for_each(one);
                 }
             }
             SpatialOp::MaxPool => {
@@ -162,67 +174,51 @@ impl Spatial {
                 let (p, k) = (w.output.area(), w.input.channels * w.taps());
                 let c_out = w.output.channels;
                 let patches = &mut self.patches[..b * p * k];
+                let dzt = &mut self.transposed[..b * n_out];
+                let one = |(ts, dzs): (&mut [f32], &[f32])| {
+                    for (c, map) in dzs.chunks_exact(p).enumerate() {
+                        let to = ts[c..].iter_mut().step_by(c_out);
+                        to.zip(map).for_each(|(t, &v)| *t = v);
+                    }
+                };
+                if parallel {
+                    dzt.par_chunks_mut(n_out)
+                        .zip(dz.par_chunks(n_out))
+                        .for_each(one);
+                } else {
+                    dzt.chunks_mut(n_out).zip(dz.chunks(n_out)).for_each(one);
+                }
                 if let Some(grad) = grad {
-                    let size = c_out * k;
-                    let partials = &mut self.partials[..b.div_ceil(GROUP) * size];
-                    let group = |((part, dzg), pg): ((&mut [f32], &[f32]), &[f32])| {
-                        for (i, (dzs, ps)) in dzg.chunks(n_out).zip(pg.chunks(p * k)).enumerate() {
-                            product(
-                                part,
-                                c_out,
-                                k,
-                                i > 0,
-                                View::new(dzs, p, c_out).t(),
-                                View::new(ps, p, k),
-                                Threads::One,
-                            );
-                        }
-                    };
-                    if parallel {
-                        partials
-                            .par_chunks_mut(size)
-                            .zip(dz.par_chunks(GROUP * n_out))
-                            .zip(patches.par_chunks(GROUP * p * k))
-                            .for_each(group);
-                    } else {
-                        partials
-                            .chunks_mut(size)
-                            .zip(dz.chunks(GROUP * n_out))
-                            .zip(patches.chunks(GROUP * p * k))
-                            .for_each(group);
-                    }
-                    let grad = &mut grad[..size];
-                    grad.copy_from_slice(&partials[..size]);
-                    for part in partials[size..].chunks(size) {
-                        grad.iter_mut().zip(part).for_each(|(g, x)| *g += x);
-                    }
+                    product(
+                        grad,
+                        c_out,
+                        k,
+                        false,
+                        View::new(dzt, c_out, p * b),
+                        View::new(patches, k, p * b).t(),
+                        threads,
+                    );
                 }
                 if let Some(dx) = dx {
-                    // The patches are no longer needed: they hold ∂loss/∂patches now.
-                    let kernel = View::new(weights, c_out, k);
-                    let one = |((dxs, ps), dzs): ((&mut [f32], &mut [f32]), &[f32])| {
-                        product(
-                            ps,
-                            p,
-                            k,
-                            false,
-                            View::new(dzs, p, c_out),
-                            kernel,
-                            Threads::One,
-                        );
-                        col2im(&w, ps, dxs);
-                    };
+                    // The patches are no longer needed: they take ∂loss/∂patches now.
+                    product(
+                        patches,
+                        k,
+                        p * b,
+                        false,
+                        View::new(weights, c_out, k).t(),
+                        View::new(dzt, c_out, p * b),
+                        threads,
+                    );
                     let dx = &mut dx[..n_in * b];
                     if parallel {
                         dx.par_chunks_mut(n_in)
-                            .zip(patches.par_chunks_mut(p * k))
-                            .zip(dz.par_chunks(n_out))
-                            .for_each(one);
+                            .zip(patches.par_chunks(p * k))
+                            .for_each(|(dxs, ps)| col2im(&w, ps, dxs));
                     } else {
                         dx.chunks_mut(n_in)
-                            .zip(patches.chunks_mut(p * k))
-                            .zip(dz.chunks(n_out))
-                            .for_each(one);
+                            .zip(patches.chunks(p * k))
+                            .for_each(|(dxs, ps)| col2im(&w, ps, dxs));
                     }
                 }
             }
@@ -273,35 +269,45 @@ fn tap(out: usize, offset: usize, w: &Window, extent: usize) -> Option<usize> {
         .filter(|&i| i < extent)
 }
 
-/// One sample's patches: `patches[k·P + p]` = the input tap `k = (c, ky, kx)` of output
-/// position `p`, zero in the padding.
+/// One sample's patches, position-major: `patches[p·K + k]` = the input tap
+/// `k = (c, ky, kx)` of output position `p`, zero in the padding.
 fn im2col(w: &Window, x: &[f32], patches: &mut [f32]) {
     let (h_in, w_in) = (w.input.height, w.input.width);
-    let (h_out, w_out) = (w.output.height, w.output.width);
-    let p = h_out * w_out;
+    let w_out = w.output.width;
     let ks = w.kernel;
-    for c in 0..w.input.channels {
-        let map = &x[c * h_in * w_in..(c + 1) * h_in * w_in];
-        for ky in 0..ks {
-            for kx in 0..ks {
-                let k = (c * ks + ky) * ks + kx;
-                let column = &mut patches[k * p..(k + 1) * p];
-                for oy in 0..h_out {
-                    let row = &mut column[oy * w_out..(oy + 1) * w_out];
-                    let Some(iy) = tap(oy, ky, w, h_in) else {
-                        row.fill(0.0);
-                        continue;
-                    };
-                    let line = &map[iy * w_in..(iy + 1) * w_in];
-                    if w.stride == 1 && w.padding <= kx && kx + w_out <= w_in + w.padding {
-                        // Every tap of this row is inside: one contiguous copy.
-                        let start = kx - w.padding;
-                        row.copy_from_slice(&line[start..start + w_out]);
-                        continue;
+    let k_all = w.input.channels * ks * ks;
+    for (pos, column) in patches.chunks_exact_mut(k_all).enumerate() {
+        let (oy, ox) = (pos / w_out, pos % w_out);
+        let interior = oy * w.stride >= w.padding
+            && ox * w.stride >= w.padding
+            && oy * w.stride + ks <= h_in + w.padding
+            && ox * w.stride + ks <= w_in + w.padding;
+        if interior {
+            let origin = (oy * w.stride - w.padding) * w_in + ox * w.stride - w.padding;
+            match ks {
+                3 => gather::<3>(x, h_in * w_in, w_in, origin, column),
+                5 => gather::<5>(x, h_in * w_in, w_in, origin, column),
+                _ => {
+                    for (c, taps) in column.chunks_exact_mut(ks * ks).enumerate() {
+                        let map = &x[c * h_in * w_in..(c + 1) * h_in * w_in];
+                        for (ky, row) in taps.chunks_exact_mut(ks).enumerate() {
+                            let start = origin + ky * w_in;
+                            row.copy_from_slice(&map[start..start + ks]);
+                        }
                     }
-                    for (ox, r) in row.iter_mut().enumerate() {
-                        *r = tap(ox, kx, w, w_in).map_or(0.0, |ix| line[ix]);
-                    }
+                }
+            }
+            continue;
+        }
+        for (c, taps) in column.chunks_exact_mut(ks * ks).enumerate() {
+            let map = &x[c * h_in * w_in..(c + 1) * h_in * w_in];
+            for (ky, row) in taps.chunks_exact_mut(ks).enumerate() {
+                let Some(iy) = tap(oy, ky, w, h_in) else {
+                    row.fill(0.0);
+                    continue;
+                };
+                for (kx, r) in row.iter_mut().enumerate() {
+                    *r = tap(ox, kx, w, w_in).map_or(0.0, |ix| map[iy * w_in + ix]);
                 }
             }
         }
@@ -311,27 +317,65 @@ fn im2col(w: &Window, x: &[f32], patches: &mut [f32]) {
 /// The adjoint of [`im2col`]: `dx += ` every patch gradient at the input it was read from.
 fn col2im(w: &Window, patches: &[f32], dx: &mut [f32]) {
     let (h_in, w_in) = (w.input.height, w.input.width);
-    let (h_out, w_out) = (w.output.height, w.output.width);
-    let p = h_out * w_out;
+    let w_out = w.output.width;
     let ks = w.kernel;
-    for c in 0..w.input.channels {
-        let map = &mut dx[c * h_in * w_in..(c + 1) * h_in * w_in];
-        for ky in 0..ks {
-            for kx in 0..ks {
-                let k = (c * ks + ky) * ks + kx;
-                let column = &patches[k * p..(k + 1) * p];
-                for oy in 0..h_out {
-                    let Some(iy) = tap(oy, ky, w, h_in) else {
-                        continue;
-                    };
-                    let row = &column[oy * w_out..(oy + 1) * w_out];
-                    let line = &mut map[iy * w_in..(iy + 1) * w_in];
-                    for (ox, &g) in row.iter().enumerate() {
-                        if let Some(ix) = tap(ox, kx, w, w_in) {
-                            line[ix] += g;
-                        }
+    let k_all = w.input.channels * ks * ks;
+    for (pos, column) in patches.chunks_exact(k_all).enumerate() {
+        let (oy, ox) = (pos / w_out, pos % w_out);
+        let interior = oy * w.stride >= w.padding
+            && ox * w.stride >= w.padding
+            && oy * w.stride + ks <= h_in + w.padding
+            && ox * w.stride + ks <= w_in + w.padding;
+        if interior && ks == 3 {
+            let origin = (oy * w.stride - w.padding) * w_in + ox * w.stride - w.padding;
+            scatter::<3>(dx, h_in * w_in, w_in, origin, column);
+            continue;
+        }
+        for (c, taps) in column.chunks_exact(ks * ks).enumerate() {
+            let map = &mut dx[c * h_in * w_in..(c + 1) * h_in * w_in];
+            for (ky, row) in taps.chunks_exact(ks).enumerate() {
+                let Some(iy) = tap(oy, ky, w, h_in) else {
+                    continue;
+                };
+                for (kx, &g) in row.iter().enumerate() {
+                    if let Some(ix) = tap(ox, kx, w, w_in) {
+                        map[iy * w_in + ix] += g;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// The `K × K` window at `origin` of every map of `x` (maps `area` apart, rows `width`
+/// apart) into `column`, map by map, row by row; the window lies inside the maps.
+#[inline]
+fn gather<const K: usize>(x: &[f32], area: usize, width: usize, origin: usize, column: &mut [f32]) {
+    for (c, taps) in column.chunks_exact_mut(K * K).enumerate() {
+        let start = c * area + origin;
+        for ky in 0..K {
+            let from: &[f32; K] = x[start + ky * width..][..K].try_into().expect("K taps");
+            let to: &mut [f32; K] = (&mut taps[ky * K..][..K]).try_into().expect("K taps");
+            *to = *from;
+        }
+    }
+}
+
+/// The adjoint of [`gather`]: adds `column` back onto the window at `origin`.
+#[inline]
+fn scatter<const K: usize>(
+    dx: &mut [f32],
+    area: usize,
+    width: usize,
+    origin: usize,
+    column: &[f32],
+) {
+    for (c, taps) in column.chunks_exact(K * K).enumerate() {
+        let start = c * area + origin;
+        for ky in 0..K {
+            let to = &mut dx[start + ky * width..][..K];
+            for (t, &g) in to.iter_mut().zip(&taps[ky * K..(ky + 1) * K]) {
+                *t += g;
             }
         }
     }
@@ -341,6 +385,59 @@ fn col2im(w: &Window, patches: &[f32], dx: &mut [f32]) {
 fn max_pool(w: &Window, x: &[f32], z: &mut [f32], argmax: &mut [u32], accumulate: bool) {
     let (h_in, w_in) = (w.input.height, w.input.width);
     let (h_out, w_out) = (w.output.height, w.output.width);
+    if w.padding == 0 && w.kernel == 2 && w.stride == 2 {
+        // The common 2×2 pool: two input rows make one output row.
+        let mut o = 0;
+        for c in 0..w.input.channels {
+            let base = c * h_in * w_in;
+            for oy in 0..h_out {
+                let top = base + 2 * oy * w_in;
+                let (upper, lower) = (&x[top..top + w_in], &x[top + w_in..top + 2 * w_in]);
+                for ox in 0..w_out {
+                    let i = 2 * ox;
+                    let (mut best, mut at) = (upper[i], top + i);
+                    if upper[i + 1] > best {
+                        (best, at) = (upper[i + 1], top + i + 1);
+                    }
+                    if lower[i] > best {
+                        (best, at) = (lower[i], top + w_in + i);
+                    }
+                    if lower[i + 1] > best {
+                        (best, at) = (lower[i + 1], top + w_in + i + 1);
+                    }
+                    z[o] = if accumulate { z[o] + best } else { best };
+                    argmax[o] = at as u32;
+                    o += 1;
+                }
+            }
+        }
+        return;
+    }
+    if w.padding == 0 {
+        // Every window lies inside its map: no bounds to test.
+        let mut o = 0;
+        for c in 0..w.input.channels {
+            let base = c * h_in * w_in;
+            for oy in 0..h_out {
+                for ox in 0..w_out {
+                    let first = base + oy * w.stride * w_in + ox * w.stride;
+                    let (mut best, mut at) = (x[first], first);
+                    for ky in 0..w.kernel {
+                        let row = first + ky * w_in;
+                        for (kx, &v) in x[row..row + w.kernel].iter().enumerate() {
+                            if v > best {
+                                (best, at) = (v, row + kx);
+                            }
+                        }
+                    }
+                    z[o] = if accumulate { z[o] + best } else { best };
+                    argmax[o] = at as u32;
+                    o += 1;
+                }
+            }
+        }
+        return;
+    }
     for c in 0..w.input.channels {
         let base = c * h_in * w_in;
         for oy in 0..h_out {
