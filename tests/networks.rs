@@ -1,11 +1,12 @@
 //! Every example in `networks/` compiles, runs, and its deterministic run summary is pinned
 //! with an insta snapshot (the `neurosim::testing` API users get for their own networks).
 //!
-//! `mnist_mlp.net` takes minutes to train; it is covered by the rate engine's tests (a short
+//! `mnist_mlp.net` and `cnn_mnist.net` take minutes to train; they are covered by the rate
+//! engine's tests (a short
 //! run in the suite, the full 10-epoch run as an ignored test).
 
 /// Networks whose full run is too slow for the default suite (minutes, not seconds).
-const HEAVY: &[&str] = &["mnist_mlp.net"];
+const HEAVY: &[&str] = &["mnist_mlp.net", "cnn_mnist.net"];
 
 #[test]
 fn every_example_network_has_a_pinned_summary() {
