@@ -2,8 +2,7 @@
 //! with an insta snapshot (the `neurosim::testing` API users get for their own networks).
 //!
 //! `mnist_mlp.net` and `cnn_mnist.net` take minutes to train; they are covered by the rate
-//! engine's tests (a short
-//! run in the suite, the full 10-epoch run as an ignored test).
+//! engine's tests (a short run in the suite, the full run as an ignored test).
 
 /// Networks whose full run is too slow for the default suite (minutes, not seconds).
 const HEAVY: &[&str] = &["mnist_mlp.net", "cnn_mnist.net"];
