@@ -133,6 +133,8 @@ fn draw_raster<DB: DrawingBackend>(
         .disable_mesh()
         .x_desc("time (ms)")
         .y_desc("neuron")
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .draw()
@@ -250,6 +252,8 @@ fn draw_lines<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
         .label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .light_line_style(WHITE.mix(0.0))
@@ -405,5 +409,16 @@ mod tests {
             histogram(&dir.path().join("h.png"), "t", "w", &[f64::NAN], 10),
             Err(PlotError::Empty(_))
         ));
+    }
+}
+
+/// An axis tick: whole numbers without a decimal point (epochs, neuron indices), others with
+/// at most four significant digits.
+fn tick(v: &f64) -> String {
+    if (v - v.round()).abs() <= 1e-9 * v.abs().max(1.0) {
+        format!("{:.0}", v.round())
+    } else {
+        let text = format!("{v:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
