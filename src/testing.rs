@@ -110,7 +110,11 @@ pub fn summarize(network: &Network, report: &RunReport) -> String {
             let _ = writeln!(
                 out,
                 "  early stopping: {}, best epoch {}, best validation loss {}{}",
-                if stop.stopped { "stopped" } else { "ran every epoch" },
+                if stop.stopped {
+                    "stopped"
+                } else {
+                    "ran every epoch"
+                },
                 stop.best_epoch,
                 significant(stop.best_val_loss, 3),
                 if stop.restored { ", restored" } else { "" }

@@ -862,12 +862,7 @@ fn a_diverging_run_is_reported() {
 
 /// `x: input[2] -> y: dense[1]` (identity, with bias), trained with plain SGD on `rows`;
 /// every parameter starts from `weights` and `bias`.
-fn single_unit(
-    rows: &[([f64; 2], f64)],
-    lr: f64,
-    epochs: usize,
-    options: TrainOptions,
-) -> Network {
+fn single_unit(rows: &[([f64; 2], f64)], lr: f64, epochs: usize, options: TrainOptions) -> Network {
     let mut net = Network::new("unit", Mode::Rate);
     let x = input_population(&mut net, "x", 2);
     let y = dense_population(&mut net, "y", 1, &[("activation", sym("identity"))]);
@@ -1017,9 +1012,10 @@ fn early_stopping_stops_after_patience_and_restores_the_best_epoch() {
         .iter()
         .map(|e| e.val_loss.expect("validated"))
         .collect();
-    let best = 1 + (0..val.len())
-        .min_by(|&a, &b| val[a].total_cmp(&val[b]))
-        .expect("epochs");
+    let best = 1
+        + (0..val.len())
+            .min_by(|&a, &b| val[a].total_cmp(&val[b]))
+            .expect("epochs");
     assert_eq!(best, 3, "validation losses {val:?}");
 
     let rule = EarlyStopping {
@@ -1096,6 +1092,15 @@ fn conveniences_keep_results_bit_identical_on_one_and_two_threads() {
             .all(|(a, b)| a.to_bits() == b.to_bits());
         assert!(same, "{key} differs between 1 and 2 threads");
     }
-    let loss = |c: &Capture| c.epochs.iter().map(|e| e.loss.to_bits()).collect::<Vec<_>>();
+    let loss = |c: &Capture| {
+        c.epochs
+            .iter()
+            .map(|e| e.loss.to_bits())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(loss(&one), loss(&two));
+    // The options are in effect: without them the same run ends elsewhere.
+    net.train.as_mut().expect("train").options = TrainOptions::default();
+    let (_, plain) = run_on(&net, &data, 2);
+    assert_ne!(plain.arrays, one.arrays);
 }

@@ -93,10 +93,18 @@ pub fn find(name: &str) -> Option<&'static ScheduleInfo> {
 /// A configured schedule: one registry entry with its arguments.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Schedule {
-    Step { every: usize, gamma: f64 },
+    Step {
+        every: usize,
+        gamma: f64,
+    },
     /// `epochs: None` anneals over the training epochs that follow warmup.
-    Cosine { epochs: Option<usize>, min_lr: f64 },
-    Exponential { gamma: f64 },
+    Cosine {
+        epochs: Option<usize>,
+        min_lr: f64,
+    },
+    Exponential {
+        gamma: f64,
+    },
 }
 
 /// Numeric arguments of a schedule call by name; missing ones take the registry default.
@@ -108,13 +116,13 @@ impl Schedule {
     pub fn from_args(name: &str, args: Args) -> Option<Schedule> {
         let info = find(name)?;
         let get = |param: &str| -> Option<f64> {
-            args(param).or_else(|| {
-                match info.params.iter().find(|p| p.name == param)?.kind {
+            args(param).or_else(
+                || match info.params.iter().find(|p| p.name == param)?.kind {
                     ParamKind::Quantity { default, .. } => default,
                     ParamKind::Integer { default, .. } => default.map(|d| d as f64),
                     _ => None,
-                }
-            })
+                },
+            )
         };
         Some(match name {
             "step" => Schedule::Step {

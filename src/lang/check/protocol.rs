@@ -238,7 +238,7 @@ pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) 
         diags,
     );
     let data = require_data("train", &p, block.span, diags);
-    check_train_options(&given, block.span, diags);
+    check_train_options(&given, diags);
     if mode != Mode::Rate || diags.len() > n {
         return None;
     }
@@ -263,7 +263,7 @@ pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) 
 
 /// What the conveniences need from the rest of the block: early stopping watches the
 /// validation loss; `min_delta` and `restore_best` belong to early stopping.
-fn check_train_options(given: &[Given], block: Span, diags: &mut Vec<Diagnostic>) {
+fn check_train_options(given: &[Given], diags: &mut Vec<Diagnostic>) {
     let find = |name: &str| given.iter().find(|g| g.name.name == name);
     if let Some(g) = find("early_stopping")
         && find("validate").is_none()
@@ -285,8 +285,9 @@ fn check_train_options(given: &[Given], block: Span, diags: &mut Vec<Diagnostic>
                 diags.push(
                     Diagnostic::error("E0302", format!("`{name}` without `early_stopping`"))
                         .with_label(g.name.span, "only used by early stopping")
-                        .with_label(block, "no `early_stopping = PATIENCE` in this block")
-                        .with_help("add `early_stopping = 5` (patience in epochs), or remove it"),
+                        .with_help(format!(
+                            "add `early_stopping = 5` (patience in epochs), or remove `{name}`"
+                        )),
                 );
             }
         }
