@@ -72,6 +72,7 @@ fn mlp() -> Network {
         epochs: 1,
         batch: BATCH,
         validate: None,
+        options: Default::default(),
         extra: Params::new(),
         span: Default::default(),
     });

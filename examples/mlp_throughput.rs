@@ -83,6 +83,7 @@ fn mlp(epochs: usize) -> Network {
         epochs,
         batch: 128,
         validate: None,
+        options: Default::default(),
         extra: Params::new(),
         span: Default::default(),
     });

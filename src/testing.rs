@@ -106,6 +106,20 @@ pub fn summarize(network: &Network, report: &RunReport) -> String {
             train.epochs,
             significant(train.final_loss, 3)
         );
+        if let Some(stop) = &train.early_stopping {
+            let _ = writeln!(
+                out,
+                "  early stopping: {}, best epoch {}, best validation loss {}{}",
+                if stop.stopped {
+                    "stopped"
+                } else {
+                    "ran every epoch"
+                },
+                stop.best_epoch,
+                significant(stop.best_val_loss, 3),
+                if stop.restored { ", restored" } else { "" }
+            );
+        }
     }
     if let Some(eval) = &report.evaluate {
         if let Some(a) = eval.accuracy {

@@ -412,3 +412,38 @@ fn a_killed_run_never_leaves_a_file_under_the_final_name() {
     assert!(!dir.path().join("long.h5").exists());
     assert!(temp.exists(), "the partial run stays in the temporary file");
 }
+
+#[test]
+fn early_stopping_reports_the_epochs_run_and_why_it_stopped() {
+    // Trains towards 1 but validates against 0.5: the output 1 - 0.8^k passes 0.5 after
+    // epoch 3, so patience 4 stops training after epoch 7 and restores epoch 3.
+    let source = "network overshoot : rate {
+    population x : input[2]
+    population y : dense[1] { activation = identity }
+    x -> y : full { init = zeros }
+    dataset fit = inline { [1, 0] -> [1] }
+    dataset held_out = inline { [1, 0] -> [0.5] }
+    train { data = fit, validate = held_out, loss = mse, optimizer = sgd(lr = 0.05)
+            epochs = 50, early_stopping = 4, schedule = exponential(gamma = 1) }
+}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "overshoot.net", source);
+    let out = neurosim(&["run", file.to_str().unwrap(), "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "training stopped early after epoch 7: the validation loss did not improve for 4 \
+             epochs (best 0.00014 at epoch 3); restored the parameters of epoch 3"
+        ),
+        "{stderr}"
+    );
+    let stdout = text(&out.stdout);
+    let json: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("JSON last line");
+    assert_eq!(json["train"]["epochs"], 7);
+    assert_eq!(json["train"]["early_stopping"]["stopped"], true);
+    assert_eq!(json["train"]["early_stopping"]["best_epoch"], 3);
+    assert_eq!(json["train"]["early_stopping"]["restored"], true);
+}

@@ -507,6 +507,7 @@ fn rate_network() -> Network {
         epochs: 3,
         batch: 4,
         validate: None,
+        options: Default::default(),
         extra: Default::default(),
         span: Span::default(),
     });
@@ -556,6 +557,7 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
             epochs: 3,
             final_loss: 1.0 / 3.0,
             epoch_s: vec![0.01; 3],
+            early_stopping: None,
         }),
         ..RunReport::default()
     };

@@ -1,20 +1,23 @@
 //! The rate engine end to end, on networks built from Rust (the same networks as the
 //! `.net` files in `networks/`): gradient checks against finite differences for every
 //! activation, loss and connector; XOR and MNIST learning; thread invariance; Hopfield
-//! recall; the errors a user meets.
+//! recall; the errors a user meets; the train block's conveniences (schedules, clipping,
+//! penalties, early stopping).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use neurosim::data::{self, Datasets, Table};
 use neurosim::ir::{
-    Call, DataOptions, DataSource, Dataset, Evaluate, InlineRow, Network, Params, Plasticity,
-    Population, PopulationId, Projection, Receptor, Record, RecordTarget, Recordable, Train, Value,
+    Call, DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Network, Params,
+    Plasticity, Population, PopulationId, Projection, Receptor, Record, RecordTarget, Recordable,
+    Train, TrainOptions, Value,
 };
 use neurosim::models::Mode;
 use neurosim::models::connector::{ConnectorInfo, full, one_to_one, random};
 use neurosim::models::neuron::{dense, input};
 use neurosim::models::plasticity::hebbian;
+use neurosim::models::schedule::Schedule;
 use neurosim::sim::rate::{self, Model, RateOptions};
 use neurosim::sim::{EpochStats, ObserveError, Observer, RunConfig, RunReport, SimError};
 use neurosim::units::Dim;
@@ -126,6 +129,7 @@ fn train_block(
         epochs,
         batch,
         validate: None,
+        options: Default::default(),
         extra: Params::new(),
         span: Default::default(),
     }
@@ -958,4 +962,251 @@ fn a_diverging_run_is_reported() {
     let err =
         rate::run(&net, &data, &RunConfig::new(1), &mut Capture::default()).expect_err("diverges");
     assert!(matches!(err, SimError::Diverged(_)), "{err}");
+}
+
+// ---------------------------------------------------------------- training conveniences
+
+/// `x: input[2] -> y: dense[1]` (identity, with bias), trained with plain SGD on `rows`;
+/// every parameter starts from `weights` and `bias`.
+fn single_unit(rows: &[([f64; 2], f64)], lr: f64, epochs: usize, options: TrainOptions) -> Network {
+    let mut net = Network::new("unit", Mode::Rate);
+    let x = input_population(&mut net, "x", 2);
+    let y = dense_population(&mut net, "y", 1, &[("activation", sym("identity"))]);
+    project(&mut net, x, y, full_link("zeros"));
+    let inline = |rows: &[([f64; 2], f64)]| DataSource::Inline {
+        rows: rows
+            .iter()
+            .map(|(i, t)| InlineRow {
+                inputs: i.to_vec(),
+                targets: Some(vec![*t]),
+            })
+            .collect(),
+    };
+    net.datasets.push(dataset("d", inline(rows)));
+    let sgd = Call {
+        name: "sgd".into(),
+        args: params(&[("lr", num(lr))]),
+    };
+    let mut train = train_block("d", Some("mse"), sgd, epochs, rows.len());
+    train.options = options;
+    net.train = Some(train);
+    net
+}
+
+fn run_from(net: &Network, weights: [f32; 2], bias: f32) -> (RunReport, Capture) {
+    let data = data::load(net).expect("data loads");
+    let initial = BTreeMap::from([
+        ("weights/x->y".to_string(), weights.to_vec()),
+        ("biases/y".to_string(), vec![bias]),
+    ]);
+    let options = RateOptions {
+        initial: Some(initial),
+    };
+    let mut capture = Capture::default();
+    let report = rate::run_with(net, &data, &RunConfig::new(1), &options, &mut capture)
+        .expect("run succeeds");
+    (report, capture)
+}
+
+fn array(c: &Capture, key: &str) -> Vec<f32> {
+    c.arrays[key].1.clone()
+}
+
+fn near(a: f32, b: f32) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+#[test]
+fn l1_and_l2_change_one_sgd_step_as_hand_computed() {
+    // x = (1, 0), t = 1, w = (0.5, -2), b = 0.25: y = 0.75, mse = 0.0625, dL/dy = -0.5,
+    // so the data gradient is -0.5 for w1 and b, 0 for w2. The penalty adds
+    // l1·sign(w) + 2·l2·w = (0.1 + 0.01, -0.1 - 0.04) to the weights only; lr = 0.1.
+    let options = TrainOptions {
+        l1: 0.1,
+        l2: 0.01,
+        ..TrainOptions::default()
+    };
+    let net = single_unit(&[([1.0, 0.0], 1.0)], 0.1, 1, options);
+    let (_, penalised) = run_from(&net, [0.5, -2.0], 0.25);
+    let w = array(&penalised, "weights/x->y");
+    assert!(near(w[0], 0.5 - 0.1 * (-0.5 + 0.11)), "w1 = {}", w[0]);
+    assert!(near(w[1], -2.0 - 0.1 * (-0.14)), "w2 = {}", w[1]);
+    // Biases are not penalised: the same step as without a penalty.
+    assert!(near(array(&penalised, "biases/y")[0], 0.3));
+    let plain = single_unit(&[([1.0, 0.0], 1.0)], 0.1, 1, TrainOptions::default());
+    let (_, plain) = run_from(&plain, [0.5, -2.0], 0.25);
+    assert_eq!(array(&plain, "biases/y"), array(&penalised, "biases/y"));
+    assert!(near(array(&plain, "weights/x->y")[0], 0.55));
+    // The reported loss includes the penalty at the weights of the forward pass (Keras):
+    // 0.0625 + 0.1·(0.5 + 2) + 0.01·(0.25 + 4).
+    assert!((penalised.epochs[0].loss - 0.355).abs() < 1e-6);
+    assert!((plain.epochs[0].loss - 0.0625).abs() < 1e-9);
+}
+
+#[test]
+fn a_step_schedule_and_warmup_set_each_epochs_learning_rate() {
+    // Zero input: the only gradient is l1·sign(w) = 1 on each weight, so every epoch moves
+    // w by exactly -lr(epoch). Warmup 2 (lr/2, lr), then step(every = 2, gamma = 0.5):
+    // lr, lr, lr/2, lr/2 → w = 1 - 0.01·(0.5 + 1 + 1 + 1 + 0.5 + 0.5) = 0.955.
+    let options = TrainOptions {
+        l1: 1.0,
+        warmup: 2,
+        schedule: Some(Schedule::Step {
+            every: 2,
+            gamma: 0.5,
+        }),
+        ..TrainOptions::default()
+    };
+    let net = single_unit(&[([0.0, 0.0], 0.0)], 0.01, 6, options);
+    let (_, c) = run_from(&net, [1.0, 2.0], 0.0);
+    let w = array(&c, "weights/x->y");
+    assert!(near(w[0], 0.955), "w1 = {}", w[0]);
+    assert!(near(w[1], 1.955), "w2 = {}", w[1]);
+}
+
+#[test]
+fn clipping_bounds_the_step_of_every_parameter() {
+    // y = 10·1 + 0 - 0 = 10 against t = 0: dL/dy = 20, gradients (20, 0) and 20 for the bias;
+    // their global norm is 20·√2.
+    let rows = [([1.0, 0.0], 0.0)];
+    let by_norm = TrainOptions {
+        clip_norm: Some(1.0),
+        ..TrainOptions::default()
+    };
+    let (_, c) = run_from(&single_unit(&rows, 1.0, 1, by_norm), [10.0, 0.0], 0.0);
+    let (w, b) = (array(&c, "weights/x->y"), array(&c, "biases/y")[0]);
+    let step = std::f32::consts::FRAC_1_SQRT_2;
+    assert!(near(w[0], 10.0 - step) && near(b, -step), "{w:?} {b}");
+    assert_eq!(w[1], 0.0);
+    let by_value = TrainOptions {
+        clip_value: Some(0.5),
+        ..TrainOptions::default()
+    };
+    let (_, c) = run_from(&single_unit(&rows, 1.0, 1, by_value), [10.0, 0.0], 0.0);
+    assert!(near(array(&c, "weights/x->y")[0], 9.5));
+    assert!(near(array(&c, "biases/y")[0], -0.5));
+}
+
+/// Trains towards t = 1 but validates against t = 0.5 (both at x = (1, 0)): the validation
+/// loss falls while the output approaches 0.5 and rises after it passes.
+fn overshooting(epochs: usize, early: Option<EarlyStopping>) -> Network {
+    let options = TrainOptions {
+        early_stopping: early,
+        ..TrainOptions::default()
+    };
+    let mut net = single_unit(&[([1.0, 0.0], 1.0)], 0.05, epochs, options);
+    net.datasets.push(dataset(
+        "v",
+        DataSource::Inline {
+            rows: vec![InlineRow {
+                inputs: vec![1.0, 0.0],
+                targets: Some(vec![0.5]),
+            }],
+        },
+    ));
+    net.train.as_mut().expect("train").validate = Some("v".into());
+    net
+}
+
+#[test]
+fn early_stopping_stops_after_patience_and_restores_the_best_epoch() {
+    // From y = 0 with lr = 0.05 on w1 and b, the output after epoch k is 1 - 0.8^k:
+    // 0.2, 0.36, 0.488, 0.590, ... so epoch 3 (|0.488 - 0.5| = 0.012) is the best.
+    let (_, reference) = run_from(&overshooting(12, None), [0.0, 0.0], 0.0);
+    let val: Vec<f64> = reference
+        .epochs
+        .iter()
+        .map(|e| e.val_loss.expect("validated"))
+        .collect();
+    let best = 1
+        + (0..val.len())
+            .min_by(|&a, &b| val[a].total_cmp(&val[b]))
+            .expect("epochs");
+    assert_eq!(best, 3, "validation losses {val:?}");
+
+    let rule = EarlyStopping {
+        patience: 4,
+        min_delta: 0.0,
+        restore_best: true,
+    };
+    let (report, stopped) = run_from(&overshooting(12, Some(rule)), [0.0, 0.0], 0.0);
+    let train = report.train.expect("trained");
+    assert_eq!(train.epochs, 3 + 4);
+    assert_eq!(stopped.epochs.len(), 7);
+    let stop = train.early_stopping.expect("early stopping report");
+    assert!(stop.stopped && stop.restored);
+    assert_eq!((stop.best_epoch, stop.patience), (3, 4));
+    assert_eq!(stop.best_val_loss, val[2]);
+    // The parameters that come out are those after epoch 3, bit for bit.
+    let (_, three) = run_from(&overshooting(3, None), [0.0, 0.0], 0.0);
+    assert_eq!(stopped.arrays, three.arrays);
+    assert!(near(array(&stopped, "biases/y")[0], 0.244));
+
+    // Without restoring, the run ends with the weights of epoch 7.
+    let keep_last = EarlyStopping {
+        restore_best: false,
+        ..rule
+    };
+    let (report, last) = run_from(&overshooting(12, Some(keep_last)), [0.0, 0.0], 0.0);
+    let (_, seven) = run_from(&overshooting(7, None), [0.0, 0.0], 0.0);
+    assert_eq!(last.arrays, seven.arrays);
+    let stop = report.train.and_then(|t| t.early_stopping).expect("report");
+    assert!(stop.stopped && !stop.restored);
+
+    // A patience longer than the run never stops, but still ends with the best epoch.
+    let patient = EarlyStopping {
+        patience: 20,
+        ..rule
+    };
+    let (report, ran) = run_from(&overshooting(12, Some(patient)), [0.0, 0.0], 0.0);
+    let train = report.train.expect("trained");
+    assert_eq!(train.epochs, 12);
+    let stop = train.early_stopping.expect("report");
+    assert!(!stop.stopped && stop.restored);
+    assert_eq!(ran.arrays, three.arrays);
+}
+
+#[test]
+fn conveniences_keep_results_bit_identical_on_one_and_two_threads() {
+    let mut net = mnist_mlp(2);
+    net.datasets.clear();
+    net.evaluate = None;
+    let train = net.train.as_mut().expect("train");
+    train.validate = None;
+    train.options = TrainOptions {
+        schedule: Some(Schedule::Cosine {
+            epochs: None,
+            min_lr: 1e-5,
+        }),
+        warmup: 1,
+        clip_norm: Some(0.5),
+        clip_value: Some(0.01),
+        l1: 1e-5,
+        l2: 1e-4,
+        early_stopping: None,
+    };
+    let mut data = Datasets::new();
+    data.insert("train".into(), random_table(11, 384, 784, 10, &one_hot));
+    let (_, one) = run_on(&net, &data, 1);
+    let (_, two) = run_on(&net, &data, 2);
+    assert_eq!(one.arrays.len(), 6);
+    for (key, (_, values)) in &one.arrays {
+        let other = &two.arrays[key].1;
+        let same = values
+            .iter()
+            .zip(other)
+            .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{key} differs between 1 and 2 threads");
+    }
+    let loss = |c: &Capture| {
+        c.epochs
+            .iter()
+            .map(|e| e.loss.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(loss(&one), loss(&two));
+    // The options are in effect: without them the same run ends elsewhere.
+    net.train.as_mut().expect("train").options = TrainOptions::default();
+    let (_, plain) = run_on(&net, &data, 2);
+    assert_ne!(plain.arrays, one.arrays);
 }

@@ -278,6 +278,16 @@ fn print_human(network: &Network, report: &RunReport, output: &Path) {
             eprintln!("  {name}: {spikes} spikes, {rate:.2} Hz");
         }
     }
+    if let Some(stop) = report
+        .train
+        .as_ref()
+        .and_then(|t| t.early_stopping.as_ref())
+    {
+        eprintln!(
+            "  {}",
+            early_stopping_line(stop, report.train.as_ref().map_or(0, |t| t.epochs))
+        );
+    }
     if let Some(eval) = &report.evaluate {
         if let Some(a) = eval.accuracy {
             eprintln!("  accuracy: {:.2} %", 100.0 * a);
@@ -288,6 +298,27 @@ fn print_human(network: &Network, report: &RunReport, output: &Path) {
         if let Some(o) = eval.overlap {
             eprintln!("  overlap: {o:.4}");
         }
+    }
+}
+
+/// What early stopping did, in one line: why training ended, and which parameters it kept.
+fn early_stopping_line(stop: &crate::sim::EarlyStopReport, epochs: usize) -> String {
+    let kept = if stop.restored {
+        format!("; restored the parameters of epoch {}", stop.best_epoch)
+    } else {
+        String::new()
+    };
+    if stop.stopped {
+        format!(
+            "training stopped early after epoch {epochs}: the validation loss did not improve \
+             for {} epochs (best {:.5} at epoch {}){kept}",
+            stop.patience, stop.best_val_loss, stop.best_epoch
+        )
+    } else {
+        format!(
+            "early stopping did not trigger; best validation loss {:.5} at epoch {}{kept}",
+            stop.best_val_loss, stop.best_epoch
+        )
     }
 }
 

@@ -10,6 +10,7 @@ use crate::models::Mode;
 use crate::models::connector::ConnectorInfo;
 use crate::models::neuron::NeuronInfo;
 use crate::models::plasticity::PlasticityInfo;
+use crate::models::schedule::Schedule;
 use crate::units::Dim;
 
 /// One experiment: model, stimulus, protocol and records.
@@ -171,9 +172,41 @@ pub struct Train {
     pub epochs: usize,
     pub batch: usize,
     pub validate: Option<String>,
-    /// Further options (schedules, clipping, early stopping) as written.
+    /// Learning-rate schedule, clipping, early stopping, L1/L2 penalties.
+    pub options: TrainOptions,
+    /// Further options as written (read: `shuffle`, a flag, on by default).
     pub extra: Params,
     pub span: Span,
+}
+
+/// The regularisation and training conveniences of `train { ... }`. The default is none of
+/// them: a constant learning rate, no clipping, no penalty, every epoch run.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrainOptions {
+    /// `schedule = step(every = 10, gamma = 0.5)`; `None` keeps the optimizer's rate.
+    pub schedule: Option<Schedule>,
+    /// Epochs of linear learning-rate warmup before the schedule starts.
+    pub warmup: usize,
+    /// Largest global L2 norm of the gradient over every trained parameter.
+    pub clip_norm: Option<f64>,
+    /// Largest absolute value of any gradient element.
+    pub clip_value: Option<f64>,
+    /// L1 penalty `l1 · Σ|w|` over every weight (not bias), added to loss and gradient.
+    pub l1: f64,
+    /// L2 penalty `l2 · Σw²` over every weight (not bias), added to loss and gradient.
+    pub l2: f64,
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+/// `early_stopping = PATIENCE` (with `validate`): stop when the validation loss has not
+/// improved for `patience` epochs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EarlyStopping {
+    pub patience: usize,
+    /// An epoch improves when its validation loss is below the best by more than this.
+    pub min_delta: f64,
+    /// Put back the parameters of the best validation epoch when training ends.
+    pub restore_best: bool,
 }
 
 /// `evaluate { ... }`.

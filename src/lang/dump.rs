@@ -124,6 +124,9 @@ pub fn summary(n: &Network) -> String {
             t.batch,
             t.validate
         );
+        if t.options != crate::ir::TrainOptions::default() {
+            let _ = writeln!(s, "    {:?}", t.options);
+        }
     }
     if let Some(e) = &n.evaluate {
         let _ = writeln!(

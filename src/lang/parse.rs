@@ -586,7 +586,12 @@ impl Lowerer {
         let mut value = None;
         for p in pair.into_inner() {
             match p.as_rule() {
-                Rule::name => name = Some(self.ident(p)),
+                Rule::arg_name => {
+                    name = Some(Ident {
+                        name: p.as_str().to_string(),
+                        span: self.span(&p),
+                    })
+                }
                 Rule::value => value = Some(self.value(p)),
                 r => unreachable!("arg: {r:?}"),
             }

@@ -25,7 +25,7 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::gap | Rule::stmt_sep | Rule::item_sep => "a line break",
         Rule::ident_char => "a letter or digit",
         Rule::keyword => "a keyword",
-        Rule::name => "a name",
+        Rule::name | Rule::arg_name => "a name",
         Rule::kw_network => "`network`",
         Rule::kw_import => "`import`",
         Rule::kw_let => "`let`",

@@ -1,5 +1,6 @@
-//! What a neuron, connector, learning rule, activation, loss, initialiser or optimizer *is*:
-//! its name, documented parameters (dimension, default, allowed range) and its mathematics.
+//! What a neuron, connector, learning rule, activation, loss, initialiser, optimizer or
+//! learning-rate schedule *is*: its name, documented parameters (dimension, default, allowed
+//! range) and its mathematics.
 //!
 //! Each family has one registry (`neuron::REGISTRY`, `connector::REGISTRY`, ...), which is
 //! the only list of its members: the semantic checks read parameter specs from it, the
@@ -13,6 +14,7 @@ pub mod loss;
 pub mod neuron;
 pub mod optimizer;
 pub mod plasticity;
+pub mod schedule;
 
 use crate::units::Dim;
 
@@ -111,6 +113,8 @@ pub enum Family {
     Optimizer,
     Plasticity,
     Connector,
+    /// Learning-rate schedules (`schedule = cosine(min_lr = 1e-5)`).
+    Schedule,
 }
 
 /// One documented parameter.

@@ -192,6 +192,27 @@ impl Optimizer {
         })
     }
 
+    /// The learning rate.
+    pub fn lr(&self) -> f32 {
+        match *self {
+            Optimizer::Sgd { lr, .. }
+            | Optimizer::Adagrad { lr, .. }
+            | Optimizer::RmsProp { lr, .. }
+            | Optimizer::Adam { lr, .. } => lr,
+        }
+    }
+
+    /// The same optimizer with another learning rate (what a schedule sets every epoch).
+    pub fn with_lr(mut self, new: f32) -> Optimizer {
+        match &mut self {
+            Optimizer::Sgd { lr, .. }
+            | Optimizer::Adagrad { lr, .. }
+            | Optimizer::RmsProp { lr, .. }
+            | Optimizer::Adam { lr, .. } => *lr = new,
+        }
+        self
+    }
+
     /// How many state values the optimizer keeps per parameter (0, 1 or 2).
     pub fn state_slots(&self) -> usize {
         match self {
@@ -380,6 +401,15 @@ mod tests {
         assert_eq!(make("adamw", &[]).state_slots(), 2);
         assert_eq!(make("sgd", &[]).state_slots(), 0);
         assert!(Optimizer::from_args("lbfgs", &|_| None).is_none());
+    }
+
+    #[test]
+    fn with_lr_changes_the_learning_rate_only() {
+        let opt = make("rmsprop", &[("lr", 0.1), ("alpha", 0.5)]);
+        let slower = opt.with_lr(0.05);
+        assert_eq!(slower.lr(), 0.05);
+        assert_eq!(opt.lr(), 0.1);
+        assert_eq!(slower, make("rmsprop", &[("lr", 0.05), ("alpha", 0.5)]));
     }
 
     #[test]

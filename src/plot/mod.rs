@@ -346,6 +346,17 @@ fn draw_histogram<DB: DrawingBackend>(
     Ok(())
 }
 
+/// An axis tick: whole numbers without a decimal point (epochs, neuron indices), others with
+/// at most four significant digits.
+fn tick(v: &f64) -> String {
+    if (v - v.round()).abs() <= 1e-9 * v.abs().max(1.0) {
+        format!("{:.0}", v.round())
+    } else {
+        let text = format!("{v:.4}");
+        text.trim_end_matches('0').trim_end_matches('.').to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,16 +420,5 @@ mod tests {
             histogram(&dir.path().join("h.png"), "t", "w", &[f64::NAN], 10),
             Err(PlotError::Empty(_))
         ));
-    }
-}
-
-/// An axis tick: whole numbers without a decimal point (epochs, neuron indices), others with
-/// at most four significant digits.
-fn tick(v: &f64) -> String {
-    if (v - v.round()).abs() <= 1e-9 * v.abs().max(1.0) {
-        format!("{:.0}", v.round())
-    } else {
-        let text = format!("{v:.4}");
-        text.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }

@@ -13,7 +13,9 @@ pub mod spiking;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-pub use report::{EvalReport, PopulationReport, ProjectionReport, RunReport, TrainReport};
+pub use report::{
+    EarlyStopReport, EvalReport, PopulationReport, ProjectionReport, RunReport, TrainReport,
+};
 
 /// How to run, beyond what the network itself says.
 #[derive(Debug, Clone)]

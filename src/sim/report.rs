@@ -43,9 +43,27 @@ pub struct ProjectionReport {
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct TrainReport {
+    /// Epochs actually run (fewer than asked for when early stopping ends training).
     pub epochs: usize,
     pub final_loss: f64,
     pub epoch_s: Vec<f64>,
+    /// Present when the `train` block has `early_stopping`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStopReport>,
+}
+
+/// What early stopping did.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct EarlyStopReport {
+    /// True if the patience ran out before the last epoch.
+    pub stopped: bool,
+    /// Epochs without improvement that end training.
+    pub patience: usize,
+    /// The epoch with the lowest validation loss (0 if no epoch had a finite one).
+    pub best_epoch: usize,
+    pub best_val_loss: f64,
+    /// True if the parameters of `best_epoch` were put back at the end.
+    pub restored: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

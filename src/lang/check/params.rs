@@ -7,7 +7,7 @@ use crate::ir::{Call as IrCall, Params, Value};
 use crate::lang::ast::{Arg, Args, Block, Expr, Ident, Param};
 use crate::lang::check::units::{Val, eval, show};
 use crate::models::connector::{self, COMMON_PARAMS};
-use crate::models::{Family, ParamKind, ParamSpec, Range, optimizer, plasticity};
+use crate::models::{Family, ParamKind, ParamSpec, Range, optimizer, plasticity, schedule};
 use crate::units::{self, Dim};
 
 /// One `name = value` as written, from a block, call arguments or a `--set` override.
@@ -488,6 +488,7 @@ fn call(
             return None;
         }
     };
+    let mut optional: &[&str] = &[];
     let (specs, common): (&[ParamSpec], &[ParamSpec]) = match family {
         Family::Optimizer => match optimizer::find(&callee) {
             Some(o) => (o.params, &[]),
@@ -528,10 +529,26 @@ fn call(
                 return None;
             }
         },
+        Family::Schedule => match schedule::find(&callee) {
+            Some(s) => {
+                optional = s.optional;
+                (s.params, &[])
+            }
+            None => {
+                diags.push(unknown_in_family(
+                    "E0117",
+                    "learning-rate schedule",
+                    &callee,
+                    callee_span,
+                    schedule::REGISTRY.iter().map(|s| s.name),
+                ));
+                return None;
+            }
+        },
     };
     let given = named_args(args, 0, &callee, diags);
     let all: Vec<ParamSpec> = specs.iter().chain(common).copied().collect();
-    let args = check_params(&callee, &all, &given, ctx, span, diags);
+    let args = check_params_with(&callee, &all, optional, &given, ctx, span, diags);
     Some(IrCall { name: callee, args })
 }
 

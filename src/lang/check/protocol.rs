@@ -8,8 +8,8 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, Span, suggest};
 use crate::ir::{
-    DataOptions, DataSource, Dataset, Evaluate, InlineRow, Interval, Params, ProjectionId, Record,
-    RecordTarget, Recordable, Simulate, Train, Value,
+    DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Interval, Params,
+    ProjectionId, Record, RecordTarget, Recordable, Simulate, Train, TrainOptions, Value,
 };
 use crate::lang::ast::{
     Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, RecordDecl, SimulateDecl, Target,
@@ -19,6 +19,7 @@ use crate::lang::check::params::{
     Ctx, Given, block_entries, check_params_with, integer, named_args, quantity, unknown_param,
 };
 use crate::lang::check::units::{Val, eval, number};
+use crate::models::schedule::Schedule;
 use crate::models::{Mode, ParamKind, ParamSpec, Range, loss};
 use crate::units::Dim;
 
@@ -70,7 +71,79 @@ pub static TRAIN_PARAMS: &[ParamSpec] = &[
         },
         doc: "samples per weight update",
     },
+    ParamSpec {
+        name: "schedule",
+        kind: ParamKind::Call {
+            family: crate::models::Family::Schedule,
+        },
+        doc: "learning-rate schedule, e.g. cosine(min_lr = 1e-5)",
+    },
+    ParamSpec {
+        name: "warmup",
+        kind: ParamKind::Integer {
+            default: Some(0),
+            range: Range::NonNegative,
+        },
+        doc: "epochs of linear learning-rate warmup",
+    },
+    ParamSpec {
+        name: "clip_norm",
+        kind: ParamKind::Quantity {
+            dim: Dim::NONE,
+            default: None,
+            range: Range::Positive,
+            per_element: false,
+        },
+        doc: "largest global L2 norm of the gradient",
+    },
+    ParamSpec {
+        name: "clip_value",
+        kind: ParamKind::Quantity {
+            dim: Dim::NONE,
+            default: None,
+            range: Range::Positive,
+            per_element: false,
+        },
+        doc: "largest absolute gradient element",
+    },
+    ParamSpec::scalar(
+        "l1",
+        Dim::NONE,
+        0.0,
+        Range::NonNegative,
+        "L1 penalty on every weight: l1 · Σ|w| added to the loss",
+    ),
+    ParamSpec::scalar(
+        "l2",
+        Dim::NONE,
+        0.0,
+        Range::NonNegative,
+        "L2 penalty on every weight: l2 · Σw² added to the loss",
+    ),
+    ParamSpec {
+        name: "early_stopping",
+        kind: ParamKind::Integer {
+            default: None,
+            range: Range::Positive,
+        },
+        doc: "patience: stop after this many epochs without a better validation loss",
+    },
+    ParamSpec::scalar(
+        "min_delta",
+        Dim::NONE,
+        0.0,
+        Range::NonNegative,
+        "smallest decrease of the validation loss that counts as better",
+    ),
+    ParamSpec {
+        name: "restore_best",
+        kind: ParamKind::Flag { default: true },
+        doc: "with early_stopping: end with the parameters of the best validation epoch",
+    },
 ];
+
+/// `train` parameters that are off unless given.
+const TRAIN_OPTIONAL: &[&str] = &["loss", "clip_norm", "clip_value", "early_stopping"];
 
 pub static EVALUATE_PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -158,13 +231,14 @@ pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) 
     let p = check_params_with(
         "train",
         TRAIN_PARAMS,
-        &["loss"],
+        TRAIN_OPTIONAL,
         &given,
         ctx,
         block.span,
         diags,
     );
     let data = require_data("train", &p, block.span, diags);
+    check_train_options(&given, diags);
     if mode != Mode::Rate || diags.len() > n {
         return None;
     }
@@ -181,9 +255,67 @@ pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) 
         epochs: p.number("epochs").unwrap_or(1.0) as usize,
         batch: p.number("batch").unwrap_or(1.0) as usize,
         validate: p.symbol("validate").map(str::to_string),
+        options: train_options(&p),
         extra: Params::new(),
         span: block.span,
     })
+}
+
+/// What the conveniences need from the rest of the block: early stopping watches the
+/// validation loss; `min_delta` and `restore_best` belong to early stopping.
+fn check_train_options(given: &[Given], diags: &mut Vec<Diagnostic>) {
+    let find = |name: &str| given.iter().find(|g| g.name.name == name);
+    if let Some(g) = find("early_stopping")
+        && find("validate").is_none()
+    {
+        diags.push(
+            Diagnostic::error("E0302", "`early_stopping` needs `validate = DATASET`")
+                .with_label(
+                    g.name.span.to(g.value.span),
+                    "watches the validation loss, but nothing is validated",
+                )
+                .with_help(
+                    "add `validate = DATASET` (a dataset held out from training) to this block",
+                ),
+        );
+    }
+    if find("early_stopping").is_none() {
+        for name in ["min_delta", "restore_best"] {
+            if let Some(g) = find(name) {
+                diags.push(
+                    Diagnostic::error("E0302", format!("`{name}` without `early_stopping`"))
+                        .with_label(g.name.span, "only used by early stopping")
+                        .with_help(format!(
+                            "add `early_stopping = 5` (patience in epochs), or remove `{name}`"
+                        )),
+                );
+            }
+        }
+    }
+}
+
+/// The typed conveniences of a checked `train` block.
+fn train_options(p: &Params) -> TrainOptions {
+    let schedule = match p.get("schedule") {
+        Some(Value::Call(c)) => {
+            let lookup = |k: &str| c.args.number(k);
+            Schedule::from_args(&c.name, &lookup)
+        }
+        _ => None,
+    };
+    TrainOptions {
+        schedule,
+        warmup: p.number("warmup").unwrap_or(0.0) as usize,
+        clip_norm: p.number("clip_norm"),
+        clip_value: p.number("clip_value"),
+        l1: p.number("l1").unwrap_or(0.0),
+        l2: p.number("l2").unwrap_or(0.0),
+        early_stopping: p.number("early_stopping").map(|patience| EarlyStopping {
+            patience: patience as usize,
+            min_delta: p.number("min_delta").unwrap_or(0.0),
+            restore_best: p.flag("restore_best").unwrap_or(true),
+        }),
+    }
 }
 
 /// Plain SGD with its registry defaults: what `train` uses when a loss is given and no optimizer.

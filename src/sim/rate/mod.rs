@@ -5,16 +5,20 @@
 //!   backward, optimizer update, local rules, recurrent dynamics.
 //! * `gemm.rs` — the one GEMM entry point (faer on borrowed column-major slices).
 //! * `train.rs` — the epoch loop and per-epoch statistics.
+//! * `schedule.rs` — the `train` block's conveniences around each update: learning-rate
+//!   schedule, L1/L2 penalties, gradient clipping, early stopping.
 //! * `evaluate.rs` — metrics (accuracy, loss, overlap) and activation records.
 //!
 //! Results are bit-identical for a seed whatever the thread count: random draws come from
 //! streams keyed by (seed, purpose, id), GEMMs keep their accumulation order when split
 //! over threads, elementwise work is split only where elements are independent, and every
-//! reduction (loss, bias gradients, metrics) runs in a fixed order on one thread.
+//! reduction (loss, bias gradients, metrics, the gradient norm for clipping) runs in a fixed
+//! order on one thread.
 
 mod evaluate;
 mod gemm;
 mod model;
+mod schedule;
 mod spatial;
 mod train;
 

@@ -30,6 +30,9 @@ use crate::models::optimizer::Optimizer;
 use crate::models::plasticity::{bcm, hebbian, oja};
 use crate::sim::SimError;
 
+mod hooks;
+pub(super) use hooks::Snapshot;
+
 /// Random streams, so that every draw depends on (seed, purpose, id) only.
 pub(crate) mod stream {
     pub const INIT: u64 = 0x1000;

@@ -1,10 +1,12 @@
-//! The training loop: epochs of shuffled mini-batches (forward, loss, backward, update, local
-//! rules), per-epoch statistics to the observer, validation, `record weight` samples.
+//! The training loop: epochs of shuffled mini-batches (forward, loss, backward, penalties and
+//! clipping, update, local rules), per-epoch statistics to the observer, validation, early
+//! stopping, `record weight` samples.
 
 use std::time::Instant;
 
 use super::evaluate::{Scores, score};
 use super::model::Model;
+use super::schedule::{self, EarlyStopper};
 use super::{presented, table};
 use crate::data::Datasets;
 use crate::ir::{Interval, Network, RecordTarget, Recordable, Train};
@@ -54,9 +56,20 @@ pub(super) fn train(
     let mut report = TrainReport::default();
     let mut interrupted = false;
     let in_order: Vec<usize> = (0..n).collect();
+    let options = &train.options;
+    let base_lr = model.optimizer().map(|o| o.lr());
+    let mut stopper = options.early_stopping.map(EarlyStopper::new);
+    if stopper.is_some() && validation.is_none() {
+        return Err(SimError::Unsupported(
+            "early stopping needs a validation dataset (`validate = ...`)".into(),
+        ));
+    }
 
     for epoch in 1..=train.epochs {
         let started = Instant::now();
+        if let Some(lr) = base_lr {
+            schedule::set_epoch_rate(model, options, lr, epoch, train.epochs);
+        }
         let order = if shuffle {
             Model::epoch_order(network.seed, epoch, n)
         } else {
@@ -73,7 +86,9 @@ pub(super) fn train(
             model.present(table, rows, &layers);
             model.forward_train(b);
             if model.has_loss() {
-                loss_sum += model.backward(b) * b as f64;
+                let data_loss = model.backward(b);
+                let penalty = schedule::before_update(model, options);
+                loss_sum += (data_loss + penalty) * b as f64;
                 score(model, b, &mut scores);
                 model.update();
             }
@@ -97,7 +112,8 @@ pub(super) fn train(
         let (val_loss, val_accuracy) = match &validation {
             Some((val, name)) => {
                 let s = super::evaluate::measure(model, network, val, name)?;
-                (s.loss(), s.accuracy())
+                let penalty = schedule::current_penalty(model, options);
+                (s.loss().map(|l| l + penalty), s.accuracy())
             }
             None => (None, None),
         };
@@ -126,6 +142,16 @@ pub(super) fn train(
             epoch as f64 / train.epochs.max(1) as f64,
             &format!("epoch {epoch}/{}", train.epochs),
         );
+        if let Some(stopper) = stopper.as_mut()
+            && stopper.should_stop(model, epoch, val_loss.unwrap_or(f64::NAN))
+        {
+            break;
+        }
+    }
+    if let Some(stopper) = stopper
+        && !interrupted
+    {
+        report.early_stopping = Some(stopper.finish(model, report.epochs, train.epochs));
     }
     Ok(TrainSummary {
         report,
