@@ -85,17 +85,9 @@ impl Spatial {
                 let c_out = w.output.channels;
                 let patches = &mut self.patches[..b * p * k];
                 let zt = &mut self.transposed[..b * n_out];
-                if parallel {
-                    patches
-                        .par_chunks_mut(p * k)
-                        .zip(x.par_chunks(n_in))
-                        .for_each(|(ps, xs)| im2col(&w, xs, ps));
-                } else {
-                    patches
-                        .chunks_mut(p * k)
-                        .zip(x.chunks(n_in))
-                        .for_each(|(ps, xs)| im2col(&w, xs, ps));
-                }
+                each_sample(parallel, patches, p * k, x, n_in, |(ps, xs)| {
+                    im2col(&w, xs, ps)
+                });
                 product(
                     zt,
                     c_out,
@@ -115,13 +107,7 @@ impl Spatial {
                         }
                     }
                 };
-                if parallel {
-                    z.par_chunks_mut(n_out)
-                        .zip(zt.par_chunks(n_out))
-                        .for_each(one);
-                } else {
-                    z.chunks_mut(n_out).zip(zt.chunks(n_out)).for_each(one);
-                }
+                each_sample(parallel, z, n_out, zt, n_out, one);
             }
             SpatialOp::MaxPool => {
                 let one = |((zs, am), xs): ((&mut [f32], &mut [u32]), &[f32])| {
@@ -142,13 +128,7 @@ impl Spatial {
             }
             SpatialOp::AvgPool => {
                 let one = |(zs, xs): (&mut [f32], &[f32])| avg_pool(&w, xs, zs, accumulate);
-                if parallel {
-                    z.par_chunks_mut(n_out)
-                        .zip(x.par_chunks(n_in))
-                        .for_each(one);
-                } else {
-                    z.chunks_mut(n_out).zip(x.chunks(n_in)).for_each(one);
-                }
+                each_sample(parallel, z, n_out, x, n_in, one);
             }
         }
     }
@@ -181,13 +161,7 @@ impl Spatial {
                         to.zip(map).for_each(|(t, &v)| *t = v);
                     }
                 };
-                if parallel {
-                    dzt.par_chunks_mut(n_out)
-                        .zip(dz.par_chunks(n_out))
-                        .for_each(one);
-                } else {
-                    dzt.chunks_mut(n_out).zip(dz.chunks(n_out)).for_each(one);
-                }
+                each_sample(parallel, dzt, n_out, dz, n_out, one);
                 if let Some(grad) = grad {
                     product(
                         grad,
@@ -211,15 +185,10 @@ impl Spatial {
                         threads,
                     );
                     let dx = &mut dx[..n_in * b];
-                    if parallel {
-                        dx.par_chunks_mut(n_in)
-                            .zip(patches.par_chunks(p * k))
-                            .for_each(|(dxs, ps)| col2im(&w, ps, dxs));
-                    } else {
-                        dx.chunks_mut(n_in)
-                            .zip(patches.chunks(p * k))
-                            .for_each(|(dxs, ps)| col2im(&w, ps, dxs));
-                    }
+                    let patches = &*patches;
+                    each_sample(parallel, dx, n_in, patches, p * k, |(dxs, ps)| {
+                        col2im(&w, ps, dxs)
+                    });
                 }
             }
             SpatialOp::MaxPool => {
@@ -249,15 +218,29 @@ impl Spatial {
                 let Some(dx) = dx else { return };
                 let one = |(dxs, dzs): (&mut [f32], &[f32])| avg_pool_backward(&w, dzs, dxs);
                 let dx = &mut dx[..n_in * b];
-                if parallel {
-                    dx.par_chunks_mut(n_in)
-                        .zip(dz.par_chunks(n_out))
-                        .for_each(one);
-                } else {
-                    dx.chunks_mut(n_in).zip(dz.chunks(n_out)).for_each(one);
-                }
+                each_sample(parallel, dx, n_in, dz, n_out, one);
             }
         }
+    }
+}
+
+/// `f((out_s, in_s))` for every sample `s` of the batch (`out` in chunks of `n_out`, `input`
+/// in chunks of `n_in`), over the rayon pool when `parallel`. Samples are independent, so
+/// the result is the same either way.
+fn each_sample<T: Send, U: Sync>(
+    parallel: bool,
+    out: &mut [T],
+    n_out: usize,
+    input: &[U],
+    n_in: usize,
+    f: impl Fn((&mut [T], &[U])) + Sync + Send,
+) {
+    if parallel {
+        out.par_chunks_mut(n_out)
+            .zip(input.par_chunks(n_in))
+            .for_each(f);
+    } else {
+        out.chunks_mut(n_out).zip(input.chunks(n_in)).for_each(f);
     }
 }
 
