@@ -828,9 +828,15 @@ impl Model {
     fn activate(&mut self, l: usize, b: usize) {
         let n = self.layers[l].size;
         let Buffers { z, y, .. } = &mut self.buffers;
-        self.layers[l]
-            .activation
-            .forward(&z[l][..n * b], &mut y[l][..n * b], n);
+        let activation = self.layers[l].activation;
+        let (z, y) = (&z[l][..n * b], &mut y[l][..n * b]);
+        match samples_per_task(self.par, n, b) {
+            Some(per) => z
+                .par_chunks(n * per)
+                .zip(y.par_chunks_mut(n * per))
+                .for_each(|(z, y)| activation.forward(z, y, n)),
+            None => activation.forward(z, y, n),
+        }
     }
 
     /// Loss of the last forward pass against the presented targets, and the gradient of
@@ -893,13 +899,17 @@ impl Model {
                 } else {
                     &y[l][..n * b]
                 };
-                layer.activation.backward(
-                    &z[l][..n * b],
-                    activations,
-                    &dy[l][..n * b],
-                    &mut dz[l][..n * b],
-                    n,
-                );
+                let activation = layer.activation;
+                let (z, dy, dz) = (&z[l][..n * b], &dy[l][..n * b], &mut dz[l][..n * b]);
+                match samples_per_task(self.par, n, b) {
+                    Some(per) => dz
+                        .par_chunks_mut(n * per)
+                        .zip(z.par_chunks(n * per))
+                        .zip(activations.par_chunks(n * per))
+                        .zip(dy.par_chunks(n * per))
+                        .for_each(|(((dz, z), y), dy)| activation.backward(z, y, dy, dz, n)),
+                    None => activation.backward(z, activations, dy, dz, n),
+                }
             }
             let dzl = &dz[l][..n * b];
             if let Some(p) = self.bias_param[l] {
@@ -1251,6 +1261,19 @@ impl Model {
         order.shuffle(&mut rng);
         order
     }
+}
+
+/// Elements per rayon task in per-sample elementwise passes (activations).
+const ELEMENTWISE_CHUNK: usize = 32 * 1024;
+
+/// Samples per rayon task for a per-sample pass over `n × b` values, or `None` when the pass
+/// is too small to split (or the model runs on one thread). Samples are independent, so the
+/// split never changes a bit.
+fn samples_per_task(par: Threads, n: usize, b: usize) -> Option<usize> {
+    if par != Threads::Pool || n * b < 2 * ELEMENTWISE_CHUNK || b < 2 {
+        return None;
+    }
+    Some((ELEMENTWISE_CHUNK / n.max(1)).clamp(1, b))
 }
 
 /// One optimizer step on one tensor; elementwise, so chunks on several threads give the
