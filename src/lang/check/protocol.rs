@@ -248,6 +248,9 @@ pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) 
         _ if loss.is_some() => Some(default_optimizer()),
         _ => None,
     };
+    if loss.is_none() {
+        warn_gradient_options_without_loss(&given, diags);
+    }
     Some(Train {
         data: data?,
         loss,
@@ -290,6 +293,32 @@ fn check_train_options(given: &[Given], diags: &mut Vec<Diagnostic>) {
                         )),
                 );
             }
+        }
+    }
+}
+
+/// Options that shape gradient descent do nothing in a block without a `loss` (a network
+/// that learns through local rules only): say so rather than ignore them silently.
+fn warn_gradient_options_without_loss(given: &[Given], diags: &mut Vec<Diagnostic>) {
+    const GRADIENT_ONLY: &[&str] = &[
+        "optimizer",
+        "schedule",
+        "warmup",
+        "clip_norm",
+        "clip_value",
+        "l1",
+        "l2",
+    ];
+    for g in given {
+        let name = g.name.name.as_str();
+        if GRADIENT_ONLY.contains(&name) {
+            diags.push(
+                Diagnostic::warning("W0005", format!("`{name}` has no effect without a `loss`"))
+                    .with_label(g.name.span, "only training by backprop uses it")
+                    .with_help(format!(
+                        "add `loss = mse` (or another loss) to train by backprop, or remove `{name}`"
+                    )),
+            );
         }
     }
 }
