@@ -4,6 +4,8 @@
 //! * `model.rs` — the executable network: layers, weights, batch buffers, forward,
 //!   backward, optimizer update, local rules, recurrent dynamics.
 //! * `gemm.rs` — the one GEMM entry point (faer on borrowed column-major slices).
+//! * `spatial.rs` — the kernels of `conv`, `maxpool` and `avgpool` projections (im2col +
+//!   batched GEMM, pooling with remembered winners).
 //! * `train.rs` — the epoch loop and per-epoch statistics.
 //! * `schedule.rs` — the `train` block's conveniences around each update: learning-rate
 //!   schedule, L1/L2 penalties, gradient clipping, early stopping.
