@@ -327,6 +327,31 @@ fn run(net: &Network, threads: usize) -> (RunReport, Capture) {
     run_on(net, &data, threads)
 }
 
+/// Asserts that two runs of the same network ended with the same bits in every array and
+/// the same per-epoch losses (what thread invariance promises).
+fn assert_bit_identical(one: &Capture, two: &Capture) {
+    assert_eq!(
+        one.arrays.keys().collect::<Vec<_>>(),
+        two.arrays.keys().collect::<Vec<_>>()
+    );
+    for (key, (_, values)) in &one.arrays {
+        let other = &two.arrays[key].1;
+        let same = values.len() == other.len()
+            && values
+                .iter()
+                .zip(other)
+                .all(|(a, b)| a.to_bits() == b.to_bits());
+        assert!(same, "{key} differs between the runs");
+    }
+    let loss = |c: &Capture| {
+        c.epochs
+            .iter()
+            .map(|e| e.loss.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(loss(one), loss(two));
+}
+
 // ---------------------------------------------------------------- gradient checks
 
 /// Compares every analytic gradient of `net` on `table` with central finite differences.
@@ -659,16 +684,7 @@ fn a_small_cnn_learns_digits_and_is_thread_invariant() {
     // 47 updates of 32 digits: chance is 10 %.
     assert!(accuracy > 0.8, "test accuracy {accuracy}");
     assert_eq!(two.evaluate.and_then(|e| e.accuracy), Some(accuracy));
-    for (key, (_, values)) in &first.arrays {
-        let again = &second.arrays[key].1;
-        assert!(
-            values
-                .iter()
-                .zip(again)
-                .all(|(a, b)| a.to_bits() == b.to_bits()),
-            "{key} differs between 1 and 2 threads"
-        );
-    }
+    assert_bit_identical(&first, &second);
 }
 
 #[test]
@@ -741,21 +757,7 @@ fn results_are_bit_identical_on_one_and_two_threads() {
     let (_, one) = run_on(&net, &data, 1);
     let (_, two) = run_on(&net, &data, 2);
     assert_eq!(one.arrays.len(), 6);
-    for (key, (_, values)) in &one.arrays {
-        let other = &two.arrays[key].1;
-        let same = values
-            .iter()
-            .zip(other)
-            .all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same, "{key} differs between 1 and 2 threads");
-    }
-    let loss = |c: &Capture| {
-        c.epochs
-            .iter()
-            .map(|e| e.loss.to_bits())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(loss(&one), loss(&two));
+    assert_bit_identical(&one, &two);
 }
 
 #[test]
@@ -1192,21 +1194,7 @@ fn conveniences_keep_results_bit_identical_on_one_and_two_threads() {
     let (_, one) = run_on(&net, &data, 1);
     let (_, two) = run_on(&net, &data, 2);
     assert_eq!(one.arrays.len(), 6);
-    for (key, (_, values)) in &one.arrays {
-        let other = &two.arrays[key].1;
-        let same = values
-            .iter()
-            .zip(other)
-            .all(|(a, b)| a.to_bits() == b.to_bits());
-        assert!(same, "{key} differs between 1 and 2 threads");
-    }
-    let loss = |c: &Capture| {
-        c.epochs
-            .iter()
-            .map(|e| e.loss.to_bits())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(loss(&one), loss(&two));
+    assert_bit_identical(&one, &two);
     // The options are in effect: without them the same run ends elsewhere.
     net.train.as_mut().expect("train").options = TrainOptions::default();
     let (_, plain) = run_on(&net, &data, 2);

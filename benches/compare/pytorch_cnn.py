@@ -17,12 +17,15 @@ import argparse
 import gzip
 import json
 import os
+import re
 import statistics
 import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from torch_loop import epoch_seconds
 
 BATCH = 64
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,21 +56,8 @@ def pytorch(threads: int, epochs: int) -> tuple[float, float]:
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, epochs)
-    loss_fn = nn.CrossEntropyLoss()
+    times = epoch_seconds(model, x, y, BATCH, epochs, optimizer, schedule)
     n = len(x)
-    times = []
-    import time
-    for _ in range(epochs):
-        start = time.perf_counter()
-        order = torch.randperm(n)
-        for i in range(0, n, BATCH):
-            batch = order[i:i + BATCH]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[batch]), y[batch])
-            loss.backward()
-            optimizer.step()
-        schedule.step()
-        times.append(time.perf_counter() - start)
     xt = torch.tensor(idx("t10k-images-idx3-ubyte.gz"), dtype=torch.float32)[:, None] / 255
     yt = torch.tensor(idx("t10k-labels-idx1-ubyte.gz"), dtype=torch.long)
     model.eval()
@@ -84,7 +74,7 @@ def neurosim(threads: int, epochs: int) -> tuple[float, float]:
     text = (ROOT / "networks" / "cnn_mnist.net").read_text()
     text = text.replace(", validate = test", "")
     text = text.replace('"data/', f'"{DATA}/')
-    text = __import__("re").sub(r"epochs = \d+", f"epochs = {epochs}", text)
+    text = re.sub(r"epochs = \d+", f"epochs = {epochs}", text)
     with tempfile.TemporaryDirectory() as tmp:
         net = Path(tmp) / "cnn.net"
         net.write_text(text)

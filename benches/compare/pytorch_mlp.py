@@ -16,8 +16,9 @@ import re
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+from torch_loop import epoch_seconds
 
 SAMPLES, BATCH = 60_000, 128
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,18 +38,7 @@ def pytorch(threads: int, epochs: int) -> float:
         torch.nn.Linear(128, 10),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    times = []
-    for _ in range(epochs):
-        start = time.perf_counter()
-        order = torch.randperm(SAMPLES)
-        for i in range(0, SAMPLES, BATCH):
-            idx = order[i:i + BATCH]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(x[idx]), y[idx])
-            loss.backward()
-            optimizer.step()
-        times.append(time.perf_counter() - start)
+    times = epoch_seconds(model, x, y, BATCH, epochs, optimizer)
     return SAMPLES / statistics.median(times)
 
 

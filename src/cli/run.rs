@@ -278,15 +278,10 @@ fn print_human(network: &Network, report: &RunReport, output: &Path) {
             eprintln!("  {name}: {spikes} spikes, {rate:.2} Hz");
         }
     }
-    if let Some(stop) = report
-        .train
-        .as_ref()
-        .and_then(|t| t.early_stopping.as_ref())
+    if let Some(train) = &report.train
+        && let Some(stop) = &train.early_stopping
     {
-        eprintln!(
-            "  {}",
-            early_stopping_line(stop, report.train.as_ref().map_or(0, |t| t.epochs))
-        );
+        eprintln!("  {}", early_stopping_line(stop, train.epochs));
     }
     if let Some(eval) = &report.evaluate {
         if let Some(a) = eval.accuracy {

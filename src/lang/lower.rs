@@ -110,7 +110,6 @@ pub fn lower_network(
     for (_, decl) in &pops {
         if let Some((p, ok)) = population(decl, mode, &templates, overrides, used, &ctx, diags) {
             let info = p.model;
-            let size = p.size();
             let shape = p.shape.clone();
             let id = if ok {
                 network.graph.add_population(p)
@@ -121,7 +120,6 @@ pub fn lower_network(
                 id,
                 name: decl.name.name.clone(),
                 info,
-                size,
                 shape,
             });
         }

@@ -146,6 +146,15 @@ impl ParamSpec {
         }
     }
 
+    /// The default of a numeric parameter (a quantity, or a whole number as f64), if any.
+    pub fn default_number(&self) -> Option<f64> {
+        match self.kind {
+            ParamKind::Quantity { default, .. } => default,
+            ParamKind::Integer { default, .. } => default.map(|d| d as f64),
+            _ => None,
+        }
+    }
+
     /// A quantity that may vary per element (a distribution draws one value per neuron).
     pub const fn per_element(
         name: &'static str,

@@ -116,13 +116,7 @@ impl Schedule {
     pub fn from_args(name: &str, args: Args) -> Option<Schedule> {
         let info = find(name)?;
         let get = |param: &str| -> Option<f64> {
-            args(param).or_else(
-                || match info.params.iter().find(|p| p.name == param)?.kind {
-                    ParamKind::Quantity { default, .. } => default,
-                    ParamKind::Integer { default, .. } => default.map(|d| d as f64),
-                    _ => None,
-                },
-            )
+            args(param).or_else(|| super::find_param(info.params, param)?.default_number())
         };
         Some(match name {
             "step" => Schedule::Step {

@@ -22,9 +22,14 @@ pub struct PopRef {
     pub id: PopulationId,
     pub name: String,
     pub info: &'static NeuronInfo,
-    pub size: usize,
     /// `[n]` or `[C, H, W]`, as declared.
     pub shape: Vec<usize>,
+}
+
+impl PopRef {
+    pub fn size(&self) -> usize {
+        self.shape.iter().product()
+    }
 }
 
 /// Parameters a projection block takes (besides the connector's, which go in parentheses).
@@ -79,17 +84,11 @@ pub fn projection(
         }
     };
     let specs: Vec<ParamSpec> = conn.params.iter().chain(COMMON_PARAMS).copied().collect();
-    // Unnamed arguments bind to the connector's positional parameters (`maxpool(2)`).
-    let unnamed = decl
-        .connector_args
-        .as_ref()
-        .map(|a| a.args.iter().take_while(|a| a.name.is_none()).count())
-        .unwrap_or(0)
-        .min(conn.positional.len());
+    // Leading unnamed arguments bind to the connector's positional parameters (`maxpool(2)`).
     let bound: Vec<(Ident, &Expr)> = decl
         .connector_args
         .iter()
-        .flat_map(|a| a.args.iter().take(unnamed))
+        .flat_map(|a| a.args.iter().take_while(|a| a.name.is_none()))
         .zip(conn.positional)
         .map(|(a, &name)| {
             let ident = Ident {
@@ -99,7 +98,7 @@ pub fn projection(
             (ident, &a.value)
         })
         .collect();
-    let mut given = named_args(decl.connector_args.as_ref(), unnamed, conn.name, diags);
+    let mut given = named_args(decl.connector_args.as_ref(), bound.len(), conn.name, diags);
     given.extend(bound.iter().map(|(name, value)| Given { name, value }));
     for o in &hop.connector_overrides {
         given.retain(|g| g.name.name != o.name.name);
@@ -571,9 +570,9 @@ fn check_counts(
         "fixed_indegree" | "fixed_outdegree" if !multapses => {
             let k = args.number("k").unwrap_or(0.0);
             let (pool, pool_name, other) = if connector == "fixed_indegree" {
-                (source.size, &source.name, "sources")
+                (source.size(), &source.name, "sources")
             } else {
-                (target.size, &target.name, "targets")
+                (target.size(), &target.name, "targets")
             };
             let max = pool.saturating_sub(minus_self);
             if k > max as f64 {
@@ -593,9 +592,9 @@ fn check_counts(
         }
         "fixed_total" if !multapses => {
             let n = args.number("n").unwrap_or(0.0);
-            let pairs = (source.size as f64) * (target.size as f64)
+            let pairs = (source.size() as f64) * (target.size() as f64)
                 - if minus_self == 1 {
-                    source.size as f64
+                    source.size() as f64
                 } else {
                     0.0
                 };
@@ -612,11 +611,14 @@ fn check_counts(
             }
             true
         }
-        "one_to_one" if source.size != target.size => fail(
+        "one_to_one" if source.size() != target.size() => fail(
             diags,
             format!(
                 "one_to_one needs populations of the same size: `{}` has {}, `{}` has {}",
-                source.name, source.size, target.name, target.size
+                source.name,
+                source.size(),
+                target.name,
+                target.size()
             ),
             "sizes differ".into(),
             "use `full` or `random(p = ...)`, or make the sizes equal".into(),

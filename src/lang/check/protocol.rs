@@ -906,13 +906,14 @@ pub fn record(
                             continue;
                         };
                         let (start, end) = (start as usize, end as usize);
-                        if start >= end || end > pop.size {
+                        if start >= end || end > pop.size() {
                             diags.push(
                                 Diagnostic::error(
                                     "E0405",
                                     format!(
                                         "slice {start}..{end} is outside `{}` (0..{})",
-                                        pop.name, pop.size
+                                        pop.name,
+                                        pop.size()
                                     ),
                                 )
                                 .with_label(
@@ -920,7 +921,7 @@ pub fn record(
                                     if start >= end {
                                         "empty slice".to_string()
                                     } else {
-                                        format!("`{}` has {} neurons", pop.name, pop.size)
+                                        format!("`{}` has {} neurons", pop.name, pop.size())
                                     },
                                 ),
                             );

@@ -7,8 +7,10 @@
 //! Weights: `C_out × C_in × kernel × kernel` (PyTorch's layout); `init = he` or `xavier`
 //! use fan-in `C_in·k²` and fan-out `C_out·k²`.
 
-use super::grid::{Padding, SpatialInfo, SpatialOp, Window, positive_arg, window_between};
-use super::{Args, ConnectorInfo, Generate, Rows, Shape};
+use super::grid::{
+    Maps, Padding, SpatialInfo, SpatialOp, Window, no_synapse_list, positive_arg, window_between,
+};
+use super::{Args, ConnectorInfo, Shape};
 use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
@@ -18,7 +20,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
         ParamSpec {
             name: "kernel",
             kind: ParamKind::Integer {
-                default: Some(3),
+                default: Some(KERNEL as i64),
                 range: Range::Positive,
             },
             doc: "kernel width and height",
@@ -49,13 +51,14 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
         },
     ],
     expected_synapses,
-    generate: |_: &Generate| -> Result<Rows, String> {
-        Err("conv is a rate-mode connector: it shares kernels, not synapses".into())
-    },
+    generate: no_synapse_list,
     positional: &[],
     optional: &["channels"],
     spatial: Some(&SPATIAL),
 };
+
+/// The default kernel width (3×3, as most CNNs use).
+const KERNEL: usize = 3;
 
 static SPATIAL: SpatialInfo = SpatialInfo {
     op: SpatialOp::Conv,
@@ -64,7 +67,7 @@ static SPATIAL: SpatialInfo = SpatialInfo {
 
 /// The stored weights: one kernel per (output map, input map).
 fn expected_synapses(shape: Shape, args: Args) -> f64 {
-    let k = args("kernel").unwrap_or(3.0);
+    let k = args("kernel").unwrap_or(KERNEL as f64);
     shape.pre_channels as f64 * shape.post_channels as f64 * k * k
 }
 
@@ -74,12 +77,12 @@ fn window(
     args: Args,
     padding: Option<&str>,
 ) -> Result<Window, String> {
-    let kernel = positive_arg(args, "kernel", Some(3))?;
+    let kernel = positive_arg(args, "kernel", Some(KERNEL))?;
     let stride = positive_arg(args, "stride", Some(1))?;
     let padding = padding
         .and_then(Padding::from_name)
         .unwrap_or(Padding::Same);
-    let w = window_between(source, target, kernel, stride, padding, false)?;
+    let w = window_between(source, target, kernel, stride, padding, Maps::AsTarget)?;
     if let Some(c) = args("channels")
         && c as usize != w.output.channels
     {

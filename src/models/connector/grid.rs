@@ -119,7 +119,7 @@ pub fn window_between(
     kernel: usize,
     stride: usize,
     padding: Padding,
-    pooling: bool,
+    maps: Maps,
 ) -> Result<Window, String> {
     let input = Grid::of(source)
         .ok_or_else(|| format!("the source shape {source:?} is not [C, H, W] or [H, W]"))?;
@@ -129,10 +129,9 @@ pub fn window_between(
         Padding::Same => Window::same_padding(kernel),
         Padding::Valid => 0,
     };
-    let channels = if pooling {
-        input.channels
-    } else {
-        wanted.channels
+    let channels = match maps {
+        Maps::AsTarget => wanted.channels,
+        Maps::AsSource => input.channels,
     };
     let w = Window::new(input, channels, kernel, stride, pad)?;
     if w.output != wanted {
@@ -142,6 +141,14 @@ pub fn window_between(
         ));
     }
     Ok(w)
+}
+
+/// How many feature maps a window makes: a convolution as many as its target declares,
+/// pooling as many as its source has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Maps {
+    AsTarget,
+    AsSource,
 }
 
 /// What a spatial connector computes over each window.
@@ -171,6 +178,12 @@ pub struct SpatialInfo {
     /// The window between a source and a target shape, from the connector's numeric
     /// arguments and its `padding` choice (`same`/`valid`, if given).
     pub window: WindowOf,
+}
+
+/// The `generate` of every spatial connector: they share kernels, not synapses, so there is
+/// no synapse list to draw (the checker refuses them in spiking networks before this runs).
+pub fn no_synapse_list(_: &super::Generate) -> Result<super::Rows, String> {
+    Err("conv, maxpool and avgpool are rate-mode connectors: they have no synapse list".into())
 }
 
 /// A whole-number argument >= 1, or `default`.
@@ -212,9 +225,23 @@ mod tests {
     #[test]
     fn output_sizes_follow_pytorch() {
         // Conv2d(1, 32, 3, padding=1) on 28x28 keeps 28x28; MaxPool2d(2) halves it.
-        let same = window_between(&[1, 28, 28], &[32, 28, 28], 3, 1, Padding::Same, false);
+        let same = window_between(
+            &[1, 28, 28],
+            &[32, 28, 28],
+            3,
+            1,
+            Padding::Same,
+            Maps::AsTarget,
+        );
         assert_eq!(same.map(|w| w.padding), Ok(1));
-        let pool = window_between(&[32, 28, 28], &[32, 14, 14], 2, 2, Padding::Valid, true);
+        let pool = window_between(
+            &[32, 28, 28],
+            &[32, 14, 14],
+            2,
+            2,
+            Padding::Valid,
+            Maps::AsSource,
+        );
         assert!(pool.is_ok());
         // Conv2d(3, 8, 5, stride=2) on 32x32: floor((32 - 5) / 2) + 1 = 14.
         let w = Window::new(Grid::of(&[3, 32, 32]).unwrap(), 8, 5, 2, 0).unwrap();
@@ -226,7 +253,14 @@ mod tests {
 
     #[test]
     fn mismatched_targets_say_what_the_window_makes() {
-        let e = window_between(&[1, 28, 28], &[32, 26, 28], 3, 1, Padding::Valid, false);
+        let e = window_between(
+            &[1, 28, 28],
+            &[32, 26, 28],
+            3,
+            1,
+            Padding::Valid,
+            Maps::AsTarget,
+        );
         assert_eq!(
             e.unwrap_err(),
             "it maps [1, 28, 28] to [32, 26, 26], but the target is [32, 26, 28]"

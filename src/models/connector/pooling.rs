@@ -1,7 +1,10 @@
-//! What `maxpool` and `avgpool` share: their arguments and how they read the two shapes.
+//! What `maxpool` and `avgpool` share: their arguments, how they read the two shapes, and
+//! their registry entry (they differ only in name and in what they compute).
 
-use super::Args;
-use super::grid::{Padding, Window, positive_arg, window_between};
+use super::grid::{
+    Maps, Padding, SpatialInfo, Window, no_synapse_list, positive_arg, window_between,
+};
+use super::{Args, ConnectorInfo, Shape};
 use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -42,5 +45,23 @@ pub fn window(
     let padding = padding
         .and_then(Padding::from_name)
         .unwrap_or(Padding::Valid);
-    window_between(source, target, size, stride, padding, true)
+    window_between(source, target, size, stride, padding, Maps::AsSource)
+}
+
+/// The registry entry of a pooling connector; `spatial.window` is [`window`].
+pub const fn connector(
+    name: &'static str,
+    summary: &'static str,
+    spatial: &'static SpatialInfo,
+) -> ConnectorInfo {
+    ConnectorInfo {
+        name,
+        summary,
+        params: PARAMS,
+        expected_synapses: |_: Shape, _| 0.0,
+        generate: no_synapse_list,
+        positional: &["size"],
+        optional: &["stride"],
+        spatial: Some(spatial),
+    }
 }

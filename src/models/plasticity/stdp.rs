@@ -89,10 +89,7 @@ impl Stdp {
             match lookup(name) {
                 Some(x) => Ok(x),
                 None => crate::models::find_param(PARAMS, name)
-                    .and_then(|spec| match spec.kind {
-                        ParamKind::Quantity { default, .. } => default,
-                        _ => None,
-                    })
+                    .and_then(ParamSpec::default_number)
                     .ok_or_else(|| format!("stdp needs `{name}`")),
             }
         };

@@ -58,8 +58,6 @@ struct Layer {
     /// Units that share one bias: 1 (a bias per unit), or a feature map's area for a
     /// population fed by `conv` (a bias per map).
     bias_spatial: usize,
-    /// `[n]` or `[C, H, W]`.
-    shape: Vec<usize>,
     /// Feed-forward projections into this layer (link index, never transposed), in
     /// declaration order.
     incoming: Vec<(usize, bool)>,
@@ -100,9 +98,6 @@ struct Link {
 
 impl Link {
     fn synapses(&self, weights: &DMatrix<f32>) -> usize {
-        if self.spatial.is_some() {
-            return weights.len();
-        }
         match &self.mask {
             Some(m) => m.iter().filter(|&&x| x != 0.0).count(),
             None => weights.len(),
@@ -225,7 +220,6 @@ impl Model {
                 straight_through: p.params.flag("straight_through").unwrap_or(false),
                 dropout: p.params.number("dropout").unwrap_or(0.0).clamp(0.0, 0.999) as f32,
                 bias_spatial: 1,
-                shape: p.shape.clone(),
                 incoming: Vec::new(),
                 dynamics_in: Vec::new(),
             });
@@ -285,8 +279,8 @@ impl Model {
                     }
                     let numbers = |name: &str| p.connector_args.number(name);
                     let window = (info.window)(
-                        &layers[source].shape,
-                        &layers[target].shape,
+                        &g.population(p.source).shape,
+                        &g.population(p.target).shape,
                         &numbers,
                         p.connector_args.symbol("padding"),
                     )

@@ -23,16 +23,16 @@ use crate::models::schedule;
 use crate::sim::report::EarlyStopReport;
 
 /// Sets the learning rate for epoch `epoch` (1-based) of `epochs`; `lr` is the optimizer's
-/// own rate. Returns the rate set, or `None` when nothing changes it.
+/// own rate. Without a schedule or warmup the rate stays as it is.
 pub(super) fn set_epoch_rate(
     model: &mut Model,
     options: &TrainOptions,
     lr: f32,
     epoch: usize,
     epochs: usize,
-) -> Option<f64> {
+) {
     if options.schedule.is_none() && options.warmup == 0 {
-        return None;
+        return;
     }
     let rate = schedule::learning_rate(
         options.schedule.as_ref(),
@@ -42,13 +42,15 @@ pub(super) fn set_epoch_rate(
         epochs,
     );
     model.set_learning_rate(rate as f32);
-    Some(rate)
 }
 
 /// Penalises and clips the gradients of the last `backward`; returns the penalty at the
 /// current weights (what the reported loss adds to the data loss).
 pub(super) fn before_update(model: &mut Model, options: &TrainOptions) -> f64 {
     let (l1, l2) = (options.l1, options.l2);
+    if l1 == 0.0 && l2 == 0.0 && options.clip_norm.is_none() && options.clip_value.is_none() {
+        return 0.0; // the common case: nothing to do, and nothing allocated per batch
+    }
     let mut trained = model.trained();
     let mut total = 0.0;
     if l1 != 0.0 || l2 != 0.0 {

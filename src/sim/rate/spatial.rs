@@ -114,17 +114,7 @@ impl Spatial {
                     max_pool(&w, xs, zs, am, accumulate);
                 };
                 let argmax = &mut self.argmax[..b * n_out];
-                if parallel {
-                    z.par_chunks_mut(n_out)
-                        .zip(argmax.par_chunks_mut(n_out))
-                        .zip(x.par_chunks(n_in))
-                        .for_each(one);
-                } else {
-                    z.chunks_mut(n_out)
-                        .zip(argmax.chunks_mut(n_out))
-                        .zip(x.chunks(n_in))
-                        .for_each(one);
-                }
+                each_sample_with(parallel, (z, n_out), (argmax, n_out), (x, n_in), one);
             }
             SpatialOp::AvgPool => {
                 let one = |(zs, xs): (&mut [f32], &[f32])| avg_pool(&w, xs, zs, accumulate);
@@ -193,8 +183,9 @@ impl Spatial {
             }
             SpatialOp::MaxPool => {
                 let Some(dx) = dx else { return };
-                let argmax = &self.argmax[..b * n_out];
-                let one = |((dxs, am), dzs): ((&mut [f32], &[u32]), &[f32])| {
+                // Read only here; `each_sample_with` hands out its middle operand mutably.
+                let argmax = &mut self.argmax[..b * n_out];
+                let one = |((dxs, am), dzs): ((&mut [f32], &mut [u32]), &[f32])| {
                     for (&i, &d) in am.iter().zip(dzs) {
                         if i != u32::MAX {
                             dxs[i as usize] += d;
@@ -202,17 +193,7 @@ impl Spatial {
                     }
                 };
                 let dx = &mut dx[..n_in * b];
-                if parallel {
-                    dx.par_chunks_mut(n_in)
-                        .zip(argmax.par_chunks(n_out))
-                        .zip(dz.par_chunks(n_out))
-                        .for_each(one);
-                } else {
-                    dx.chunks_mut(n_in)
-                        .zip(argmax.chunks(n_out))
-                        .zip(dz.chunks(n_out))
-                        .for_each(one);
-                }
+                each_sample_with(parallel, (dx, n_in), (argmax, n_out), (dz, n_out), one);
             }
             SpatialOp::AvgPool => {
                 let Some(dx) = dx else { return };
@@ -241,6 +222,28 @@ fn each_sample<T: Send, U: Sync>(
             .for_each(f);
     } else {
         out.chunks_mut(n_out).zip(input.chunks(n_in)).for_each(f);
+    }
+}
+
+/// As [`each_sample`] with a second per-sample buffer: `f(((out_s, side_s), in_s))`, each
+/// operand given with its per-sample length.
+fn each_sample_with<T: Send, V: Send, U: Sync>(
+    parallel: bool,
+    (out, n_out): (&mut [T], usize),
+    (side, n_side): (&mut [V], usize),
+    (input, n_in): (&[U], usize),
+    f: impl Fn(((&mut [T], &mut [V]), &[U])) + Sync + Send,
+) {
+    if parallel {
+        out.par_chunks_mut(n_out)
+            .zip(side.par_chunks_mut(n_side))
+            .zip(input.par_chunks(n_in))
+            .for_each(f);
+    } else {
+        out.chunks_mut(n_out)
+            .zip(side.chunks_mut(n_side))
+            .zip(input.chunks(n_in))
+            .for_each(f);
     }
 }
 
@@ -519,7 +522,6 @@ mod tests {
     /// Direct convolution, for reference: out[co, oy, ox] = Σ w[co, ci, ky, kx] · x[ci, iy, ix].
     fn direct(w: &Window, kernel: &[f32], x: &[f32]) -> Vec<f32> {
         let (ci_n, co_n, ks) = (w.input.channels, w.output.channels, w.kernel);
-        let k = ci_n * ks * ks;
         let mut out = vec![0.0; w.output.size()];
         for co in 0..co_n {
             for oy in 0..w.output.height {
@@ -540,7 +542,6 @@ mod tests {
                             }
                         }
                     }
-                    let _ = k;
                     out[(co * w.output.height + oy) * w.output.width + ox] = s;
                 }
             }
