@@ -255,6 +255,16 @@ fn tap(out: usize, offset: usize, w: &Window, extent: usize) -> Option<usize> {
         .filter(|&i| i < extent)
 }
 
+/// Where the window of output position (`oy`, `ox`) starts in its map (`y·W + x` of its
+/// top-left tap), if the whole window lies inside the map (no tap in the padding).
+#[inline]
+fn interior_origin(w: &Window, oy: usize, ox: usize) -> Option<usize> {
+    let (h_in, w_in, ks) = (w.input.height, w.input.width, w.kernel);
+    let y0 = (oy * w.stride).checked_sub(w.padding)?;
+    let x0 = (ox * w.stride).checked_sub(w.padding)?;
+    (y0 + ks <= h_in && x0 + ks <= w_in).then_some(y0 * w_in + x0)
+}
+
 /// One sample's patches, position-major: `patches[p·K + k]` = the input tap
 /// `k = (c, ky, kx)` of output position `p`, zero in the padding.
 fn im2col(w: &Window, x: &[f32], patches: &mut [f32]) {
@@ -264,12 +274,7 @@ fn im2col(w: &Window, x: &[f32], patches: &mut [f32]) {
     let k_all = w.input.channels * ks * ks;
     for (pos, column) in patches.chunks_exact_mut(k_all).enumerate() {
         let (oy, ox) = (pos / w_out, pos % w_out);
-        let interior = oy * w.stride >= w.padding
-            && ox * w.stride >= w.padding
-            && oy * w.stride + ks <= h_in + w.padding
-            && ox * w.stride + ks <= w_in + w.padding;
-        if interior {
-            let origin = (oy * w.stride - w.padding) * w_in + ox * w.stride - w.padding;
+        if let Some(origin) = interior_origin(w, oy, ox) {
             match ks {
                 3 => gather::<3>(x, h_in * w_in, w_in, origin, column),
                 5 => gather::<5>(x, h_in * w_in, w_in, origin, column),
@@ -308,12 +313,9 @@ fn col2im(w: &Window, patches: &[f32], dx: &mut [f32]) {
     let k_all = w.input.channels * ks * ks;
     for (pos, column) in patches.chunks_exact(k_all).enumerate() {
         let (oy, ox) = (pos / w_out, pos % w_out);
-        let interior = oy * w.stride >= w.padding
-            && ox * w.stride >= w.padding
-            && oy * w.stride + ks <= h_in + w.padding
-            && ox * w.stride + ks <= w_in + w.padding;
-        if interior && ks == 3 {
-            let origin = (oy * w.stride - w.padding) * w_in + ox * w.stride - w.padding;
+        if ks == 3
+            && let Some(origin) = interior_origin(w, oy, ox)
+        {
             scatter::<3>(dx, h_in * w_in, w_in, origin, column);
             continue;
         }
