@@ -91,6 +91,7 @@ fn table(rows: usize) -> Table {
         inputs,
         n_targets: 10,
         targets: Some(targets),
+        steps: 1,
     }
 }
 

@@ -106,6 +106,7 @@ fn random_data() -> Datasets {
             inputs,
             n_targets: 10,
             targets: Some(targets),
+            steps: 1,
         },
     );
     data

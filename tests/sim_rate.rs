@@ -260,7 +260,7 @@ fn hopfield() -> Network {
     );
     let csv = |file: &str| DataSource::Csv {
         path: project_file(&format!("networks/data/{file}")),
-        target: None,
+        target: Vec::new(),
         targets: Vec::new(),
     };
     net.datasets.push(dataset("memories", csv("patterns.csv")));
@@ -362,13 +362,16 @@ fn check_gradients(net: &Network, table: &Table) {
 /// As [`check_gradients`]; `training` runs the training-mode forward pass (dropout on; its
 /// mask stays fixed until the next optimizer step, so finite differences see the same one).
 fn check_gradients_in(net: &Network, table: &Table, training: bool) {
-    let ids: Vec<usize> = data::presented(net, table.n_inputs)
+    let ids: Vec<usize> = data::presented(net, table.step_inputs())
         .expect("presented populations")
         .iter()
         .map(|id| id.0 as usize)
         .collect();
-    let mut model =
-        Model::build(net, &RateOptions::default(), table.n_rows, 1).expect("model builds");
+    let options = RateOptions {
+        steps: table.steps(),
+        ..RateOptions::default()
+    };
+    let mut model = Model::build(net, &options, table.n_rows, 1).expect("model builds");
     let rows: Vec<usize> = (0..table.n_rows).collect();
     let b = rows.len();
     model.set_presented(&ids);
@@ -440,6 +443,7 @@ fn random_table(
         inputs,
         n_targets,
         targets: Some(targets),
+        steps: 1,
     }
 }
 
@@ -828,7 +832,7 @@ fn a_dataset_of_the_wrong_width_names_both_sizes() {
     let mut net = xor();
     net.datasets[0].source = DataSource::Csv {
         path: project_file("networks/data/does-not-exist.csv"),
-        target: None,
+        target: Vec::new(),
         targets: Vec::new(),
     };
     let message = data::load(&net).expect_err("missing").to_string();
@@ -850,6 +854,7 @@ fn initial_weights_replace_the_drawn_ones() {
     let mut capture = Capture::default();
     let options = RateOptions {
         initial: Some(initial),
+        ..RateOptions::default()
     };
     let report = rate::run_with(
         &no_training,
@@ -881,10 +886,22 @@ fn an_interrupt_stops_training_at_a_batch_boundary() {
 }
 
 #[test]
-fn a_recurrent_network_cannot_be_trained_by_backpropagation() {
+fn an_undirected_projection_cannot_be_trained_by_backpropagation() {
+    // A directed `h -> h` is a recurrent connection trained through time (XOR rows are
+    // sequences of one step, so it sees the zero state and XOR still learns) ...
     let mut net = xor();
     let h = net.graph.find_population("h").expect("h");
     project(&mut net, h, h, full_link("zeros"));
+    let (report, _) = run(&net, 1);
+    assert_eq!(report.evaluate.and_then(|e| e.accuracy), Some(1.0));
+    // ... an undirected `h -- h` has no direction for time to run in.
+    let mut net = xor();
+    let h = net.graph.find_population("h").expect("h");
+    let undirected = Link {
+        directed: false,
+        ..full_link("zeros")
+    };
+    project(&mut net, h, h, undirected);
     let data = data::load(&net).expect("loads");
     let err =
         rate::run(&net, &data, &RunConfig::new(1), &mut Capture::default()).expect_err("refused");
@@ -1005,6 +1022,7 @@ fn run_from(net: &Network, weights: [f32; 2], bias: f32) -> (RunReport, Capture)
     ]);
     let options = RateOptions {
         initial: Some(initial),
+        ..RateOptions::default()
     };
     let mut capture = Capture::default();
     let report = rate::run_with(net, &data, &RunConfig::new(1), &options, &mut capture)
@@ -1188,6 +1206,7 @@ fn conveniences_keep_results_bit_identical_on_one_and_two_threads() {
         l1: 1e-5,
         l2: 1e-4,
         early_stopping: None,
+        truncate: None,
     };
     let mut data = Datasets::new();
     data.insert("train".into(), random_table(11, 384, 784, 10, &one_hot));
@@ -1199,4 +1218,174 @@ fn conveniences_keep_results_bit_identical_on_one_and_two_threads() {
     net.train.as_mut().expect("train").options = TrainOptions::default();
     let (_, plain) = run_on(&net, &data, 2);
     assert_ne!(plain.arrays, one.arrays);
+}
+
+// ---------------------------------------------------------------- sequences
+
+/// A random table of `n` sequences of `steps` steps with `n_inputs` inputs per step and
+/// `n_targets` targets per step (`every_step`) or for the last step only.
+fn sequence_table(
+    seed: u64,
+    n: usize,
+    steps: usize,
+    n_inputs: usize,
+    n_targets: usize,
+    every_step: bool,
+    target: &dyn Fn(&mut rand_xoshiro::Xoshiro256PlusPlus, usize) -> Vec<f32>,
+) -> Table {
+    let per_row = if every_step { steps } else { 1 };
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+    let mut t = random_table(seed, n, steps * n_inputs, n_targets * per_row, &|_, _| {
+        Vec::new()
+    });
+    t.targets = Some(
+        (0..n * per_row)
+            .flat_map(|_| target(&mut rng, n_targets))
+            .collect(),
+    );
+    t.steps = steps;
+    t
+}
+
+/// `source` with a train block on dataset `d` minimising `loss`.
+fn sequence_net(source: &str, loss: &str) -> Network {
+    let mut net = compile_net("sequence.net", source);
+    net.train = Some(train_block("d", Some(loss), adam(0.01), 1, 4));
+    net
+}
+
+#[test]
+fn backprop_through_time_matches_finite_differences() {
+    // A self projection: the tanh RNN of Elman (1990), a target at every step.
+    let rnn = sequence_net(
+        "network rnn : rate {
+            seed = 3
+            population x : input[2]
+            population h : dense[4] { activation = tanh }
+            population y : dense[2]
+            x -> h : full { init = xavier }
+            h -> h : full { init = xavier }
+            h -> y : full { init = xavier }
+        }",
+        "mse",
+    );
+    check_gradients(&rnn, &sequence_table(5, 3, 4, 2, 2, true, &reals));
+    // A cycle through two populations (b -> a closes it), one target at the last step.
+    let cycle = sequence_net(
+        "network cycle : rate {
+            seed = 4
+            population x : input[3]
+            population a : dense[4] { activation = tanh }
+            population b : dense[3] { activation = sigmoid }
+            population y : dense[3] { activation = softmax }
+            x -> a : full { init = xavier }
+            a -> b : full { init = xavier }
+            b -> a : full { init = xavier }
+            b -> y : full { init = xavier }
+        }",
+        "cross_entropy",
+    );
+    check_gradients(&cycle, &sequence_table(6, 3, 3, 3, 3, false, &one_hot));
+}
+
+#[test]
+fn lstm_and_gru_gradients_match_finite_differences() {
+    let lstm = sequence_net(
+        "network lstm : rate {
+            seed = 5
+            population x : input[3]
+            population l : lstm[4]
+            population y : dense[3] { activation = softmax }
+            x -> l : full { init = xavier }
+            l -> y : full { init = xavier }
+        }",
+        "cross_entropy",
+    );
+    check_gradients(&lstm, &sequence_table(7, 3, 4, 3, 3, true, &one_hot));
+    // A GRU feeding an LSTM, read at the last step only.
+    let stacked = sequence_net(
+        "network stacked : rate {
+            seed = 6
+            population x : input[2]
+            population g : gru[3]
+            population l : lstm[3]
+            population y : dense[2]
+            x -> g : full { init = xavier }
+            g -> l : full { init = xavier }
+            l -> y : full { init = xavier }
+        }",
+        "mse",
+    );
+    check_gradients(&stacked, &sequence_table(8, 3, 5, 2, 2, false, &reals));
+}
+
+#[test]
+fn attention_and_layer_norm_gradients_match_finite_differences() {
+    // One transformer-encoder block: attention and a feed-forward layer, each with a
+    // residual (identity) projection into a layer norm.
+    for causal in [false, true] {
+        let net = sequence_net(
+            &format!(
+                "network block : rate {{
+                    seed = 7
+                    population x : input[3]
+                    population e : dense[4]
+                    population a : attention[4] {{ heads = 2, causal = {causal} }}
+                    population n1 : layer_norm[4]
+                    population f : dense[6] {{ activation = tanh }}
+                    population g : dense[4]
+                    population n2 : layer_norm[4]
+                    population y : dense[3] {{ activation = softmax }}
+                    x -> e : full {{ init = xavier }}
+                    e -> a : identity
+                    e -> n1 : identity
+                    a -> n1 : identity
+                    n1 -> f : full {{ init = xavier }}
+                    f -> g : full {{ init = xavier }}
+                    n1 -> n2 : identity
+                    g -> n2 : identity
+                    n2 -> y : full {{ init = xavier }}
+                }}"
+            ),
+            "cross_entropy",
+        );
+        check_gradients(&net, &sequence_table(9, 2, 5, 3, 3, true, &one_hot));
+    }
+}
+
+#[test]
+fn truncation_cuts_the_gradient_only_across_its_boundaries() {
+    let source = "network rnn : rate {
+        seed = 3
+        population x : input[2]
+        population h : lstm[3]
+        population y : dense[1]
+        x -> h : full
+        h -> y : full
+    }";
+    let table = sequence_table(5, 3, 6, 2, 1, true, &reals);
+    let gradient = |truncate: Option<usize>| {
+        let mut net = sequence_net(source, "mse");
+        net.train.as_mut().expect("train").options.truncate = truncate;
+        let options = RateOptions {
+            steps: 6,
+            ..RateOptions::default()
+        };
+        let mut model = Model::build(&net, &options, 3, 1).expect("builds");
+        let rows = [0, 1, 2];
+        model.set_presented(&[0]);
+        model.present(&table, &rows, &[0]);
+        model.forward(3);
+        model.backward(3);
+        model.gradient("weights/x->h").expect("trained").to_vec()
+    };
+    let full = gradient(None);
+    assert_eq!(
+        gradient(Some(6)),
+        full,
+        "a window as long as the sequence cuts nothing"
+    );
+    let cut = gradient(Some(2));
+    assert_ne!(cut, full, "windows of two steps drop the longer paths");
+    assert!(cut.iter().all(|g| g.is_finite()));
 }

@@ -214,6 +214,7 @@ fn execute(
                 crate::data::load(network).map_err(|e| sim::SimError::Data(e.to_string()))?;
             let options = sim::rate::RateOptions {
                 initial: initial.cloned(),
+                ..Default::default()
             };
             sim::rate::run_with(network, &data, config, &options, observer)
         }

@@ -1,5 +1,6 @@
 //! CSV datasets: a header row names the columns; `target` names an integer class column
-//! (one-hot encoded against the output size), `targets` names real-valued target columns,
+//! (one-hot encoded against the output size) or a list of them (one per step of a sequence),
+//! `targets` names real-valued target columns,
 //! every other column is an input. Cells are separated by commas; blank lines and lines
 //! starting with `#` are skipped; quotes around a cell are removed.
 
@@ -10,7 +11,7 @@ use super::{DataError, Table, encode_label, read};
 pub(super) fn load(
     dataset: &str,
     path: &Path,
-    target: Option<&str>,
+    target: &[String],
     targets: &[String],
     classes: usize,
 ) -> Result<Table, DataError> {
@@ -38,17 +39,20 @@ pub(super) fn load(
                 available: columns.join(", "),
             })
     };
-    let label_column = target.map(find).transpose()?;
+    let label_columns = target
+        .iter()
+        .map(|t| find(t))
+        .collect::<Result<Vec<_>, _>>()?;
     let target_columns = targets
         .iter()
         .map(|t| find(t))
         .collect::<Result<Vec<_>, _>>()?;
     let input_columns: Vec<usize> = (0..columns.len())
-        .filter(|c| Some(*c) != label_column && !target_columns.contains(c))
+        .filter(|c| !label_columns.contains(c) && !target_columns.contains(c))
         .collect();
-    let supervised = label_column.is_some() || !target_columns.is_empty();
-    let n_targets = if label_column.is_some() {
-        classes.max(1)
+    let supervised = !label_columns.is_empty() || !target_columns.is_empty();
+    let n_targets = if !label_columns.is_empty() {
+        classes.max(1) * label_columns.len()
     } else {
         target_columns.len()
     };
@@ -87,7 +91,7 @@ pub(super) fn load(
         table
             .inputs
             .extend(input_columns.iter().map(|&c| row[c] as f32));
-        if let Some(c) = label_column {
+        for &c in &label_columns {
             encode_label(row[c], classes, &mut target_values).map_err(|()| {
                 DataError::BadLabel {
                     dataset: dataset.to_string(),
@@ -125,16 +129,28 @@ mod tests {
     #[test]
     fn label_column_is_one_hot_encoded_and_the_rest_are_inputs() {
         let f = write("a,label,b\n1,2,3\n4,0,5\n");
-        let t = load("d", f.path(), Some("label"), &[], 3).expect("loads");
+        let t = load("d", f.path(), &["label".to_string()], &[], 3).expect("loads");
         assert_eq!(t.n_rows, 2);
         assert_eq!(t.inputs, vec![1.0, 3.0, 4.0, 5.0]);
         assert_eq!(t.targets, Some(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]));
     }
 
     #[test]
+    fn a_list_of_label_columns_gives_one_one_hot_block_each() {
+        let f = write("x0,x1,y0,y1\n1,2,0,1\n");
+        let labels = ["y0".to_string(), "y1".to_string()];
+        let t = load("d", f.path(), &labels, &[], 2).expect("loads");
+        assert_eq!(t.inputs, vec![1.0, 2.0]);
+        assert_eq!(
+            (t.n_targets, t.targets),
+            (4, Some(vec![1.0, 0.0, 0.0, 1.0]))
+        );
+    }
+
+    #[test]
     fn errors_name_the_line() {
         let f = write("a,b\n1,2\n3\n");
-        let e = load("d", f.path(), None, &[], 1).expect_err("ragged");
+        let e = load("d", f.path(), &[], &[], 1).expect_err("ragged");
         assert!(
             matches!(
                 e,
@@ -148,15 +164,15 @@ mod tests {
             "{e}"
         );
         let f = write("a,b\n1,x\n");
-        let e = load("d", f.path(), None, &[], 1).expect_err("not numeric");
+        let e = load("d", f.path(), &[], &[], 1).expect_err("not numeric");
         assert!(
             e.to_string().contains(":2:") && e.to_string().contains("'x'"),
             "{e}"
         );
         let f = write("a,label\n1,7\n");
-        let e = load("d", f.path(), Some("label"), &[], 3).expect_err("label");
+        let e = load("d", f.path(), &["label".to_string()], &[], 3).expect_err("label");
         assert!(matches!(e, DataError::BadLabel { line: 2, .. }), "{e}");
-        let e = load("d", f.path(), Some("class"), &[], 3).expect_err("column");
+        let e = load("d", f.path(), &["class".to_string()], &[], 3).expect_err("column");
         assert!(e.to_string().contains("no column 'class'"), "{e}");
     }
 }

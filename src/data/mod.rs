@@ -25,9 +25,22 @@ pub struct Table {
     pub inputs: Vec<f32>,
     pub n_targets: usize,
     pub targets: Option<Vec<f32>>,
+    /// Steps per row of a sequence dataset (0 or 1: not a sequence). A row's inputs are
+    /// step-major: `n_inputs / steps` values per step.
+    pub steps: usize,
 }
 
 impl Table {
+    /// Steps per row: 1 unless the dataset is a sequence.
+    pub fn steps(&self) -> usize {
+        self.steps.max(1)
+    }
+
+    /// Inputs per step.
+    pub fn step_inputs(&self) -> usize {
+        self.n_inputs / self.steps()
+    }
+
     /// Inputs of row `i`.
     pub fn input_row(&self, i: usize) -> &[f32] {
         &self.inputs[i * self.n_inputs..(i + 1) * self.n_inputs]
@@ -111,7 +124,7 @@ pub enum DataError {
         row: usize,
         reason: String,
     },
-    #[error("dataset '{dataset}' has {width} {what} per row, but {expected}")]
+    #[error("dataset '{dataset}' has {width} {what}, but {expected}")]
     Width {
         dataset: String,
         what: &'static str,
@@ -206,7 +219,7 @@ pub fn load_one(
             path,
             target,
             targets,
-        } => csv::load(name, path, target.as_deref(), targets, classes)?,
+        } => csv::load(name, path, target, targets, classes)?,
         DataSource::Idx { images, labels } => idx::load(name, images, labels.as_deref(), classes)?,
     };
     let options = &dataset.options;
@@ -235,6 +248,17 @@ pub fn load_one(
         return Err(DataError::Empty {
             dataset: name.clone(),
         });
+    }
+    if let Some(length) = options.length {
+        if length == 0 || !table.n_inputs.is_multiple_of(length) {
+            return Err(DataError::Width {
+                dataset: name.clone(),
+                what: "inputs per row",
+                width: table.n_inputs,
+                expected: format!("`length = {length}` needs a multiple of {length}"),
+            });
+        }
+        table.steps = length;
     }
     Ok(table)
 }
@@ -294,6 +318,7 @@ fn inline(name: &str, rows: &[crate::ir::InlineRow]) -> Result<Table, DataError>
         inputs,
         n_targets,
         targets: supervised.then_some(targets),
+        steps: 1,
     })
 }
 
@@ -311,7 +336,8 @@ fn check_widths(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if presented(network, table.n_inputs).is_none() {
+    let steps = table.steps();
+    if presented(network, table.step_inputs()).is_none() {
         let expected = if roles.inputs.is_empty() {
             "no population has that size".to_string()
         } else {
@@ -319,17 +345,32 @@ fn check_widths(
         };
         return Err(DataError::Width {
             dataset: dataset.name.clone(),
-            what: "inputs",
-            width: table.n_inputs,
+            what: if steps > 1 {
+                "inputs per step"
+            } else {
+                "inputs per row"
+            },
+            width: table.step_inputs(),
             expected,
         });
     }
-    if table.targets.is_some() && table.n_targets != output_size {
+    // A sequence has a target per step, or one for its last step (many-to-one).
+    let every_step = table.n_targets == output_size * steps;
+    if table.targets.is_some() && table.n_targets != output_size && !every_step {
+        let expected = format!("the output population {}", describe(&roles.outputs));
         return Err(DataError::Width {
             dataset: dataset.name.clone(),
-            what: "targets",
+            what: "targets per row",
             width: table.n_targets,
-            expected: format!("the output population {}", describe(&roles.outputs)),
+            expected: if steps > 1 {
+                format!(
+                    "{expected} ({steps} steps: {} targets for every step, or {output_size} for \
+                     the last)",
+                    output_size * steps
+                )
+            } else {
+                expected
+            },
         });
     }
     Ok(())

@@ -121,6 +121,64 @@ impl Graph {
         })
     }
 
+    /// The populations in an order where every source comes before its targets once the
+    /// projections that close a cycle are set aside, and those projections: the recurrent
+    /// connections, which deliver with a one-step delay. A depth-first search from each
+    /// population in declaration order, following directed projections in declaration
+    /// order, sets aside every projection that reaches a population still on the search
+    /// path; self projections are always set aside. Undirected projections are ignored.
+    pub fn recurrent_order(&self) -> (Vec<PopulationId>, Vec<ProjectionId>) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnPath,
+            Done,
+        }
+        let n = self.n_populations();
+        let mut mark = vec![Mark::New; n];
+        let mut finished = Vec::with_capacity(n);
+        let mut delayed = Vec::new();
+        let targets = |p: usize| -> Vec<(ProjectionId, usize)> {
+            self.outgoing(PopulationId(p as u32))
+                .into_iter()
+                .filter(|&e| self.projection(e).directed)
+                .map(|e| (e, self.projection(e).target.0 as usize))
+                .collect()
+        };
+        for root in 0..n {
+            if mark[root] != Mark::New {
+                continue;
+            }
+            mark[root] = Mark::OnPath;
+            let mut path = vec![(root, targets(root), 0usize)];
+            while let Some((node, edges, next)) = path.last_mut() {
+                let Some(&(edge, target)) = edges.get(*next) else {
+                    mark[*node] = Mark::Done;
+                    finished.push(*node);
+                    path.pop();
+                    continue;
+                };
+                *next += 1;
+                match mark[target] {
+                    Mark::OnPath => delayed.push(edge),
+                    Mark::Done => {}
+                    Mark::New => {
+                        mark[target] = Mark::OnPath;
+                        let edges = targets(target);
+                        path.push((target, edges, 0));
+                    }
+                }
+            }
+        }
+        delayed.sort();
+        let order = finished
+            .into_iter()
+            .rev()
+            .map(|p| PopulationId(p as u32))
+            .collect();
+        (order, delayed)
+    }
+
     /// Graphviz DOT: populations as boxes labelled with model and size, projections as
     /// arrows (undirected ones without arrow heads) labelled with their connector.
     pub fn to_dot(&self, name: &str) -> String {

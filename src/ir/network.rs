@@ -135,7 +135,9 @@ pub enum DataSource {
     /// A CSV file with a header row.
     Csv {
         path: PathBuf,
-        target: Option<String>,
+        /// Integer class-label columns, each one-hot encoded against the output size (one
+        /// per step for a sequence dataset).
+        target: Vec<String>,
         targets: Vec<String>,
     },
     /// MNIST IDX files, gzipped or not.
@@ -160,6 +162,9 @@ pub struct DataOptions {
     pub split: Option<f64>,
     /// Keep at most this many rows.
     pub limit: Option<usize>,
+    /// Rows are sequences of this many steps (step-major: a row holds `length` inputs of
+    /// the input populations one after the other).
+    pub length: Option<usize>,
 }
 
 /// `train { ... }`.
@@ -196,6 +201,9 @@ pub struct TrainOptions {
     /// L2 penalty `l2 · Σw²` over every weight (not bias), added to loss and gradient.
     pub l2: f64,
     pub early_stopping: Option<EarlyStopping>,
+    /// Truncated backpropagation through time: no gradient crosses from a step that is a
+    /// multiple of this to the step before.
+    pub truncate: Option<usize>,
 }
 
 /// `early_stopping = PATIENCE` (with `validate`): stop when the validation loss has not

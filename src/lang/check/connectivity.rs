@@ -545,7 +545,7 @@ fn check_window(
 }
 
 /// Counts that must fit the populations: `k` of fixed in/out-degree, `n` of fixed_total,
-/// equal sizes for one_to_one.
+/// equal sizes for one_to_one and identity.
 fn check_counts(
     connector: &str,
     args: &Params,
@@ -611,10 +611,10 @@ fn check_counts(
             }
             true
         }
-        "one_to_one" if source.size() != target.size() => fail(
+        "one_to_one" | "identity" if source.size() != target.size() => fail(
             diags,
             format!(
-                "one_to_one needs populations of the same size: `{}` has {}, `{}` has {}",
+                "{connector} needs populations of the same size: `{}` has {}, `{}` has {}",
                 source.name,
                 source.size(),
                 target.name,

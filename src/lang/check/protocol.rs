@@ -140,10 +140,24 @@ pub static TRAIN_PARAMS: &[ParamSpec] = &[
         kind: ParamKind::Flag { default: true },
         doc: "with early_stopping: end with the parameters of the best validation epoch",
     },
+    ParamSpec {
+        name: "truncate",
+        kind: ParamKind::Integer {
+            default: None,
+            range: Range::Positive,
+        },
+        doc: "truncated backpropagation through time: gradients cross at most this many steps",
+    },
 ];
 
 /// `train` parameters that are off unless given.
-const TRAIN_OPTIONAL: &[&str] = &["loss", "clip_norm", "clip_value", "early_stopping"];
+const TRAIN_OPTIONAL: &[&str] = &[
+    "loss",
+    "clip_norm",
+    "clip_value",
+    "early_stopping",
+    "truncate",
+];
 
 pub static EVALUATE_PARAMS: &[ParamSpec] = &[
     ParamSpec {
@@ -204,6 +218,14 @@ pub static DATASET_OPTIONS: &[ParamSpec] = &[
             range: Range::Positive,
         },
         doc: "keep at most this many rows",
+    },
+    ParamSpec {
+        name: "length",
+        kind: ParamKind::Integer {
+            default: None,
+            range: Range::Positive,
+        },
+        doc: "rows are sequences of this many steps (step-major)",
     },
 ];
 
@@ -308,6 +330,7 @@ fn warn_gradient_options_without_loss(given: &[Given], diags: &mut Vec<Diagnosti
         "clip_value",
         "l1",
         "l2",
+        "truncate",
     ];
     for g in given {
         let name = g.name.name.as_str();
@@ -344,6 +367,7 @@ fn train_options(p: &Params) -> TrainOptions {
             min_delta: p.number("min_delta").unwrap_or(0.0),
             restore_best: p.flag("restore_best").unwrap_or(true),
         }),
+        truncate: p.number("truncate").map(|k| k as usize),
     }
 }
 
@@ -541,45 +565,53 @@ pub fn dataset(
                         }
                     };
                     let own = ["target", "targets"];
-                    let mut target = None;
+                    let mut target = Vec::new();
                     let mut targets = Vec::new();
                     for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
-                        if g.name.name == "target" {
-                            target = string(g.value, "`target`", diags);
+                        let (what, into) = if g.name.name == "target" {
+                            ("`target`", &mut target)
                         } else {
-                            match eval(g.value, diags) {
-                                Some(Val::List(items)) => {
-                                    for (v, span) in items {
-                                        match v {
-                                            Val::Str(s) | Val::Sym(s) => targets.push(s),
-                                            other => diags.push(
-                                                Diagnostic::error(
-                                                    "E0204",
-                                                    format!(
-                                                        "`targets` lists column names, found {}",
-                                                        other.describe()
-                                                    ),
-                                                )
-                                                .with_label(span, "expected a column name"),
-                                            ),
-                                        }
+                            ("`targets`", &mut targets)
+                        };
+                        match eval(g.value, diags) {
+                            // One label column: `target = "label"`.
+                            Some(Val::Str(s)) if what == "`target`" => into.push(s),
+                            Some(Val::List(items)) => {
+                                for (v, span) in items {
+                                    match v {
+                                        Val::Str(s) | Val::Sym(s) => into.push(s),
+                                        other => diags.push(
+                                            Diagnostic::error(
+                                                "E0204",
+                                                format!(
+                                                    "{what} lists column names, found {}",
+                                                    other.describe()
+                                                ),
+                                            )
+                                            .with_label(span, "expected a column name"),
+                                        ),
                                     }
                                 }
-                                Some(other) => diags.push(
-                                    Diagnostic::error(
-                                        "E0204",
-                                        format!(
-                                            "`targets` expects a list of column names, found {}",
-                                            other.describe()
-                                        ),
-                                    )
-                                    .with_label(g.value.span, "expected [\"a\", \"b\"]"),
-                                ),
-                                None => {}
                             }
+                            Some(other) => diags.push(
+                                Diagnostic::error(
+                                    "E0204",
+                                    format!(
+                                        "{what} expects {}, found {}",
+                                        if what == "`target`" {
+                                            "a column name or a list of them"
+                                        } else {
+                                            "a list of column names"
+                                        },
+                                        other.describe()
+                                    ),
+                                )
+                                .with_label(g.value.span, "expected [\"a\", \"b\"]"),
+                            ),
+                            None => {}
                         }
                     }
-                    if target.is_some() && !targets.is_empty() {
+                    if !target.is_empty() && !targets.is_empty() {
                         diags.push(
                             Diagnostic::error("E0305", "csv takes `target` or `targets`, not both")
                                 .with_label(call.args.span, "both given")
@@ -706,7 +738,7 @@ fn data_options(
     let p = check_params_with(
         "a dataset",
         DATASET_OPTIONS,
-        &["limit"],
+        &["limit", "length"],
         &rest,
         ctx,
         span,
@@ -733,6 +765,7 @@ fn data_options(
             .then(|| p.number("split"))
             .flatten(),
         limit: p.number("limit").map(|l| l as usize),
+        length: p.number("length").map(|l| l as usize),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod fixed_outdegree;
 pub mod fixed_total;
 pub mod full;
 pub mod grid;
+pub mod identity;
 pub mod maxpool;
 pub mod one_to_one;
 pub mod pooling;
@@ -231,6 +232,7 @@ pub static COMMON_PARAMS: &[ParamSpec] = &[
 pub static REGISTRY: &[&ConnectorInfo] = &[
     &full::INFO,
     &one_to_one::INFO,
+    &identity::INFO,
     &random::INFO,
     &fixed_indegree::INFO,
     &fixed_outdegree::INFO,

@@ -5,12 +5,16 @@
 //! engines dispatch on `NeuronInfo::name` once per population, never per neuron.
 
 pub mod adex;
+pub mod attention;
 pub mod dense;
 pub mod dynamics;
+pub mod gru;
 pub mod input;
 pub mod izhikevich;
+pub mod layer_norm;
 pub mod lif;
 pub mod lif_cond;
+pub mod lstm;
 pub mod poisson;
 pub mod spike_source;
 
@@ -43,6 +47,10 @@ pub struct NeuronInfo {
 pub static REGISTRY: &[&NeuronInfo] = &[
     &input::INFO,
     &dense::INFO,
+    &lstm::INFO,
+    &gru::INFO,
+    &attention::INFO,
+    &layer_norm::INFO,
     &lif::INFO,
     &lif_cond::INFO,
     &izhikevich::INFO,

@@ -9,7 +9,7 @@
 //! training rows).
 
 use super::model::Model;
-use super::{presented, table};
+use super::{presented, table, targets_fit};
 use crate::data::{Datasets, Table};
 use crate::ir::{Evaluate, Network, RecordTarget, Recordable};
 use crate::sim::{EvalReport, Observer, SimError};
@@ -39,13 +39,14 @@ impl Scores {
     }
 }
 
-/// Adds the accuracy of the last `b` samples (outputs vs presented targets) to `scores`.
+/// Adds the accuracy of the last `b` samples (outputs vs presented targets) to `scores`;
+/// for sequences with a target at every step, of every step of every sample.
 pub(super) fn score(model: &Model, b: usize, scores: &mut Scores) {
-    for c in 0..b {
+    for c in 0..model.scored(b) {
         let mut right = true;
         for (k, &o) in model.outputs().iter().enumerate() {
             let n = model.layer_size(o);
-            let y = &model.state(o, b)[c * n..(c + 1) * n];
+            let y = &model.scored_state(o, b)[c * n..(c + 1) * n];
             let t = &model.targets(k, b)[c * n..(c + 1) * n];
             right &= if n == 1 {
                 (y[0] > 0.5) == (t[0] > 0.5)
@@ -75,9 +76,9 @@ pub(super) fn measure(
     table: &Table,
     name: &str,
 ) -> Result<Scores, SimError> {
-    let layers = presented(network, name, table.n_inputs)?;
+    let layers = presented(network, name, table)?;
     let output_width: usize = model.output_sizes().iter().sum();
-    if table.n_targets != output_width {
+    if !targets_fit(model, table) {
         return Err(SimError::Data(format!(
             "dataset '{name}' has {} targets per row, but the outputs have {output_width} units",
             table.n_targets
@@ -105,7 +106,7 @@ pub(super) fn evaluate(
     observer: &mut dyn Observer,
 ) -> Result<EvalReport, SimError> {
     let table = table(data, &evaluate.data)?;
-    let layers = presented(network, &evaluate.data, table.n_inputs)?;
+    let layers = presented(network, &evaluate.data, table)?;
     let wants = |m: &str| evaluate.metrics.iter().any(|x| x == m);
     let (want_accuracy, want_loss, want_overlap) = if evaluate.metrics.is_empty() {
         (table.targets.is_some(), table.targets.is_some(), false)
@@ -119,7 +120,7 @@ pub(super) fn evaluate(
         )));
     }
     let output_width: usize = model.output_sizes().iter().sum();
-    if (want_accuracy || want_loss) && table.n_targets != output_width {
+    if (want_accuracy || want_loss) && !targets_fit(model, table) {
         return Err(SimError::Data(format!(
             "dataset '{}' has {} targets per row, but the outputs have {output_width} units",
             evaluate.data, table.n_targets

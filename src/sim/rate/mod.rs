@@ -6,6 +6,8 @@
 //! * `gemm.rs` — the one GEMM entry point (faer on borrowed column-major slices).
 //! * `spatial.rs` — the kernels of `conv`, `maxpool` and `avgpool` projections (im2col +
 //!   batched GEMM, pooling with remembered winners).
+//! * `units/` — populations with inner structure: `lstm`, `gru`, `attention`,
+//!   `layer_norm` (one file each, one registry).
 //! * `train.rs` — the epoch loop and per-epoch statistics.
 //! * `schedule.rs` — the `train` block's conveniences around each update: learning-rate
 //!   schedule, L1/L2 penalties, gradient clipping, early stopping.
@@ -23,6 +25,7 @@ mod model;
 mod schedule;
 mod spatial;
 mod train;
+mod units;
 
 use std::time::Instant;
 
@@ -53,7 +56,12 @@ pub fn run_with(
 ) -> Result<RunReport, SimError> {
     let started = Instant::now();
     let capacity = batch_capacity(network, data);
-    let mut model = Model::build(network, options, capacity, config.threads)?;
+    let steps = data.values().map(|t| t.steps()).max().unwrap_or(1);
+    let options = RateOptions {
+        steps: options.steps.max(steps),
+        ..options.clone()
+    };
+    let mut model = Model::build(network, &options, capacity, config.threads)?;
     let mut report = RunReport {
         build_s: started.elapsed().as_secs_f64(),
         ..RunReport::default()
@@ -104,6 +112,13 @@ fn batch_capacity(network: &Network, data: &Datasets) -> usize {
     train.max(EVAL_BLOCK.min(rows)).max(1)
 }
 
+/// True if `table` has targets for every output: one block per row, or (a sequence) one
+/// per step.
+fn targets_fit(model: &Model, table: &crate::data::Table) -> bool {
+    let width: usize = model.output_sizes().iter().sum();
+    table.n_targets == width || table.n_targets == width * table.steps()
+}
+
 /// The dataset `name`, or an error naming it.
 fn table<'a>(data: &'a Datasets, name: &str) -> Result<&'a crate::data::Table, SimError> {
     data.get(name)
@@ -111,13 +126,18 @@ fn table<'a>(data: &'a Datasets, name: &str) -> Result<&'a crate::data::Table, S
 }
 
 /// Layer indices the rows of `table` are presented to.
-fn presented(network: &Network, dataset: &str, width: usize) -> Result<Vec<usize>, SimError> {
+fn presented(
+    network: &Network,
+    dataset: &str,
+    table: &crate::data::Table,
+) -> Result<Vec<usize>, SimError> {
+    let width = table.step_inputs();
     crate::data::presented(network, width)
         .map(|ids| ids.iter().map(|id| id.0 as usize).collect())
         .ok_or_else(|| {
             SimError::Data(format!(
-                "dataset '{dataset}' has {width} inputs per row, but no input population (or, \
-                 without inputs, no population) has that size"
+                "dataset '{dataset}' has {width} inputs per row (or step), but no input \
+                 population (or, without inputs, no population) has that size"
             ))
         })
 }

@@ -8,6 +8,15 @@
 //! population's pre-activation is `z = Σ W x + b` computed with one GEMM per projection.
 //! Buffers are sized for the largest batch at build time; a smaller (last) batch uses the
 //! leading columns, so training allocates nothing per batch.
+//!
+//! Sequences: a batch of `b` sequences of `T` steps is `T·b` columns, step-major (step `t`
+//! of sample `s` is column `t·b + s`). A feed-forward network computes every step at once
+//! (each population over all `T·b` columns, so per-step layers cost one GEMM). A network
+//! with recurrent projections (a self projection `h -> h`, or one closing a cycle) runs
+//! step by step: a recurrent projection delivers the source's state of the previous step
+//! (zero before the first), and `backward` is backpropagation through time, optionally
+//! truncated. Populations with inner structure (`lstm`, `gru`, `attention`, `layer_norm`)
+//! are [`units`](super::units).
 
 use std::collections::BTreeMap;
 
@@ -18,8 +27,11 @@ use rand::{Rng, seq::SliceRandom};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 
+use std::ops::Range;
+
 use super::gemm::{Threads, View, product};
 use super::spatial::Spatial;
+use super::units::{self, Unit, UnitContext};
 use crate::data::{Table, mix};
 use crate::ir::{Network, Value};
 use crate::models::activation::Activation;
@@ -39,6 +51,7 @@ pub(crate) mod stream {
     pub const MASK: u64 = 0x2000;
     pub const EPOCH: u64 = 0x3000;
     pub const DROPOUT: u64 = 0x4000_0000;
+    pub const UNIT: u64 = 0x10_0000;
 }
 
 /// Parameter elements per rayon task in the optimizer update.
@@ -49,6 +62,11 @@ const UPDATE_CHUNK: usize = 16 * 1024;
 struct Layer {
     name: String,
     size: usize,
+    /// Rows the incoming projections deliver: `size`, or more for a unit with gates.
+    input_width: usize,
+    /// `lstm`, `gru`, `attention`, `layer_norm`: the population's own computation in place
+    /// of the activation.
+    unit: Option<Box<dyn Unit>>,
     is_input: bool,
     activation: Activation,
     bias: bool,
@@ -58,8 +76,8 @@ struct Layer {
     /// Units that share one bias: 1 (a bias per unit), or a feature map's area for a
     /// population fed by `conv` (a bias per map).
     bias_spatial: usize,
-    /// Feed-forward projections into this layer (link index, never transposed), in
-    /// declaration order.
+    /// Feed-forward and recurrent projections into this layer (link index, never
+    /// transposed), in declaration order.
     incoming: Vec<(usize, bool)>,
     /// Every projection delivering to this layer during recurrent dynamics, with whether
     /// the weight matrix is used transposed (the reverse direction of `A -- B`).
@@ -85,6 +103,10 @@ struct Link {
     directed: bool,
     /// Part of the feed-forward pass (directed, between two populations, not closing a cycle).
     feedforward: bool,
+    /// A recurrent projection trained by backprop: delivers the previous step's state.
+    delayed: bool,
+    /// `identity`: adds the source unchanged; its unit weights are never trained.
+    fixed: bool,
     /// `one_to_one`: one weight per unit instead of a matrix.
     diagonal: bool,
     /// 1 where a synapse exists, 0 elsewhere (sparse connectors, no self-connections).
@@ -118,6 +140,8 @@ struct Param {
 enum ParamOf {
     Weight(usize),
     Bias(usize),
+    /// Tensor `k` of the unit of layer `l`.
+    Unit(usize, usize),
 }
 
 /// Per-layer batch buffers.
@@ -133,6 +157,8 @@ struct Buffers {
     /// before dropout (what the activation's derivative needs).
     keep: Vec<Vec<f32>>,
     pre_dropout: Vec<Vec<f32>>,
+    /// Unit layers only: what their backward pass needs.
+    cache: Vec<Vec<f32>>,
 }
 
 /// What a rate network is while it runs.
@@ -144,6 +170,8 @@ pub struct Model {
     links: Vec<Link>,
     weights: Vec<DMatrix<f32>>,
     biases: Vec<Vec<f32>>,
+    /// The tensors of each layer's unit (empty for other layers).
+    unit_tensors: Vec<Vec<Vec<f32>>>,
     params: Vec<Param>,
     outputs: Vec<usize>,
     /// Layers whose state is set from the data this batch.
@@ -163,8 +191,18 @@ pub struct Model {
     par: Threads,
     threads: usize,
     seed: u64,
-    /// A cycle through several populations, or an undirected or self projection.
+    /// Relaxation dynamics: an undirected projection, or a recurrent one that learns by a
+    /// local rule.
     recurrent: bool,
+    /// Longest sequence the buffers hold.
+    max_steps: usize,
+    /// Steps of the presented sequences, and how many of them have targets (all, or the
+    /// last only).
+    steps: usize,
+    target_steps: usize,
+    /// Some projection is recurrent and trained by backprop: run step by step.
+    step_major: bool,
+    truncate: Option<usize>,
 }
 
 /// Options for building a model beyond what the network says.
@@ -173,6 +211,8 @@ pub struct RateOptions {
     /// Initial values keyed like the arrays the engine emits: `weights/<projection>`
     /// (row-major `n_post × n_pre`, or `n` for `one_to_one`) and `biases/<population>`.
     pub initial: Option<BTreeMap<String, Vec<f32>>>,
+    /// Longest sequence (in steps) of the data; 0 or 1 when no dataset is a sequence.
+    pub steps: usize,
 }
 
 fn unsupported(message: impl Into<String>) -> SimError {
@@ -191,13 +231,27 @@ impl Model {
     ) -> Result<Model, SimError> {
         let g = &network.graph;
         let capacity = capacity.max(1);
+        let max_steps = options.steps.max(1);
+        let columns = capacity * max_steps;
         let mut layers = Vec::with_capacity(g.n_populations());
         for (index, (id, p)) in g.populations().enumerate() {
             if id.0 as usize != index {
                 return Err(unsupported("population ids must be dense"));
             }
             let is_input = p.model.name == crate::models::neuron::input::INFO.name;
-            if !is_input && p.model.name != crate::models::neuron::dense::INFO.name {
+            let context = UnitContext {
+                name: &p.name,
+                size: p.size(),
+                max_steps,
+                params: &p.params,
+            };
+            let unit = units::build(p.model.name, &context)
+                .transpose()
+                .map_err(unsupported)?;
+            if !is_input
+                && unit.is_none()
+                && p.model.name != crate::models::neuron::dense::INFO.name
+            {
                 return Err(unsupported(format!(
                     "population '{}': model '{}' is not a rate model",
                     p.name, p.model.name
@@ -211,12 +265,18 @@ impl Model {
                     p.name
                 ))
             })?;
+            let bias = match &unit {
+                Some(u) => u.has_bias(),
+                None => !is_input && p.params.flag("bias").unwrap_or(true),
+            };
             layers.push(Layer {
                 name: p.name.clone(),
                 size: p.size(),
+                input_width: unit.as_ref().map_or(p.size(), |u| u.input_width()),
+                unit,
                 is_input,
                 activation,
-                bias: !is_input && p.params.flag("bias").unwrap_or(true),
+                bias,
                 straight_through: p.params.flag("straight_through").unwrap_or(false),
                 dropout: p.params.number("dropout").unwrap_or(0.0).clamp(0.0, 0.999) as f32,
                 bias_spatial: 1,
@@ -224,12 +284,17 @@ impl Model {
                 dynamics_in: Vec::new(),
             });
         }
-        let ff_order = g.feedforward_order();
-        let mut recurrent = ff_order.is_none();
-        let order: Vec<usize> = match &ff_order {
-            Some(o) => o.iter().map(|id| id.0 as usize).collect(),
-            None => (0..layers.len()).collect(),
-        };
+        // Without a cycle through several populations, the feed-forward order (which fixes
+        // the order gradients add up in); with one, the order of the search that finds the
+        // projections closing cycles.
+        let (search_order, closing) = g.recurrent_order();
+        let order: Vec<usize> = g
+            .feedforward_order()
+            .unwrap_or(search_order)
+            .iter()
+            .map(|id| id.0 as usize)
+            .collect();
+        let mut recurrent = false;
         let rank: Vec<usize> = {
             let mut r = vec![0; layers.len()];
             for (i, &l) in order.iter().enumerate() {
@@ -245,7 +310,7 @@ impl Model {
                 return Err(unsupported("projection ids must be dense"));
             }
             let (source, target) = (p.source.0 as usize, p.target.0 as usize);
-            let (n_pre, n_post) = (layers[source].size, layers[target].size);
+            let (n_pre, n_post) = (layers[source].size, layers[target].input_width);
             if layers[target].is_input {
                 return Err(unsupported(format!(
                     "projection '{}' targets the input population '{}'",
@@ -254,7 +319,8 @@ impl Model {
             }
             let self_projection = source == target;
             let feedforward = p.directed && !self_projection && rank[source] < rank[target];
-            recurrent |= !feedforward;
+            let delayed = closing.contains(&id) && p.plasticity.is_none();
+            recurrent |= !feedforward && !delayed;
             let autapses = p.connector_args.flag("autapses").unwrap_or(false);
             let no_autapses = self_projection && !autapses;
             let seed = network.seed;
@@ -285,7 +351,16 @@ impl Model {
                         p.connector_args.symbol("padding"),
                     )
                     .map_err(|why| unsupported(format!("projection '{}': {why}", p.name)))?;
-                    Some(Spatial::new(info.op, window, capacity))
+                    if layers[target].unit.is_some() {
+                        return Err(unsupported(format!(
+                            "projection '{}': `{}` cannot feed the {} population '{}'",
+                            p.name,
+                            p.connector.name,
+                            g.population(p.target).model.name,
+                            layers[target].name
+                        )));
+                    }
+                    Some(Spatial::new(info.op, window, columns))
                 }
                 None => None,
             };
@@ -296,11 +371,12 @@ impl Model {
                         mask = Some(vec![1.0; n_post * n_pre]);
                     }
                 }
-                "one_to_one" => {
+                "one_to_one" | "identity" => {
                     if n_pre != n_post {
                         return Err(unsupported(format!(
-                            "projection '{}': one_to_one needs equal sizes, not {n_pre} and {n_post}",
-                            p.name
+                            "projection '{}': {} needs {n_post} source units (the rows '{}' \
+                             takes), not {n_pre}",
+                            p.name, p.connector.name, layers[target].name
                         )));
                     }
                     diagonal = true;
@@ -389,7 +465,12 @@ impl Model {
                 None if diagonal => (1, 1),
                 None => (n_pre, n_post),
             };
-            init.fill(w.as_mut_slice(), fan_in, fan_out, &mut init_rng);
+            let fixed = p.connector.name == crate::models::connector::identity::INFO.name;
+            if fixed {
+                w.fill(1.0);
+            } else {
+                init.fill(w.as_mut_slice(), fan_in, fan_out, &mut init_rng);
+            }
             if !p.directed && self_projection && !diagonal {
                 for j in 0..n_pre {
                     for i in 0..j {
@@ -428,7 +509,7 @@ impl Model {
                 .as_ref()
                 .and_then(|pl| pl.params.number("theta"))
                 .unwrap_or(1.0) as f32;
-            if feedforward {
+            if feedforward || delayed {
                 layers[target].incoming.push((index, false));
             }
             layers[target].dynamics_in.push((index, false));
@@ -443,6 +524,8 @@ impl Model {
                 n_post,
                 directed: p.directed,
                 feedforward,
+                delayed,
+                fixed,
                 diagonal,
                 mask,
                 rule,
@@ -465,10 +548,56 @@ impl Model {
                 layer.bias = false;
             }
         }
-        let biases: Vec<Vec<f32>> = layers
+        let step_major = links.iter().any(|l| l.delayed);
+        if step_major {
+            if let Some(l) = layers
+                .iter()
+                .find(|l| l.unit.as_ref().is_some_and(|u| u.whole_sequence()))
+            {
+                return Err(unsupported(format!(
+                    "population '{}' attends over whole sequences, so it cannot be in a \
+                     network with recurrent projections (which runs step by step); use an \
+                     lstm or gru population for the recurrence",
+                    l.name
+                )));
+            }
+            if let Some(l) = links.iter().find(|l| l.spatial.is_some()) {
+                return Err(unsupported(format!(
+                    "projection '{}': convolution and pooling are not supported in a network \
+                     with recurrent projections",
+                    l.name
+                )));
+            }
+        }
+        let mut biases: Vec<Vec<f32>> = layers
             .iter()
-            .map(|l| vec![0.0; if l.bias { l.size / l.bias_spatial } else { 0 }])
+            .map(|l| {
+                vec![
+                    0.0;
+                    if l.bias {
+                        l.input_width / l.bias_spatial
+                    } else {
+                        0
+                    }
+                ]
+            })
             .collect();
+        let mut unit_tensors = Vec::with_capacity(layers.len());
+        for (l, layer) in layers.iter().enumerate() {
+            let Some(unit) = &layer.unit else {
+                unit_tensors.push(Vec::new());
+                continue;
+            };
+            unit.init_bias(&mut biases[l]);
+            let mut tensors: Vec<Vec<f32>> =
+                unit.tensors().iter().map(|t| vec![0.0; t.len]).collect();
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(
+                network.seed,
+                stream::INIT + stream::UNIT + l as u64,
+            ));
+            unit.init(&mut tensors, &mut rng);
+            unit_tensors.push(tensors);
+        }
         let outputs: Vec<usize> = crate::data::roles(network)
             .outputs
             .iter()
@@ -477,59 +606,34 @@ impl Model {
 
         let mut model = Model {
             clamped: vec![false; layers.len()],
-            buffers: Buffers {
-                z: layers
-                    .iter()
-                    .map(|l| vec![0.0; l.size * capacity])
-                    .collect(),
-                y: layers
-                    .iter()
-                    .map(|l| vec![0.0; l.size * capacity])
-                    .collect(),
-                dy: layers
-                    .iter()
-                    .map(|l| vec![0.0; l.size * capacity])
-                    .collect(),
-                dz: layers
-                    .iter()
-                    .map(|l| vec![0.0; l.size * capacity])
-                    .collect(),
-                t: outputs
-                    .iter()
-                    .map(|&o| vec![0.0; layers[o].size * capacity])
-                    .collect(),
-                keep: layers
-                    .iter()
-                    .map(|l| {
-                        vec![
-                            0.0;
-                            if l.dropout > 0.0 {
-                                l.size * capacity
-                            } else {
-                                0
-                            }
-                        ]
-                    })
-                    .collect(),
-                pre_dropout: layers
-                    .iter()
-                    .map(|l| {
-                        vec![
-                            0.0;
-                            if l.dropout > 0.0 {
-                                l.size * capacity
-                            } else {
-                                0
-                            }
-                        ]
-                    })
-                    .collect(),
+            buffers: {
+                let each = |rows: &dyn Fn(&Layer) -> usize| -> Vec<Vec<f32>> {
+                    layers
+                        .iter()
+                        .map(|l| vec![0.0; rows(l) * columns])
+                        .collect()
+                };
+                let dropped = |l: &Layer| if l.dropout > 0.0 { l.size } else { 0 };
+                Buffers {
+                    z: each(&|l| l.input_width),
+                    y: each(&|l| l.size),
+                    dy: each(&|l| l.size),
+                    dz: each(&|l| l.input_width),
+                    t: outputs
+                        .iter()
+                        .map(|&o| vec![0.0; layers[o].size * columns])
+                        .collect(),
+                    keep: each(&dropped),
+                    pre_dropout: each(&dropped),
+                    cache: each(&|l| l.unit.as_ref().map_or(0, |u| u.cache_width())),
+                }
             },
             layers,
             order,
             links,
             weights,
             biases,
+            unit_tensors,
             params: Vec::new(),
             outputs,
             loss: None,
@@ -548,6 +652,11 @@ impl Model {
             threads,
             seed: network.seed,
             recurrent,
+            max_steps,
+            steps: 1,
+            target_steps: 1,
+            step_major,
+            truncate: None,
         };
         if let Some(initial) = &options.initial {
             model.load_parameters(initial)?;
@@ -565,17 +674,20 @@ impl Model {
         };
         let loss = Loss::from_name(loss_name)
             .ok_or_else(|| unsupported(format!("unknown loss '{loss_name}'")))?;
-        if self.recurrent
-            && self
-                .links
-                .iter()
-                .any(|l| !l.feedforward && l.rule.is_none())
+        if let Some(link) = self
+            .links
+            .iter()
+            .find(|l| !l.feedforward && !l.delayed && l.rule.is_none())
         {
-            return Err(unsupported(
-                "training with a loss needs a feed-forward network; recurrent or undirected \
-                 projections can only learn through a local rule (plasticity = hebbian(...))",
-            ));
+            return Err(unsupported(format!(
+                "training with a loss cannot go through the undirected projection '{}': \
+                 undirected projections learn only through a local rule \
+                 (plasticity = hebbian(...)); use a directed projection for a recurrent \
+                 connection trained by backprop",
+                link.name
+            )));
         }
+        self.truncate = train.options.truncate;
         let mut pairing = Vec::new();
         for &o in &self.outputs {
             let a = self.layers[o].activation;
@@ -587,6 +699,13 @@ impl Model {
             })?);
         }
         for &o in &self.outputs {
+            if self.layers[o].unit.is_some() {
+                return Err(unsupported(format!(
+                    "the output population '{}' is not `dense`: put a dense population \
+                     (with the activation the loss needs) after it",
+                    self.layers[o].name
+                )));
+            }
             if self.layers[o].dropout > 0.0 {
                 return Err(unsupported(format!(
                     "dropout on the output population '{}' would drop the answers; put it on \
@@ -628,7 +747,7 @@ impl Model {
             });
         };
         for (i, link) in self.links.iter().enumerate() {
-            if link.feedforward && link.rule.is_none() {
+            if (link.feedforward || link.delayed) && link.rule.is_none() && !link.fixed {
                 add(ParamOf::Weight(i), self.weights[i].len());
             }
         }
@@ -637,12 +756,18 @@ impl Model {
                 add(ParamOf::Bias(i), self.biases[i].len());
             }
         }
+        for (l, tensors) in self.unit_tensors.iter().enumerate() {
+            for (k, t) in tensors.iter().enumerate() {
+                add(ParamOf::Unit(l, k), t.len());
+            }
+        }
         self.weight_param = vec![None; self.links.len()];
         self.bias_param = vec![None; self.layers.len()];
         for (i, p) in params.iter().enumerate() {
             match p.target {
                 ParamOf::Weight(l) => self.weight_param[l] = Some(i),
                 ParamOf::Bias(l) => self.bias_param[l] = Some(i),
+                ParamOf::Unit(..) => {}
             }
         }
         self.ready = vec![false; self.layers.len()];
@@ -687,20 +812,34 @@ impl Model {
     }
 
     /// Copies rows of `table` into the presented layers (inputs) and the output targets.
+    /// A sequence row fills one column per step (`t·b + s`); its targets are one block per
+    /// step, or a single block for the last step.
     pub fn present(&mut self, table: &Table, rows: &[usize], presented: &[usize]) {
         let parallel = self.par == Threads::Pool && rows.len() >= 32;
         let b = rows.len();
+        let steps = table.steps().min(self.max_steps);
+        let output_width: usize = self.outputs.iter().map(|&o| self.layers[o].size).sum();
+        self.steps = steps;
+        self.target_steps = if steps > 1 && table.n_targets == output_width * steps {
+            steps
+        } else {
+            1
+        };
+        let per_step = table.step_inputs();
         let mut offset = 0;
         for &l in presented {
             let n = self.layers[l].size;
-            let copy = |(column, &r): (&mut [f32], &usize)| {
-                column.copy_from_slice(&table.input_row(r)[offset..offset + n]);
-            };
-            let y = &mut self.buffers.y[l][..n * b];
-            if parallel {
-                y.par_chunks_mut(n).zip(rows.par_iter()).for_each(copy);
-            } else {
-                y.chunks_mut(n).zip(rows).for_each(copy);
+            for t in 0..steps {
+                let at = t * per_step + offset;
+                let copy = |(column, &r): (&mut [f32], &usize)| {
+                    column.copy_from_slice(&table.input_row(r)[at..at + n]);
+                };
+                let y = &mut self.buffers.y[l][t * b * n..(t + 1) * b * n];
+                if parallel {
+                    y.par_chunks_mut(n).zip(rows.par_iter()).for_each(copy);
+                } else {
+                    y.chunks_mut(n).zip(rows).for_each(copy);
+                }
             }
             offset += n;
         }
@@ -708,69 +847,103 @@ impl Model {
             return;
         };
         let width = table.n_targets;
+        let per_step = width / self.target_steps;
         let mut offset = 0;
         for (k, &o) in self.outputs.iter().enumerate() {
             let n = self.layers[o].size;
-            if offset + n > width {
+            if offset + n > per_step {
                 break;
             }
-            for (column, &r) in self.buffers.t[k][..n * b].chunks_mut(n).zip(rows) {
-                column.copy_from_slice(&targets[r * width + offset..r * width + offset + n]);
+            for t in 0..self.target_steps {
+                let block = &mut self.buffers.t[k][t * b * n..(t + 1) * b * n];
+                for (column, &r) in block.chunks_mut(n).zip(rows) {
+                    let at = r * width + t * per_step + offset;
+                    column.copy_from_slice(&targets[at..at + n]);
+                }
             }
             offset += n;
         }
     }
 
-    /// Forward pass over the feed-forward projections for `b` samples; clamped layers keep
-    /// their presented values.
-    pub fn forward(&mut self, b: usize) {
-        for oi in 0..self.order.len() {
-            let l = self.order[oi];
-            if self.clamped[l] || self.layers[l].is_input {
-                continue;
-            }
-            self.compute_z(l, b, false);
-            self.activate(l, b);
+    /// The calls of one pass: every step at once, or (with recurrent projections) one
+    /// step at a time.
+    fn passes(&self) -> Vec<Range<usize>> {
+        if self.step_major {
+            (0..self.steps).map(|t| t..t + 1).collect()
+        } else {
+            vec![0..self.steps]
         }
     }
 
+    /// Forward pass over the feed-forward (and recurrent) projections for `b` samples;
+    /// clamped layers keep their presented values.
+    pub fn forward(&mut self, b: usize) {
+        self.run_forward(b, false);
+    }
+
     /// [`Model::forward`] in training mode: dropout layers drop units, with a mask drawn
-    /// from (seed, update step, layer).
+    /// from (seed, update step, layer, first step of the call).
     pub fn forward_train(&mut self, b: usize) {
-        for oi in 0..self.order.len() {
-            let l = self.order[oi];
-            if self.clamped[l] || self.layers[l].is_input {
-                continue;
-            }
-            self.compute_z(l, b, false);
-            self.activate(l, b);
-            let p = self.layers[l].dropout;
-            if p > 0.0 {
-                let n = self.layers[l].size;
-                let stream_id = stream::DROPOUT + (self.step << 16) + l as u64;
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.seed, stream_id));
-                let scale = 1.0 / (1.0 - p);
-                let Buffers {
-                    y,
-                    keep,
-                    pre_dropout,
-                    ..
-                } = &mut self.buffers;
-                pre_dropout[l][..n * b].copy_from_slice(&y[l][..n * b]);
-                for (k, y) in keep[l][..n * b].iter_mut().zip(&mut y[l][..n * b]) {
-                    *k = if rng.random::<f32>() < p { 0.0 } else { scale };
-                    *y *= *k;
+        self.run_forward(b, true);
+    }
+
+    fn run_forward(&mut self, b: usize, train: bool) {
+        for span in self.passes() {
+            for oi in 0..self.order.len() {
+                let l = self.order[oi];
+                if self.clamped[l] || self.layers[l].is_input {
+                    continue;
+                }
+                self.compute_z(l, &span, b, false);
+                self.activate(l, &span, b);
+                if train && self.layers[l].dropout > 0.0 {
+                    self.drop_units(l, &span, b);
                 }
             }
         }
     }
 
-    /// `z[l] = Σ_incoming W y[source] + b` for `b` samples. With `dynamics`, every projection
-    /// into the layer counts (recurrent and undirected ones too).
-    fn compute_z(&mut self, l: usize, b: usize, dynamics: bool) {
+    fn drop_units(&mut self, l: usize, span: &Range<usize>, b: usize) {
+        let p = self.layers[l].dropout;
         let n = self.layers[l].size;
+        let stream_id =
+            stream::DROPOUT + (self.step << 16) + l as u64 + ((span.start as u64) << 48);
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(self.seed, stream_id));
+        let scale = 1.0 / (1.0 - p);
+        let Buffers {
+            y,
+            keep,
+            pre_dropout,
+            ..
+        } = &mut self.buffers;
+        let cols = span.start * b * n..span.end * b * n;
+        pre_dropout[l][cols.clone()].copy_from_slice(&y[l][cols.clone()]);
+        for (k, y) in keep[l][cols.clone()].iter_mut().zip(&mut y[l][cols]) {
+            *k = if rng.random::<f32>() < p { 0.0 } else { scale };
+            *y *= *k;
+        }
+    }
+
+    /// What a unit call covers.
+    fn unit_steps(&self, span: &Range<usize>, b: usize) -> units::Steps {
+        units::Steps {
+            range: span.clone(),
+            b,
+            total: self.steps,
+            truncate: self.truncate,
+            par: self.par,
+        }
+    }
+
+    /// `z[l] = Σ_incoming W y[source] + b` for the steps `span` of `b` samples; a recurrent
+    /// projection reads the source at the step before (nothing before the first step).
+    /// With `dynamics`, every projection into the layer counts (recurrent and undirected
+    /// ones too), all reading the current state.
+    fn compute_z(&mut self, l: usize, span: &Range<usize>, b: usize, dynamics: bool) {
+        let n = self.layers[l].input_width;
+        let cols = span.len() * b;
         let Buffers { z, y, .. } = &mut self.buffers;
-        let z = &mut z[l][..n * b];
+        let z = &mut z[l][span.start * b * n..span.end * b * n];
         let mut first = true;
         let layer = &self.layers[l];
         let par = self.par;
@@ -784,9 +957,17 @@ impl Model {
             let w = &self.weights[link_index];
             let src = if transposed { link.target } else { link.source };
             let n_src = self.layers[src].size;
-            let x = &y[src][..n_src * b];
+            let from = if link.delayed && !dynamics {
+                if span.start == 0 {
+                    continue;
+                }
+                span.start - 1
+            } else {
+                span.start
+            };
+            let x = &y[src][from * b * n_src..(from + span.len()) * b * n_src];
             if let Some(spatial) = &mut link.spatial {
-                spatial.forward(w.as_slice(), x, z, b, !first, par);
+                spatial.forward(w.as_slice(), x, z, cols, !first, par);
             } else if link.diagonal {
                 let w = w.as_slice();
                 for (zc, xc) in z.chunks_exact_mut(n).zip(x.chunks_exact(n_src)) {
@@ -797,7 +978,7 @@ impl Model {
             } else {
                 let wv = View::new(w.as_slice(), link.n_post, link.n_pre);
                 let wv = if transposed { wv.t() } else { wv };
-                product(z, n, b, !first, wv, View::new(x, n_src, b), self.par);
+                product(z, n, cols, !first, wv, View::new(x, n_src, cols), self.par);
             }
             first = false;
         }
@@ -819,12 +1000,24 @@ impl Model {
         }
     }
 
-    fn activate(&mut self, l: usize, b: usize) {
-        let n = self.layers[l].size;
-        let Buffers { z, y, .. } = &mut self.buffers;
-        let activation = self.layers[l].activation;
-        let (z, y) = (&z[l][..n * b], &mut y[l][..n * b]);
-        match samples_per_task(self.par, n, b) {
+    fn activate(&mut self, l: usize, span: &Range<usize>, b: usize) {
+        let steps = self.unit_steps(span, b);
+        let Buffers { z, y, cache, .. } = &mut self.buffers;
+        let layer = &self.layers[l];
+        if let Some(unit) = &layer.unit {
+            let io = units::Forward {
+                z: &z[l],
+                y: &mut y[l],
+                cache: &mut cache[l],
+            };
+            unit.forward(&self.unit_tensors[l], io, &steps);
+            return;
+        }
+        let n = layer.size;
+        let activation = layer.activation;
+        let cols = span.start * b * n..span.end * b * n;
+        let (z, y) = (&z[l][cols.clone()], &mut y[l][cols]);
+        match samples_per_task(self.par, n, span.len() * b) {
             Some(per) => z
                 .par_chunks(n * per)
                 .zip(y.par_chunks_mut(n * per))
@@ -833,69 +1026,118 @@ impl Model {
         }
     }
 
+    /// The columns that have targets: every step's, or the last step's.
+    fn scored_columns(&self, n: usize, b: usize) -> Range<usize> {
+        let first = self.steps - self.target_steps;
+        first * b * n..self.steps * b * n
+    }
+
     /// Loss of the last forward pass against the presented targets, and the gradient of
-    /// every trained parameter (averaged over the batch, as the loss is).
+    /// every trained parameter (averaged over the batch and the steps with targets, as the
+    /// loss is).
     pub fn backward(&mut self, b: usize) -> f64 {
         let Some(loss) = self.loss else {
             return f64::NAN;
         };
-        let ready = &mut self.ready;
-        ready.iter_mut().for_each(|r| *r = false);
+        for p in &mut self.params {
+            p.grad.fill(0.0);
+        }
+        let all = self.steps * b;
+        self.ready.iter_mut().for_each(|r| *r = false);
         for (l, layer) in self.layers.iter().enumerate() {
             if !layer.is_input {
-                self.buffers.dy[l][..layer.size * b].fill(0.0);
+                self.buffers.dy[l][..layer.size * all].fill(0.0);
             }
         }
         let mut total = 0.0;
         for (k, &o) in self.outputs.iter().enumerate() {
             let n = self.layers[o].size;
+            let scored = self.scored_columns(n, b);
             let Buffers {
                 z, y, dy, dz, t, ..
             } = &mut self.buffers;
             let grad = match self.pairing[k] {
                 GradientOf::Logits => {
-                    ready[o] = true;
-                    &mut dz[o][..n * b]
+                    self.ready[o] = true;
+                    // Steps without targets get no gradient.
+                    dz[o][..self.layers[o].input_width * all].fill(0.0);
+                    &mut dz[o][scored.clone()]
                 }
-                GradientOf::Outputs => &mut dy[o][..n * b],
+                GradientOf::Outputs => &mut dy[o][scored.clone()],
             };
             total += loss.evaluate(
                 self.pairing[k],
-                &z[o][..n * b],
-                &y[o][..n * b],
-                &t[k][..n * b],
+                &z[o][scored.clone()],
+                &y[o][scored.clone()],
+                &t[k][..scored.len()],
                 n,
                 grad,
             );
         }
-        for oi in (0..self.order.len()).rev() {
-            let l = self.order[oi];
-            let layer = &self.layers[l];
-            if layer.is_input || self.clamped[l] {
-                continue;
+        for span in self.passes().into_iter().rev() {
+            for oi in (0..self.order.len()).rev() {
+                let l = self.order[oi];
+                if self.layers[l].is_input || self.clamped[l] {
+                    continue;
+                }
+                self.backward_layer(l, &span, b);
             }
-            let n = layer.size;
-            let Buffers {
-                z,
-                y,
-                dy,
-                dz,
-                keep,
-                pre_dropout,
-                ..
-            } = &mut self.buffers;
-            if !ready[l] {
+        }
+        total
+    }
+
+    /// The backward pass through layer `l` for the steps `span`: its `dz` from `dy`, then
+    /// the gradients of its bias and incoming weights and the `dy` of its sources.
+    fn backward_layer(&mut self, l: usize, span: &Range<usize>, b: usize) {
+        let steps = self.unit_steps(span, b);
+        let layer = &self.layers[l];
+        let (n, width) = (layer.size, layer.input_width);
+        let cols = span.len() * b;
+        let Model {
+            buffers,
+            params,
+            unit_tensors,
+            ..
+        } = self;
+        let Buffers {
+            z,
+            y,
+            dy,
+            dz,
+            keep,
+            pre_dropout,
+            cache,
+            ..
+        } = buffers;
+        let out = span.start * b * n..span.end * b * n;
+        if !self.ready[l] {
+            if layer.dropout > 0.0 {
+                for (d, &k) in dy[l][out.clone()].iter_mut().zip(&keep[l][out.clone()]) {
+                    *d *= k;
+                }
+            }
+            if let Some(unit) = &layer.unit {
+                let mut grads: Vec<&mut [f32]> = params
+                    .iter_mut()
+                    .filter(|p| matches!(p.target, ParamOf::Unit(owner, _) if owner == l))
+                    .map(|p| p.grad.as_mut_slice())
+                    .collect();
+                let io = units::Backward {
+                    y: &y[l],
+                    cache: &mut cache[l],
+                    dy: &mut dy[l],
+                    dz: &mut dz[l],
+                };
+                unit.backward(&unit_tensors[l], &mut grads, io, &steps);
+            } else {
                 let activations = if layer.dropout > 0.0 {
-                    for (d, &k) in dy[l][..n * b].iter_mut().zip(&keep[l][..n * b]) {
-                        *d *= k;
-                    }
-                    &pre_dropout[l][..n * b]
+                    &pre_dropout[l][out.clone()]
                 } else {
-                    &y[l][..n * b]
+                    &y[l][out.clone()]
                 };
                 let activation = layer.activation;
-                let (z, dy, dz) = (&z[l][..n * b], &dy[l][..n * b], &mut dz[l][..n * b]);
-                match samples_per_task(self.par, n, b) {
+                let (z, dy, dz) = (&z[l][out.clone()], &dy[l][out.clone()], &mut dz[l][out]);
+                match samples_per_task(self.par, n, cols) {
                     Some(per) => dz
                         .par_chunks_mut(n * per)
                         .zip(z.par_chunks(n * per))
@@ -905,83 +1147,90 @@ impl Model {
                     None => activation.backward(z, activations, dy, dz, n),
                 }
             }
-            let dzl = &dz[l][..n * b];
-            if let Some(p) = self.bias_param[l] {
-                let grad = &mut self.params[p].grad;
-                grad.fill(0.0);
-                let spatial = layer.bias_spatial;
-                for col in dzl.chunks_exact(n) {
-                    if spatial == 1 {
-                        grad.iter_mut().zip(col).for_each(|(g, &d)| *g += d);
-                    } else {
-                        for (g, map) in grad.iter_mut().zip(col.chunks_exact(spatial)) {
-                            *g += map.iter().sum::<f32>();
-                        }
+        }
+        let dzl = &dz[l][span.start * b * width..span.end * b * width];
+        if let Some(p) = self.bias_param[l] {
+            let grad = &mut params[p].grad;
+            let spatial = layer.bias_spatial;
+            for col in dzl.chunks_exact(width) {
+                if spatial == 1 {
+                    grad.iter_mut().zip(col).for_each(|(g, &d)| *g += d);
+                } else {
+                    for (g, map) in grad.iter_mut().zip(col.chunks_exact(spatial)) {
+                        *g += map.iter().sum::<f32>();
                     }
                 }
             }
-            for &(li, _) in &layer.incoming {
-                let link = &mut self.links[li];
-                let src = link.source;
-                let n_src = self.layers[src].size;
-                let x = &y[src][..n_src * b];
-                if let Some(spatial) = &mut link.spatial {
-                    let grad = self.weight_param[li].map(|p| self.params[p].grad.as_mut_slice());
-                    let propagate = !(self.layers[src].is_input || self.clamped[src]);
-                    let dx = propagate.then(|| &mut dy[src][..n_src * b]);
-                    spatial.backward(self.weights[li].as_slice(), dzl, b, grad, dx, self.par);
+        }
+        for &(li, _) in &layer.incoming {
+            let link = &mut self.links[li];
+            let src = link.source;
+            let n_src = self.layers[src].size;
+            let from = if link.delayed {
+                if span.start == 0 {
                     continue;
                 }
-                if let Some(p) = self.weight_param[li] {
-                    let grad = &mut self.params[p].grad;
-                    if link.diagonal {
-                        grad.fill(0.0);
-                        for (dc, xc) in dzl.chunks_exact(n).zip(x.chunks_exact(n_src)) {
-                            for ((g, &d), &x) in grad.iter_mut().zip(dc).zip(xc) {
-                                *g += d * x;
-                            }
-                        }
-                    } else {
-                        product(
-                            grad,
-                            n,
-                            n_src,
-                            false,
-                            View::new(dzl, n, b),
-                            View::new(x, n_src, b).t(),
-                            self.par,
-                        );
-                        if let Some(m) = &link.mask {
-                            grad.iter_mut().zip(m).for_each(|(g, m)| *g *= m);
-                        }
-                    }
-                }
-                if self.layers[src].is_input || self.clamped[src] {
-                    continue;
-                }
-                let w = &self.weights[li];
-                let dys = &mut dy[src][..n_src * b];
+                span.start - 1
+            } else {
+                span.start
+            };
+            let source_cols = from * b * n_src..(from + span.len()) * b * n_src;
+            let x = &y[src][source_cols.clone()];
+            let propagate = !(self.layers[src].is_input || self.clamped[src])
+                && !(link.delayed && !steps.carries_back(span.start));
+            if let Some(spatial) = &mut link.spatial {
+                let grad = self.weight_param[li].map(|p| params[p].grad.as_mut_slice());
+                let dx = propagate.then(|| &mut dy[src][source_cols]);
+                spatial.backward(self.weights[li].as_slice(), dzl, cols, grad, dx, self.par);
+                continue;
+            }
+            if let Some(p) = self.weight_param[li] {
+                let grad = &mut params[p].grad;
                 if link.diagonal {
-                    let w = w.as_slice();
-                    for (dc, gc) in dzl.chunks_exact(n).zip(dys.chunks_exact_mut(n_src)) {
-                        for ((g, &d), &w) in gc.iter_mut().zip(dc).zip(w) {
-                            *g += w * d;
+                    for (dc, xc) in dzl.chunks_exact(width).zip(x.chunks_exact(n_src)) {
+                        for ((g, &d), &x) in grad.iter_mut().zip(dc).zip(xc) {
+                            *g += d * x;
                         }
                     }
                 } else {
                     product(
-                        dys,
+                        grad,
+                        width,
                         n_src,
-                        b,
                         true,
-                        View::new(w.as_slice(), n, n_src).t(),
-                        View::new(dzl, n, b),
+                        View::new(dzl, width, cols),
+                        View::new(x, n_src, cols).t(),
                         self.par,
                     );
+                    if let Some(m) = &link.mask {
+                        grad.iter_mut().zip(m).for_each(|(g, m)| *g *= m);
+                    }
                 }
             }
+            if !propagate {
+                continue;
+            }
+            let w = &self.weights[li];
+            let dys = &mut dy[src][source_cols];
+            if link.diagonal {
+                let w = w.as_slice();
+                for (dc, gc) in dzl.chunks_exact(width).zip(dys.chunks_exact_mut(n_src)) {
+                    for ((g, &d), &w) in gc.iter_mut().zip(dc).zip(w) {
+                        *g += w * d;
+                    }
+                }
+            } else {
+                product(
+                    dys,
+                    n_src,
+                    cols,
+                    true,
+                    View::new(w.as_slice(), width, n_src).t(),
+                    View::new(dzl, width, cols),
+                    self.par,
+                );
+            }
         }
-        total
     }
 
     /// The loss of the last forward pass against the presented targets, without gradients
@@ -991,17 +1240,18 @@ impl Model {
         let mut total = 0.0;
         for (k, &o) in self.outputs.iter().enumerate() {
             let n = self.layers[o].size;
+            let scored = self.scored_columns(n, b);
             let pairing = loss
                 .pairing(self.layers[o].activation)
                 .unwrap_or(GradientOf::Outputs);
             let Buffers { z, y, dz, t, .. } = &mut self.buffers;
             total += loss.evaluate(
                 pairing,
-                &z[o][..n * b],
-                &y[o][..n * b],
-                &t[k][..n * b],
+                &z[o][scored.clone()],
+                &y[o][scored.clone()],
+                &t[k][..scored.len()],
                 n,
-                &mut dz[o][..n * b],
+                &mut dz[o][scored],
             );
         }
         total
@@ -1019,12 +1269,14 @@ impl Model {
             params,
             weights,
             biases,
+            unit_tensors,
             ..
         } = self;
         for p in params.iter_mut() {
             let values: &mut [f32] = match p.target {
                 ParamOf::Weight(i) => weights[i].as_mut_slice(),
                 ParamOf::Bias(i) => &mut biases[i],
+                ParamOf::Unit(l, k) => &mut unit_tensors[l][k],
             };
             apply(optimizer, step, values, p, parallel);
         }
@@ -1096,22 +1348,35 @@ impl Model {
             .collect();
         for _ in 0..steps {
             for &l in &updated {
-                self.compute_z(l, b, true);
+                self.compute_z(l, &(0..1), b, true);
             }
             for &l in &updated {
-                self.activate(l, b);
+                self.activate(l, &(0..1), b);
             }
         }
     }
 
-    /// The state of layer `l` for the last batch (`size × b`, column-major).
+    /// The state of layer `l` for the last batch (`size × b`, column-major), at the last
+    /// step of a sequence.
     pub fn state(&self, l: usize, b: usize) -> &[f32] {
-        &self.buffers.y[l][..self.layers[l].size * b]
+        let n = self.layers[l].size;
+        &self.buffers.y[l][(self.steps - 1) * b * n..self.steps * b * n]
     }
 
-    /// Targets presented to output `k` (`size × b`).
+    /// Columns with targets in the last batch: `b`, or `steps · b` when every step of a
+    /// sequence has a target.
+    pub fn scored(&self, b: usize) -> usize {
+        self.target_steps * b
+    }
+
+    /// The state of output layer `o` at the columns with targets (`size × scored(b)`).
+    pub fn scored_state(&self, o: usize, b: usize) -> &[f32] {
+        &self.buffers.y[o][self.scored_columns(self.layers[o].size, b)]
+    }
+
+    /// Targets presented to output `k` (`size × scored(b)`).
     pub fn targets(&self, k: usize, b: usize) -> &[f32] {
-        &self.buffers.t[k][..self.layers[self.outputs[k]].size * b]
+        &self.buffers.t[k][..self.layers[self.outputs[k]].size * self.scored(b)]
     }
 
     /// Output layer indices.
@@ -1169,7 +1434,28 @@ impl Model {
                 out.push((format!("biases/{}", layer.name), vec![b.len()], b.clone()));
             }
         }
+        for (layer, tensors) in self.layers.iter().zip(&self.unit_tensors) {
+            if let Some(unit) = &layer.unit {
+                for (spec, values) in unit.tensors().iter().zip(tensors) {
+                    let key = format!("parameters/{}/{}", layer.name, spec.name);
+                    out.push((key, vec![values.len()], values.clone()));
+                }
+            }
+        }
         out
+    }
+
+    /// The layer and tensor index of a `parameters/<population>/<tensor>` key.
+    fn unit_tensor(&self, key: &str) -> Option<(usize, usize)> {
+        let (population, tensor) = key.strip_prefix("parameters/")?.split_once('/')?;
+        let l = self.layers.iter().position(|l| l.name == population)?;
+        let k = self.layers[l]
+            .unit
+            .as_ref()?
+            .tensors()
+            .iter()
+            .position(|t| t.name == tensor)?;
+        Some((l, k))
     }
 
     /// Row-major values of projection `name`'s weights (what `record weight of` samples).
@@ -1213,9 +1499,16 @@ impl Model {
                     return Err(mismatch(self.biases[l].len()));
                 }
                 self.biases[l].copy_from_slice(values);
+            } else if let Some((l, k)) = self.unit_tensor(key) {
+                let tensor = &mut self.unit_tensors[l][k];
+                if values.len() != tensor.len() {
+                    return Err(mismatch(tensor.len()));
+                }
+                tensor.copy_from_slice(values);
             } else {
                 return Err(SimError::Data(format!(
-                    "initial value '{key}' is neither weights/<projection> nor biases/<population>"
+                    "initial value '{key}' is none of weights/<projection>, \
+                     biases/<population>, parameters/<population>/<tensor>"
                 )));
             }
         }
@@ -1229,6 +1522,9 @@ impl Model {
             let i = self.link_index(name)?;
             return Some(self.weights[i].as_mut_slice());
         }
+        if let Some((l, k)) = self.unit_tensor(key) {
+            return Some(&mut self.unit_tensors[l][k]);
+        }
         let name = key.strip_prefix("biases/")?;
         let l = self.layers.iter().position(|l| l.name == name && l.bias)?;
         Some(&mut self.biases[l])
@@ -1238,6 +1534,8 @@ impl Model {
     pub fn gradient(&self, key: &str) -> Option<&[f32]> {
         let target = if let Some(name) = key.strip_prefix("weights/") {
             ParamOf::Weight(self.link_index(name)?)
+        } else if let Some((l, k)) = self.unit_tensor(key) {
+            ParamOf::Unit(l, k)
         } else {
             let name = key.strip_prefix("biases/")?;
             ParamOf::Bias(self.layers.iter().position(|l| l.name == name)?)

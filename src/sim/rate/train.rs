@@ -7,7 +7,7 @@ use std::time::Instant;
 use super::evaluate::{Scores, score};
 use super::model::Model;
 use super::schedule::{self, EarlyStopper};
-use super::{presented, table};
+use super::{presented, table, targets_fit};
 use crate::data::Datasets;
 use crate::ir::{Interval, Network, RecordTarget, Recordable, Train};
 use crate::sim::{EpochStats, Observer, RunConfig, SimError, TrainReport};
@@ -26,7 +26,7 @@ pub(super) fn train(
     observer: &mut dyn Observer,
 ) -> Result<TrainSummary, SimError> {
     let table = table(data, &train.data)?;
-    let layers = presented(network, &train.data, table.n_inputs)?;
+    let layers = presented(network, &train.data, table)?;
     if model.has_loss() && table.targets.is_none() {
         return Err(SimError::Data(format!(
             "dataset '{}' has no targets, but training with a loss needs them",
@@ -34,7 +34,7 @@ pub(super) fn train(
         )));
     }
     let output_width: usize = model.output_sizes().iter().sum();
-    if model.has_loss() && table.n_targets != output_width {
+    if model.has_loss() && !targets_fit(model, table) {
         return Err(SimError::Data(format!(
             "dataset '{}' has {} targets per row, but the outputs have {output_width} units",
             train.data, table.n_targets

@@ -19,6 +19,7 @@ pub(in crate::sim::rate) struct Trained<'a> {
 pub(in crate::sim::rate) struct Snapshot {
     weights: Vec<Vec<f32>>,
     biases: Vec<Vec<f32>>,
+    units: Vec<Vec<Vec<f32>>>,
     /// BCM thresholds, one list per projection.
     thresholds: Vec<Vec<f32>>,
 }
@@ -44,6 +45,8 @@ impl Model {
             params,
             weights,
             biases,
+            unit_tensors,
+            layers,
             ..
         } = self;
         params
@@ -59,15 +62,24 @@ impl Model {
                     values: &biases[i],
                     grad: &mut p.grad,
                 },
+                ParamOf::Unit(l, k) => Trained {
+                    is_weight: unit_weight(layers, l, k),
+                    values: &unit_tensors[l][k],
+                    grad: &mut p.grad,
+                },
             })
             .collect()
     }
 
-    /// The weights of every gradient-trained projection, in the order of [`Model::trained`].
+    /// The weights of every gradient-trained projection and unit, in the order of
+    /// [`Model::trained`].
     pub(in crate::sim::rate) fn trained_weights(&self) -> impl Iterator<Item = &[f32]> {
         self.params.iter().filter_map(|p| match p.target {
             ParamOf::Weight(i) => Some(self.weights[i].as_slice()),
             ParamOf::Bias(_) => None,
+            ParamOf::Unit(l, k) => {
+                unit_weight(&self.layers, l, k).then(|| self.unit_tensors[l][k].as_slice())
+            }
         })
     }
 
@@ -76,6 +88,7 @@ impl Model {
         Snapshot {
             weights: self.weights.iter().map(|w| w.as_slice().to_vec()).collect(),
             biases: self.biases.clone(),
+            units: self.unit_tensors.clone(),
             thresholds: self.links.iter().map(|l| l.theta.clone()).collect(),
         }
     }
@@ -88,8 +101,17 @@ impl Model {
         for (b, saved) in self.biases.iter_mut().zip(&snapshot.biases) {
             b.copy_from_slice(saved);
         }
+        self.unit_tensors.clone_from(&snapshot.units);
         for (l, saved) in self.links.iter_mut().zip(&snapshot.thresholds) {
             l.theta.copy_from_slice(saved);
         }
     }
+}
+
+/// True if tensor `k` of layer `l`'s unit is a weight matrix.
+fn unit_weight(layers: &[super::Layer], l: usize, k: usize) -> bool {
+    layers[l]
+        .unit
+        .as_ref()
+        .is_some_and(|u| u.tensors().get(k).is_some_and(|t| t.weight))
 }

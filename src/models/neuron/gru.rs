@@ -1,0 +1,27 @@
+//! `gru`: gated recurrent units (Cho et al. 2014), the formulation of PyTorch's `nn.GRU`.
+//!
+//! For a population of `H` units the incoming projections deliver `3H` rows (reset, update
+//! and candidate pre-activations, with the population's bias); the recurrent part is
+//! internal:
+//!
+//! ```text
+//! [a_r a_u a_n] = W x_t + b        [h_r h_u h_n] = U h_{t-1} + b_h
+//! r = σ(a_r + h_r)   u = σ(a_u + h_u)   n = tanh(a_n + r ⊙ h_n)
+//! h_t = (1 - u) ⊙ n + u ⊙ h_{t-1}
+//! ```
+
+use super::{NeuronInfo, StateSpec};
+use crate::models::{Mode, ParamSpec};
+
+pub static PARAMS: &[ParamSpec] = &[];
+pub static STATE: &[StateSpec] = &[];
+
+pub static INFO: NeuronInfo = NeuronInfo {
+    name: "gru",
+    mode: Mode::Rate,
+    summary: "gated recurrent units over the steps of a sequence",
+    params: PARAMS,
+    state: STATE,
+    spikes: false,
+    accepts_input: true,
+};

@@ -1,0 +1,37 @@
+//! `lstm`: long short-term memory units (Hochreiter & Schmidhuber 1997, with the forget gate
+//! of Gers et al. 2000), the gate layout of PyTorch's `nn.LSTM`.
+//!
+//! For a population of `H` units the incoming projections deliver `4H` rows, the
+//! pre-activations of the input, forget, cell and output gates (in that order), to which the
+//! population adds its own recurrent term and bias:
+//!
+//! ```text
+//! [i f g o] = W x_t + U h_{t-1} + b
+//! c_t = σ(f) ⊙ c_{t-1} + σ(i) ⊙ tanh(g)        h_t = σ(o) ⊙ tanh(c_t)
+//! ```
+//!
+//! `U` (`4H × H`) is internal: the population is recurrent without a `h -> h` projection.
+
+use super::{NeuronInfo, StateSpec};
+use crate::models::{Mode, ParamSpec, Range};
+use crate::units::Dim;
+
+pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
+    "forget_bias",
+    Dim::NONE,
+    1.0,
+    Range::Any,
+    "initial bias of the forget gate (Jozefowicz et al. 2015; Keras' unit_forget_bias)",
+)];
+
+pub static STATE: &[StateSpec] = &[];
+
+pub static INFO: NeuronInfo = NeuronInfo {
+    name: "lstm",
+    mode: Mode::Rate,
+    summary: "long short-term memory units over the steps of a sequence",
+    params: PARAMS,
+    state: STATE,
+    spikes: false,
+    accepts_input: true,
+};

@@ -1,0 +1,143 @@
+//! The `gru` kernel: per step one GEMM for the hidden part (`U h_{t-1}`, `3H × H`) and an
+//! elementwise pass; backpropagation through time carries `dh` through `Uᵀ` and the update
+//! gate. Model and parameters: `models/neuron/gru.rs`.
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, cols, planes, sigmoid, uniform};
+use crate::sim::rate::gemm::{View, product};
+
+#[derive(Debug)]
+struct Gru {
+    h: usize,
+}
+
+pub(super) fn build(ctx: &UnitContext) -> Result<Box<dyn Unit>, String> {
+    Ok(Box::new(Gru { h: ctx.size }))
+}
+
+/// Cache planes: gates `[r u n]`, hidden part `U h + b_h`, and its gradient (backward).
+fn widths(h: usize) -> [usize; 3] {
+    [3 * h, 3 * h, 3 * h]
+}
+
+impl Unit for Gru {
+    fn input_width(&self) -> usize {
+        3 * self.h
+    }
+
+    fn has_bias(&self) -> bool {
+        true
+    }
+
+    fn tensors(&self) -> Vec<Tensor> {
+        vec![
+            Tensor {
+                name: "recurrent",
+                len: 3 * self.h * self.h,
+                weight: true,
+            },
+            Tensor {
+                name: "recurrent_bias",
+                len: 3 * self.h,
+                weight: false,
+            },
+        ]
+    }
+
+    fn init(&self, tensors: &mut [Vec<f32>], rng: &mut Xoshiro256PlusPlus) {
+        let bound = 1.0 / (self.h as f32).sqrt();
+        uniform(&mut tensors[0], bound, rng);
+        uniform(&mut tensors[1], bound, rng);
+    }
+
+    fn cache_width(&self) -> usize {
+        widths(self.h).iter().sum()
+    }
+
+    fn forward(&self, tensors: &[Vec<f32>], io: Forward<'_>, steps: &Steps) {
+        let (h, b) = (self.h, steps.b);
+        let u = View::new(&tensors[0], 3 * h, h);
+        let [gates, hidden, _] = planes(io.cache, widths(h));
+        for t in steps.range.clone() {
+            let hh = &mut hidden[cols(&(t..t + 1), 3 * h, b)];
+            for col in hh.chunks_exact_mut(3 * h) {
+                col.copy_from_slice(&tensors[1]);
+            }
+            let (before, now) = io.y.split_at_mut(t * b * h);
+            let h_prev = (t > 0).then(|| &before[(t - 1) * b * h..]);
+            if let Some(h_prev) = h_prev {
+                product(hh, 3 * h, b, true, u, View::new(h_prev, h, b), steps.par);
+            }
+            let z = &io.z[cols(&(t..t + 1), 3 * h, b)];
+            let g = &mut gates[cols(&(t..t + 1), 3 * h, b)];
+            for j in 0..b {
+                let at = j * 3 * h;
+                for k in 0..h {
+                    let r = sigmoid(z[at + k] + hh[at + k]);
+                    let u = sigmoid(z[at + h + k] + hh[at + h + k]);
+                    let n = (z[at + 2 * h + k] + r * hh[at + 2 * h + k]).tanh();
+                    let prev = h_prev.map_or(0.0, |p| p[j * h + k]);
+                    (g[at + k], g[at + h + k], g[at + 2 * h + k]) = (r, u, n);
+                    now[j * h + k] = (1.0 - u) * n + u * prev;
+                }
+            }
+        }
+    }
+
+    fn backward(
+        &self,
+        tensors: &[Vec<f32>],
+        grads: &mut [&mut [f32]],
+        io: Backward<'_>,
+        steps: &Steps,
+    ) {
+        let (h, b) = (self.h, steps.b);
+        let u_view = View::new(&tensors[0], 3 * h, h);
+        let [gates, hidden, dhidden] = planes(io.cache, widths(h));
+        for t in steps.range.clone().rev() {
+            let (dy_now, dy_later) = io.dy.split_at_mut((t + 1) * b * h);
+            let dh = &mut dy_now[t * b * h..];
+            if t + 1 < steps.total && steps.carries_back(t + 1) {
+                let next = cols(&(t + 1..t + 2), 3 * h, b);
+                let dhh_next = View::new(&dhidden[next.clone()], 3 * h, b);
+                product(dh, h, b, true, u_view.t(), dhh_next, steps.par);
+                let g_next = &gates[next];
+                for j in 0..b {
+                    for k in 0..h {
+                        dh[j * h + k] += g_next[j * 3 * h + h + k] * dy_later[j * h + k];
+                    }
+                }
+            }
+            let g = &gates[cols(&(t..t + 1), 3 * h, b)];
+            let hh = &hidden[cols(&(t..t + 1), 3 * h, b)];
+            let dhh = &mut dhidden[cols(&(t..t + 1), 3 * h, b)];
+            let dz = &mut io.dz[cols(&(t..t + 1), 3 * h, b)];
+            for j in 0..b {
+                let at = j * 3 * h;
+                for k in 0..h {
+                    let (r, u, n) = (g[at + k], g[at + h + k], g[at + 2 * h + k]);
+                    let prev = if t > 0 {
+                        io.y[(t - 1) * b * h + j * h + k]
+                    } else {
+                        0.0
+                    };
+                    let d = dh[j * h + k];
+                    let da_n = d * (1.0 - u) * (1.0 - n * n);
+                    let da_r = da_n * hh[at + 2 * h + k] * r * (1.0 - r);
+                    let da_u = d * (prev - n) * u * (1.0 - u);
+                    (dz[at + k], dz[at + h + k], dz[at + 2 * h + k]) = (da_r, da_u, da_n);
+                    (dhh[at + k], dhh[at + h + k], dhh[at + 2 * h + k]) = (da_r, da_u, da_n * r);
+                }
+            }
+            for col in dhh.chunks_exact(3 * h) {
+                grads[1].iter_mut().zip(col).for_each(|(g, &d)| *g += d);
+            }
+            if t > 0 {
+                let h_prev = View::new(&io.y[cols(&(t - 1..t), h, b)], h, b);
+                let dhh = View::new(dhh, 3 * h, b);
+                product(grads[0], 3 * h, h, true, dhh, h_prev.t(), steps.par);
+            }
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Rate populations with inner structure: recurrent cells (`lstm`, `gru`) that carry state
+//! from step to step, `attention` that mixes the steps of a sequence, and `layer_norm`.
+//! Each is one file implementing [`Unit`]; [`REGISTRY`] is the only list (its language-side
+//! description, the parameter table, lives in `models/neuron/`).
+//!
+//! Layout: every buffer holds the columns of every step of a batch, step-major: step `t`
+//! of sample `s` is column `t·b + s`, so a step's columns are one contiguous block and a
+//! unit can compute a range of steps with one GEMM per step. The engine calls a unit on all
+//! steps at once (feed-forward networks) or one step at a time (networks with recurrent
+//! projections), so the same code serves both.
+
+mod attention;
+mod gru;
+mod layer_norm;
+mod lstm;
+
+use std::ops::Range;
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+
+use super::gemm::Threads;
+use crate::ir::Params;
+
+/// What a unit is built from.
+pub(super) struct UnitContext<'a> {
+    pub name: &'a str,
+    /// Population size (units per step).
+    pub size: usize,
+    /// Longest sequence the buffers hold.
+    pub max_steps: usize,
+    pub params: &'a Params,
+}
+
+/// Which columns a call covers.
+#[derive(Debug, Clone)]
+pub(super) struct Steps {
+    /// Steps computed by this call.
+    pub range: Range<usize>,
+    /// Samples per step.
+    pub b: usize,
+    /// Steps in the current sequences.
+    pub total: usize,
+    /// Truncated backpropagation through time: no gradient crosses from step `t` to step
+    /// `t - 1` where `t` is a multiple of this.
+    pub truncate: Option<usize>,
+    pub par: Threads,
+}
+
+impl Steps {
+    /// True if the gradient of step `t` flows back into step `t - 1`.
+    pub fn carries_back(&self, t: usize) -> bool {
+        t > 0 && self.truncate.is_none_or(|k| !t.is_multiple_of(k))
+    }
+}
+
+/// Buffers of one population for a forward call: `z` (input rows × columns) is the sum of
+/// the incoming projections (and the population's bias), `y` its output, `cache` what the
+/// backward pass needs (`cache_width` rows).
+pub(super) struct Forward<'a> {
+    pub z: &'a [f32],
+    pub y: &'a mut [f32],
+    pub cache: &'a mut [f32],
+}
+
+/// Buffers of one population for a backward call (the cache holds what the unit needs of
+/// its input). `dy` holds the gradient of the loss with
+/// respect to `y` from the rest of the network; a recurrent unit adds its own recurrence
+/// to it (so after the call `dy` at step `t` is the total gradient of `h_t`). The unit
+/// writes `dz` for the covered steps and adds to `grads` (one per tensor, zeroed by the
+/// engine at the start of the backward pass).
+pub(super) struct Backward<'a> {
+    pub y: &'a [f32],
+    pub cache: &'a mut [f32],
+    pub dy: &'a mut [f32],
+    pub dz: &'a mut [f32],
+}
+
+/// One learned tensor of a unit.
+#[derive(Debug, Clone)]
+pub(super) struct Tensor {
+    pub name: &'static str,
+    pub len: usize,
+    /// A weight matrix (penalised by `l1`/`l2`), not a bias, gain or shift.
+    pub weight: bool,
+}
+
+pub(super) trait Unit: std::fmt::Debug + Send + Sync {
+    /// Rows of `z` the incoming projections deliver (`4·H` for an LSTM of `H` units).
+    fn input_width(&self) -> usize;
+    /// Whether the population adds a bias to `z` (the engine keeps and trains it).
+    fn has_bias(&self) -> bool;
+    /// Sets the initial bias (`input_width` values, zero before the call).
+    fn init_bias(&self, _bias: &mut [f32]) {}
+    /// The unit's own tensors, in a fixed order.
+    fn tensors(&self) -> Vec<Tensor>;
+    /// Draws the initial value of every tensor.
+    fn init(&self, tensors: &mut [Vec<f32>], rng: &mut Xoshiro256PlusPlus);
+    /// Rows of the cache per column.
+    fn cache_width(&self) -> usize;
+    /// True if a step depends on the later steps of its sequence too (attention): such a
+    /// unit is always called on whole sequences.
+    fn whole_sequence(&self) -> bool {
+        false
+    }
+    fn forward(&self, tensors: &[Vec<f32>], io: Forward<'_>, steps: &Steps);
+    fn backward(
+        &self,
+        tensors: &[Vec<f32>],
+        grads: &mut [&mut [f32]],
+        io: Backward<'_>,
+        steps: &Steps,
+    );
+}
+
+type Build = fn(&UnitContext) -> Result<Box<dyn Unit>, String>;
+
+/// Every unit, by the name of its model in `models::neuron`.
+static REGISTRY: &[(&str, Build)] = &[
+    (crate::models::neuron::lstm::INFO.name, lstm::build),
+    (crate::models::neuron::gru::INFO.name, gru::build),
+    (
+        crate::models::neuron::attention::INFO.name,
+        attention::build,
+    ),
+    (
+        crate::models::neuron::layer_norm::INFO.name,
+        layer_norm::build,
+    ),
+];
+
+/// The unit of model `model`, if it is one; `Err` explains why it cannot be built.
+pub(super) fn build(model: &str, ctx: &UnitContext) -> Option<Result<Box<dyn Unit>, String>> {
+    REGISTRY
+        .iter()
+        .find(|(name, _)| *name == model)
+        .map(|(_, build)| build(ctx))
+}
+
+/// Fills `values` uniformly in `±bound`.
+fn uniform(values: &mut [f32], bound: f32, rng: &mut Xoshiro256PlusPlus) {
+    use rand::Rng;
+    for v in values {
+        *v = (rng.random::<f32>() * 2.0 - 1.0) * bound;
+    }
+}
+
+/// The columns of steps `range` in a buffer of `rows` rows with `b` columns per step.
+fn cols(range: &Range<usize>, rows: usize, b: usize) -> Range<usize> {
+    range.start * b * rows..range.end * b * rows
+}
+
+fn sigmoid(x: f32) -> f32 {
+    crate::models::activation::sigmoid(x)
+}
+
+/// Splits a cache into planes of `widths[k]` rows each over the same columns, so that each
+/// plane is a contiguous column-major matrix a GEMM can use.
+fn planes<'a, const K: usize>(cache: &'a mut [f32], widths: [usize; K]) -> [&'a mut [f32]; K] {
+    let total: usize = widths.iter().sum();
+    let columns = cache.len() / total.max(1);
+    let mut rest = cache;
+    widths.map(|w| {
+        let (plane, tail) = std::mem::take(&mut rest).split_at_mut(w * columns);
+        rest = tail;
+        plane
+    })
+}
