@@ -422,6 +422,17 @@ mod tests {
     }
 
     #[test]
+    fn length_makes_rows_sequences_of_that_many_steps() {
+        let mut d = rows(3);
+        d.options.length = Some(2);
+        let t = load_one(&d, 1, 42, 0).expect("loads");
+        assert_eq!((t.steps(), t.step_inputs()), (2, 1));
+        d.options.length = Some(3);
+        let e = load_one(&d, 1, 42, 0).expect_err("two inputs are not three steps");
+        assert!(e.to_string().contains("multiple of 3"), "{e}");
+    }
+
+    #[test]
     fn options_scale_shuffle_split_and_limit_in_that_order() {
         let mut d = rows(10);
         d.options = DataOptions {
@@ -429,6 +440,7 @@ mod tests {
             shuffle: true,
             split: Some(0.5),
             limit: Some(4),
+            length: None,
         };
         let t = load_one(&d, 1, 42, 0).expect("loads");
         assert_eq!(t.n_rows, 4);
