@@ -1392,8 +1392,8 @@ fn truncation_cuts_the_gradient_only_across_its_boundaries() {
 
 /// The shipped network `name`, with `edit` applied to its text.
 fn shipped(name: &str, edit: &dyn Fn(String) -> String) -> Network {
-    let text = std::fs::read_to_string(project_file(&format!("networks/{name}")))
-        .expect("readable");
+    let text =
+        std::fs::read_to_string(project_file(&format!("networks/{name}"))).expect("readable");
     compile_net(name, &edit(text))
 }
 
@@ -1440,7 +1440,10 @@ fn self_attention_learns_to_reverse_and_per_step_layers_cannot() {
     });
     let accuracy = test_accuracy(&without);
     // Chance is 1 in 6.
-    assert!(accuracy < 0.25, "without attention: test accuracy {accuracy}");
+    assert!(
+        accuracy < 0.25,
+        "without attention: test accuracy {accuracy}"
+    );
 }
 
 #[test]

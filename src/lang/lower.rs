@@ -412,6 +412,22 @@ fn population(
     }
     let params = check_params(info.name, info.params, &model_given, ctx, decl.span, diags);
     let shape = shape?;
+    if let Some(check) = info.check
+        && let Err(problem) = check(shape.iter().product(), &params)
+    {
+        let at = model_given
+            .iter()
+            .find(|g| g.name.name == problem.param)
+            .map_or(decl.span, |g| g.value.span);
+        diags.push(
+            Diagnostic::error("E0301", format!("`{}`: {}", problem.param, problem.message))
+                .with_label(
+                    at,
+                    format!("for the {} population `{}`", info.name, decl.name.name),
+                )
+                .with_help(problem.help),
+        );
+    }
     let ok = diags.len() == n;
     Some((
         Population {

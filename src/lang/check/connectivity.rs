@@ -621,7 +621,13 @@ fn check_counts(
                 target.size()
             ),
             "sizes differ".into(),
-            "use `full` or `random(p = ...)`, or make the sizes equal".into(),
+            if connector == "identity" {
+                "a residual connection adds units one to one: make the sizes equal, or route \
+                 the source through a `full` projection to a population of the target's size"
+                    .into()
+            } else {
+                "use `full` or `random(p = ...)`, or make the sizes equal".into()
+            },
         ),
         _ => true,
     }

@@ -159,6 +159,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     accepts_input: true,
+    check: None,
 };
 
 /// The `adex` dynamics.

@@ -14,7 +14,7 @@
 //! Residual connections and layer normalisation are separate populations
 //! (`identity` projections into a `layer_norm` population).
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, ParamProblem, StateSpec};
 use crate::models::{Mode, ParamKind, ParamSpec, Range};
 
 pub static POSITIONS: &[&str] = &["sinusoidal", "none"];
@@ -53,4 +53,17 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: false,
     accepts_input: true,
+    check: Some(heads_divide_width),
 };
+
+fn heads_divide_width(size: usize, params: &crate::ir::Params) -> Result<(), ParamProblem> {
+    let heads = params.number("heads").unwrap_or(1.0) as usize;
+    if heads > 0 && size.is_multiple_of(heads) {
+        return Ok(());
+    }
+    Err(ParamProblem {
+        param: "heads",
+        message: format!("{heads} heads do not divide the {size} units"),
+        help: "each head takes an equal share of the units: choose a divisor of the size".into(),
+    })
+}

@@ -14,4 +14,5 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: false,
     accepts_input: false,
+    check: None,
 };

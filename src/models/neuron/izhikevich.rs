@@ -68,6 +68,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     accepts_input: true,
+    check: None,
 };
 
 /// The `izhikevich` dynamics, integrated as NEST's `izhikevich` (`consistent_integration`):

@@ -148,6 +148,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     accepts_input: true,
+    check: None,
 };
 
 /// The `lif` dynamics (see the module documentation).

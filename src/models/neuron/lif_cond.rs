@@ -118,6 +118,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     accepts_input: true,
+    check: None,
 };
 
 /// The `lif_cond` dynamics.

@@ -34,4 +34,5 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: false,
     accepts_input: true,
+    check: None,
 };

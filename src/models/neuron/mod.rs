@@ -41,6 +41,17 @@ pub struct NeuronInfo {
     pub spikes: bool,
     /// Whether the model receives synaptic input (sources do not).
     pub accepts_input: bool,
+    /// A constraint between the size and the parameters that ranges cannot state (heads
+    /// that divide the width); the checker reports a violation at the named parameter.
+    pub check: Option<fn(usize, &crate::ir::Params) -> Result<(), ParamProblem>>,
+}
+
+/// A population whose parameters do not fit its size.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamProblem {
+    pub param: &'static str,
+    pub message: String,
+    pub help: String,
 }
 
 /// Every neuron model neurosim knows, rate and spiking.

@@ -42,6 +42,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     accepts_input: false,
+    check: None,
 };
 
 /// The `poisson` dynamics: each neuron keeps the step of its next spike and draws the gap

@@ -22,6 +22,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     accepts_input: false,
+    check: None,
 };
 
 /// The `spike_source` dynamics: a spike at time `T` is emitted in the step that ends at
