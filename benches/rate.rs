@@ -74,6 +74,7 @@ fn mlp() -> Network {
         validate: None,
         options: Default::default(),
         extra: Params::new(),
+        adversarial: None,
         span: Default::default(),
     });
     net

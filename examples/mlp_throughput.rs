@@ -85,6 +85,7 @@ fn mlp(epochs: usize) -> Network {
         validate: None,
         options: Default::default(),
         extra: Params::new(),
+        adversarial: None,
         span: Default::default(),
     });
     net

@@ -131,6 +131,9 @@ pub fn summarize(network: &Network, report: &RunReport) -> String {
         if let Some(o) = eval.overlap {
             let _ = writeln!(out, "  evaluate: overlap {}", round(o, 3));
         }
+        if let Some(m) = eval.mmd {
+            let _ = writeln!(out, "  evaluate: mmd {}", significant(m, 2));
+        }
     }
     out
 }

@@ -509,6 +509,7 @@ fn rate_network() -> Network {
         validate: None,
         options: Default::default(),
         extra: Default::default(),
+        adversarial: None,
         span: Span::default(),
     });
     net.records = vec![
@@ -534,6 +535,7 @@ fn feed_rate(observer: &mut dyn Observer) {
                 accuracy: Some(0.25 * epoch as f64),
                 val_loss: None,
                 val_accuracy: None,
+                generator_loss: None,
                 seconds: 0.01,
             })
             .unwrap();

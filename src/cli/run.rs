@@ -294,6 +294,9 @@ fn print_human(network: &Network, report: &RunReport, output: &Path) {
         if let Some(o) = eval.overlap {
             eprintln!("  overlap: {o:.4}");
         }
+        if let Some(m) = eval.mmd {
+            eprintln!("  mmd: {m:.5}");
+        }
     }
 }
 
@@ -456,6 +459,9 @@ impl Observer for Console {
             );
             if let Some(a) = stats.accuracy {
                 line += &format!("  acc {:.2}%", 100.0 * a);
+            }
+            if let Some(l) = stats.generator_loss {
+                line += &format!("  generator_loss {l:.5}");
             }
             if let Some(l) = stats.val_loss {
                 line += &format!("  val_loss {l:.5}");

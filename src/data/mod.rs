@@ -168,8 +168,14 @@ pub fn roles(network: &Network) -> Roles {
 }
 
 /// The populations rows of `width` values are presented to: the `input` populations, or,
-/// in a network without any (a Hopfield memory), the first population of that size.
+/// in a network without any (a Hopfield memory), the first population of that size. In an
+/// adversarial network, rows are real samples: they go where the generator's samples
+/// appear.
 pub fn presented(network: &Network, width: usize) -> Option<Vec<PopulationId>> {
+    if let Some(adversarial) = network.train.as_ref().and_then(|t| t.adversarial) {
+        let generator = adversarial.generator;
+        return (network.graph.population(generator).size() == width).then(|| vec![generator]);
+    }
     let r = roles(network);
     if !r.inputs.is_empty() {
         let total: usize = r
@@ -338,7 +344,14 @@ fn check_widths(
     };
     let steps = table.steps();
     if presented(network, table.step_inputs()).is_none() {
-        let expected = if roles.inputs.is_empty() {
+        let expected = if let Some(a) = network.train.as_ref().and_then(|t| t.adversarial) {
+            let g = g.population(a.generator);
+            format!(
+                "the generator's samples ('{}') have {} values",
+                g.name,
+                g.size()
+            )
+        } else if roles.inputs.is_empty() {
             "no population has that size".to_string()
         } else {
             format!("the input population {}", describe(&roles.inputs))

@@ -10,8 +10,8 @@ pub mod value;
 
 pub use graph::{Graph, PopulationId, ProjectionId};
 pub use network::{
-    DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Interval, Network,
-    Plasticity, Population, Projection, Receptor, Record, RecordTarget, Recordable, Simulate,
-    Train, TrainOptions,
+    Adversarial, DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Interval,
+    Network, Plasticity, Population, Projection, Receptor, Record, RecordTarget, Recordable,
+    Simulate, Train, TrainOptions,
 };
 pub use value::{Call, DistKind, Distribution, Params, Value};

@@ -181,7 +181,19 @@ pub struct Train {
     pub options: TrainOptions,
     /// Further options as written (read: `shuffle`, a flag, on by default).
     pub extra: Params,
+    /// `train adversarial { ... }`: a generative adversarial network.
+    pub adversarial: Option<Adversarial>,
     pub span: Span,
+}
+
+/// The two parts of `train adversarial`. The generator is every population up to and
+/// including `generator` (fed noise at its `input` populations); the discriminator is every
+/// population after it up to `discriminator`, its one output. Real rows are shown to the
+/// discriminator in place of the generator's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Adversarial {
+    pub generator: PopulationId,
+    pub discriminator: PopulationId,
 }
 
 /// The regularisation and training conveniences of `train { ... }`. The default is none of

@@ -52,7 +52,7 @@ pub enum Stmt {
     Population(PopulationDecl),
     Projection(ProjectionDecl),
     Dataset(DatasetDecl),
-    Train(Block),
+    Train(TrainDecl),
     Evaluate(Block),
     Simulate(SimulateDecl),
     Record(RecordDecl),
@@ -64,6 +64,13 @@ pub struct Param {
     pub name: Ident,
     pub value: Expr,
     pub span: Span,
+}
+
+/// `train { ... }` or `train KIND { ... }` (`train adversarial { ... }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainDecl {
+    pub kind: Option<Ident>,
+    pub block: Block,
 }
 
 /// `{ a = 1, b = 2 }`

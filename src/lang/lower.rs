@@ -157,7 +157,7 @@ pub fn lower_network(
 
     // Protocol.
     for extra in trains.iter().skip(1) {
-        diags.push(twice("train", extra.span, trains[0].span));
+        diags.push(twice("train", extra.block.span, trains[0].block.span));
     }
     for extra in evals.iter().skip(1) {
         diags.push(twice("evaluate", extra.span, evals[0].span));
@@ -165,11 +165,11 @@ pub fn lower_network(
     for extra in sims.iter().skip(1) {
         diags.push(twice("simulate", extra.1, sims[0].1));
     }
-    if let Some(b) = trains.first() {
+    if let Some(t) = trains.first() {
         if mode == Mode::Spiking {
-            diags.push(rate_only("train", b.span));
+            diags.push(rate_only("train", t.block.span));
         } else {
-            network.train = protocol::train(b, mode, &ctx, diags);
+            network.train = protocol::train(t, mode, &ctx, &refs, diags);
         }
     }
     if let Some(b) = evals.first() {
@@ -229,7 +229,8 @@ fn stmt_span(stmt: &Stmt) -> Span {
         Stmt::Population(p) => p.span,
         Stmt::Projection(p) => p.span,
         Stmt::Dataset(d) => d.span,
-        Stmt::Train(b) | Stmt::Evaluate(b) => b.span,
+        Stmt::Train(t) => t.block.span,
+        Stmt::Evaluate(b) => b.span,
         Stmt::Simulate(SimulateDecl::Duration(e)) => e.span,
         Stmt::Simulate(SimulateDecl::Block(b)) => b.span,
         Stmt::Record(r) => r.span,
@@ -413,7 +414,7 @@ fn population(
     let params = check_params(info.name, info.params, &model_given, ctx, decl.span, diags);
     let shape = shape?;
     if let Some(check) = info.check
-        && let Err(problem) = check(shape.iter().product(), &params)
+        && let Err(problem) = check(shape.iter().product(), &|name| params.number(name))
     {
         let at = model_given
             .iter()

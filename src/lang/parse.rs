@@ -312,9 +312,21 @@ impl Lowerer {
         }
     }
 
-    fn train(&mut self, pair: Pair<Rule>) -> Block {
-        let b = pair.into_inner().next().expect("train block");
-        self.block(b)
+    fn train(&mut self, pair: Pair<Rule>) -> TrainDecl {
+        let mut kind = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::name => kind = Some(self.ident(p)),
+                Rule::block => {
+                    return TrainDecl {
+                        kind,
+                        block: self.block(p),
+                    };
+                }
+                r => unreachable!("train: {r:?}"),
+            }
+        }
+        unreachable!("train without a block")
     }
 
     fn evaluate(&mut self, pair: Pair<Rule>) -> Block {

@@ -164,14 +164,16 @@ enum TrainingField {
     Accuracy,
     ValLoss,
     ValAccuracy,
+    GeneratorLoss,
     Seconds,
 }
 
-const TRAINING_FIELDS: [(TrainingField, &str, &str); 5] = [
+const TRAINING_FIELDS: [(TrainingField, &str, &str); 6] = [
     (TrainingField::Loss, "loss", "1"),
     (TrainingField::Accuracy, "accuracy", "1"),
     (TrainingField::ValLoss, "val_loss", "1"),
     (TrainingField::ValAccuracy, "val_accuracy", "1"),
+    (TrainingField::GeneratorLoss, "generator_loss", "1"),
     (TrainingField::Seconds, "epoch_s", "s"),
 ];
 
@@ -182,6 +184,7 @@ impl TrainingField {
             TrainingField::Accuracy => stats.accuracy.unwrap_or(f64::NAN),
             TrainingField::ValLoss => stats.val_loss.unwrap_or(f64::NAN),
             TrainingField::ValAccuracy => stats.val_accuracy.unwrap_or(f64::NAN),
+            TrainingField::GeneratorLoss => stats.generator_loss.unwrap_or(f64::NAN),
             TrainingField::Seconds => stats.seconds,
         }
     }
@@ -778,6 +781,7 @@ impl Hdf5Recorder {
                 ("evaluate_accuracy", evaluate.accuracy),
                 ("evaluate_loss", evaluate.loss),
                 ("evaluate_overlap", evaluate.overlap),
+                ("evaluate_mmd", evaluate.mmd),
             ] {
                 if let Some(v) = value {
                     set(name, AttrValue::F64(v))?;
@@ -1206,6 +1210,8 @@ pub fn read_training(path: &Path) -> Result<Vec<EpochStats>, RecordError> {
     let (loss, accuracy) = (column("loss")?, column("accuracy")?);
     let (val_loss, val_accuracy) = (column("val_loss")?, column("val_accuracy")?);
     let seconds = column("epoch_s")?;
+    // Files written before adversarial training have no generator loss.
+    let generator_loss = column("generator_loss").unwrap_or_default();
     let optional = |v: f64| (!v.is_nan()).then_some(v);
     Ok(epochs
         .iter()
@@ -1216,6 +1222,7 @@ pub fn read_training(path: &Path) -> Result<Vec<EpochStats>, RecordError> {
             accuracy: accuracy.get(i).copied().and_then(optional),
             val_loss: val_loss.get(i).copied().and_then(optional),
             val_accuracy: val_accuracy.get(i).copied().and_then(optional),
+            generator_loss: generator_loss.get(i).copied().and_then(optional),
             seconds: seconds.get(i).copied().unwrap_or(f64::NAN),
         })
         .collect())

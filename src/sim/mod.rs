@@ -53,6 +53,8 @@ pub struct EpochStats {
     pub accuracy: Option<f64>,
     pub val_loss: Option<f64>,
     pub val_accuracy: Option<f64>,
+    /// `train adversarial`: the generator's loss (`loss` is the discriminator's).
+    pub generator_loss: Option<f64>,
     /// Wall time of the epoch in seconds (not part of any deterministic summary).
     pub seconds: f64,
 }

@@ -74,4 +74,7 @@ pub struct EvalReport {
     pub loss: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlap: Option<f64>,
+    /// A generator's samples against real rows: squared maximum mean discrepancy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mmd: Option<f64>,
 }

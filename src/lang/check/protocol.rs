@@ -8,11 +8,11 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::diag::{Diagnostic, Span, suggest};
 use crate::ir::{
-    DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Interval, Params,
-    ProjectionId, Record, RecordTarget, Recordable, Simulate, Train, TrainOptions, Value,
+    Adversarial, DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Interval,
+    Params, ProjectionId, Record, RecordTarget, Recordable, Simulate, Train, TrainOptions, Value,
 };
 use crate::lang::ast::{
-    Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, RecordDecl, SimulateDecl, Target,
+    Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, RecordDecl, SimulateDecl, Target, TrainDecl,
 };
 use crate::lang::check::connectivity::PopRef;
 use crate::lang::check::params::{
@@ -24,7 +24,7 @@ use crate::models::{Mode, ParamKind, ParamSpec, Range, loss};
 use crate::units::Dim;
 
 /// Metrics `evaluate` can report.
-pub const METRICS: &[&str] = &["accuracy", "loss", "overlap"];
+pub const METRICS: &[&str] = &["accuracy", "loss", "overlap", "mmd"];
 
 /// Network-level settings.
 pub const SETTINGS: &[&str] = &["seed", "dt", "output"];
@@ -247,9 +247,44 @@ pub fn resolve_path(base: &Path, path: &str) -> PathBuf {
     out
 }
 
-pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Train> {
+/// Kinds of training besides the plain `train { ... }`.
+const TRAIN_KINDS: &[&str] = &["adversarial"];
+
+/// The roles of `train adversarial`: population names, not values.
+const ADVERSARIAL_ROLES: [&str; 2] = ["generator", "discriminator"];
+
+pub fn train(
+    decl: &TrainDecl,
+    mode: Mode,
+    ctx: &Ctx,
+    populations: &[PopRef],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Train> {
+    let block = &decl.block;
     let n = diags.len();
-    let given = block_entries(Some(block), diags);
+    if let Some(kind) = &decl.kind
+        && !TRAIN_KINDS.contains(&kind.name.as_str())
+    {
+        let mut d = Diagnostic::error("E0118", format!("unknown kind of training `{}`", kind.name))
+            .with_label(kind.span, "not a kind of training");
+        d = match suggest(&kind.name, TRAIN_KINDS.iter().copied()) {
+            Some(s) => d.with_help(format!("did you mean `train {s} {{ ... }}`?")),
+            None => d.with_help(
+                "kinds: `train { ... }` (backprop or local rules), `train adversarial { ... }`",
+            ),
+        };
+        diags.push(d);
+        return None;
+    }
+    let is_adversarial = decl.kind.is_some();
+    let (roles, given): (Vec<Given>, Vec<Given>) = block_entries(Some(block), diags)
+        .into_iter()
+        .partition(|g| is_adversarial && ADVERSARIAL_ROLES.contains(&g.name.name.as_str()));
+    let adversarial = if is_adversarial {
+        adversarial_roles(&roles, populations, block.span, diags)
+    } else {
+        None
+    };
     let p = check_params_with(
         "train",
         TRAIN_PARAMS,
@@ -264,7 +299,10 @@ pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) 
     if mode != Mode::Rate || diags.len() > n {
         return None;
     }
-    let loss = p.symbol("loss").map(str::to_string);
+    let loss = p
+        .symbol("loss")
+        .map(str::to_string)
+        .or_else(|| is_adversarial.then(|| "binary_cross_entropy".to_string()));
     let optimizer = match p.get("optimizer") {
         Some(Value::Call(c)) => Some(c.clone()),
         _ if loss.is_some() => Some(default_optimizer()),
@@ -282,7 +320,56 @@ pub fn train(block: &Block, mode: Mode, ctx: &Ctx, diags: &mut Vec<Diagnostic>) 
         validate: p.symbol("validate").map(str::to_string),
         options: train_options(&p),
         extra: Params::new(),
+        adversarial,
         span: block.span,
+    })
+}
+
+/// `generator = G, discriminator = D` of `train adversarial`: two populations, D after G.
+fn adversarial_roles(
+    roles: &[Given],
+    populations: &[PopRef],
+    span: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Adversarial> {
+    let mut found = [None, None];
+    for (slot, role) in found.iter_mut().zip(ADVERSARIAL_ROLES) {
+        let Some(g) = roles.iter().find(|g| g.name.name == role) else {
+            diags.push(
+                Diagnostic::error("E0302", format!("`train adversarial` needs `{role}`"))
+                    .with_label(span, format!("no `{role} = POPULATION` here"))
+                    .with_help(
+                        "name the generator's output population and the discriminator's \
+                         output population: `generator = fake, discriminator = verdict`",
+                    ),
+            );
+            continue;
+        };
+        let ExprKind::Name(name) = &g.value.kind else {
+            diags.push(
+                Diagnostic::error("E0204", format!("`{role}` names a population"))
+                    .with_label(g.value.span, "expected a population name"),
+            );
+            continue;
+        };
+        match populations.iter().find(|p| &p.name == name) {
+            Some(p) => *slot = Some(p.id),
+            None => {
+                let mut d = Diagnostic::error("E0101", format!("unknown population `{name}`"))
+                    .with_label(g.value.span, "not declared in this network");
+                if let Some(s) = suggest(name, populations.iter().map(|p| p.name.as_str())) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    let [Some(generator), Some(discriminator)] = found else {
+        return None;
+    };
+    Some(Adversarial {
+        generator,
+        discriminator,
     })
 }
 

@@ -56,8 +56,11 @@ pub static INFO: NeuronInfo = NeuronInfo {
     check: Some(heads_divide_width),
 };
 
-fn heads_divide_width(size: usize, params: &crate::ir::Params) -> Result<(), ParamProblem> {
-    let heads = params.number("heads").unwrap_or(1.0) as usize;
+fn heads_divide_width(
+    size: usize,
+    number: &dyn Fn(&str) -> Option<f64>,
+) -> Result<(), ParamProblem> {
+    let heads = number("heads").unwrap_or(1.0) as usize;
     if heads > 0 && size.is_multiple_of(heads) {
         return Ok(());
     }

@@ -43,7 +43,8 @@ pub struct NeuronInfo {
     pub accepts_input: bool,
     /// A constraint between the size and the parameters that ranges cannot state (heads
     /// that divide the width); the checker reports a violation at the named parameter.
-    pub check: Option<fn(usize, &crate::ir::Params) -> Result<(), ParamProblem>>,
+    /// It sees the population size and the numeric value of each parameter.
+    pub check: Option<fn(usize, &dyn Fn(&str) -> Option<f64>) -> Result<(), ParamProblem>>,
 }
 
 /// A population whose parameters do not fit its size.

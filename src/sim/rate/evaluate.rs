@@ -198,6 +198,7 @@ pub(super) fn evaluate(
         },
         loss: if want_loss { scores.loss() } else { None },
         overlap: if want_overlap { scores.overlap() } else { None },
+        mmd: None,
     })
 }
 
@@ -247,9 +248,9 @@ fn memories<'a>(
 }
 
 /// `record activation of ...`: (record index, [(layer, start, end)]).
-type ActivationRecord = (usize, Vec<(usize, usize, usize)>);
+pub(super) type ActivationRecord = (usize, Vec<(usize, usize, usize)>);
 
-fn activation_records(network: &Network) -> Vec<ActivationRecord> {
+pub(super) fn activation_records(network: &Network) -> Vec<ActivationRecord> {
     network
         .records
         .iter()

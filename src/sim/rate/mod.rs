@@ -11,6 +11,8 @@
 //! * `train.rs` — the epoch loop and per-epoch statistics.
 //! * `schedule.rs` — the `train` block's conveniences around each update: learning-rate
 //!   schedule, L1/L2 penalties, gradient clipping, early stopping.
+//! * `adversarial.rs` — `train adversarial`: alternating discriminator and generator
+//!   updates, and the generator's evaluation (MMD against real rows).
 //! * `evaluate.rs` — metrics (accuracy, loss, overlap) and activation records.
 //!
 //! Results are bit-identical for a seed whatever the thread count: random draws come from
@@ -19,6 +21,7 @@
 //! reduction (loss, bias gradients, metrics, the gradient norm for clipping) runs in a fixed
 //! order on one thread.
 
+mod adversarial;
 mod evaluate;
 mod gemm;
 mod model;
@@ -29,6 +32,7 @@ mod units;
 
 use std::time::Instant;
 
+pub use adversarial::mmd;
 pub use model::{Model, RateOptions};
 
 use super::{Observer, ProjectionReport, RunConfig, RunReport, SimError};
@@ -85,17 +89,22 @@ pub fn run_with(
     }
 
     let running = Instant::now();
+    let adversarial = network.train.as_ref().and_then(|t| t.adversarial);
     if let Some(train) = &network.train {
-        let summary = train::train(&mut model, network, train, data, config, observer)?;
+        let summary = match &adversarial {
+            Some(a) => adversarial::train(&mut model, network, train, a, data, config, observer)?,
+            None => train::train(&mut model, network, train, data, config, observer)?,
+        };
         report.interrupted = summary.interrupted;
         report.train = Some(summary.report);
     }
     if let Some(evaluate) = &network.evaluate
         && !report.interrupted
     {
-        report.evaluate = Some(evaluate::evaluate(
-            &mut model, network, evaluate, data, observer,
-        )?);
+        report.evaluate = Some(match &adversarial {
+            Some(a) => adversarial::evaluate(&mut model, network, a, evaluate, data, observer)?,
+            None => evaluate::evaluate(&mut model, network, evaluate, data, observer)?,
+        });
     }
     for (path, shape, values) in model.arrays() {
         observer.array(&path, &shape, &values)?;

@@ -42,6 +42,7 @@ use crate::models::optimizer::Optimizer;
 use crate::models::plasticity::{bcm, hebbian, oja};
 use crate::sim::SimError;
 
+mod adversarial;
 mod hooks;
 pub(super) use hooks::Snapshot;
 
@@ -52,6 +53,7 @@ pub(crate) mod stream {
     pub const EPOCH: u64 = 0x3000;
     pub const DROPOUT: u64 = 0x4000_0000;
     pub const UNIT: u64 = 0x10_0000;
+    pub const NOISE: u64 = 0x5000_0000_0000;
 }
 
 /// Parameter elements per rayon task in the optimizer update.
@@ -1036,12 +1038,18 @@ impl Model {
     /// every trained parameter (averaged over the batch and the steps with targets, as the
     /// loss is).
     pub fn backward(&mut self, b: usize) -> f64 {
-        let Some(loss) = self.loss else {
-            return f64::NAN;
-        };
         for p in &mut self.params {
             p.grad.fill(0.0);
         }
+        self.backward_adding(b)
+    }
+
+    /// [`Model::backward`] adding to the gradients already there (the discriminator of a
+    /// GAN learns from a real and a fake batch).
+    pub(super) fn backward_adding(&mut self, b: usize) -> f64 {
+        let Some(loss) = self.loss else {
+            return f64::NAN;
+        };
         let all = self.steps * b;
         self.ready.iter_mut().for_each(|r| *r = false);
         for (l, layer) in self.layers.iter().enumerate() {

@@ -127,6 +127,7 @@ pub(super) fn train(
             accuracy: scores.accuracy(),
             val_loss,
             val_accuracy,
+            generator_loss: None,
             seconds,
         })?;
         for (record, links, every) in &weight_records {
