@@ -1,7 +1,9 @@
 //! Criterion benchmarks of the rate engine: one training batch (forward, backward, Adam
 //! update) of the MNIST MLP (784-128-128-10, batch 128), a 256-sample inference block, and
 //! one training batch (64) and inference block of `networks/cnn_mnist.net` (two 3×3
-//! convolutions with max pooling), on the calling thread. The end-to-end samples/s comparison with PyTorch lives in
+//! convolutions with max pooling), and an LSTM of 128 units (a 20-step training batch of
+//! 32 sequences with backpropagation through time, and one step of 64 sequences), on the
+//! calling thread. The end-to-end samples/s comparison with PyTorch lives in
 //! `examples/mlp_throughput.rs` and `benches/compare/pytorch_mlp.py`.
 
 use std::hint::black_box;
@@ -154,5 +156,68 @@ fn bench_cnn(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench, bench_cnn);
+/// An LSTM of 128 units reading 32 inputs per step, classifying at every step.
+fn lstm() -> Network {
+    let source = "network lstm_bench : rate {
+        population x : input[32]
+        population h : lstm[128]
+        population y : dense[10] { activation = softmax }
+        x -> h -> y : full { init = xavier }
+        train { data = d, loss = cross_entropy, optimizer = adam(lr = 1e-3), batch = 32 }
+        dataset d = inline { [0] }
+    }";
+    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+    let c = neurosim::lang::compile("lstm_bench.net", source, &mut loader, &[]);
+    c.networks.into_iter().next().expect("lstm_bench compiles")
+}
+
+/// `rows` sequences of `steps` steps of 32 inputs, a one-hot target of 10 at every step.
+fn sequences(rows: usize, steps: usize) -> Table {
+    let inputs = (0..rows * steps * 32)
+        .map(|i| ((i * 7) % 13) as f32 / 13.0)
+        .collect();
+    let mut targets = vec![0.0; rows * steps * 10];
+    for (k, t) in targets.chunks_mut(10).enumerate() {
+        t[k % 10] = 1.0;
+    }
+    Table {
+        n_rows: rows,
+        n_inputs: steps * 32,
+        inputs,
+        n_targets: steps * 10,
+        targets: Some(targets),
+        steps,
+    }
+}
+
+fn bench_lstm(c: &mut Criterion) {
+    const STEPS: usize = 20;
+    const SEQ_BATCH: usize = 32;
+    let net = lstm();
+    let options = RateOptions {
+        steps: STEPS,
+        ..RateOptions::default()
+    };
+    let mut model = Model::build(&net, &options, 64, 1).expect("model");
+    model.set_presented(&[0]);
+    let rows: Vec<usize> = (0..SEQ_BATCH).collect();
+    model.present(&sequences(SEQ_BATCH, STEPS), &rows, &[0]);
+    c.bench_function("lstm_train_20_steps_batch_32", |b| {
+        b.iter(|| {
+            model.forward(SEQ_BATCH);
+            black_box(model.backward(SEQ_BATCH));
+            model.update();
+        })
+    });
+    let rows: Vec<usize> = (0..64).collect();
+    model.present(&sequences(64, 1), &rows, &[0]);
+    c.bench_function("lstm_step_batch_64", |b| {
+        b.iter(|| {
+            model.forward(64);
+            black_box(model.state(1, 64)[0]);
+        })
+    });
+}
+
+criterion_group!(benches, bench, bench_cnn, bench_lstm);
 criterion_main!(benches);

@@ -44,8 +44,11 @@ pub struct NeuronInfo {
     /// A constraint between the size and the parameters that ranges cannot state (heads
     /// that divide the width); the checker reports a violation at the named parameter.
     /// It sees the population size and the numeric value of each parameter.
-    pub check: Option<fn(usize, &dyn Fn(&str) -> Option<f64>) -> Result<(), ParamProblem>>,
+    pub check: Option<SizeCheck>,
 }
+
+/// `NeuronInfo::check`: (size, numeric parameter lookup) → whether they fit.
+pub type SizeCheck = fn(usize, &dyn Fn(&str) -> Option<f64>) -> Result<(), ParamProblem>;
 
 /// A population whose parameters do not fit its size.
 #[derive(Debug, Clone, PartialEq)]

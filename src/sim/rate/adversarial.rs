@@ -16,7 +16,7 @@
 
 use std::time::Instant;
 
-use super::evaluate::activation_records;
+use super::evaluate::{activation_records, emit_activations};
 use super::model::Model;
 use super::schedule;
 use super::table;
@@ -170,15 +170,7 @@ pub(super) fn evaluate(
         model.forward(b);
         generated.extend_from_slice(model.state(generator, b));
         for (c, &row) in block.iter().enumerate() {
-            for (record, targets) in &records {
-                values.clear();
-                for &(l, start, end) in targets {
-                    let n = model.layer_size(l);
-                    let column = &model.state(l, b)[c * n..(c + 1) * n];
-                    values.extend_from_slice(&column[start.min(n)..end.min(n)]);
-                }
-                observer.sample(*record, row as f64, &values)?;
-            }
+            emit_activations(model, &records, b, c, row, &mut values, observer)?;
         }
     }
     Ok(EvalReport {

@@ -179,15 +179,7 @@ pub(super) fn evaluate(
                 scores.overlap_sum += dot / m.n as f64;
                 scores.overlap_samples += 1;
             }
-            for (record, targets) in &records {
-                values.clear();
-                for &(l, start, end) in targets {
-                    let n = model.layer_size(l);
-                    let column = &model.state(l, b)[c * n..(c + 1) * n];
-                    values.extend_from_slice(&column[start.min(n)..end.min(n)]);
-                }
-                observer.sample(*record, row as f64, &values)?;
-            }
+            emit_activations(model, &records, b, c, row, &mut values, observer)?;
         }
     }
     Ok(EvalReport {
@@ -248,6 +240,29 @@ fn memories<'a>(
 }
 
 /// `record activation of ...`: (record index, [(layer, start, end)]).
+/// Streams the `record activation` samples of sample `c` (dataset row `row`) of the last
+/// batch of `b`.
+pub(super) fn emit_activations(
+    model: &Model,
+    records: &[ActivationRecord],
+    b: usize,
+    c: usize,
+    row: usize,
+    values: &mut Vec<f32>,
+    observer: &mut dyn Observer,
+) -> Result<(), SimError> {
+    for (record, targets) in records {
+        values.clear();
+        for &(l, start, end) in targets {
+            let n = model.layer_size(l);
+            let column = &model.state(l, b)[c * n..(c + 1) * n];
+            values.extend_from_slice(&column[start.min(n)..end.min(n)]);
+        }
+        observer.sample(*record, row as f64, values)?;
+    }
+    Ok(())
+}
+
 pub(super) type ActivationRecord = (usize, Vec<(usize, usize, usize)>);
 
 pub(super) fn activation_records(network: &Network) -> Vec<ActivationRecord> {

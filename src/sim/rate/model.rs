@@ -873,7 +873,7 @@ impl Model {
         if self.step_major {
             (0..self.steps).map(|t| t..t + 1).collect()
         } else {
-            vec![0..self.steps]
+            std::iter::once(0..self.steps).collect()
         }
     }
 
@@ -1184,8 +1184,9 @@ impl Model {
             };
             let source_cols = from * b * n_src..(from + span.len()) * b * n_src;
             let x = &y[src][source_cols.clone()];
-            let propagate = !(self.layers[src].is_input || self.clamped[src])
-                && !(link.delayed && !steps.carries_back(span.start));
+            // A truncated recurrent projection passes no gradient back to the step before.
+            let cut = link.delayed && !steps.carries_back(span.start);
+            let propagate = !(self.layers[src].is_input || self.clamped[src] || cut);
             if let Some(spatial) = &mut link.spatial {
                 let grad = self.weight_param[li].map(|p| params[p].grad.as_mut_slice());
                 let dx = propagate.then(|| &mut dy[src][source_cols]);
@@ -1267,27 +1268,8 @@ impl Model {
 
     /// One optimizer step on every gradient-trained parameter.
     pub fn update(&mut self) {
-        let Some(optimizer) = self.optimizer else {
-            return;
-        };
-        self.step += 1;
-        let step = self.step;
-        let parallel = self.threads > 1;
-        let Model {
-            params,
-            weights,
-            biases,
-            unit_tensors,
-            ..
-        } = self;
-        for p in params.iter_mut() {
-            let values: &mut [f32] = match p.target {
-                ParamOf::Weight(i) => weights[i].as_mut_slice(),
-                ParamOf::Bias(i) => &mut biases[i],
-                ParamOf::Unit(l, k) => &mut unit_tensors[l][k],
-            };
-            apply(optimizer, step, values, p, parallel);
-        }
+        let all = vec![true; self.params.len()];
+        self.update_selected(&all, self.step + 1);
     }
 
     /// Applies every projection's local rule to the current batch (pre = source state,

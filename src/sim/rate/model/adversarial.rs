@@ -1,4 +1,5 @@
-//! What `train adversarial` needs of a [`Model`] beyond one training step: the split of the
+//! What `train adversarial` needs of a [`Model`] beyond one training step (and the
+//! optimizer step itself, which `Model::update` applies to every part): the split of the
 //! parameters into generator and discriminator, noise at the generator's inputs, constant
 //! targets (real = 1, fake = 0), gradients summed over two passes, and an update of one
 //! part only. Kept in its own file so the GAN protocol touches `model.rs` by one `mod` line.
@@ -58,8 +59,8 @@ impl Model {
         }
     }
 
-    /// One optimizer step (number `step`, counted per part) on the parameters marked in
-    /// `selected`.
+    /// One optimizer step (number `step`: a GAN counts per part) on the parameters marked
+    /// in `selected`.
     pub(in crate::sim::rate) fn update_selected(&mut self, selected: &[bool], step: u64) {
         let Some(optimizer) = self.optimizer else {
             return;

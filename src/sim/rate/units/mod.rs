@@ -155,7 +155,7 @@ fn sigmoid(x: f32) -> f32 {
 
 /// Splits a cache into planes of `widths[k]` rows each over the same columns, so that each
 /// plane is a contiguous column-major matrix a GEMM can use.
-fn planes<'a, const K: usize>(cache: &'a mut [f32], widths: [usize; K]) -> [&'a mut [f32]; K] {
+fn planes<const K: usize>(cache: &mut [f32], widths: [usize; K]) -> [&mut [f32]; K] {
     let total: usize = widths.iter().sum();
     let columns = cache.len() / total.max(1);
     let mut rest = cache;
