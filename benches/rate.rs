@@ -158,16 +158,19 @@ fn bench_cnn(c: &mut Criterion) {
 
 /// An LSTM of 128 units reading 32 inputs per step, classifying at every step.
 fn lstm() -> Network {
-    let source = "network lstm_bench : rate {
-        population x : input[32]
-        population h : lstm[128]
-        population y : dense[10] { activation = softmax }
-        x -> h -> y : full { init = xavier }
-        train { data = d, loss = cross_entropy, optimizer = adam(lr = 1e-3), batch = 32 }
-        dataset d = inline { [0] }
-    }";
+    let row = format!("[{}] -> [1{}]", vec!["0"; 32].join(", "), ", 0".repeat(9));
+    let source = format!(
+        "network lstm_bench : rate {{
+            population x : input[32]
+            population h : lstm[128]
+            population y : dense[10] {{ activation = softmax }}
+            x -> h -> y : full {{ init = xavier }}
+            dataset d = inline {{ {row} }}
+            train {{ data = d, loss = cross_entropy, optimizer = adam(lr = 1e-3), batch = 32 }}
+        }}"
+    );
     let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
-    let c = neurosim::lang::compile("lstm_bench.net", source, &mut loader, &[]);
+    let c = neurosim::lang::compile("lstm_bench.net", &source, &mut loader, &[]);
     c.networks.into_iter().next().expect("lstm_bench compiles")
 }
 

@@ -1545,3 +1545,29 @@ fn mmd_is_zero_for_equal_sets_and_grows_with_distance() {
     let (near, away) = (rate::mmd(&a, &shifted, 2), rate::mmd(&a, &far, 2));
     assert!(0.0 < near && near < away, "{near} {away}");
 }
+
+#[test]
+fn inline_sequences_are_checked_per_step_and_train() {
+    // Two-step sequences of one input: the target at each step is the input of step 0
+    // (a one-step memory).
+    let net = compile_net(
+        "inline_sequences.net",
+        "network remember : rate {
+            seed = 2
+            dataset d = inline(length = 2) {
+                [1, 0] -> [1, 1]
+                [0, 1] -> [0, 0]
+                [1, 1] -> [1, 1]
+                [0, 0] -> [0, 0]
+            }
+            population x : input[1]
+            population h : lstm[4]
+            population y : dense[1] { activation = sigmoid }
+            x -> h -> y : full { init = xavier }
+            train { data = d, loss = binary_cross_entropy, optimizer = adam(lr = 0.05),
+                    epochs = 200, batch = 4 }
+            evaluate { data = d, metrics = [accuracy] }
+        }",
+    );
+    assert_eq!(test_accuracy(&net), 1.0);
+}

@@ -150,7 +150,8 @@ pub fn lower_network(
             continue;
         }
         if let Some(d) = protocol::dataset(decl, base, &ctx, diags) {
-            check_widths(decl, &d, &network, diags);
+            let adversarial = trains.iter().any(|t| t.kind.is_some());
+            check_widths(decl, &d, &network, adversarial, diags);
             network.datasets.push(d);
         }
     }
@@ -646,34 +647,45 @@ fn lower_projection(
     }
 }
 
-/// An inline dataset's widths must match the input population and the single output.
+/// An inline dataset's widths must match the input population and the single output (per
+/// step, for a sequence). The rows of a GAN are real samples, checked when data is loaded.
 fn check_widths(
     decl: &DatasetDecl,
     d: &crate::ir::Dataset,
     network: &Network,
+    adversarial: bool,
     diags: &mut Vec<Diagnostic>,
 ) {
     let crate::ir::DataSource::Inline { rows } = &d.source else {
         return;
     };
     let Some(first) = rows.first() else { return };
+    if adversarial {
+        return;
+    }
+    let steps = d.options.length.unwrap_or(1).max(1);
     let g = &network.graph;
     let inputs: Vec<_> = g
         .populations()
         .filter(|(_, p)| p.model.name == "input")
         .collect();
     if let [(_, input)] = inputs.as_slice()
-        && input.size() != first.inputs.len()
+        && input.size() * steps != first.inputs.len()
     {
         diags.push(
             Diagnostic::error(
                 "E0506",
                 format!(
-                    "dataset `{}` has {} inputs per row, but input population `{}` has {} units",
+                    "dataset `{}` has {} inputs per row, but input population `{}` has {} units{}",
                     d.name,
                     first.inputs.len(),
                     input.name,
-                    input.size()
+                    input.size(),
+                    if steps > 1 {
+                        format!(" (× {steps} steps = {})", input.size() * steps)
+                    } else {
+                        String::new()
+                    }
                 ),
             )
             .with_label(decl.span, format!("{} inputs per row", first.inputs.len()))
@@ -682,7 +694,7 @@ fn check_widths(
     }
     // Without an input population, rows set the state of the population of their width
     // (a Hopfield memory); one must exist.
-    let width = first.inputs.len();
+    let width = first.inputs.len() / steps;
     if inputs.is_empty()
         && g.n_populations() > 0
         && !g.populations().any(|(_, p)| p.size() == width)
@@ -714,6 +726,7 @@ fn check_widths(
         .collect();
     if let [(_, out)] = outputs.as_slice()
         && out.size() != targets.len()
+        && out.size() * steps != targets.len()
     {
         diags.push(
             Diagnostic::error(
