@@ -143,14 +143,14 @@ pub fn lower_network(
         );
     }
 
-    // Datasets.
+    // Datasets. The rows of a GAN go to the generator, resolved with the train block.
+    let adversarial = trains.iter().any(|t| t.kind.is_some());
     for (_, decl) in &datasets {
         if mode == Mode::Spiking {
             diags.push(rate_only("dataset", decl.name.span.to(decl.span)));
             continue;
         }
         if let Some(d) = protocol::dataset(decl, base, &ctx, diags) {
-            let adversarial = trains.iter().any(|t| t.kind.is_some());
             check_widths(decl, &d, &network, adversarial, diags);
             network.datasets.push(d);
         }

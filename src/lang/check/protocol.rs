@@ -12,9 +12,11 @@ use crate::ir::{
     Params, ProjectionId, Record, RecordTarget, Recordable, Simulate, Train, TrainOptions, Value,
 };
 use crate::lang::ast::{
-    Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, RecordDecl, SimulateDecl, Target, TrainDecl,
+    Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, Ident, RecordDecl, SimulateDecl, Target,
+    TrainDecl,
 };
 use crate::lang::check::connectivity::PopRef;
+use crate::lang::check::names;
 use crate::lang::check::params::{
     Ctx, Given, block_entries, check_params_with, integer, named_args, quantity, unknown_param,
 };
@@ -355,12 +357,12 @@ fn adversarial_roles(
         match populations.iter().find(|p| &p.name == name) {
             Some(p) => *slot = Some(p.id),
             None => {
-                let mut d = Diagnostic::error("E0101", format!("unknown population `{name}`"))
-                    .with_label(g.value.span, "not declared in this network");
-                if let Some(s) = suggest(name, populations.iter().map(|p| p.name.as_str())) {
-                    d = d.with_help(format!("did you mean `{s}`?"));
-                }
-                diags.push(d);
+                let ident = Ident {
+                    name: name.clone(),
+                    span: g.value.span,
+                };
+                let known: Vec<&str> = populations.iter().map(|p| p.name.as_str()).collect();
+                diags.push(names::unknown("E0101", "population", &ident, &known));
             }
         }
     }
@@ -655,47 +657,10 @@ pub fn dataset(
                     let mut target = Vec::new();
                     let mut targets = Vec::new();
                     for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
-                        let (what, into) = if g.name.name == "target" {
-                            ("`target`", &mut target)
+                        if g.name.name == "target" {
+                            target = column_names(g.value, "`target`", true, diags);
                         } else {
-                            ("`targets`", &mut targets)
-                        };
-                        match eval(g.value, diags) {
-                            // One label column: `target = "label"`.
-                            Some(Val::Str(s)) if what == "`target`" => into.push(s),
-                            Some(Val::List(items)) => {
-                                for (v, span) in items {
-                                    match v {
-                                        Val::Str(s) | Val::Sym(s) => into.push(s),
-                                        other => diags.push(
-                                            Diagnostic::error(
-                                                "E0204",
-                                                format!(
-                                                    "{what} lists column names, found {}",
-                                                    other.describe()
-                                                ),
-                                            )
-                                            .with_label(span, "expected a column name"),
-                                        ),
-                                    }
-                                }
-                            }
-                            Some(other) => diags.push(
-                                Diagnostic::error(
-                                    "E0204",
-                                    format!(
-                                        "{what} expects {}, found {}",
-                                        if what == "`target`" {
-                                            "a column name or a list of them"
-                                        } else {
-                                            "a list of column names"
-                                        },
-                                        other.describe()
-                                    ),
-                                )
-                                .with_label(g.value.span, "expected [\"a\", \"b\"]"),
-                            ),
-                            None => {}
+                            targets = column_names(g.value, "`targets`", false, diags);
                         }
                     }
                     if !target.is_empty() && !targets.is_empty() {
@@ -769,6 +734,45 @@ pub fn dataset(
         options,
         span: decl.span,
     })
+}
+
+/// The column names of `target`/`targets`: a list of names, or (if `single` is allowed)
+/// one name.
+fn column_names(expr: &Expr, what: &str, single: bool, diags: &mut Vec<Diagnostic>) -> Vec<String> {
+    let mut names = Vec::new();
+    match eval(expr, diags) {
+        Some(Val::Str(s)) if single => names.push(s),
+        Some(Val::List(items)) => {
+            for (v, span) in items {
+                match v {
+                    Val::Str(s) | Val::Sym(s) => names.push(s),
+                    other => diags.push(
+                        Diagnostic::error(
+                            "E0204",
+                            format!("{what} lists column names, found {}", other.describe()),
+                        )
+                        .with_label(span, "expected a column name"),
+                    ),
+                }
+            }
+        }
+        Some(other) => {
+            let expected = if single {
+                "a column name or a list of them"
+            } else {
+                "a list of column names"
+            };
+            diags.push(
+                Diagnostic::error(
+                    "E0204",
+                    format!("{what} expects {expected}, found {}", other.describe()),
+                )
+                .with_label(expr.span, "expected [\"a\", \"b\"]"),
+            );
+        }
+        None => {}
+    }
+    names
 }
 
 fn string(expr: &Expr, what: &str, diags: &mut Vec<Diagnostic>) -> Option<String> {

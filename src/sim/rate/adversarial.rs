@@ -28,7 +28,9 @@ use crate::sim::{EpochStats, EvalReport, Observer, RunConfig, SimError, TrainRep
 /// Noise draws per batch: fake batch of the discriminator step, batch of the generator step.
 const DRAWS_PER_BATCH: u64 = 2;
 
-fn parts(model: &Model, adversarial: &Adversarial) -> Result<(usize, Vec<bool>), SimError> {
+/// The generator population's layer, once the discriminator is checked to be the one
+/// output, of one unit.
+fn generator_layer(model: &Model, adversarial: &Adversarial) -> Result<usize, SimError> {
     let generator = adversarial.generator.0 as usize;
     let discriminator = adversarial.discriminator.0 as usize;
     if model.outputs() != [discriminator] {
@@ -38,7 +40,6 @@ fn parts(model: &Model, adversarial: &Adversarial) -> Result<(usize, Vec<bool>),
                 .into(),
         ));
     }
-    let is_generator = model.generator_params(generator);
     if model.layer_size(discriminator) != 1 {
         return Err(SimError::Unsupported(
             "train adversarial: the discriminator's output must be one unit (the \
@@ -46,7 +47,7 @@ fn parts(model: &Model, adversarial: &Adversarial) -> Result<(usize, Vec<bool>),
                 .into(),
         ));
     }
-    Ok((generator, is_generator))
+    Ok(generator)
 }
 
 pub(super) fn train(
@@ -59,7 +60,8 @@ pub(super) fn train(
     observer: &mut dyn Observer,
 ) -> Result<TrainSummary, SimError> {
     let table = table(data, &train.data)?;
-    let (generator, is_generator) = parts(model, adversarial)?;
+    let generator = generator_layer(model, adversarial)?;
+    let is_generator = model.generator_params(generator);
     if !is_generator.iter().any(|&g| g) || is_generator.iter().all(|&g| g) {
         return Err(SimError::Unsupported(
             "train adversarial: the generator and the discriminator each need parameters \
@@ -157,7 +159,7 @@ pub(super) fn evaluate(
     observer: &mut dyn Observer,
 ) -> Result<EvalReport, SimError> {
     let table = table(data, &evaluate.data)?;
-    let (generator, _) = parts(model, adversarial)?;
+    let generator = generator_layer(model, adversarial)?;
     let width = model.layer_size(generator);
     let records = activation_records(network);
     let mut generated = Vec::with_capacity(table.n_rows * width);

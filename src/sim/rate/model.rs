@@ -31,7 +31,7 @@ use std::ops::Range;
 
 use super::gemm::{Threads, View, product};
 use super::spatial::Spatial;
-use super::units::{self, Unit, UnitContext};
+use super::units::{self, Unit, UnitContext, cols};
 use crate::data::{Table, mix};
 use crate::ir::{Network, Value};
 use crate::models::activation::Activation;
@@ -69,6 +69,8 @@ struct Layer {
     /// `lstm`, `gru`, `attention`, `layer_norm`: the population's own computation in place
     /// of the activation.
     unit: Option<Box<dyn Unit>>,
+    /// The unit's learned tensors (empty without a unit), asked of it once.
+    tensors: Vec<units::Tensor>,
     is_input: bool,
     activation: Activation,
     bias: bool,
@@ -121,6 +123,16 @@ struct Link {
 }
 
 impl Link {
+    /// The steps of the source that feed the steps `span` of the target: the same ones,
+    /// or for a recurrent projection the ones before (`None` at the first step: the state
+    /// before the sequence is zero).
+    fn source_steps(&self, span: &Range<usize>) -> Option<Range<usize>> {
+        if !self.delayed {
+            return Some(span.clone());
+        }
+        (span.start > 0).then(|| span.start - 1..span.end - 1)
+    }
+
     fn synapses(&self, weights: &DMatrix<f32>) -> usize {
         match &self.mask {
             Some(m) => m.iter().filter(|&&x| x != 0.0).count(),
@@ -186,6 +198,8 @@ pub struct Model {
     /// Index into `params` of each link's weights and each layer's bias, if gradient-trained.
     weight_param: Vec<Option<usize>>,
     bias_param: Vec<Option<usize>>,
+    /// Index into `params` of each unit's first tensor (its tensors follow in order).
+    unit_param: Vec<Option<usize>>,
     optimizer: Option<Optimizer>,
     step: u64,
     capacity: usize,
@@ -275,6 +289,7 @@ impl Model {
                 name: p.name.clone(),
                 size: p.size(),
                 input_width: unit.as_ref().map_or(p.size(), |u| u.input_width()),
+                tensors: unit.as_ref().map_or(Vec::new(), |u| u.tensors()),
                 unit,
                 is_input,
                 activation,
@@ -321,7 +336,7 @@ impl Model {
             }
             let self_projection = source == target;
             let feedforward = p.directed && !self_projection && rank[source] < rank[target];
-            let delayed = closing.contains(&id) && p.plasticity.is_none();
+            let delayed = closing.binary_search(&id).is_ok() && p.plasticity.is_none();
             recurrent |= !feedforward && !delayed;
             let autapses = p.connector_args.flag("autapses").unwrap_or(false);
             let no_autapses = self_projection && !autapses;
@@ -592,7 +607,7 @@ impl Model {
             };
             unit.init_bias(&mut biases[l]);
             let mut tensors: Vec<Vec<f32>> =
-                unit.tensors().iter().map(|t| vec![0.0; t.len]).collect();
+                layer.tensors.iter().map(|t| vec![0.0; t.len]).collect();
             let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(
                 network.seed,
                 stream::INIT + stream::UNIT + l as u64,
@@ -643,6 +658,7 @@ impl Model {
             ready: Vec::new(),
             weight_param: Vec::new(),
             bias_param: Vec::new(),
+            unit_param: Vec::new(),
             optimizer: None,
             step: 0,
             capacity,
@@ -765,10 +781,12 @@ impl Model {
         }
         self.weight_param = vec![None; self.links.len()];
         self.bias_param = vec![None; self.layers.len()];
+        self.unit_param = vec![None; self.layers.len()];
         for (i, p) in params.iter().enumerate() {
             match p.target {
                 ParamOf::Weight(l) => self.weight_param[l] = Some(i),
                 ParamOf::Bias(l) => self.bias_param[l] = Some(i),
+                ParamOf::Unit(l, 0) => self.unit_param[l] = Some(i),
                 ParamOf::Unit(..) => {}
             }
         }
@@ -869,12 +887,13 @@ impl Model {
 
     /// The calls of one pass: every step at once, or (with recurrent projections) one
     /// step at a time.
-    fn passes(&self) -> Vec<Range<usize>> {
-        if self.step_major {
-            (0..self.steps).map(|t| t..t + 1).collect()
+    fn passes(&self) -> impl DoubleEndedIterator<Item = Range<usize>> + use<> {
+        let (calls, width) = if self.step_major {
+            (self.steps, 1)
         } else {
-            std::iter::once(0..self.steps).collect()
-        }
+            (1, self.steps)
+        };
+        (0..calls).map(move |c| c * width..(c + 1) * width)
     }
 
     /// Forward pass over the feed-forward (and recurrent) projections for `b` samples;
@@ -918,9 +937,9 @@ impl Model {
             pre_dropout,
             ..
         } = &mut self.buffers;
-        let cols = span.start * b * n..span.end * b * n;
-        pre_dropout[l][cols.clone()].copy_from_slice(&y[l][cols.clone()]);
-        for (k, y) in keep[l][cols.clone()].iter_mut().zip(&mut y[l][cols]) {
+        let range = cols(span, n, b);
+        pre_dropout[l][range.clone()].copy_from_slice(&y[l][range.clone()]);
+        for (k, y) in keep[l][range.clone()].iter_mut().zip(&mut y[l][range]) {
             *k = if rng.random::<f32>() < p { 0.0 } else { scale };
             *y *= *k;
         }
@@ -943,9 +962,9 @@ impl Model {
     /// ones too), all reading the current state.
     fn compute_z(&mut self, l: usize, span: &Range<usize>, b: usize, dynamics: bool) {
         let n = self.layers[l].input_width;
-        let cols = span.len() * b;
+        let n_cols = span.len() * b;
         let Buffers { z, y, .. } = &mut self.buffers;
-        let z = &mut z[l][span.start * b * n..span.end * b * n];
+        let z = &mut z[l][cols(span, n, b)];
         let mut first = true;
         let layer = &self.layers[l];
         let par = self.par;
@@ -959,17 +978,15 @@ impl Model {
             let w = &self.weights[link_index];
             let src = if transposed { link.target } else { link.source };
             let n_src = self.layers[src].size;
-            let from = if link.delayed && !dynamics {
-                if span.start == 0 {
-                    continue;
-                }
-                span.start - 1
+            let read = if dynamics {
+                Some(span.clone())
             } else {
-                span.start
+                link.source_steps(span)
             };
-            let x = &y[src][from * b * n_src..(from + span.len()) * b * n_src];
+            let Some(read) = read else { continue };
+            let x = &y[src][cols(&read, n_src, b)];
             if let Some(spatial) = &mut link.spatial {
-                spatial.forward(w.as_slice(), x, z, cols, !first, par);
+                spatial.forward(w.as_slice(), x, z, n_cols, !first, par);
             } else if link.diagonal {
                 let w = w.as_slice();
                 for (zc, xc) in z.chunks_exact_mut(n).zip(x.chunks_exact(n_src)) {
@@ -980,7 +997,15 @@ impl Model {
             } else {
                 let wv = View::new(w.as_slice(), link.n_post, link.n_pre);
                 let wv = if transposed { wv.t() } else { wv };
-                product(z, n, cols, !first, wv, View::new(x, n_src, cols), self.par);
+                product(
+                    z,
+                    n,
+                    n_cols,
+                    !first,
+                    wv,
+                    View::new(x, n_src, n_cols),
+                    self.par,
+                );
             }
             first = false;
         }
@@ -1017,8 +1042,8 @@ impl Model {
         }
         let n = layer.size;
         let activation = layer.activation;
-        let cols = span.start * b * n..span.end * b * n;
-        let (z, y) = (&z[l][cols.clone()], &mut y[l][cols]);
+        let range = cols(span, n, b);
+        let (z, y) = (&z[l][range.clone()], &mut y[l][range]);
         match samples_per_task(self.par, n, span.len() * b) {
             Some(per) => z
                 .par_chunks(n * per)
@@ -1082,7 +1107,7 @@ impl Model {
                 grad,
             );
         }
-        for span in self.passes().into_iter().rev() {
+        for span in self.passes().rev() {
             for oi in (0..self.order.len()).rev() {
                 let l = self.order[oi];
                 if self.layers[l].is_input || self.clamped[l] {
@@ -1100,7 +1125,7 @@ impl Model {
         let steps = self.unit_steps(span, b);
         let layer = &self.layers[l];
         let (n, width) = (layer.size, layer.input_width);
-        let cols = span.len() * b;
+        let n_cols = span.len() * b;
         let Model {
             buffers,
             params,
@@ -1117,7 +1142,7 @@ impl Model {
             cache,
             ..
         } = buffers;
-        let out = span.start * b * n..span.end * b * n;
+        let out = cols(span, n, b);
         if !self.ready[l] {
             if layer.dropout > 0.0 {
                 for (d, &k) in dy[l][out.clone()].iter_mut().zip(&keep[l][out.clone()]) {
@@ -1125,9 +1150,10 @@ impl Model {
                 }
             }
             if let Some(unit) = &layer.unit {
-                let mut grads: Vec<&mut [f32]> = params
+                // A unit without tensors has no entry: its slice is empty.
+                let first = self.unit_param[l].unwrap_or(0);
+                let mut grads: Vec<&mut [f32]> = params[first..first + layer.tensors.len()]
                     .iter_mut()
-                    .filter(|p| matches!(p.target, ParamOf::Unit(owner, _) if owner == l))
                     .map(|p| p.grad.as_mut_slice())
                     .collect();
                 let io = units::Backward {
@@ -1145,7 +1171,7 @@ impl Model {
                 };
                 let activation = layer.activation;
                 let (z, dy, dz) = (&z[l][out.clone()], &dy[l][out.clone()], &mut dz[l][out]);
-                match samples_per_task(self.par, n, cols) {
+                match samples_per_task(self.par, n, n_cols) {
                     Some(per) => dz
                         .par_chunks_mut(n * per)
                         .zip(z.par_chunks(n * per))
@@ -1156,7 +1182,7 @@ impl Model {
                 }
             }
         }
-        let dzl = &dz[l][span.start * b * width..span.end * b * width];
+        let dzl = &dz[l][cols(span, width, b)];
         if let Some(p) = self.bias_param[l] {
             let grad = &mut params[p].grad;
             let spatial = layer.bias_spatial;
@@ -1174,15 +1200,10 @@ impl Model {
             let link = &mut self.links[li];
             let src = link.source;
             let n_src = self.layers[src].size;
-            let from = if link.delayed {
-                if span.start == 0 {
-                    continue;
-                }
-                span.start - 1
-            } else {
-                span.start
+            let Some(read) = link.source_steps(span) else {
+                continue;
             };
-            let source_cols = from * b * n_src..(from + span.len()) * b * n_src;
+            let source_cols = cols(&read, n_src, b);
             let x = &y[src][source_cols.clone()];
             // A truncated recurrent projection passes no gradient back to the step before.
             let cut = link.delayed && !steps.carries_back(span.start);
@@ -1190,7 +1211,7 @@ impl Model {
             if let Some(spatial) = &mut link.spatial {
                 let grad = self.weight_param[li].map(|p| params[p].grad.as_mut_slice());
                 let dx = propagate.then(|| &mut dy[src][source_cols]);
-                spatial.backward(self.weights[li].as_slice(), dzl, cols, grad, dx, self.par);
+                spatial.backward(self.weights[li].as_slice(), dzl, n_cols, grad, dx, self.par);
                 continue;
             }
             if let Some(p) = self.weight_param[li] {
@@ -1207,8 +1228,8 @@ impl Model {
                         width,
                         n_src,
                         true,
-                        View::new(dzl, width, cols),
-                        View::new(x, n_src, cols).t(),
+                        View::new(dzl, width, n_cols),
+                        View::new(x, n_src, n_cols).t(),
                         self.par,
                     );
                     if let Some(m) = &link.mask {
@@ -1232,10 +1253,10 @@ impl Model {
                 product(
                     dys,
                     n_src,
-                    cols,
+                    n_cols,
                     true,
                     View::new(w.as_slice(), width, n_src).t(),
-                    View::new(dzl, width, cols),
+                    View::new(dzl, width, n_cols),
                     self.par,
                 );
             }
@@ -1268,8 +1289,7 @@ impl Model {
 
     /// One optimizer step on every gradient-trained parameter.
     pub fn update(&mut self) {
-        let all = vec![true; self.params.len()];
-        self.update_selected(&all, self.step + 1);
+        self.update_where(&|_| true, self.step + 1);
     }
 
     /// Applies every projection's local rule to the current batch (pre = source state,
@@ -1425,11 +1445,9 @@ impl Model {
             }
         }
         for (layer, tensors) in self.layers.iter().zip(&self.unit_tensors) {
-            if let Some(unit) = &layer.unit {
-                for (spec, values) in unit.tensors().iter().zip(tensors) {
-                    let key = format!("parameters/{}/{}", layer.name, spec.name);
-                    out.push((key, vec![values.len()], values.clone()));
-                }
+            for (spec, values) in layer.tensors.iter().zip(tensors) {
+                let key = format!("parameters/{}/{}", layer.name, spec.name);
+                out.push((key, vec![values.len()], values.clone()));
             }
         }
         out
@@ -1440,9 +1458,7 @@ impl Model {
         let (population, tensor) = key.strip_prefix("parameters/")?.split_once('/')?;
         let l = self.layers.iter().position(|l| l.name == population)?;
         let k = self.layers[l]
-            .unit
-            .as_ref()?
-            .tensors()
+            .tensors
             .iter()
             .position(|t| t.name == tensor)?;
         Some((l, k))

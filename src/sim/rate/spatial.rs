@@ -124,7 +124,8 @@ impl Spatial {
     }
 
     /// From `dz` (the gradient w.r.t. the target's pre-activation, `b` samples): the weight
-    /// gradient (replacing `grad`) if asked, then `dx += ∂z/∂x · dz` if asked. Uses the
+    /// gradient (`grad +=`, as every kernel: the engine zeroes gradients once per backward
+    /// pass) if asked, then `dx += ∂z/∂x · dz` if asked. Uses the
     /// patches and winners of the last [`Spatial::forward`].
     pub fn backward(
         &mut self,
@@ -157,7 +158,7 @@ impl Spatial {
                         grad,
                         c_out,
                         k,
-                        false,
+                        true,
                         View::new(dzt, c_out, p * b),
                         View::new(patches, k, p * b).t(),
                         threads,

@@ -62,6 +62,11 @@ impl Model {
     /// One optimizer step (number `step`: a GAN counts per part) on the parameters marked
     /// in `selected`.
     pub(in crate::sim::rate) fn update_selected(&mut self, selected: &[bool], step: u64) {
+        self.update_where(&|i| selected[i], step);
+    }
+
+    /// One optimizer step (number `step`) on the parameters whose index passes `keep`.
+    pub(in crate::sim::rate) fn update_where(&mut self, keep: &dyn Fn(usize) -> bool, step: u64) {
         let Some(optimizer) = self.optimizer else {
             return;
         };
@@ -74,7 +79,7 @@ impl Model {
             unit_tensors,
             ..
         } = self;
-        for (p, _) in params.iter_mut().zip(selected).filter(|(_, s)| **s) {
+        for (_, p) in params.iter_mut().enumerate().filter(|(i, _)| keep(*i)) {
             let values: &mut [f32] = match p.target {
                 ParamOf::Weight(i) => weights[i].as_mut_slice(),
                 ParamOf::Bias(i) => &mut biases[i],

@@ -110,8 +110,5 @@ impl Model {
 
 /// True if tensor `k` of layer `l`'s unit is a weight matrix.
 fn unit_weight(layers: &[super::Layer], l: usize, k: usize) -> bool {
-    layers[l]
-        .unit
-        .as_ref()
-        .is_some_and(|u| u.tensors().get(k).is_some_and(|t| t.weight))
+    layers[l].tensors.get(k).is_some_and(|t| t.weight)
 }

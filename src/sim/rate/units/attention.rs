@@ -42,9 +42,49 @@ impl Attention {
         [d, d, d, d, d, self.heads * self.max_steps, d, d, d, d]
     }
 
+    fn geometry(&self, steps: &Steps) -> Geometry {
+        let dh = self.d / self.heads;
+        Geometry {
+            d: self.d,
+            b: steps.b,
+            total: steps.total,
+            n: steps.total * steps.b,
+            dh,
+            scale: 1.0 / (dh as f32).sqrt(),
+            max_steps: self.max_steps,
+            heads: self.heads,
+        }
+    }
+
     /// The steps step `i` attends to.
     fn visible(&self, i: usize, total: usize) -> usize {
         if self.causal { i + 1 } else { total }
+    }
+}
+
+/// Where one call's values sit: `n` columns of `d` rows, heads of `dh` rows.
+struct Geometry {
+    d: usize,
+    b: usize,
+    total: usize,
+    n: usize,
+    dh: usize,
+    scale: f32,
+    max_steps: usize,
+    heads: usize,
+}
+
+impl Geometry {
+    /// The rows of `head` in the column of `step` of sample `s`.
+    fn head(&self, step: usize, s: usize, head: usize) -> std::ops::Range<usize> {
+        let col = step * self.b + s;
+        col * self.d + head * self.dh..col * self.d + (head + 1) * self.dh
+    }
+
+    /// The attention weights of step `i` of sample `s` in `head` (over `total` steps).
+    fn weights(&self, i: usize, s: usize, head: usize) -> std::ops::Range<usize> {
+        let at = (i * self.b + s) * self.heads * self.max_steps + head * self.max_steps;
+        at..at + self.total
     }
 }
 
@@ -112,11 +152,8 @@ impl Unit for Attention {
     }
 
     fn forward(&self, w: &[Vec<f32>], io: Forward<'_>, steps: &Steps) {
-        let (d, b, total) = (self.d, steps.b, steps.total);
-        let n = total * b;
-        let dh = d / self.heads;
-        let scale = 1.0 / (dh as f32).sqrt();
-        let pw = self.heads * self.max_steps;
+        let g = self.geometry(steps);
+        let (d, b, n) = (g.d, g.b, g.n);
         let [xp, q, k, v, c, p, ..] = planes(io.cache, self.widths());
         let xp = &mut xp[..d * n];
         xp.copy_from_slice(&io.z[..d * n]);
@@ -141,18 +178,14 @@ impl Unit for Attention {
         }
         for s in 0..b {
             for head in 0..self.heads {
-                let at = |step: usize| {
-                    let col = step * b + s;
-                    col * d + head * dh..col * d + (head + 1) * dh
-                };
-                for i in 0..total {
-                    let ci = i * b + s;
-                    let seen = self.visible(i, total);
-                    let weights = &mut p[ci * pw + head * self.max_steps..][..total];
+                let at = |step: usize| g.head(step, s, head);
+                for i in 0..g.total {
+                    let seen = self.visible(i, g.total);
+                    let weights = &mut p[g.weights(i, s, head)];
                     let qi = &q[at(i)];
                     let mut max = f32::NEG_INFINITY;
                     for j in 0..seen {
-                        weights[j] = dot(qi, &k[at(j)]) * scale;
+                        weights[j] = dot(qi, &k[at(j)]) * g.scale;
                         max = max.max(weights[j]);
                     }
                     let mut sum = 0.0;
@@ -184,11 +217,8 @@ impl Unit for Attention {
     }
 
     fn backward(&self, w: &[Vec<f32>], grads: &mut [&mut [f32]], io: Backward<'_>, steps: &Steps) {
-        let (d, b, total) = (self.d, steps.b, steps.total);
-        let n = total * b;
-        let dh = d / self.heads;
-        let scale = 1.0 / (dh as f32).sqrt();
-        let pw = self.heads * self.max_steps;
+        let g = self.geometry(steps);
+        let (d, n) = (g.d, g.n);
         let [xp, q, k, v, c, p, dq, dk, dv, dc] = planes(io.cache, self.widths());
         let dy = View::new(&io.dy[..d * n], d, n);
         product(
@@ -206,17 +236,13 @@ impl Unit for Attention {
         for plane in [&mut *dq, &mut *dk, &mut *dv] {
             plane[..d * n].fill(0.0);
         }
-        let mut dp = vec![0.0f32; total];
-        for s in 0..b {
+        let mut dp = vec![0.0f32; g.total];
+        for s in 0..g.b {
             for head in 0..self.heads {
-                let at = |step: usize| {
-                    let col = step * b + s;
-                    col * d + head * dh..col * d + (head + 1) * dh
-                };
-                for i in 0..total {
-                    let ci = i * b + s;
-                    let seen = self.visible(i, total);
-                    let weights = &p[ci * pw + head * self.max_steps..][..total];
+                let at = |step: usize| g.head(step, s, head);
+                for i in 0..g.total {
+                    let seen = self.visible(i, g.total);
+                    let weights = &p[g.weights(i, s, head)];
                     let dci = &dc[at(i)];
                     let mut mean = 0.0;
                     for j in 0..seen {
@@ -225,12 +251,9 @@ impl Unit for Attention {
                         mean += weights[j] * dp[j];
                     }
                     for j in 0..seen {
-                        let ds = weights[j] * (dp[j] - mean) * scale;
-                        let (ri, rj) = (at(i), at(j));
-                        for r in 0..dh {
-                            dq[ri.start + r] += ds * k[rj.start + r];
-                            dk[rj.start + r] += ds * q[ri.start + r];
-                        }
+                        let ds = weights[j] * (dp[j] - mean) * g.scale;
+                        axpy(&mut dq[at(i)], ds, &k[at(j)]);
+                        axpy(&mut dk[at(j)], ds, &q[at(i)]);
                     }
                 }
             }

@@ -4,7 +4,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, cols, planes, sigmoid, uniform};
+use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, planes, sigmoid, step, uniform};
 use crate::sim::rate::gemm::{View, product};
 
 #[derive(Debug)]
@@ -60,7 +60,7 @@ impl Unit for Gru {
         let u = View::new(&tensors[0], 3 * h, h);
         let [gates, hidden, _] = planes(io.cache, widths(h));
         for t in steps.range.clone() {
-            let hh = &mut hidden[cols(&(t..t + 1), 3 * h, b)];
+            let hh = &mut hidden[step(t, 3 * h, b)];
             for col in hh.chunks_exact_mut(3 * h) {
                 col.copy_from_slice(&tensors[1]);
             }
@@ -69,8 +69,8 @@ impl Unit for Gru {
             if let Some(h_prev) = h_prev {
                 product(hh, 3 * h, b, true, u, View::new(h_prev, h, b), steps.par);
             }
-            let z = &io.z[cols(&(t..t + 1), 3 * h, b)];
-            let g = &mut gates[cols(&(t..t + 1), 3 * h, b)];
+            let z = &io.z[step(t, 3 * h, b)];
+            let g = &mut gates[step(t, 3 * h, b)];
             for j in 0..b {
                 let at = j * 3 * h;
                 for k in 0..h {
@@ -99,7 +99,7 @@ impl Unit for Gru {
             let (dy_now, dy_later) = io.dy.split_at_mut((t + 1) * b * h);
             let dh = &mut dy_now[t * b * h..];
             if t + 1 < steps.total && steps.carries_back(t + 1) {
-                let next = cols(&(t + 1..t + 2), 3 * h, b);
+                let next = step(t + 1, 3 * h, b);
                 let dhh_next = View::new(&dhidden[next.clone()], 3 * h, b);
                 product(dh, h, b, true, u_view.t(), dhh_next, steps.par);
                 let g_next = &gates[next];
@@ -109,10 +109,10 @@ impl Unit for Gru {
                     }
                 }
             }
-            let g = &gates[cols(&(t..t + 1), 3 * h, b)];
-            let hh = &hidden[cols(&(t..t + 1), 3 * h, b)];
-            let dhh = &mut dhidden[cols(&(t..t + 1), 3 * h, b)];
-            let dz = &mut io.dz[cols(&(t..t + 1), 3 * h, b)];
+            let g = &gates[step(t, 3 * h, b)];
+            let hh = &hidden[step(t, 3 * h, b)];
+            let dhh = &mut dhidden[step(t, 3 * h, b)];
+            let dz = &mut io.dz[step(t, 3 * h, b)];
             for j in 0..b {
                 let at = j * 3 * h;
                 for k in 0..h {
@@ -134,7 +134,7 @@ impl Unit for Gru {
                 grads[1].iter_mut().zip(col).for_each(|(g, &d)| *g += d);
             }
             if t > 0 {
-                let h_prev = View::new(&io.y[cols(&(t - 1..t), h, b)], h, b);
+                let h_prev = View::new(&io.y[step(t - 1, h, b)], h, b);
                 let dhh = View::new(dhh, 3 * h, b);
                 product(grads[0], 3 * h, h, true, dhh, h_prev.t(), steps.par);
             }

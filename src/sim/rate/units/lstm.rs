@@ -5,7 +5,7 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, cols, planes, sigmoid, uniform};
+use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, planes, sigmoid, step, uniform};
 use crate::sim::rate::gemm::{View, product};
 
 #[derive(Debug)]
@@ -61,8 +61,8 @@ impl Unit for Lstm {
         let u = View::new(&tensors[0], 4 * h, h);
         let [gates, cell, tanh_c, _] = planes(io.cache, widths(h));
         for t in steps.range.clone() {
-            let g = &mut gates[cols(&(t..t + 1), 4 * h, b)];
-            g.copy_from_slice(&io.z[cols(&(t..t + 1), 4 * h, b)]);
+            let g = &mut gates[step(t, 4 * h, b)];
+            g.copy_from_slice(&io.z[step(t, 4 * h, b)]);
             let (before, now) = io.y.split_at_mut(t * b * h);
             if t > 0 {
                 let h_prev = &before[(t - 1) * b * h..];
@@ -71,7 +71,7 @@ impl Unit for Lstm {
             let (c_before, c_now) = cell.split_at_mut(t * b * h);
             let y = &mut now[..b * h];
             let c = &mut c_now[..b * h];
-            let tc = &mut tanh_c[cols(&(t..t + 1), h, b)];
+            let tc = &mut tanh_c[step(t, h, b)];
             for j in 0..b {
                 let g = &mut g[j * 4 * h..(j + 1) * 4 * h];
                 for k in 0..h {
@@ -109,15 +109,15 @@ impl Unit for Lstm {
             let carry = t + 1 < steps.total && steps.carries_back(t + 1);
             let (dz_now, dz_later) = io.dz.split_at_mut((t + 1) * b * 4 * h);
             let dz = &mut dz_now[t * b * 4 * h..];
-            let dh = &mut io.dy[cols(&(t..t + 1), h, b)];
+            let dh = &mut io.dy[step(t, h, b)];
             if carry {
                 let dz_next = View::new(&dz_later[..b * 4 * h], 4 * h, b);
                 product(dh, h, b, true, u.t(), dz_next, steps.par);
             }
             let (dc_now, dc_later) = dcell.split_at_mut((t + 1) * b * h);
             let dc = &mut dc_now[t * b * h..];
-            let g = &gates[cols(&(t..t + 1), 4 * h, b)];
-            let tc = &tanh_c[cols(&(t..t + 1), h, b)];
+            let g = &gates[step(t, 4 * h, b)];
+            let tc = &tanh_c[step(t, h, b)];
             for j in 0..b {
                 let g = &g[j * 4 * h..(j + 1) * 4 * h];
                 let dz = &mut dz[j * 4 * h..(j + 1) * 4 * h];
@@ -142,7 +142,7 @@ impl Unit for Lstm {
                 }
             }
             if t > 0 {
-                let h_prev = View::new(&io.y[cols(&(t - 1..t), h, b)], h, b);
+                let h_prev = View::new(&io.y[step(t - 1, h, b)], h, b);
                 let dz = View::new(&dz_now[t * b * 4 * h..], 4 * h, b);
                 product(grads[0], 4 * h, h, true, dz, h_prev.t(), steps.par);
             }

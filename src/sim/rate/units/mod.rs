@@ -145,8 +145,13 @@ fn uniform(values: &mut [f32], bound: f32, rng: &mut Xoshiro256PlusPlus) {
 }
 
 /// The columns of steps `range` in a buffer of `rows` rows with `b` columns per step.
-fn cols(range: &Range<usize>, rows: usize, b: usize) -> Range<usize> {
+pub(super) fn cols(range: &Range<usize>, rows: usize, b: usize) -> Range<usize> {
     range.start * b * rows..range.end * b * rows
+}
+
+/// The columns of step `t` (one column per sample).
+fn step(t: usize, rows: usize, b: usize) -> Range<usize> {
+    cols(&(t..t + 1), rows, b)
 }
 
 fn sigmoid(x: f32) -> f32 {
