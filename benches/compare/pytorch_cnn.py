@@ -15,21 +15,15 @@ the test accuracy each reaches, as a check that both train the same network.
 """
 import argparse
 import gzip
-import json
 import os
-import re
 import statistics
-import subprocess
-import tempfile
-from pathlib import Path
 
 import numpy as np
 
+from side_by_side import DATA, neurosim_throughput, throughput_table
 from torch_loop import epoch_seconds
 
 BATCH = 64
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT / "networks" / "data"
 
 
 def idx(name: str) -> np.ndarray:
@@ -66,27 +60,6 @@ def pytorch(threads: int, epochs: int) -> tuple[float, float]:
     return n / statistics.median(times), accuracy
 
 
-def neurosim(threads: int, epochs: int) -> tuple[float, float]:
-    """(median samples/s over the epochs `run --json` reports, test accuracy)."""
-    binary = ROOT / "target" / "release" / "neurosim"
-    if not binary.exists():
-        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
-    text = (ROOT / "networks" / "cnn_mnist.net").read_text()
-    text = text.replace(", validate = test", "")
-    text = text.replace('"data/', f'"{DATA}/')
-    text = re.sub(r"epochs = \d+", f"epochs = {epochs}", text)
-    with tempfile.TemporaryDirectory() as tmp:
-        net = Path(tmp) / "cnn.net"
-        net.write_text(text)
-        out = subprocess.run(
-            [str(binary), "run", str(net), "--json", "--quiet", "--threads", str(threads),
-             "-o", str(Path(tmp) / "cnn.h5")],
-            cwd=ROOT, check=True, capture_output=True, text=True).stdout
-    summary = json.loads(out.strip().splitlines()[-1])
-    epoch_s = summary["train"]["epoch_s"]
-    return 8000 / statistics.median(epoch_s), summary["evaluate"]["accuracy"]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
@@ -98,18 +71,13 @@ def main() -> None:
     import torch
     print(f"PyTorch {torch.__version__}, 8000 MNIST digits/epoch, batch {BATCH}, "
           f"median of {args.epochs} epochs, best of {args.rounds} rounds")
-    print(f"{'threads':>7} {'pytorch samples/s':>18} {'neurosim samples/s':>19} {'ratio':>6}"
-          f" {'pytorch acc':>12} {'neurosim acc':>13}")
-    for threads in args.threads:
-        torch_best = ns_best = 0.0
-        torch_acc = ns_acc = 0.0
-        for _ in range(args.rounds):  # alternate so both see the same machine load
-            speed, torch_acc = pytorch(threads, args.epochs)
-            torch_best = max(torch_best, speed)
-            speed, ns_acc = neurosim(threads, args.epochs)
-            ns_best = max(ns_best, speed)
-        print(f"{threads:>7} {torch_best:>18,.0f} {ns_best:>19,.0f} {ns_best / torch_best:>6.2f}"
-              f" {torch_acc:>12.4f} {ns_acc:>13.4f}")
+    throughput_table(
+        "samples/s", args.threads, args.rounds,
+        lambda n: pytorch(n, args.epochs),
+        lambda n: neurosim_throughput(
+            "cnn_mnist.net", n, args.epochs, 8000,
+            edit=lambda text: text.replace(", validate = test", "")),
+    )
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""What the rate-engine comparison scripts share: running a shipped network with the
+release binary, and the alternating-rounds throughput table."""
+import json
+import re
+import statistics
+import subprocess
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "networks" / "data"
+
+
+def run_neurosim(net: str, threads: int, epochs: int, edit=lambda text: text) -> dict:
+    """The `run --json` summary of `networks/<net>` trained for `epochs` epochs on `threads`
+    threads (data paths made absolute, `edit` applied to the text first)."""
+    binary = ROOT / "target" / "release" / "neurosim"
+    if not binary.exists():
+        subprocess.run(["cargo", "build", "--release"], cwd=ROOT, check=True)
+    text = edit((ROOT / "networks" / net).read_text())
+    text = text.replace('"data/', f'"{DATA}/')
+    text = re.sub(r"epochs = \d+", f"epochs = {epochs}", text)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / net
+        path.write_text(text)
+        out = subprocess.run(
+            [str(binary), "run", str(path), "--json", "--quiet", "--threads", str(threads),
+             "-o", str(Path(tmp) / "out.h5")],
+            cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def neurosim_throughput(net: str, threads: int, epochs: int, n_train: int,
+                        edit=lambda text: text) -> tuple[float, float]:
+    """(training samples/s over the median epoch, test accuracy) of `networks/<net>`."""
+    summary = run_neurosim(net, threads, epochs, edit)
+    return n_train / statistics.median(summary["train"]["epoch_s"]), summary["evaluate"]["accuracy"]
+
+
+def throughput_table(unit: str, threads: list[int], rounds: int, pytorch, neurosim) -> None:
+    """Prints, per thread count, the best of `rounds` alternating rounds (so both see the same
+    machine load) of `pytorch(threads)` and `neurosim(threads)`, each `(samples/s, accuracy)`,
+    and their ratio."""
+    print(f"{'threads':>7} {'pytorch ' + unit:>18} {'neurosim ' + unit:>19} {'ratio':>6}"
+          f" {'pytorch acc':>12} {'neurosim acc':>13}")
+    for n in threads:
+        torch_best = ns_best = 0.0
+        torch_acc = ns_acc = 0.0
+        for _ in range(rounds):
+            speed, torch_acc = pytorch(n)
+            torch_best = max(torch_best, speed)
+            speed, ns_acc = neurosim(n)
+            ns_best = max(ns_best, speed)
+        print(f"{n:>7} {torch_best:>18,.0f} {ns_best:>19,.0f} {ns_best / torch_best:>6.2f}"
+              f" {torch_acc:>12.4f} {ns_acc:>13.4f}", flush=True)
+
+
+def sequence_csv(path: Path, steps: int, target_prefix: str):
+    """(inputs `N × steps × width`, targets `N × steps`) of a sequence CSV whose target
+    columns are `<target_prefix><t>` and whose other columns are the inputs, step-major."""
+    import numpy as np
+
+    header = path.open().readline().strip().split(",")
+    table = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.float32, ndmin=2)
+    targets = [header.index(f"{target_prefix}{t}") for t in range(steps)]
+    inputs = [c for c in range(len(header)) if c not in targets]
+    # Step-major: the inputs of step t are the t-th block of the input columns.
+    return table[:, inputs].reshape(len(table), steps, len(inputs) // steps), table[:, targets]
