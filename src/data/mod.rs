@@ -147,24 +147,10 @@ pub struct Roles {
 
 /// The input and output populations of `network`.
 pub fn roles(network: &Network) -> Roles {
-    let g = &network.graph;
-    let inputs = g
-        .populations()
-        .filter(|(_, p)| p.model.name == crate::models::neuron::input::INFO.name)
-        .map(|(id, _)| id)
-        .collect::<Vec<_>>();
-    let outputs = g
-        .populations()
-        .filter(|(id, _)| !inputs.contains(id))
-        .filter(|(id, _)| {
-            g.outgoing(*id).iter().all(|&e| {
-                let p = g.projection(e);
-                !p.directed || p.target == *id
-            })
-        })
-        .map(|(id, _)| id)
-        .collect();
-    Roles { inputs, outputs }
+    Roles {
+        inputs: network.graph.inputs(),
+        outputs: network.graph.outputs(),
+    }
 }
 
 /// The populations rows of `width` values are presented to: the `input` populations, or,

@@ -104,6 +104,30 @@ impl Graph {
         ids
     }
 
+    /// The `input` populations (clamped to data), in declaration order.
+    pub fn inputs(&self) -> Vec<PopulationId> {
+        self.populations()
+            .filter(|(_, p)| p.model.name == crate::models::neuron::input::INFO.name)
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// The output populations of a rate network: every population but the inputs that feeds
+    /// no other one (self and undirected projections aside), in declaration order.
+    pub fn outputs(&self) -> Vec<PopulationId> {
+        let inputs = self.inputs();
+        self.populations()
+            .filter(|(id, _)| !inputs.contains(id))
+            .filter(|(id, _)| {
+                self.outgoing(*id).iter().all(|&e| {
+                    let p = self.projection(e);
+                    !p.directed || p.target == *id
+                })
+            })
+            .map(|(id, _)| id)
+            .collect()
+    }
+
     /// Populations in an order where every feed-forward source comes before its targets.
     /// Self-loops and projections that close a cycle (recurrent connections) are ignored;
     /// `None` only if a cycle through several populations remains.

@@ -19,6 +19,7 @@ use crate::lang::check::params::{
     Ctx, Given, block_entries, check_params, merge, quantity, unknown_param,
 };
 use crate::lang::check::protocol::{self, RecordScope, SETTINGS};
+use crate::lang::check::training;
 use crate::lang::check::units::{Val, eval};
 use crate::models::connector::{self, COMMON_PARAMS};
 use crate::models::{Mode, Range};
@@ -207,7 +208,12 @@ pub fn lower_network(
         }
     }
 
-    let ok = diags[n_before..].iter().all(|d| !d.is_error());
+    let mut ok = diags[n_before..].iter().all(|d| !d.is_error());
+    // The graph as a whole, once every part of it is known to be right.
+    if ok && mode == Mode::Rate {
+        training::check(&network, diags);
+        ok = diags[n_before..].iter().all(|d| !d.is_error());
+    }
     // Only worth saying about a network that is otherwise fine.
     if ok && mode == Mode::Spiking && sims.is_empty() {
         diags.push(

@@ -6,4 +6,5 @@ pub mod connectivity;
 pub mod names;
 pub mod params;
 pub mod protocol;
+pub mod training;
 pub mod units;

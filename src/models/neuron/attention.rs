@@ -54,6 +54,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: false,
     accepts_input: true,
     check: Some(heads_divide_width),
+    whole_sequence: true,
 };
 
 fn heads_divide_width(

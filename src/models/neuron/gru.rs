@@ -25,4 +25,5 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: false,
     accepts_input: true,
     check: None,
+    whole_sequence: false,
 };

@@ -15,4 +15,5 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: false,
     accepts_input: false,
     check: None,
+    whole_sequence: false,
 };

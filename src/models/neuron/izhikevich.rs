@@ -69,6 +69,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: true,
     check: None,
+    whole_sequence: false,
 };
 
 /// The `izhikevich` dynamics, integrated as NEST's `izhikevich` (`consistent_integration`):

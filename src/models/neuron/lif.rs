@@ -149,6 +149,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: true,
     check: None,
+    whole_sequence: false,
 };
 
 /// The `lif` dynamics (see the module documentation).

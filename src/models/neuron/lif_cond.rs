@@ -119,6 +119,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: true,
     check: None,
+    whole_sequence: false,
 };
 
 /// The `lif_cond` dynamics.

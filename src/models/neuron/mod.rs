@@ -45,6 +45,9 @@ pub struct NeuronInfo {
     /// that divide the width); the checker reports a violation at the named parameter.
     /// It sees the population size and the numeric value of each parameter.
     pub check: Option<SizeCheck>,
+    /// Rate models whose every step depends on every step of the sequence (attention):
+    /// they cannot be in a network with recurrent projections, which runs step by step.
+    pub whole_sequence: bool,
 }
 
 /// `NeuronInfo::check`: (size, numeric parameter lookup) → whether they fit.

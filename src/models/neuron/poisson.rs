@@ -43,6 +43,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: false,
     check: None,
+    whole_sequence: false,
 };
 
 /// The `poisson` dynamics: each neuron keeps the step of its next spike and draws the gap

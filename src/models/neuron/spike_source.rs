@@ -23,6 +23,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     spikes: true,
     accepts_input: false,
     check: None,
+    whole_sequence: false,
 };
 
 /// The `spike_source` dynamics: a spike at time `T` is emitted in the step that ends at

@@ -71,6 +71,8 @@ struct Layer {
     unit: Option<Box<dyn Unit>>,
     /// The unit's learned tensors (empty without a unit), asked of it once.
     tensors: Vec<units::Tensor>,
+    /// Every step depends on every step of the sequence (the model's `whole_sequence`).
+    whole_sequence: bool,
     is_input: bool,
     activation: Activation,
     bias: bool,
@@ -290,6 +292,7 @@ impl Model {
                 size: p.size(),
                 input_width: unit.as_ref().map_or(p.size(), |u| u.input_width()),
                 tensors: unit.as_ref().map_or(Vec::new(), |u| u.tensors()),
+                whole_sequence: p.model.whole_sequence,
                 unit,
                 is_input,
                 activation,
@@ -567,10 +570,7 @@ impl Model {
         }
         let step_major = links.iter().any(|l| l.delayed);
         if step_major {
-            if let Some(l) = layers
-                .iter()
-                .find(|l| l.unit.as_ref().is_some_and(|u| u.whole_sequence()))
-            {
+            if let Some(l) = layers.iter().find(|l| l.whole_sequence) {
                 return Err(unsupported(format!(
                     "population '{}' attends over whole sequences, so it cannot be in a \
                      network with recurrent projections (which runs step by step); use an \

@@ -147,10 +147,6 @@ impl Unit for Attention {
         self.widths().iter().sum()
     }
 
-    fn whole_sequence(&self) -> bool {
-        true
-    }
-
     fn forward(&self, w: &[Vec<f32>], io: Forward<'_>, steps: &Steps) {
         let g = self.geometry(steps);
         let (d, b, n) = (g.d, g.b, g.n);

@@ -97,11 +97,6 @@ pub(super) trait Unit: std::fmt::Debug + Send + Sync {
     fn init(&self, tensors: &mut [Vec<f32>], rng: &mut Xoshiro256PlusPlus);
     /// Rows of the cache per column.
     fn cache_width(&self) -> usize;
-    /// True if a step depends on the later steps of its sequence too (attention): such a
-    /// unit is always called on whole sequences.
-    fn whole_sequence(&self) -> bool {
-        false
-    }
     fn forward(&self, tensors: &[Vec<f32>], io: Forward<'_>, steps: &Steps);
     fn backward(
         &self,
