@@ -1,7 +1,8 @@
 //! CSV datasets: a header row names the columns; `target` names an integer class column
 //! (one-hot encoded against the output size) or a list of them (one per step of a sequence),
 //! `targets` names real-valued target columns,
-//! every other column is an input. Cells are separated by commas; blank lines and lines
+//! every other column is an input. An empty target cell is no target (padding after a
+//! sequence shorter than `length`): the loss and the accuracy skip that step. Cells are separated by commas; blank lines and lines
 //! starting with `#` are skipped; quotes around a cell are removed.
 
 use std::path::Path;
@@ -67,6 +68,11 @@ pub(super) fn load(
     for (line, text) in lines {
         row.clear();
         for (c, cell) in cells(text).enumerate() {
+            if cell.is_empty() && (label_columns.contains(&c) || target_columns.contains(&c)) {
+                // No target here: a padded step of a shorter sequence.
+                row.push(f64::NAN);
+                continue;
+            }
             let value = cell.parse::<f64>().map_err(|_| DataError::NotNumeric {
                 dataset: dataset.to_string(),
                 path: path.to_path_buf(),
@@ -145,6 +151,19 @@ mod tests {
             (t.n_targets, t.targets),
             (4, Some(vec![1.0, 0.0, 0.0, 1.0]))
         );
+    }
+
+    #[test]
+    fn empty_target_cells_are_no_target_and_empty_inputs_an_error() {
+        let f = write("x0,x1,y0,y1\n1,0,1,\n");
+        let labels = ["y0".to_string(), "y1".to_string()];
+        let t = load("d", f.path(), &labels, &[], 2).expect("loads");
+        let targets = t.targets.expect("targets");
+        assert_eq!(&targets[..2], &[0.0, 1.0]);
+        assert!(targets[2..].iter().all(|v| v.is_nan()), "{targets:?}");
+        let f = write("x0,y0\n,1\n");
+        let e = load("d", f.path(), &["y0".to_string()], &[], 2).expect_err("empty input");
+        assert!(e.to_string().contains(":2: column 'x0'"), "{e}");
     }
 
     #[test]

@@ -386,8 +386,9 @@ fn read(dataset: &str, path: &Path) -> Result<Vec<u8>, DataError> {
 
 /// One-hot encodes `label` against `classes` outputs (or keeps it as a value for one output).
 fn encode_label(label: f64, classes: usize, out: &mut Vec<f32>) -> Result<(), ()> {
-    if classes <= 1 {
-        out.push(label as f32);
+    if classes <= 1 || label.is_nan() {
+        // A missing label (NaN) is a block of NaN: no target.
+        out.resize(out.len() + classes.max(1), label as f32);
         return Ok(());
     }
     if label.fract() != 0.0 || label < 0.0 || label >= classes as f64 {

@@ -12,6 +12,7 @@ use super::model::Model;
 use super::{presented, table, targets_fit};
 use crate::data::{Datasets, Table};
 use crate::ir::{Evaluate, Network, RecordTarget, Recordable};
+use crate::models::loss::no_target;
 use crate::sim::{EvalReport, Observer, SimError};
 
 /// Running sums of the metrics.
@@ -40,22 +41,27 @@ impl Scores {
 }
 
 /// Adds the accuracy of the last `b` samples (outputs vs presented targets) to `scores`;
-/// for sequences with a target at every step, of every step of every sample.
+/// for sequences with a target at every step, of every step of every sample. A step
+/// without a target (NaN: padding) does not count.
 pub(super) fn score(model: &Model, b: usize, scores: &mut Scores) {
     for c in 0..model.scored(b) {
-        let mut right = true;
+        let (mut right, mut scored) = (true, false);
         for (k, &o) in model.outputs().iter().enumerate() {
             let n = model.layer_size(o);
             let y = &model.scored_state(o, b)[c * n..(c + 1) * n];
             let t = &model.targets(k, b)[c * n..(c + 1) * n];
+            if no_target(t) {
+                continue;
+            }
+            scored = true;
             right &= if n == 1 {
                 (y[0] > 0.5) == (t[0] > 0.5)
             } else {
                 argmax(y) == argmax(t)
             };
         }
-        scores.correct += usize::from(right);
-        scores.samples += 1;
+        scores.correct += usize::from(right && scored);
+        scores.samples += usize::from(scored);
     }
 }
 
