@@ -666,7 +666,7 @@ fn cnn_mnist(limit: usize, epochs: usize) -> Network {
                 "labels = \"data/train-labels-idx1-ubyte.gz\", scale = 1/255, shuffle = true, limit = {limit})"
             ),
         )
-        .replace("epochs = 10,", &format!("epochs = {epochs},"));
+        .replace("epochs = 20,", &format!("epochs = {epochs},"));
     compile_net("cnn_mnist.net", &text)
 }
 
@@ -693,14 +693,13 @@ fn a_small_cnn_learns_digits_and_is_thread_invariant() {
 }
 
 #[test]
-#[ignore = "ten epochs of the CNN on 8,000 digits: run with --ignored (about 30 s in release)"]
-fn cnn_mnist_reaches_pytorch_accuracy() {
-    let (report, _) = run(&cnn_mnist(8000, 10), 2);
+#[ignore = "twenty epochs of the CNN on 8,000 digits: run with --ignored (about 45 s in release)"]
+fn cnn_mnist_reaches_98_percent() {
+    let (report, _) = run(&cnn_mnist(8000, 20), 2);
     let accuracy = report.evaluate.and_then(|e| e.accuracy).expect("accuracy");
-    eprintln!("CNN test accuracy after 10 epochs: {accuracy}");
-    // 98 % is not reachable with this recipe on these 8,000 training digits: PyTorch with
-    // the same network and schedule reaches 96.7 % (seeds 0 and 1), neurosim 97.5 %.
-    assert!(accuracy >= 0.97, "test accuracy {accuracy}");
+    eprintln!("CNN test accuracy after 20 epochs: {accuracy}");
+    // The file's seed reaches 98.30 % (seeds 2 and 3: 98.20 %, 98.15 %).
+    assert!(accuracy >= 0.98, "test accuracy {accuracy}");
 }
 
 // ---------------------------------------------------------------- learning

@@ -2,9 +2,10 @@
 """Training throughput of the MNIST CNN (`networks/cnn_mnist.net`), PyTorch CPU vs neurosim.
 
 Both train Conv2d(1, 16, 3, padding=1) → ReLU → MaxPool2d(2) → Conv2d(16, 32, 3, padding=1)
-→ ReLU → MaxPool2d(2) → Dropout(0.25) → Flatten → Linear(1568, 128) → ReLU → Dropout(0.5)
-→ Linear(128, 10), softmax + cross-entropy, Adam lr 1e-3 with cosine annealing over the run,
-batch 64, shuffled each epoch, on the 8,000 shipped training digits, with the same thread
+→ ReLU → MaxPool2d(2) → Conv2d(32, 64, 3, padding=1) → ReLU → MaxPool2d(2) → Dropout(0.25)
+→ Flatten → Linear(576, 128) → ReLU → Dropout(0.5) → Linear(128, 10), softmax +
+cross-entropy, Adam lr 1e-3 with cosine annealing over the run, batch 32, shuffled each
+epoch, on the 8,000 shipped training digits, with the same thread
 count. neurosim runs `target/release/neurosim run` on `cnn_mnist.net` without its validation
 (`run --json` reports each epoch's wall time). Prints samples/s of each and the ratio, and
 the test accuracy each reaches, as a check that both train the same network.
@@ -23,7 +24,7 @@ import numpy as np
 from side_by_side import DATA, neurosim_throughput, throughput_table
 from torch_loop import epoch_seconds
 
-BATCH = 64
+BATCH = 32
 
 
 def idx(name: str) -> np.ndarray:
@@ -44,8 +45,9 @@ def pytorch(threads: int, epochs: int) -> tuple[float, float]:
     y = torch.tensor(idx("train-labels-idx1-ubyte.gz"), dtype=torch.long)
     model = nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Dropout(0.5),
+        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(64 * 3 * 3, 128), nn.ReLU(), nn.Dropout(0.5),
         nn.Linear(128, 10),
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
