@@ -4,7 +4,8 @@
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, planes, sigmoid, step, uniform};
+use super::fast_math::{sigmoid, tanh};
+use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, planes, step, uniform};
 use crate::sim::rate::gemm::{View, product};
 
 #[derive(Debug)]
@@ -76,7 +77,7 @@ impl Unit for Gru {
                 for k in 0..h {
                     let r = sigmoid(z[at + k] + hh[at + k]);
                     let u = sigmoid(z[at + h + k] + hh[at + h + k]);
-                    let n = (z[at + 2 * h + k] + r * hh[at + 2 * h + k]).tanh();
+                    let n = tanh(z[at + 2 * h + k] + r * hh[at + 2 * h + k]);
                     let prev = h_prev.map_or(0.0, |p| p[j * h + k]);
                     (g[at + k], g[at + h + k], g[at + 2 * h + k]) = (r, u, n);
                     now[j * h + k] = (1.0 - u) * n + u * prev;

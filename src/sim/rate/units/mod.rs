@@ -10,6 +10,7 @@
 //! projections), so the same code serves both.
 
 mod attention;
+mod fast_math;
 mod gru;
 mod layer_norm;
 mod lstm;
@@ -147,10 +148,6 @@ pub(super) fn cols(range: &Range<usize>, rows: usize, b: usize) -> Range<usize> 
 /// The columns of step `t` (one column per sample).
 fn step(t: usize, rows: usize, b: usize) -> Range<usize> {
     cols(&(t..t + 1), rows, b)
-}
-
-fn sigmoid(x: f32) -> f32 {
-    crate::models::activation::sigmoid(x)
 }
 
 /// Splits a cache into planes of `widths[k]` rows each over the same columns, so that each
