@@ -95,6 +95,7 @@ fn table(rows: usize) -> Table {
         n_targets: 10,
         targets: Some(targets),
         steps: 1,
+        lengths: None,
     }
 }
 
@@ -190,6 +191,7 @@ fn sequences(rows: usize, steps: usize) -> Table {
         n_targets: steps * 10,
         targets: Some(targets),
         steps,
+        lengths: None,
     }
 }
 

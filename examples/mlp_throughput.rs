@@ -108,6 +108,7 @@ fn random_data() -> Datasets {
             n_targets: 10,
             targets: Some(targets),
             steps: 1,
+            lengths: None,
         },
     );
     data

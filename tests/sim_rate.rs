@@ -263,6 +263,7 @@ fn hopfield() -> Network {
         path: project_file(&format!("networks/data/{file}")),
         target: Vec::new(),
         targets: Vec::new(),
+        lengths: None,
     };
     net.datasets.push(dataset("memories", csv("patterns.csv")));
     net.datasets.push(dataset("cues", csv("noisy.csv")));
@@ -445,6 +446,7 @@ fn random_table(
         n_targets,
         targets: Some(targets),
         steps: 1,
+        lengths: None,
     }
 }
 
@@ -834,6 +836,7 @@ fn a_dataset_of_the_wrong_width_names_both_sizes() {
         path: project_file("networks/data/does-not-exist.csv"),
         target: Vec::new(),
         targets: Vec::new(),
+        lengths: None,
     };
     let message = data::load(&net).expect_err("missing").to_string();
     assert!(message.contains("does-not-exist.csv"), "{message}");
@@ -1649,4 +1652,135 @@ fn padded_steps_without_targets_change_nothing() {
             assert!((x - y).abs() < 1e-5, "{key}: {x} vs {y}");
         }
     }
+}
+
+/// Rows of 3 random bits and their parity (at every step, or of the whole stream), padded
+/// to `padded` steps with zeros; with `lengths`, a column `n` says each row has 3 steps.
+fn padded_csv(
+    dir: &std::path::Path,
+    name: &str,
+    padded: usize,
+    per_step: bool,
+    lengths: bool,
+) -> PathBuf {
+    let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(9);
+    let mut header: Vec<String> = (0..padded).map(|t| format!("x{t}")).collect();
+    if per_step {
+        header.extend((0..padded).map(|t| format!("p{t}")));
+    } else {
+        header.push("p".into());
+    }
+    if lengths {
+        header.push("n".into());
+    }
+    let mut text = header.join(",") + "\n";
+    for _ in 0..24 {
+        let bits: Vec<u32> = (0..3).map(|_| rng.random_range(0..2)).collect();
+        let mut cells: Vec<String> = (0..padded)
+            .map(|t| bits.get(t).map_or("0".into(), |b| b.to_string()))
+            .collect();
+        let running: Vec<u32> = bits
+            .iter()
+            .scan(0, |odd, b| {
+                *odd ^= b;
+                Some(*odd)
+            })
+            .collect();
+        if per_step {
+            // Padded steps get a (wrong) target that `lengths` must make the loss ignore.
+            cells.extend((0..padded).map(|t| running.get(t).unwrap_or(&1).to_string()));
+        } else {
+            cells.push(running[2].to_string());
+        }
+        if lengths {
+            cells.push("3".into());
+        }
+        text += &(cells.join(",") + "\n");
+    }
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("temporary file writable");
+    path
+}
+
+/// Trains `population`s on parity data (3 steps, or padded to 5 with a `lengths` column)
+/// and returns the run.
+fn train_padded(
+    path: &std::path::Path,
+    length: usize,
+    per_step: bool,
+    lengths: bool,
+    body: &str,
+) -> (RunReport, Capture) {
+    let targets = if per_step {
+        let names: Vec<String> = (0..length).map(|t| format!("\"p{t}\"")).collect();
+        names.join(", ")
+    } else {
+        "\"p\"".into()
+    };
+    let lengths = if lengths { ", lengths = \"n\"" } else { "" };
+    let net = compile_net(
+        "padded.net",
+        &format!(
+            "network padded : rate {{
+                seed = 3
+                dataset d = csv(\"{}\", length = {length}, targets = [{targets}]{lengths})
+                population bit : input[1]
+                {body}
+                train {{ data = d, loss = binary_cross_entropy,
+                        optimizer = adam(lr = 1e-2), epochs = 3, batch = 8 }}
+                evaluate {{ data = d, metrics = [accuracy, loss] }}
+            }}",
+            path.display()
+        ),
+    );
+    run(&net, 2)
+}
+
+fn assert_same_training(a: &(RunReport, Capture), b: &(RunReport, Capture)) {
+    let (ea, eb) = (
+        a.0.evaluate.as_ref().expect("evaluated"),
+        b.0.evaluate.as_ref().expect("evaluated"),
+    );
+    assert_eq!(ea.accuracy, eb.accuracy);
+    let (la, lb) = (ea.loss.expect("loss"), eb.loss.expect("loss"));
+    assert!((la - lb).abs() < 1e-6 * la.abs().max(1.0), "{la} vs {lb}");
+    for (key, (_, values)) in &a.1.arrays {
+        let (_, other) = &b.1.arrays[key];
+        for (x, y) in values.iter().zip(other) {
+            assert!((x - y).abs() < 1e-5, "{key}: {x} vs {y}");
+        }
+    }
+}
+
+#[test]
+fn a_lengths_column_hides_the_padding_from_attention_and_the_loss() {
+    // Non-causal attention would look at padded steps, and the padded steps have wrong
+    // targets: with `lengths`, the padded run trains exactly as the unpadded one.
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let body = "population embed : dense[4]
+                population attend : attention[4] { heads = 2 }
+                population odd : dense[1] { activation = sigmoid }
+                bit -> embed : full { init = xavier }
+                embed -> attend : identity
+                attend -> odd : full { init = xavier }";
+    let plain = padded_csv(dir.path(), "plain.csv", 3, true, false);
+    let padded = padded_csv(dir.path(), "padded.csv", 5, true, true);
+    assert_same_training(
+        &train_padded(&plain, 3, true, false, body),
+        &train_padded(&padded, 5, true, true, body),
+    );
+}
+
+#[test]
+fn a_lengths_column_reads_a_sequence_to_one_answer_at_each_rows_last_step() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let body = "population memory : lstm[4]
+                population odd : dense[1] { activation = sigmoid }
+                bit -> memory -> odd : full { init = xavier }";
+    let plain = padded_csv(dir.path(), "plain.csv", 3, false, false);
+    let padded = padded_csv(dir.path(), "padded.csv", 5, false, true);
+    assert_same_training(
+        &train_padded(&plain, 3, false, false, body),
+        &train_padded(&padded, 5, false, true, body),
+    );
 }

@@ -1,6 +1,7 @@
 //! CSV datasets: a header row names the columns; `target` names an integer class column
 //! (one-hot encoded against the output size) or a list of them (one per step of a sequence),
 //! `targets` names real-valued target columns,
+//! `lengths` names a column of each row's own number of steps (sequences padded to `length`),
 //! every other column is an input. An empty target cell is no target (padding after a
 //! sequence shorter than `length`): the loss and the accuracy skip that step. Cells are separated by commas; blank lines and lines
 //! starting with `#` are skipped; quotes around a cell are removed.
@@ -14,6 +15,7 @@ pub(super) fn load(
     path: &Path,
     target: &[String],
     targets: &[String],
+    lengths: Option<&str>,
     classes: usize,
 ) -> Result<Table, DataError> {
     let bytes = read(dataset, path)?;
@@ -48,8 +50,10 @@ pub(super) fn load(
         .iter()
         .map(|t| find(t))
         .collect::<Result<Vec<_>, _>>()?;
+    let length_column = lengths.map(find).transpose()?;
     let input_columns: Vec<usize> = (0..columns.len())
         .filter(|c| !label_columns.contains(c) && !target_columns.contains(c))
+        .filter(|&c| length_column != Some(c))
         .collect();
     let supervised = !label_columns.is_empty() || !target_columns.is_empty();
     let n_targets = if !label_columns.is_empty() {
@@ -61,6 +65,7 @@ pub(super) fn load(
     let mut table = Table {
         n_inputs: input_columns.len(),
         n_targets: if supervised { n_targets } else { 0 },
+        lengths: length_column.map(|_| Vec::new()),
         ..Table::default()
     };
     let mut target_values = Vec::new();
@@ -109,6 +114,18 @@ pub(super) fn load(
             })?;
         }
         target_values.extend(target_columns.iter().map(|&c| row[c] as f32));
+        if let (Some(c), Some(lengths)) = (length_column, table.lengths.as_mut()) {
+            let steps = row[c];
+            if steps.fract() != 0.0 || !(1.0..=f64::from(u32::MAX)).contains(&steps) {
+                return Err(DataError::BadLength {
+                    dataset: dataset.to_string(),
+                    path: path.to_path_buf(),
+                    line,
+                    cell: steps.to_string(),
+                });
+            }
+            lengths.push(steps as u32);
+        }
         table.n_rows += 1;
     }
     if supervised {
@@ -135,7 +152,7 @@ mod tests {
     #[test]
     fn label_column_is_one_hot_encoded_and_the_rest_are_inputs() {
         let f = write("a,label,b\n1,2,3\n4,0,5\n");
-        let t = load("d", f.path(), &["label".to_string()], &[], 3).expect("loads");
+        let t = load("d", f.path(), &["label".to_string()], &[], None, 3).expect("loads");
         assert_eq!(t.n_rows, 2);
         assert_eq!(t.inputs, vec![1.0, 3.0, 4.0, 5.0]);
         assert_eq!(t.targets, Some(vec![0.0, 0.0, 1.0, 1.0, 0.0, 0.0]));
@@ -145,7 +162,7 @@ mod tests {
     fn a_list_of_label_columns_gives_one_one_hot_block_each() {
         let f = write("x0,x1,y0,y1\n1,2,0,1\n");
         let labels = ["y0".to_string(), "y1".to_string()];
-        let t = load("d", f.path(), &labels, &[], 2).expect("loads");
+        let t = load("d", f.path(), &labels, &[], None, 2).expect("loads");
         assert_eq!(t.inputs, vec![1.0, 2.0]);
         assert_eq!(
             (t.n_targets, t.targets),
@@ -157,19 +174,29 @@ mod tests {
     fn empty_target_cells_are_no_target_and_empty_inputs_an_error() {
         let f = write("x0,x1,y0,y1\n1,0,1,\n");
         let labels = ["y0".to_string(), "y1".to_string()];
-        let t = load("d", f.path(), &labels, &[], 2).expect("loads");
+        let t = load("d", f.path(), &labels, &[], None, 2).expect("loads");
         let targets = t.targets.expect("targets");
         assert_eq!(&targets[..2], &[0.0, 1.0]);
         assert!(targets[2..].iter().all(|v| v.is_nan()), "{targets:?}");
         let f = write("x0,y0\n,1\n");
-        let e = load("d", f.path(), &["y0".to_string()], &[], 2).expect_err("empty input");
+        let e = load("d", f.path(), &["y0".to_string()], &[], None, 2).expect_err("empty input");
         assert!(e.to_string().contains(":2: column 'x0'"), "{e}");
+    }
+
+    #[test]
+    fn a_lengths_column_is_no_input_and_must_hold_whole_steps() {
+        let f = write("x0,x1,n,p\n1,0,1,1\n0,1,2,0\n");
+        let t = load("d", f.path(), &[], &["p".to_string()], Some("n"), 1).expect("loads");
+        assert_eq!((t.n_inputs, t.lengths), (2, Some(vec![1, 2])));
+        let f = write("x0,x1,n,p\n1,0,1.5,1\n");
+        let e = load("d", f.path(), &[], &["p".to_string()], Some("n"), 1).expect_err("1.5");
+        assert!(e.to_string().contains(":2: length '1.5'"), "{e}");
     }
 
     #[test]
     fn errors_name_the_line() {
         let f = write("a,b\n1,2\n3\n");
-        let e = load("d", f.path(), &[], &[], 1).expect_err("ragged");
+        let e = load("d", f.path(), &[], &[], None, 1).expect_err("ragged");
         assert!(
             matches!(
                 e,
@@ -183,15 +210,15 @@ mod tests {
             "{e}"
         );
         let f = write("a,b\n1,x\n");
-        let e = load("d", f.path(), &[], &[], 1).expect_err("not numeric");
+        let e = load("d", f.path(), &[], &[], None, 1).expect_err("not numeric");
         assert!(
             e.to_string().contains(":2:") && e.to_string().contains("'x'"),
             "{e}"
         );
         let f = write("a,label\n1,7\n");
-        let e = load("d", f.path(), &["label".to_string()], &[], 3).expect_err("label");
+        let e = load("d", f.path(), &["label".to_string()], &[], None, 3).expect_err("label");
         assert!(matches!(e, DataError::BadLabel { line: 2, .. }), "{e}");
-        let e = load("d", f.path(), &["class".to_string()], &[], 3).expect_err("column");
+        let e = load("d", f.path(), &["class".to_string()], &[], None, 3).expect_err("column");
         assert!(e.to_string().contains("no column 'class'"), "{e}");
     }
 }

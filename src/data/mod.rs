@@ -28,6 +28,9 @@ pub struct Table {
     /// Steps per row of a sequence dataset (0 or 1: not a sequence). A row's inputs are
     /// step-major: `n_inputs / steps` values per step.
     pub steps: usize,
+    /// Each row's own number of steps (1 to `steps`), when the sequences are padded to
+    /// `steps`; `None`: every row has all of them.
+    pub lengths: Option<Vec<u32>>,
 }
 
 impl Table {
@@ -64,6 +67,9 @@ impl Table {
         self.inputs = pick(&self.inputs, self.n_inputs);
         if let Some(t) = &self.targets {
             self.targets = Some(pick(t, self.n_targets));
+        }
+        if let Some(lengths) = &self.lengths {
+            self.lengths = Some(order.iter().map(|&i| lengths[i]).collect());
         }
         self.n_rows = order.len();
     }
@@ -133,6 +139,22 @@ pub enum DataError {
     },
     #[error("dataset '{dataset}' is empty")]
     Empty { dataset: String },
+    #[error("dataset '{dataset}': {}:{line}: length '{cell}' is not a whole number of steps (1 or more)", path.display())]
+    BadLength {
+        dataset: String,
+        path: PathBuf,
+        line: usize,
+        cell: String,
+    },
+    #[error(
+        "dataset '{dataset}': row {row} is {length} steps long, longer than the dataset's `length = {steps}`"
+    )]
+    TooLong {
+        dataset: String,
+        row: usize,
+        length: usize,
+        steps: usize,
+    },
 }
 
 /// Which populations data is presented to (inputs) and compared with (outputs).
@@ -211,7 +233,8 @@ pub fn load_one(
             path,
             target,
             targets,
-        } => csv::load(name, path, target, targets, classes)?,
+            lengths,
+        } => csv::load(name, path, target, targets, lengths.as_deref(), classes)?,
         DataSource::Idx { images, labels } => idx::load(name, images, labels.as_deref(), classes)?,
     };
     let options = &dataset.options;
@@ -251,6 +274,16 @@ pub fn load_one(
             });
         }
         table.steps = length;
+    }
+    if let Some(lengths) = &table.lengths
+        && let Some(row) = lengths.iter().position(|&l| l as usize > table.steps())
+    {
+        return Err(DataError::TooLong {
+            dataset: name.clone(),
+            row: row + 1,
+            length: lengths[row] as usize,
+            steps: table.steps(),
+        });
     }
     Ok(table)
 }
@@ -311,6 +344,7 @@ fn inline(name: &str, rows: &[crate::ir::InlineRow]) -> Result<Table, DataError>
         n_targets,
         targets: supervised.then_some(targets),
         steps: 1,
+        lengths: None,
     })
 }
 

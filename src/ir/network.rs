@@ -139,6 +139,10 @@ pub enum DataSource {
         /// per step for a sequence dataset).
         target: Vec<String>,
         targets: Vec<String>,
+        /// A column holding each row's own number of steps (sequences shorter than
+        /// `length`, padded): steps after it have no target, and attention does not look
+        /// at them.
+        lengths: Option<String>,
     },
     /// MNIST IDX files, gzipped or not.
     Idx {

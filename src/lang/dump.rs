@@ -95,11 +95,15 @@ pub fn summary(n: &Network) -> String {
                 path,
                 target,
                 targets,
+                lengths,
             } => format!(
-                "csv {} target {:?} targets {:?}",
+                "csv {} target {:?} targets {:?}{}",
                 path.display(),
                 target,
-                targets
+                targets,
+                lengths
+                    .as_ref()
+                    .map_or(String::new(), |c| format!(" lengths {c:?}"))
             ),
             DataSource::Idx { images, labels } => format!(
                 "idx images {} labels {:?}",

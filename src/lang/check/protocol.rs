@@ -382,16 +382,12 @@ fn check_train_options(given: &[Given], diags: &mut Vec<Diagnostic>) {
     if let Some(g) = find("early_stopping")
         && find("validate").is_none()
     {
-        diags.push(
-            Diagnostic::error("E0302", "`early_stopping` needs `validate = DATASET`")
-                .with_label(
-                    g.name.span.to(g.value.span),
-                    "watches the validation loss, but nothing is validated",
-                )
-                .with_help(
-                    "add `validate = DATASET` (a dataset held out from training) to this block",
-                ),
-        );
+        diags.push(needs_option(
+            g,
+            "`early_stopping` needs `validate = DATASET`",
+            "watches the validation loss, but nothing is validated",
+            "add `validate = DATASET` (a dataset held out from training) to this block",
+        ));
     }
     if find("early_stopping").is_none() {
         for name in ["min_delta", "restore_best"] {
@@ -406,6 +402,13 @@ fn check_train_options(given: &[Given], diags: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// E0302 at option `g`, which needs another one that is not given.
+fn needs_option(g: &Given, message: &str, label: &str, help: &str) -> Diagnostic {
+    Diagnostic::error("E0302", message)
+        .with_label(g.name.span.to(g.value.span), label)
+        .with_help(help)
 }
 
 /// Options that shape gradient descent do nothing in a block without a `loss` (a network
@@ -653,14 +656,17 @@ pub fn dataset(
                             None
                         }
                     };
-                    let own = ["target", "targets"];
+                    let own = ["target", "targets", "lengths"];
                     let mut target = Vec::new();
                     let mut targets = Vec::new();
+                    let mut lengths = None;
                     for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
-                        if g.name.name == "target" {
-                            target = column_names(g.value, "`target`", true, diags);
-                        } else {
-                            targets = column_names(g.value, "`targets`", false, diags);
+                        match g.name.name.as_str() {
+                            "target" => target = column_names(g.value, "`target`", true, diags),
+                            "targets" => {
+                                targets = column_names(g.value, "`targets`", false, diags);
+                            }
+                            _ => lengths = string(g.value, "`lengths` (a column name)", diags),
                         }
                     }
                     if !target.is_empty() && !targets.is_empty() {
@@ -671,11 +677,22 @@ pub fn dataset(
                         );
                     }
                     let options = data_options(&given, &own, ctx, call.span, diags);
+                    if let Some(g) = given.iter().find(|g| g.name.name == "lengths")
+                        && options.length.is_none()
+                    {
+                        diags.push(needs_option(
+                            g,
+                            "`lengths` needs `length = STEPS`",
+                            "each row's own number of steps, but rows are not sequences",
+                            "give the padded length of every row: `length = 10, lengths = \"n\"`",
+                        ));
+                    }
                     (
                         DataSource::Csv {
                             path: path.unwrap_or_default(),
                             target,
                             targets,
+                            lengths,
                         },
                         options,
                     )

@@ -221,6 +221,8 @@ pub struct Model {
     /// Some projection is recurrent and trained by backprop: run step by step.
     step_major: bool,
     truncate: Option<usize>,
+    /// Each presented sample's own number of steps (padded sequences); empty: all `steps`.
+    lengths: Vec<u32>,
 }
 
 /// Options for building a model beyond what the network says.
@@ -675,6 +677,7 @@ impl Model {
             target_steps: 1,
             step_major,
             truncate: None,
+            lengths: Vec::new(),
         };
         if let Some(initial) = &options.initial {
             model.load_parameters(initial)?;
@@ -863,6 +866,12 @@ impl Model {
             }
             offset += n;
         }
+        self.lengths.clear();
+        if let Some(lengths) = &table.lengths {
+            let full = steps as u32;
+            self.lengths
+                .extend(rows.iter().map(|&r| lengths[r].clamp(1, full)));
+        }
         let Some(targets) = &table.targets else {
             return;
         };
@@ -883,6 +892,35 @@ impl Model {
             }
             offset += n;
         }
+        if !self.lengths.is_empty() && steps > 1 {
+            self.target_padded_steps(b);
+        }
+    }
+
+    /// Padded sequences: the steps after a sample's own length have no target (NaN), and a
+    /// sequence-to-one target moves from the last step to the sample's own last step.
+    fn target_padded_steps(&mut self, b: usize) {
+        let steps = self.steps;
+        let to_one = self.target_steps == 1;
+        for (k, &o) in self.outputs.iter().enumerate() {
+            let n = self.layers[o].size;
+            let t = &mut self.buffers.t[k];
+            for (s, &length) in self.lengths.iter().enumerate() {
+                let last = length as usize - 1;
+                if to_one && last > 0 {
+                    let at = (last * b + s) * n;
+                    t.copy_within(s * n..(s + 1) * n, at);
+                }
+                for step in 0..steps {
+                    let padded = step > last || (to_one && step < last);
+                    if padded {
+                        let at = (step * b + s) * n;
+                        t[at..at + n].fill(f32::NAN);
+                    }
+                }
+            }
+        }
+        self.target_steps = steps;
     }
 
     /// The calls of one pass: every step at once, or (with recurrent projections) one
@@ -946,13 +984,19 @@ impl Model {
     }
 
     /// What a unit call covers.
-    fn unit_steps(&self, span: &Range<usize>, b: usize) -> units::Steps {
+    fn unit_steps<'a>(
+        &self,
+        span: &Range<usize>,
+        b: usize,
+        lengths: &'a [u32],
+    ) -> units::Steps<'a> {
         units::Steps {
             range: span.clone(),
             b,
             total: self.steps,
             truncate: self.truncate,
             par: self.par,
+            lengths,
         }
     }
 
@@ -1028,7 +1072,7 @@ impl Model {
     }
 
     fn activate(&mut self, l: usize, span: &Range<usize>, b: usize) {
-        let steps = self.unit_steps(span, b);
+        let steps = self.unit_steps(span, b, &self.lengths);
         let Buffers { z, y, cache, .. } = &mut self.buffers;
         let layer = &self.layers[l];
         if let Some(unit) = &layer.unit {
@@ -1122,7 +1166,7 @@ impl Model {
     /// The backward pass through layer `l` for the steps `span`: its `dz` from `dy`, then
     /// the gradients of its bias and incoming weights and the `dy` of its sources.
     fn backward_layer(&mut self, l: usize, span: &Range<usize>, b: usize) {
-        let steps = self.unit_steps(span, b);
+        let steps = self.unit_steps(span, b, &self.lengths);
         let layer = &self.layers[l];
         let (n, width) = (layer.size, layer.input_width);
         let n_cols = span.len() * b;

@@ -56,9 +56,14 @@ impl Attention {
         }
     }
 
-    /// The steps step `i` attends to.
-    fn visible(&self, i: usize, total: usize) -> usize {
-        if self.causal { i + 1 } else { total }
+    /// How many steps (from the first) step `i` of a sequence of `length` real steps
+    /// attends to: never the padding after it.
+    fn visible(&self, i: usize, length: usize) -> usize {
+        if self.causal {
+            (i + 1).min(length)
+        } else {
+            length
+        }
     }
 }
 
@@ -173,10 +178,11 @@ impl Unit for Attention {
             add_bias(plane, bias);
         }
         for s in 0..b {
+            let length = steps.length(s);
             for head in 0..self.heads {
                 let at = |step: usize| g.head(step, s, head);
                 for i in 0..g.total {
-                    let seen = self.visible(i, g.total);
+                    let seen = self.visible(i, length);
                     let weights = &mut p[g.weights(i, s, head)];
                     let qi = &q[at(i)];
                     let mut max = f32::NEG_INFINITY;
@@ -234,10 +240,11 @@ impl Unit for Attention {
         }
         let mut dp = vec![0.0f32; g.total];
         for s in 0..g.b {
+            let length = steps.length(s);
             for head in 0..self.heads {
                 let at = |step: usize| g.head(step, s, head);
                 for i in 0..g.total {
-                    let seen = self.visible(i, g.total);
+                    let seen = self.visible(i, length);
                     let weights = &p[g.weights(i, s, head)];
                     let dci = &dc[at(i)];
                     let mut mean = 0.0;

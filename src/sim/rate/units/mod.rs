@@ -34,7 +34,7 @@ pub(super) struct UnitContext<'a> {
 
 /// Which columns a call covers.
 #[derive(Debug, Clone)]
-pub(super) struct Steps {
+pub(super) struct Steps<'a> {
     /// Steps computed by this call.
     pub range: Range<usize>,
     /// Samples per step.
@@ -45,9 +45,18 @@ pub(super) struct Steps {
     /// `t - 1` where `t` is a multiple of this.
     pub truncate: Option<usize>,
     pub par: Threads,
+    /// Each sample's own number of steps, for padded sequences; empty: all `total`.
+    pub lengths: &'a [u32],
 }
 
-impl Steps {
+impl Steps<'_> {
+    /// The steps of sample `s` that are not padding.
+    pub fn length(&self, s: usize) -> usize {
+        self.lengths
+            .get(s)
+            .map_or(self.total, |&l| (l as usize).min(self.total))
+    }
+
     /// True if the gradient of step `t` flows back into step `t - 1`.
     pub fn carries_back(&self, t: usize) -> bool {
         t > 0 && self.truncate.is_none_or(|k| !t.is_multiple_of(k))
