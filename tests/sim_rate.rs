@@ -1784,3 +1784,29 @@ fn a_lengths_column_reads_a_sequence_to_one_answer_at_each_rows_last_step() {
         &train_padded(&padded, 5, false, true, body),
     );
 }
+
+#[test]
+fn each_part_of_a_gan_can_have_its_own_learning_rate() {
+    // A generator rate of 1e-20 freezes the generator (its weights stay where they were
+    // drawn) while the discriminator learns at the optimizer's rate.
+    let short = |t: String| {
+        t.replace("epochs = 150", "epochs = 1")
+            .replace("ring_train.csv\")", "ring_train.csv\", limit = 512)")
+    };
+    let frozen = shipped("gan.net", &|t| short(t).replace("lr = 5e-4", "lr = 1e-20"));
+    let slow_generator = shipped("gan.net", &|t| {
+        short(t).replace("batch = 128 }", "batch = 128, generator_lr = 1e-20 }")
+    });
+    let (_, frozen) = run(&frozen, 1);
+    let (_, slow) = run(&slow_generator, 1);
+    let largest_change = |key: &str| {
+        let (a, b) = (&frozen.arrays[key].1, &slow.arrays[key].1);
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    assert!(largest_change("weights/noise->g1") < 1e-6);
+    assert!(largest_change("weights/g2->sample") < 1e-6);
+    assert!(largest_change("weights/sample->d1") > 1e-3);
+}

@@ -194,10 +194,14 @@ pub struct Train {
 /// including `generator` (fed noise at its `input` populations); the discriminator is every
 /// population after it up to `discriminator`, its one output. Real rows are shown to the
 /// discriminator in place of the generator's output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Adversarial {
     pub generator: PopulationId,
     pub discriminator: PopulationId,
+    /// Learning rates of the two parts (the two time-scale update rule of Heusel et al.
+    /// 2017); `None`: the optimizer's. A schedule scales both alike.
+    pub generator_lr: Option<f64>,
+    pub discriminator_lr: Option<f64>,
 }
 
 /// The regularisation and training conveniences of `train { ... }`. The default is none of

@@ -255,6 +255,30 @@ const TRAIN_KINDS: &[&str] = &["adversarial"];
 /// The roles of `train adversarial`: population names, not values.
 const ADVERSARIAL_ROLES: [&str; 2] = ["generator", "discriminator"];
 
+/// The options only `train adversarial` takes.
+static ADVERSARIAL_PARAMS: &[ParamSpec] = &[
+    ParamSpec {
+        name: "generator_lr",
+        kind: ParamKind::Quantity {
+            dim: Dim::NONE,
+            default: None,
+            range: Range::Positive,
+            per_element: false,
+        },
+        doc: "the generator's learning rate (default: the optimizer's)",
+    },
+    ParamSpec {
+        name: "discriminator_lr",
+        kind: ParamKind::Quantity {
+            dim: Dim::NONE,
+            default: None,
+            range: Range::Positive,
+            per_element: false,
+        },
+        doc: "the discriminator's learning rate (default: the optimizer's)",
+    },
+];
+
 pub fn train(
     decl: &TrainDecl,
     mode: Mode,
@@ -282,8 +306,25 @@ pub fn train(
     let (roles, given): (Vec<Given>, Vec<Given>) = block_entries(Some(block), diags)
         .into_iter()
         .partition(|g| is_adversarial && ADVERSARIAL_ROLES.contains(&g.name.name.as_str()));
+    let adversarial_option = |g: &Given| ADVERSARIAL_PARAMS.iter().any(|s| s.name == g.name.name);
+    let (part_options, given): (Vec<Given>, Vec<Given>) = given
+        .into_iter()
+        .partition(|g| is_adversarial && adversarial_option(g));
     let adversarial = if is_adversarial {
-        adversarial_roles(&roles, populations, block.span, diags)
+        let rates = check_params_with(
+            "train adversarial",
+            ADVERSARIAL_PARAMS,
+            &["generator_lr", "discriminator_lr"],
+            &part_options,
+            ctx,
+            block.span,
+            diags,
+        );
+        adversarial_roles(&roles, populations, block.span, diags).map(|a| Adversarial {
+            generator_lr: rates.number("generator_lr"),
+            discriminator_lr: rates.number("discriminator_lr"),
+            ..a
+        })
     } else {
         None
     };
@@ -372,6 +413,8 @@ fn adversarial_roles(
     Some(Adversarial {
         generator,
         discriminator,
+        generator_lr: None,
+        discriminator_lr: None,
     })
 }
 

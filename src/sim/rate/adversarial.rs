@@ -9,6 +9,9 @@
 //! 2. generator step: a fresh batch of noise with target 1 (the non-saturating loss),
 //!    backpropagated through the discriminator; only the generator's parameters move.
 //!
+//! `generator_lr` and `discriminator_lr` give the parts their own learning rates (the two
+//! time-scale update rule); a schedule scales both alike.
+//!
 //! `evaluate` then generates one sample per row of its dataset, streams them to `record
 //! activation of <generator>` and reports the squared maximum mean discrepancy between
 //! generated and real rows (Gretton et al. 2012; Gaussian kernels at 1/16, 1/4 and 1 of
@@ -78,8 +81,17 @@ pub(super) fn train(
     let (mut step, mut draw) = (0u64, 0u64);
     for epoch in 1..=train.epochs {
         let started = Instant::now();
+        // Each part's rate this epoch: its own (or the optimizer's), scaled by the schedule.
+        let mut rates = None;
         if let Some(lr) = base_lr {
+            model.set_learning_rate(lr);
             schedule::set_epoch_rate(model, &train.options, lr, epoch, train.epochs);
+            let now = model.optimizer().map_or(lr, |o| o.lr());
+            let part = |own: Option<f64>| own.map_or(now, |r| r as f32 * now / lr);
+            rates = Some((
+                part(adversarial.discriminator_lr),
+                part(adversarial.generator_lr),
+            ));
         }
         let order = Model::epoch_order(network.seed, epoch, n);
         let (mut d_sum, mut g_sum) = (0.0f64, 0.0f64);
@@ -101,6 +113,9 @@ pub(super) fn train(
             model.forward_train(b);
             let fake = model.backward_adding(b);
             schedule::before_update(model, &train.options);
+            if let Some((d_rate, _)) = rates {
+                model.set_learning_rate(d_rate);
+            }
             model.update_selected(&is_discriminator, step);
 
             model.present_noise(b, draw + 1);
@@ -109,6 +124,9 @@ pub(super) fn train(
             model.forward_train(b);
             let fooled = model.backward(b);
             schedule::before_update(model, &train.options);
+            if let Some((_, g_rate)) = rates {
+                model.set_learning_rate(g_rate);
+            }
             model.update_selected(&is_generator, step);
             d_sum += (real + fake) * b as f64;
             g_sum += fooled * b as f64;
