@@ -157,13 +157,14 @@ fn bench_cnn(c: &mut Criterion) {
     });
 }
 
-/// An LSTM of 128 units reading 32 inputs per step, classifying at every step.
-fn lstm() -> Network {
+/// A recurrent population (`lstm[128]` or `gru[128]`) reading 32 inputs per step,
+/// classifying at every step.
+fn recurrent(model: &str) -> Network {
     let row = format!("[{}] -> [1{}]", vec!["0"; 32].join(", "), ", 0".repeat(9));
     let source = format!(
-        "network lstm_bench : rate {{
+        "network recurrent_bench : rate {{
             population x : input[32]
-            population h : lstm[128]
+            population h : {model}[128]
             population y : dense[10] {{ activation = softmax }}
             x -> h -> y : full {{ init = xavier }}
             dataset d = inline {{ {row} }}
@@ -171,8 +172,11 @@ fn lstm() -> Network {
         }}"
     );
     let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
-    let c = neurosim::lang::compile("lstm_bench.net", &source, &mut loader, &[]);
-    c.networks.into_iter().next().expect("lstm_bench compiles")
+    let c = neurosim::lang::compile("recurrent_bench.net", &source, &mut loader, &[]);
+    c.networks
+        .into_iter()
+        .next()
+        .expect("the bench network compiles")
 }
 
 /// `rows` sequences of `steps` steps of 32 inputs, a one-hot target of 10 at every step.
@@ -198,7 +202,7 @@ fn sequences(rows: usize, steps: usize) -> Table {
 fn bench_lstm(c: &mut Criterion) {
     const STEPS: usize = 20;
     const SEQ_BATCH: usize = 32;
-    let net = lstm();
+    let net = recurrent("lstm");
     let options = RateOptions {
         steps: STEPS,
         ..RateOptions::default()
@@ -220,6 +224,17 @@ fn bench_lstm(c: &mut Criterion) {
         b.iter(|| {
             model.forward(64);
             black_box(model.state(1, 64)[0]);
+        })
+    });
+    let mut gru = Model::build(&recurrent("gru"), &options, 64, 1).expect("model");
+    gru.set_presented(&[0]);
+    let rows: Vec<usize> = (0..SEQ_BATCH).collect();
+    gru.present(&sequences(SEQ_BATCH, STEPS), &rows, &[0]);
+    c.bench_function("gru_train_20_steps_batch_32", |b| {
+        b.iter(|| {
+            gru.forward(SEQ_BATCH);
+            black_box(gru.backward(SEQ_BATCH));
+            gru.update();
         })
     });
 }

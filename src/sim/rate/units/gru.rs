@@ -6,6 +6,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::fast_math::{sigmoid, tanh};
 use super::{Backward, Forward, Steps, Tensor, Unit, UnitContext, planes, step, uniform};
+use crate::models::neuron::dynamics::with_wide_simd;
 use crate::sim::rate::gemm::{View, product};
 
 #[derive(Debug)]
@@ -60,6 +61,7 @@ impl Unit for Gru {
         let (h, b) = (self.h, steps.b);
         let u = View::new(&tensors[0], 3 * h, h);
         let [gates, hidden, _] = planes(io.cache, widths(h));
+        let zeros = vec![0.0f32; h];
         for t in steps.range.clone() {
             let hh = &mut hidden[step(t, 3 * h, b)];
             for col in hh.chunks_exact_mut(3 * h) {
@@ -72,17 +74,17 @@ impl Unit for Gru {
             }
             let z = &io.z[step(t, 3 * h, b)];
             let g = &mut gates[step(t, 3 * h, b)];
-            for j in 0..b {
-                let at = j * 3 * h;
-                for k in 0..h {
-                    let r = sigmoid(z[at + k] + hh[at + k]);
-                    let u = sigmoid(z[at + h + k] + hh[at + h + k]);
-                    let n = tanh(z[at + 2 * h + k] + r * hh[at + 2 * h + k]);
-                    let prev = h_prev.map_or(0.0, |p| p[j * h + k]);
-                    (g[at + k], g[at + h + k], g[at + 2 * h + k]) = (r, u, n);
-                    now[j * h + k] = (1.0 - u) * n + u * prev;
-                }
-            }
+            with_wide_simd(
+                #[inline(always)]
+                || {
+                    for j in 0..b {
+                        let (gates, unit) = (j * 3 * h..(j + 1) * 3 * h, j * h..(j + 1) * h);
+                        let prev = h_prev.map_or(&zeros[..], |p| &p[unit.clone()]);
+                        let (z, hh) = (&z[gates.clone()], &hh[gates.clone()]);
+                        cell_step(z, hh, prev, &mut g[gates], &mut now[unit]);
+                    }
+                },
+            );
         }
     }
 
@@ -96,6 +98,7 @@ impl Unit for Gru {
         let (h, b) = (self.h, steps.b);
         let u_view = View::new(&tensors[0], 3 * h, h);
         let [gates, hidden, dhidden] = planes(io.cache, widths(h));
+        let zeros = vec![0.0f32; h];
         for t in steps.range.clone().rev() {
             let (dy_now, dy_later) = io.dy.split_at_mut((t + 1) * b * h);
             let dh = &mut dy_now[t * b * h..];
@@ -114,23 +117,25 @@ impl Unit for Gru {
             let hh = &hidden[step(t, 3 * h, b)];
             let dhh = &mut dhidden[step(t, 3 * h, b)];
             let dz = &mut io.dz[step(t, 3 * h, b)];
-            for j in 0..b {
-                let at = j * 3 * h;
-                for k in 0..h {
-                    let (r, u, n) = (g[at + k], g[at + h + k], g[at + 2 * h + k]);
-                    let prev = if t > 0 {
-                        io.y[(t - 1) * b * h + j * h + k]
-                    } else {
-                        0.0
-                    };
-                    let d = dh[j * h + k];
-                    let da_n = d * (1.0 - u) * (1.0 - n * n);
-                    let da_r = da_n * hh[at + 2 * h + k] * r * (1.0 - r);
-                    let da_u = d * (prev - n) * u * (1.0 - u);
-                    (dz[at + k], dz[at + h + k], dz[at + 2 * h + k]) = (da_r, da_u, da_n);
-                    (dhh[at + k], dhh[at + h + k], dhh[at + 2 * h + k]) = (da_r, da_u, da_n * r);
-                }
-            }
+            with_wide_simd(
+                #[inline(always)]
+                || {
+                    for j in 0..b {
+                        let (gates, unit) = (j * 3 * h..(j + 1) * 3 * h, j * h..(j + 1) * h);
+                        let prev = if t > 0 {
+                            &io.y[(t - 1) * b * h + j * h..][..h]
+                        } else {
+                            &zeros[..]
+                        };
+                        cell_gradient(
+                            (&g[gates.clone()], &hh[gates.clone()]),
+                            (&dh[unit], prev),
+                            &mut dz[gates.clone()],
+                            &mut dhh[gates],
+                        );
+                    }
+                },
+            );
             for col in dhh.chunks_exact(3 * h) {
                 grads[1].iter_mut().zip(col).for_each(|(g, &d)| *g += d);
             }
@@ -140,5 +145,58 @@ impl Unit for Gru {
                 product(grads[0], 3 * h, h, true, dhh, h_prev.t(), steps.par);
             }
         }
+    }
+}
+
+/// The three rows `[r u n]` of one sample's gates: split into equal slices, so the loops
+/// below have no bounds checks and vectorise.
+#[inline(always)]
+fn rows(x: &[f32], h: usize) -> (&[f32], &[f32], &[f32]) {
+    let (r, rest) = x[..3 * h].split_at(h);
+    let (u, n) = rest.split_at(h);
+    (r, u, n)
+}
+
+/// One step of one sample's units: gates `[r u n]` from the projections' `z` and the
+/// recurrent term `hh`, and the new state `y` from the previous one.
+#[inline(always)]
+fn cell_step(z: &[f32], hh: &[f32], prev: &[f32], g: &mut [f32], y: &mut [f32]) {
+    let h = y.len();
+    let ((zr, zu, zn), (hr, hu, hn)) = (rows(z, h), rows(hh, h));
+    let (gr, rest) = g[..3 * h].split_at_mut(h);
+    let (gu, gn) = rest.split_at_mut(h);
+    let prev = &prev[..h];
+    for k in 0..h {
+        let r = sigmoid(zr[k] + hr[k]);
+        let u = sigmoid(zu[k] + hu[k]);
+        let n = tanh(zn[k] + r * hn[k]);
+        (gr[k], gu[k], gn[k]) = (r, u, n);
+        y[k] = (1.0 - u) * n + u * prev[k];
+    }
+}
+
+/// The gradients of one step of one sample's units: `dz` of the three gate
+/// pre-activations and `dhh` of the recurrent term, from `dh` of the state.
+#[inline(always)]
+fn cell_gradient(
+    (g, hh): (&[f32], &[f32]),
+    (dh, prev): (&[f32], &[f32]),
+    dz: &mut [f32],
+    dhh: &mut [f32],
+) {
+    let h = dh.len();
+    let ((r, u, n), (_, _, hn)) = (rows(g, h), rows(hh, h));
+    let prev = &prev[..h];
+    let (dzr, rest) = dz[..3 * h].split_at_mut(h);
+    let (dzu, dzn) = rest.split_at_mut(h);
+    let (dhr, rest) = dhh[..3 * h].split_at_mut(h);
+    let (dhu, dhn) = rest.split_at_mut(h);
+    for k in 0..h {
+        let d = dh[k];
+        let da_n = d * (1.0 - u[k]) * (1.0 - n[k] * n[k]);
+        let da_r = da_n * hn[k] * r[k] * (1.0 - r[k]);
+        let da_u = d * (prev[k] - n[k]) * u[k] * (1.0 - u[k]);
+        (dzr[k], dzu[k], dzn[k]) = (da_r, da_u, da_n);
+        (dhr[k], dhu[k], dhn[k]) = (da_r, da_u, da_n * r[k]);
     }
 }
