@@ -536,6 +536,7 @@ fn feed_rate(observer: &mut dyn Observer) {
                 val_loss: None,
                 val_accuracy: None,
                 generator_loss: None,
+                learning_rate: Some(1e-3 / epoch as f64),
                 seconds: 0.01,
             })
             .unwrap();
@@ -580,6 +581,13 @@ fn rate_mode_training_curves_activations_and_trained_arrays() {
         .read_f64()
         .unwrap();
     assert!(val.len() == 3 && val.iter().all(|v| v.is_nan()));
+    assert_eq!(
+        file.dataset("training/learning_rate")
+            .unwrap()
+            .read_f64()
+            .unwrap(),
+        vec![1e-3, 1e-3 / 2.0, 1e-3 / 3.0]
+    );
     let act = file.dataset("activations/y/data").unwrap();
     assert_eq!(act.attrs().unwrap()["n_columns"].as_u64(), Some(1));
     assert_eq!(act.read_f32().unwrap().len(), 12);

@@ -1087,6 +1087,13 @@ fn a_step_schedule_and_warmup_set_each_epochs_learning_rate() {
     let w = array(&c, "weights/x->y");
     assert!(near(w[0], 0.955), "w1 = {}", w[0]);
     assert!(near(w[1], 1.955), "w2 = {}", w[1]);
+    // Each epoch reports the rate it trained at.
+    let rates: Vec<f64> = c.epochs.iter().filter_map(|e| e.learning_rate).collect();
+    let want = [0.005, 0.01, 0.01, 0.01, 0.005, 0.005];
+    assert_eq!(rates.len(), want.len());
+    for (got, want) in rates.iter().zip(want) {
+        assert!((got - want).abs() < 1e-9, "{rates:?}");
+    }
 }
 
 #[test]

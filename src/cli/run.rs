@@ -463,6 +463,9 @@ impl Observer for Console {
             if let Some(l) = stats.generator_loss {
                 line += &format!("  generator_loss {l:.5}");
             }
+            if let Some(lr) = stats.learning_rate {
+                line += &format!("  lr {lr:.3e}");
+            }
             if let Some(l) = stats.val_loss {
                 line += &format!("  val_loss {l:.5}");
             }

@@ -165,15 +165,17 @@ enum TrainingField {
     ValLoss,
     ValAccuracy,
     GeneratorLoss,
+    LearningRate,
     Seconds,
 }
 
-const TRAINING_FIELDS: [(TrainingField, &str, &str); 6] = [
+const TRAINING_FIELDS: [(TrainingField, &str, &str); 7] = [
     (TrainingField::Loss, "loss", "1"),
     (TrainingField::Accuracy, "accuracy", "1"),
     (TrainingField::ValLoss, "val_loss", "1"),
     (TrainingField::ValAccuracy, "val_accuracy", "1"),
     (TrainingField::GeneratorLoss, "generator_loss", "1"),
+    (TrainingField::LearningRate, "learning_rate", "1"),
     (TrainingField::Seconds, "epoch_s", "s"),
 ];
 
@@ -185,6 +187,7 @@ impl TrainingField {
             TrainingField::ValLoss => stats.val_loss.unwrap_or(f64::NAN),
             TrainingField::ValAccuracy => stats.val_accuracy.unwrap_or(f64::NAN),
             TrainingField::GeneratorLoss => stats.generator_loss.unwrap_or(f64::NAN),
+            TrainingField::LearningRate => stats.learning_rate.unwrap_or(f64::NAN),
             TrainingField::Seconds => stats.seconds,
         }
     }
@@ -1212,6 +1215,7 @@ pub fn read_training(path: &Path) -> Result<Vec<EpochStats>, RecordError> {
     let seconds = column("epoch_s")?;
     // Files written before adversarial training have no generator loss.
     let generator_loss = column("generator_loss").unwrap_or_default();
+    let learning_rate = column("learning_rate").unwrap_or_default();
     let optional = |v: f64| (!v.is_nan()).then_some(v);
     Ok(epochs
         .iter()
@@ -1223,6 +1227,7 @@ pub fn read_training(path: &Path) -> Result<Vec<EpochStats>, RecordError> {
             val_loss: val_loss.get(i).copied().and_then(optional),
             val_accuracy: val_accuracy.get(i).copied().and_then(optional),
             generator_loss: generator_loss.get(i).copied().and_then(optional),
+            learning_rate: learning_rate.get(i).copied().and_then(optional),
             seconds: seconds.get(i).copied().unwrap_or(f64::NAN),
         })
         .collect())

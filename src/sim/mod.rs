@@ -55,6 +55,9 @@ pub struct EpochStats {
     pub val_accuracy: Option<f64>,
     /// `train adversarial`: the generator's loss (`loss` is the discriminator's).
     pub generator_loss: Option<f64>,
+    /// The learning rate of the epoch (after schedule and warmup); `None` without a
+    /// gradient-descent optimizer.
+    pub learning_rate: Option<f64>,
     /// Wall time of the epoch in seconds (not part of any deterministic summary).
     pub seconds: f64,
 }

@@ -152,6 +152,7 @@ pub(super) fn train(
             val_loss: None,
             val_accuracy: None,
             generator_loss: Some(g_loss),
+            learning_rate: rates.map(|(d, _)| f64::from(d)),
             seconds,
         })?;
         observer.progress(

@@ -117,6 +117,7 @@ pub(super) fn train(
             }
             None => (None, None),
         };
+        let learning_rate = model.optimizer().map(|o| f64::from(o.lr()));
         let seconds = started.elapsed().as_secs_f64();
         report.epochs = epoch;
         report.final_loss = loss;
@@ -128,6 +129,7 @@ pub(super) fn train(
             val_loss,
             val_accuracy,
             generator_loss: None,
+            learning_rate,
             seconds,
         })?;
         for (record, links, every) in &weight_records {
