@@ -11,6 +11,27 @@ fn neurosim(args: &[&str], dir: &Path) -> Output {
         .expect("the binary runs")
 }
 
+/// `neurosim run FILE --json --quiet --force -o o.h5 EXTRA...` in `dir`.
+fn run_json(dir: &Path, file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "run",
+        file.to_str().unwrap(),
+        "--json",
+        "--quiet",
+        "--force",
+        "-o",
+        "o.h5",
+    ];
+    args.extend_from_slice(extra);
+    neurosim(&args, dir)
+}
+
+/// The JSON summary a `--json` run prints last.
+fn last_json(out: &Output) -> serde_json::Value {
+    let stdout = text(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("JSON")
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -188,21 +209,9 @@ fn overrides_and_seed_change_the_run() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);
     let run = |extra: &[&str]| {
-        let mut args = vec![
-            "run",
-            file.to_str().unwrap(),
-            "--json",
-            "--quiet",
-            "--force",
-            "-o",
-            "o.h5",
-        ];
-        args.extend_from_slice(extra);
-        let out = neurosim(&args, dir.path());
+        let out = run_json(dir.path(), &file, extra);
         assert!(out.status.success(), "{}", text(&out.stderr));
-        let stdout = text(&out.stdout);
-        serde_json::from_str::<serde_json::Value>(stdout.lines().last().unwrap_or(""))
-            .expect("JSON")
+        last_json(&out)
     };
     let base = run(&[]);
     assert_eq!(base["seed"], 1);
@@ -233,6 +242,29 @@ const TINY_RATE: &str = "network and_gate : rate {
     record loss every 1 epoch
 }
 ";
+
+#[test]
+fn set_overrides_the_train_blocks_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "and.net", TINY_RATE);
+    let run = |extra: &[&str]| run_json(dir.path(), &file, extra);
+    let out = run(&[
+        "--set",
+        "train.epochs=7",
+        "--set",
+        "train.optimizer=sgd(lr = 0.5)",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    assert_eq!(json["train"]["epochs"], 7, "{json}");
+    let out = run(&["--set", "train.epoch=7"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("E0102") && stderr.contains("did you mean `epochs`?"),
+        "{stderr}"
+    );
+}
 
 #[test]
 fn inspect_and_plot_read_a_run_back() {

@@ -171,7 +171,18 @@ pub fn lower_network(
         if mode == Mode::Spiking {
             diags.push(rate_only("train", t.block.span));
         } else {
-            network.train = protocol::train(t, mode, &ctx, &refs, diags);
+            // `--set train.epochs=3`: overrides of the block's options, given after it.
+            let mut extra = Vec::new();
+            for (i, o) in overrides.iter().enumerate() {
+                if o.target.as_deref() == Some("train") {
+                    used[i] = true;
+                    extra.push(Given {
+                        name: &o.param,
+                        value: &o.value,
+                    });
+                }
+            }
+            network.train = protocol::train(t, extra, mode, &ctx, &refs, diags);
         }
     }
     if let Some(b) = evals.first() {

@@ -18,7 +18,8 @@ use crate::lang::ast::{
 use crate::lang::check::connectivity::PopRef;
 use crate::lang::check::names;
 use crate::lang::check::params::{
-    Ctx, Given, block_entries, check_params_with, integer, named_args, quantity, unknown_param,
+    Ctx, Given, block_entries, check_params_with, integer, merge, named_args, quantity,
+    unknown_param,
 };
 use crate::lang::check::units::{Val, eval, number};
 use crate::models::schedule::Schedule;
@@ -279,8 +280,9 @@ static ADVERSARIAL_PARAMS: &[ParamSpec] = &[
     },
 ];
 
-pub fn train(
-    decl: &TrainDecl,
+pub fn train<'a>(
+    decl: &'a TrainDecl,
+    overrides: Vec<Given<'a>>,
     mode: Mode,
     ctx: &Ctx,
     populations: &[PopRef],
@@ -303,7 +305,8 @@ pub fn train(
         return None;
     }
     let is_adversarial = decl.kind.is_some();
-    let (roles, given): (Vec<Given>, Vec<Given>) = block_entries(Some(block), diags)
+    let entries = merge([block_entries(Some(block), diags), overrides]);
+    let (roles, given): (Vec<Given>, Vec<Given>) = entries
         .into_iter()
         .partition(|g| is_adversarial && ADVERSARIAL_ROLES.contains(&g.name.name.as_str()));
     let adversarial_option = |g: &Given| ADVERSARIAL_PARAMS.iter().any(|s| s.name == g.name.name);
