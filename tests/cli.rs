@@ -154,6 +154,39 @@ fn a_network_too_large_for_memory_is_refused_at_once() {
 }
 
 #[test]
+fn a_rate_network_whose_batch_buffers_do_not_fit_is_refused_before_running() {
+    // 8,192 LSTM units over 1,000-step sequences in batches of 256: the weights are small,
+    // the activations and gradients of every step are not (about 137 GiB).
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "long.net",
+        "network long_memory : rate {
+    dataset streams = csv(\"streams.csv\", length = 1000, targets = [\"p\"])
+    population bit    : input[1]
+    population memory : lstm[8192]
+    population odd    : dense[1] { activation = sigmoid }
+    bit -> memory -> odd : full
+    train { data = streams, loss = binary_cross_entropy, batch = 256 }
+}
+",
+    );
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "-o", "long.h5"],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("E0900") && stderr.contains("GiB"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("long.net:4:5"), "{stderr}");
+    assert!(stderr.contains("256000 columns"), "{stderr}");
+    assert!(!dir.path().join("long.h5").exists());
+}
+
+#[test]
 fn graph_renders_dot_and_json() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);

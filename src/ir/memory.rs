@@ -1,7 +1,7 @@
 //! Memory estimate of a network, computed from expected synapse counts before anything is
 //! allocated, so a network that cannot fit is refused with a message instead of an OOM.
 
-use super::graph::ProjectionId;
+use super::graph::{PopulationId, ProjectionId};
 use super::network::Network;
 use crate::diag::Diagnostic;
 use crate::models::Mode;
@@ -24,11 +24,22 @@ pub struct ProjectionEstimate {
     pub bytes: f64,
 }
 
+/// What a rate-mode population costs beyond its neuron state: batch buffers over every
+/// step of the longest sequence, and its own learned tensors.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PopulationEstimate {
+    pub id: PopulationId,
+    pub bytes: f64,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct MemoryEstimate {
     pub projections: Vec<ProjectionEstimate>,
+    pub populations: Vec<PopulationEstimate>,
     pub neuron_bytes: f64,
     pub total_bytes: f64,
+    /// Rate mode: batch columns the engine allocates (largest batch × longest sequence).
+    pub columns: usize,
 }
 
 impl MemoryEstimate {
@@ -71,12 +82,46 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
         .collect();
     let neurons: f64 = g.populations().map(|(_, p)| p.size() as f64).sum();
     let neuron_bytes = neurons * NEURON_BYTES;
-    let total_bytes = neuron_bytes + projections.iter().map(|p| p.bytes).sum::<f64>();
+    let (columns, steps) = rate_columns(network);
+    let populations: Vec<PopulationEstimate> = g
+        .populations()
+        .filter_map(|(id, p)| {
+            let cost = p.model.rate_memory.filter(|_| network.mode == Mode::Rate)?;
+            let param = |name: &str| p.params.number(name);
+            let values = (cost.per_column)(p.size(), steps, &param) * columns as f64;
+            let bytes = 4.0 * values + RATE_WEIGHT_BYTES * (cost.learned)(p.size());
+            Some(PopulationEstimate { id, bytes })
+        })
+        .collect();
+    let total_bytes = neuron_bytes
+        + projections.iter().map(|p| p.bytes).sum::<f64>()
+        + populations.iter().map(|p| p.bytes).sum::<f64>();
     MemoryEstimate {
         projections,
+        populations,
         neuron_bytes,
         total_bytes,
+        columns,
     }
+}
+
+/// The batch columns a rate network's buffers hold (the training batch or an evaluation
+/// block of up to 256 rows, times the longest sequence), and that longest sequence.
+fn rate_columns(network: &Network) -> (usize, usize) {
+    const EVAL_BLOCK: usize = 256;
+    let batch = network
+        .train
+        .as_ref()
+        .map_or(1, |t| t.batch)
+        .max(EVAL_BLOCK);
+    let steps = network
+        .datasets
+        .iter()
+        .filter_map(|d| d.options.length)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    (batch.saturating_mul(steps), steps)
 }
 
 /// `1.5 GiB`-style rendering of a byte count.
@@ -105,6 +150,11 @@ pub fn check_fits(network: &Network, available_bytes: f64) -> Result<MemoryEstim
         .projections
         .iter()
         .max_by(|a, b| a.bytes.total_cmp(&b.bytes));
+    let largest_population = estimate
+        .populations
+        .iter()
+        .max_by(|a, b| a.bytes.total_cmp(&b.bytes))
+        .filter(|p| largest.is_none_or(|l| p.bytes > l.bytes));
     let mut diagnostic = Diagnostic::error(
         "E0900",
         format!(
@@ -114,6 +164,21 @@ pub fn check_fits(network: &Network, available_bytes: f64) -> Result<MemoryEstim
             human_bytes(available_bytes)
         ),
     );
+    if let Some(p) = largest_population.filter(|p| p.bytes > estimate.neuron_bytes) {
+        let population = network.graph.population(p.id);
+        return Err(diagnostic
+            .with_label(
+                population.span,
+                format!(
+                    "needs {} for its batch buffers and learned tensors ({} columns: batch × steps)",
+                    human_bytes(p.bytes),
+                    estimate.columns
+                ),
+            )
+            .with_help(
+                "lower the batch, the sequence `length` or the population size",
+            ));
+    }
     match largest {
         Some(p) if p.bytes > estimate.neuron_bytes => {
             let projection = network.graph.projection(p.id);

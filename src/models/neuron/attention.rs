@@ -14,7 +14,7 @@
 //! Residual connections and layer normalisation are separate populations
 //! (`identity` projections into a `layer_norm` population).
 
-use super::{NeuronInfo, ParamProblem, StateSpec};
+use super::{NeuronInfo, ParamProblem, RateMemory, StateSpec};
 use crate::models::{Mode, ParamKind, ParamSpec, Range};
 
 pub static POSITIONS: &[&str] = &["sinusoidal", "none"];
@@ -55,6 +55,12 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: Some(heads_divide_width),
     whole_sequence: true,
+    rate_memory: Some(RateMemory {
+        per_column: |d, steps, param| {
+            13.0 * d as f64 + param("heads").unwrap_or(1.0) * steps as f64
+        },
+        learned: |d| 4.0 * (d * d + d) as f64,
+    }),
 };
 
 fn heads_divide_width(

@@ -3,7 +3,7 @@
 //! Every incoming projection contributes `W x`; a population with several incoming
 //! projections sums them before the activation (skip connections, merges).
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, RateMemory, StateSpec};
 use crate::models::{Mode, ParamKind, ParamSpec, Range, activation};
 use crate::units::Dim;
 
@@ -54,4 +54,5 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: None,
     whole_sequence: false,
+    rate_memory: Some(RateMemory::plain(|size, _, _| 7.0 * size as f64)),
 };

@@ -10,7 +10,7 @@
 //! h_t = (1 - u) ⊙ n + u ⊙ h_{t-1}
 //! ```
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, RateMemory, StateSpec};
 use crate::models::{Mode, ParamSpec};
 
 pub static PARAMS: &[ParamSpec] = &[];
@@ -26,4 +26,8 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: None,
     whole_sequence: false,
+    rate_memory: Some(RateMemory {
+        per_column: |h, _, _| 17.0 * h as f64,
+        learned: |h| 3.0 * (h * h + 2 * h) as f64,
+    }),
 };

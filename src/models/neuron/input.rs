@@ -1,6 +1,6 @@
 //! `input`: a rate-mode population clamped to the rows of a dataset.
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, RateMemory, StateSpec};
 use crate::models::{Mode, ParamSpec};
 
 pub static PARAMS: &[ParamSpec] = &[];
@@ -16,4 +16,5 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: false,
     check: None,
     whole_sequence: false,
+    rate_memory: Some(RateMemory::plain(|size, _, _| 4.0 * size as f64)),
 };

@@ -70,6 +70,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: None,
     whole_sequence: false,
+    rate_memory: None,
 };
 
 /// The `izhikevich` dynamics, integrated as NEST's `izhikevich` (`consistent_integration`):

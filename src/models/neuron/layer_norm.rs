@@ -3,7 +3,7 @@
 //! `y = γ ⊙ (z - mean(z)) / sqrt(var(z) + eps) + β`. With `identity` projections from a
 //! block's input and output it is the "add & norm" of a transformer block.
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, RateMemory, StateSpec};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
 
@@ -27,4 +27,8 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: None,
     whole_sequence: false,
+    rate_memory: Some(RateMemory {
+        per_column: |d, _, _| 6.0 * d as f64 + 1.0,
+        learned: |d| 2.0 * d as f64,
+    }),
 };

@@ -150,6 +150,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: None,
     whole_sequence: false,
+    rate_memory: None,
 };
 
 /// The `lif` dynamics (see the module documentation).

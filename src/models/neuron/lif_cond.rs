@@ -120,6 +120,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: None,
     whole_sequence: false,
+    rate_memory: None,
 };
 
 /// The `lif_cond` dynamics.

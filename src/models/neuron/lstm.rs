@@ -12,7 +12,7 @@
 //!
 //! `U` (`4H × H`) is internal: the population is recurrent without a `h -> h` projection.
 
-use super::{NeuronInfo, StateSpec};
+use super::{NeuronInfo, RateMemory, StateSpec};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
 
@@ -36,4 +36,8 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: true,
     check: None,
     whole_sequence: false,
+    rate_memory: Some(RateMemory {
+        per_column: |h, _, _| 17.0 * h as f64,
+        learned: |h| 4.0 * (h * h + h) as f64,
+    }),
 };

@@ -48,6 +48,34 @@ pub struct NeuronInfo {
     /// Rate models whose every step depends on every step of the sequence (attention):
     /// they cannot be in a network with recurrent projections, which runs step by step.
     pub whole_sequence: bool,
+    /// What a population of a rate model costs the rate engine, for the memory estimate
+    /// made before anything is allocated; `None` for spiking models.
+    pub rate_memory: Option<RateMemory>,
+}
+
+/// f32 values a rate population keeps per batch column, from its size, the longest
+/// sequence and a lookup of its numeric parameters.
+pub type ColumnValues = fn(usize, usize, &dyn Fn(&str) -> Option<f64>) -> f64;
+
+/// The rate engine's memory for a population of `size` units.
+#[derive(Debug, Clone, Copy)]
+pub struct RateMemory {
+    /// f32 values per batch column (activations, their gradients, the model's cache),
+    /// given the size, the longest sequence and the numeric parameters.
+    pub per_column: ColumnValues,
+    /// Values learned by the population itself (not by projections into it), each with a
+    /// gradient and two optimizer moments.
+    pub learned: fn(usize) -> f64,
+}
+
+impl RateMemory {
+    /// A population that learns nothing of its own beyond a bias per unit.
+    pub const fn plain(per_column: ColumnValues) -> Self {
+        RateMemory {
+            per_column,
+            learned: |size| size as f64,
+        }
+    }
 }
 
 /// `NeuronInfo::check`: (size, numeric parameter lookup) → whether they fit.

@@ -44,6 +44,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: false,
     check: None,
     whole_sequence: false,
+    rate_memory: None,
 };
 
 /// The `poisson` dynamics: each neuron keeps the step of its next spike and draws the gap

@@ -24,6 +24,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     accepts_input: false,
     check: None,
     whole_sequence: false,
+    rate_memory: None,
 };
 
 /// The `spike_source` dynamics: a spike at time `T` is emitted in the step that ends at
