@@ -1817,3 +1817,17 @@ fn each_part_of_a_gan_can_have_its_own_learning_rate() {
     assert!(largest_change("weights/g2->sample") < 1e-6);
     assert!(largest_change("weights/sample->d1") > 1e-3);
 }
+
+#[test]
+fn an_lstm_classifies_streams_of_different_lengths() {
+    // One answer per stream, read at the stream's own last step (2 to 12 bits, padded to
+    // 12). A feed-forward network sees only that last bit: chance.
+    let lstm = shipped("rnn_variable_length.net", &|t| t);
+    let feed_forward = shipped("rnn_variable_length.net", &|t| {
+        t.replace("lstm[32]", "dense[32] { activation = tanh }")
+    });
+    let (lstm, ff) = (test_accuracy(&lstm), test_accuracy(&feed_forward));
+    eprintln!("variable-length parity: lstm {lstm}, feed-forward {ff}");
+    assert!(lstm >= 0.99, "lstm {lstm}");
+    assert!(ff < 0.6, "feed-forward {ff}");
+}

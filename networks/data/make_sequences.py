@@ -7,6 +7,8 @@ Standard library only, seeded: running it again writes the same files.
 * reverse_{train,test}.csv: sequences of 8 tokens from a vocabulary of 6, one-hot
   (x<t>_<k> is 1 when token t is k); y<t> is the token at position 7 - t, so the answer at
   each step is somewhere else in the sequence.
+* parity_varlen_{train,test}.csv: bit streams of 2 to 12 steps padded with zeros to 12;
+  n is the stream's own length, odd the parity of its bits (one answer per stream).
 """
 
 import random
@@ -39,9 +41,22 @@ def reverse(path, rows, rng, steps=8, vocab=6):
     path.write_text("\n".join(lines) + "\n")
 
 
+def variable_parity(path, rows, rng, longest=12):
+    header = [f"x{t}" for t in range(longest)] + ["odd", "n"]
+    lines = [",".join(header)]
+    for _ in range(rows):
+        n = rng.randint(2, longest)
+        bits = [rng.randrange(2) for _ in range(n)]
+        lines.append(",".join(map(str, bits + [0] * (longest - n) + [sum(bits) % 2, n])))
+    path.write_text("\n".join(lines) + "\n")
+
+
 if __name__ == "__main__":
     rng = random.Random(2026)
     parity(HERE / "parity_train.csv", 2000, rng)
     parity(HERE / "parity_test.csv", 500, rng)
     reverse(HERE / "reverse_train.csv", 4000, rng)
     reverse(HERE / "reverse_test.csv", 500, rng)
+    # Last, so that the files above stay as they were.
+    variable_parity(HERE / "parity_varlen_train.csv", 4000, rng)
+    variable_parity(HERE / "parity_varlen_test.csv", 1000, rng)
