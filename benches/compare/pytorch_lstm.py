@@ -21,14 +21,12 @@ check that both train the same network; the network's own 8 epochs learn the tas
     cargo build --release
     python3 benches/compare/pytorch_lstm.py --threads 1 2 --epochs 8 --rounds 2
 """
-import argparse
-import os
-import statistics
-
 import numpy as np
 
-from side_by_side import DATA, neurosim_throughput, sequence_csv, throughput_table
-from torch_loop import epoch_seconds
+from side_by_side import (
+    DATA, comparison_args, neurosim_lstm, neurosim_throughput, sequence_csv, throughput_table,
+    train_binary, xavier_linear,
+)
 
 BATCH = 32
 STEPS = 10
@@ -53,43 +51,20 @@ def pytorch(threads: int, epochs: int) -> tuple[float, float]:
     class Parity(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.lstm = nn.LSTM(1, UNITS, batch_first=True)
-            self.out = nn.Linear(UNITS, 1)
-            with torch.no_grad():
-                # neurosim: xavier input weights, U(±1/√H) recurrent weights (PyTorch's
-                # default, kept), one bias per gate: 1 on the forget gate, 0 elsewhere.
-                nn.init.xavier_uniform_(self.lstm.weight_ih_l0)
-                self.lstm.bias_ih_l0.zero_()
-                self.lstm.bias_ih_l0[UNITS:2 * UNITS] = 1.0
-                self.lstm.bias_hh_l0.zero_()
-                nn.init.xavier_uniform_(self.out.weight)
-                self.out.bias.zero_()
-            self.lstm.bias_hh_l0.requires_grad_(False)
+            self.lstm = neurosim_lstm(1, UNITS)
+            self.out = xavier_linear(UNITS, 1)
 
         def forward(self, x):
             h, _ = self.lstm(x)
             return self.out(h).squeeze(-1)  # logits, batch × steps
 
     x, y = (torch.from_numpy(a) for a in sequences(TRAIN))
-    model = Parity()
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
-    times = epoch_seconds(model, x, y, BATCH, epochs, optimizer,
-                          loss_fn=nn.BCEWithLogitsLoss(), clip_norm=1.0)
-    xt, yt = (torch.from_numpy(a) for a in sequences("parity_test.csv"))
-    model.eval()
-    with torch.no_grad():
-        accuracy = ((model(xt) > 0).float() == yt).float().mean().item()
-    return len(x) / statistics.median(times), accuracy
+    test = tuple(torch.from_numpy(a) for a in sequences("parity_test.csv"))
+    return train_binary(Parity(), (x, y), test, BATCH, epochs, 1e-2)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--epochs", type=int, default=8, help="epochs per measurement")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="alternating rounds per thread count; the best round counts")
-    args = parser.parse_args()
-    os.environ.pop("OPENBLAS_CORETYPE", None)
+    args = comparison_args(__doc__.splitlines()[0], epochs=8)
     import torch
     print(f"PyTorch {torch.__version__}, 2000 parity sequences of {STEPS} steps/epoch, "
           f"LSTM {UNITS}, batch {BATCH}, median of {args.epochs} epochs, "

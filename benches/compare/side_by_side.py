@@ -66,3 +66,65 @@ def sequence_csv(path: Path, steps: int, target_prefix: str):
     inputs = [c for c in range(len(header)) if c not in targets]
     # Step-major: the inputs of step t are the t-th block of the input columns.
     return table[:, inputs].reshape(len(table), steps, len(inputs) // steps), table[:, targets]
+
+
+def neurosim_lstm(inputs: int, units: int):
+    """`nn.LSTM(inputs, units, batch_first=True)` started as neurosim's `lstm` with xavier
+    input weights: recurrent weights U(±1/√units) (PyTorch's default, kept), one bias per
+    gate (1 on the forget gate, 0 elsewhere), the redundant second bias held at zero and
+    not trained, so both have the same parameters and the same gradient norm."""
+    import torch
+    from torch import nn
+
+    lstm = nn.LSTM(inputs, units, batch_first=True)
+    with torch.no_grad():
+        nn.init.xavier_uniform_(lstm.weight_ih_l0)
+        lstm.bias_ih_l0.zero_()
+        lstm.bias_ih_l0[units:2 * units] = 1.0
+        lstm.bias_hh_l0.zero_()
+    lstm.bias_hh_l0.requires_grad_(False)
+    return lstm
+
+
+def xavier_linear(inputs: int, outputs: int):
+    """`nn.Linear` with xavier-uniform weights and a zero bias (neurosim's `init = xavier`)."""
+    import torch
+    from torch import nn
+
+    linear = nn.Linear(inputs, outputs)
+    with torch.no_grad():
+        nn.init.xavier_uniform_(linear.weight)
+        linear.bias.zero_()
+    return linear
+
+
+def comparison_args(description: str, epochs: int):
+    """The options every comparison takes: thread counts, epochs per measurement, rounds."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--epochs", type=int, default=epochs, help="epochs per measurement")
+    parser.add_argument("--rounds", type=int, default=2,
+                        help="alternating rounds per thread count; the best round counts")
+    os.environ.pop("OPENBLAS_CORETYPE", None)
+    return parser.parse_args()
+
+
+def train_binary(model, train, test, batch: int, epochs: int, lr: float) -> tuple[float, float]:
+    """Trains `model` (logits out) with BCE, Adam at `lr` and clipping to norm 1 on the
+    `train` tensors; (median samples/s, accuracy on `test` at threshold 0.5)."""
+    import torch
+
+    from torch_loop import epoch_seconds
+
+    (x, y), (xt, yt) = train, test
+    trained = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(trained, lr=lr)
+    times = epoch_seconds(model, x, y, batch, epochs, optimizer,
+                          loss_fn=torch.nn.BCEWithLogitsLoss(), clip_norm=1.0)
+    model.eval()
+    with torch.no_grad():
+        accuracy = ((model(xt) > 0).float() == yt).float().mean().item()
+    return len(x) / statistics.median(times), accuracy
