@@ -838,7 +838,8 @@ impl Model {
     /// A sequence row fills one column per step (`t·b + s`); its targets are one block per
     /// step, or a single block for the last step.
     pub fn present(&mut self, table: &Table, rows: &[usize], presented: &[usize]) {
-        let parallel = self.par == Threads::Pool && rows.len() >= 32;
+        // Copies split over the pool only when they are large enough to pay for it.
+        let parallel = self.par == Threads::Pool && rows.len() * table.n_inputs >= 1 << 16;
         let b = rows.len();
         let steps = table.steps().min(self.max_steps);
         let output_width: usize = self.outputs.iter().map(|&o| self.layers[o].size).sum();
