@@ -1792,18 +1792,23 @@ fn a_lengths_column_reads_a_sequence_to_one_answer_at_each_rows_last_step() {
     );
 }
 
+/// gan.net for one epoch of 512 rows (4 batches), edited by `edit`.
+fn short_gan(edit: &dyn Fn(String) -> String) -> Network {
+    shipped("gan.net", &|t| {
+        edit(
+            t.replace("epochs = 150", "epochs = 1")
+                .replace("ring_train.csv\")", "ring_train.csv\", limit = 512)"),
+        )
+    })
+}
+
 #[test]
 fn each_part_of_a_gan_can_have_its_own_learning_rate() {
     // A generator rate of 1e-20 freezes the generator (its weights stay where they were
     // drawn) while the discriminator learns at the optimizer's rate.
-    let short = |t: String| {
-        t.replace("epochs = 150", "epochs = 1")
-            .replace("ring_train.csv\")", "ring_train.csv\", limit = 512)")
-    };
-    let frozen = shipped("gan.net", &|t| short(t).replace("lr = 5e-4", "lr = 1e-20"));
-    let slow_generator = shipped("gan.net", &|t| {
-        short(t).replace("batch = 128 }", "batch = 128, generator_lr = 1e-20 }")
-    });
+    let frozen = short_gan(&|t| t.replace("lr = 5e-4", "lr = 1e-20"));
+    let slow_generator =
+        short_gan(&|t| t.replace("batch = 128 }", "batch = 128, generator_lr = 1e-20 }"));
     let (_, frozen) = run(&frozen, 1);
     let (_, slow) = run(&slow_generator, 1);
     let largest_change = |key: &str| {
@@ -1830,4 +1835,34 @@ fn an_lstm_classifies_streams_of_different_lengths() {
     eprintln!("variable-length parity: lstm {lstm}, feed-forward {ff}");
     assert!(lstm >= 0.99, "lstm {lstm}");
     assert!(ff < 0.6, "feed-forward {ff}");
+}
+
+#[test]
+fn discriminator_steps_space_out_the_generators_steps() {
+    // 4 batches an epoch: with 8 discriminator steps per generator step the generator never
+    // learns in one epoch, and no generator loss is reported; with 2 it learns.
+    let with_steps = |k: usize| {
+        short_gan(&|t| {
+            t.replace(
+                "batch = 128 }",
+                &format!("batch = 128, discriminator_steps = {k} }}"),
+            )
+        })
+    };
+    let frozen = short_gan(&|t| t.replace("lr = 5e-4", "lr = 1e-20"));
+    let (_, frozen) = run(&frozen, 1);
+    let (_, never) = run(&with_steps(8), 1);
+    let (_, every_other) = run(&with_steps(2), 1);
+    let change = |c: &Capture, key: &str| {
+        let (a, b) = (&frozen.arrays[key].1, &c.arrays[key].1);
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max)
+    };
+    assert!(change(&never, "weights/noise->g1") < 1e-6);
+    assert!(change(&never, "weights/sample->d1") > 1e-3);
+    assert_eq!(never.epochs[0].generator_loss, None);
+    assert!(change(&every_other, "weights/noise->g1") > 1e-4);
+    assert!(every_other.epochs[0].generator_loss.is_some());
 }

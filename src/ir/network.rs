@@ -202,6 +202,9 @@ pub struct Adversarial {
     /// 2017); `None`: the optimizer's. A schedule scales both alike.
     pub generator_lr: Option<f64>,
     pub discriminator_lr: Option<f64>,
+    /// Discriminator steps per generator step (WGAN's n_critic): the generator learns
+    /// after every `discriminator_steps`-th batch.
+    pub discriminator_steps: usize,
 }
 
 /// The regularisation and training conveniences of `train { ... }`. The default is none of

@@ -278,6 +278,14 @@ static ADVERSARIAL_PARAMS: &[ParamSpec] = &[
         },
         doc: "the discriminator's learning rate (default: the optimizer's)",
     },
+    ParamSpec {
+        name: "discriminator_steps",
+        kind: ParamKind::Integer {
+            default: Some(1),
+            range: Range::Positive,
+        },
+        doc: "discriminator steps (batches) per generator step",
+    },
 ];
 
 pub fn train<'a>(
@@ -326,6 +334,7 @@ pub fn train<'a>(
         adversarial_roles(&roles, populations, block.span, diags).map(|a| Adversarial {
             generator_lr: rates.number("generator_lr"),
             discriminator_lr: rates.number("discriminator_lr"),
+            discriminator_steps: rates.number("discriminator_steps").unwrap_or(1.0) as usize,
             ..a
         })
     } else {
@@ -418,6 +427,7 @@ fn adversarial_roles(
         discriminator,
         generator_lr: None,
         discriminator_lr: None,
+        discriminator_steps: 1,
     })
 }
 

@@ -10,7 +10,8 @@
 //!    backpropagated through the discriminator; only the generator's parameters move.
 //!
 //! `generator_lr` and `discriminator_lr` give the parts their own learning rates (the two
-//! time-scale update rule); a schedule scales both alike.
+//! time-scale update rule); a schedule scales both alike. With `discriminator_steps = k`
+//! the generator step follows every k-th batch only (WGAN's n_critic).
 //!
 //! `evaluate` then generates one sample per row of its dataset, streams them to `record
 //! activation of <generator>` and reports the squared maximum mean discrepancy between
@@ -78,7 +79,9 @@ pub(super) fn train(
     let base_lr = model.optimizer().map(|o| o.lr());
     let mut report = TrainReport::default();
     let mut interrupted = false;
-    let (mut step, mut draw) = (0u64, 0u64);
+    let critic_steps = adversarial.discriminator_steps.max(1) as u64;
+    // Each part's optimizer counts its own steps.
+    let (mut step, mut generator_step, mut draw) = (0u64, 0u64, 0u64);
     for epoch in 1..=train.epochs {
         let started = Instant::now();
         // Each part's rate this epoch: its own (or the optimizer's), scaled by the schedule.
@@ -94,7 +97,7 @@ pub(super) fn train(
             ));
         }
         let order = Model::epoch_order(network.seed, epoch, n);
-        let (mut d_sum, mut g_sum) = (0.0f64, 0.0f64);
+        let (mut d_sum, mut g_sum, mut g_rows) = (0.0f64, 0.0f64, 0usize);
         for rows in order.chunks(batch) {
             if config.interrupted() {
                 interrupted = true;
@@ -117,25 +120,32 @@ pub(super) fn train(
                 model.set_learning_rate(d_rate);
             }
             model.update_selected(&is_discriminator, step);
-
-            model.present_noise(b, draw + 1);
-            draw += DRAWS_PER_BATCH;
-            model.set_targets(1.0, b);
-            model.forward_train(b);
-            let fooled = model.backward(b);
-            schedule::before_update(model, &train.options);
-            if let Some((_, g_rate)) = rates {
-                model.set_learning_rate(g_rate);
-            }
-            model.update_selected(&is_generator, step);
             d_sum += (real + fake) * b as f64;
-            g_sum += fooled * b as f64;
+
+            if step.is_multiple_of(critic_steps) {
+                generator_step += 1;
+                model.present_noise(b, draw + 1);
+                model.set_targets(1.0, b);
+                model.forward_train(b);
+                let fooled = model.backward(b);
+                schedule::before_update(model, &train.options);
+                if let Some((_, g_rate)) = rates {
+                    model.set_learning_rate(g_rate);
+                }
+                model.update_selected(&is_generator, generator_step);
+                g_sum += fooled * b as f64;
+                g_rows += b;
+            }
+            draw += DRAWS_PER_BATCH;
         }
         if interrupted {
             break;
         }
-        let (d_loss, g_loss) = (d_sum / n as f64, g_sum / n as f64);
-        if !d_loss.is_finite() || !g_loss.is_finite() {
+        // An epoch may have no generator step (more discriminator steps than batches).
+        let g_loss = (g_rows > 0).then(|| g_sum / g_rows as f64);
+        let d_loss = d_sum / n as f64;
+        if !d_loss.is_finite() || g_loss.is_some_and(|l| !l.is_finite()) {
+            let g_loss = g_loss.unwrap_or(f64::NAN);
             return Err(SimError::Diverged(format!(
                 "the losses became {d_loss} (discriminator) and {g_loss} (generator) in \
                  epoch {epoch}; lower the learning rate"
@@ -151,7 +161,7 @@ pub(super) fn train(
             accuracy: None,
             val_loss: None,
             val_accuracy: None,
-            generator_loss: Some(g_loss),
+            generator_loss: g_loss,
             learning_rate: rates.map(|(d, _)| f64::from(d)),
             seconds,
         })?;
