@@ -700,7 +700,8 @@ fn cnn_mnist_reaches_98_percent() {
     let (report, _) = run(&cnn_mnist(8000, 20), 2);
     let accuracy = report.evaluate.and_then(|e| e.accuracy).expect("accuracy");
     eprintln!("CNN test accuracy after 20 epochs: {accuracy}");
-    // The file's seed reaches 98.30 % (seeds 2 and 3: 98.20 %, 98.15 %).
+    // With the training digits shuffled, as here: 98.5 %. The file as shipped reaches
+    // 98.30 % (seeds 2 and 3: 98.20 %, 98.15 %).
     assert!(accuracy >= 0.98, "test accuracy {accuracy}");
 }
 
