@@ -29,14 +29,12 @@ the network's own 6 epochs learn the task.
     cargo build --release
     python3 benches/compare/pytorch_attention.py --threads 1 2 --epochs 6 --rounds 2
 """
-import argparse
 import math
-import os
 import statistics
 
 import numpy as np
 
-from side_by_side import DATA, neurosim_throughput, sequence_csv, throughput_table
+from side_by_side import DATA, comparison_args, neurosim_throughput, sequence_csv, throughput_table
 from torch_loop import epoch_seconds
 
 BATCH = 32
@@ -128,13 +126,7 @@ def pytorch(threads: int, epochs: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--epochs", type=int, default=6, help="epochs per measurement")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="alternating rounds per thread count; the best round counts")
-    args = parser.parse_args()
-    os.environ.pop("OPENBLAS_CORETYPE", None)
+    args = comparison_args(__doc__.splitlines()[0], epochs=6)
     import torch
     print(f"PyTorch {torch.__version__}, 4000 reversal sequences of {STEPS} tokens/epoch, "
           f"attention {D} x {HEADS} heads, batch {BATCH}, median of {args.epochs} epochs, "

@@ -14,14 +14,12 @@ the test accuracy each reaches, as a check that both train the same network.
     cargo build --release
     python3 benches/compare/pytorch_cnn.py --threads 1 2 --epochs 3 --rounds 2
 """
-import argparse
 import gzip
-import os
 import statistics
 
 import numpy as np
 
-from side_by_side import DATA, neurosim_throughput, throughput_table
+from side_by_side import DATA, comparison_args, neurosim_throughput, throughput_table
 from torch_loop import epoch_seconds
 
 BATCH = 32
@@ -63,13 +61,7 @@ def pytorch(threads: int, epochs: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--epochs", type=int, default=3, help="epochs per measurement")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="alternating rounds per thread count; the best round counts")
-    args = parser.parse_args()
-    os.environ.pop("OPENBLAS_CORETYPE", None)
+    args = comparison_args(__doc__.splitlines()[0], epochs=3)
     import torch
     print(f"PyTorch {torch.__version__}, 8000 MNIST digits/epoch, batch {BATCH}, "
           f"median of {args.epochs} epochs, best of {args.rounds} rounds")

@@ -1,6 +1,9 @@
 """What the rate-engine comparison scripts share: running a shipped network with the
-release binary, and the alternating-rounds throughput table."""
+release binary, the alternating-rounds throughput table, the command-line options, the
+sequence CSV reader, and PyTorch layers started as neurosim starts its own."""
+import argparse
 import json
+import os
 import re
 import statistics
 import subprocess
@@ -100,9 +103,6 @@ def xavier_linear(inputs: int, outputs: int):
 
 def comparison_args(description: str, epochs: int):
     """The options every comparison takes: thread counts, epochs per measurement, rounds."""
-    import argparse
-    import os
-
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--epochs", type=int, default=epochs, help="epochs per measurement")

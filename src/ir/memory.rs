@@ -105,15 +105,18 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
     }
 }
 
-/// The batch columns a rate network's buffers hold (the training batch or an evaluation
-/// block of up to 256 rows, times the longest sequence), and that longest sequence.
+/// Rows the rate engine evaluates at once (its buffers hold at least this many columns
+/// when a dataset has that many rows).
+pub const EVALUATION_BLOCK: usize = 256;
+
+/// The batch columns a rate network's buffers hold at most (the training batch or an
+/// evaluation block, times the longest sequence), and that longest sequence.
 fn rate_columns(network: &Network) -> (usize, usize) {
-    const EVAL_BLOCK: usize = 256;
     let batch = network
         .train
         .as_ref()
         .map_or(1, |t| t.batch)
-        .max(EVAL_BLOCK);
+        .max(EVALUATION_BLOCK);
     let steps = network
         .datasets
         .iter()

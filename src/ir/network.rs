@@ -74,6 +74,17 @@ impl Population {
     pub fn size(&self) -> usize {
         self.shape.iter().product()
     }
+
+    /// The rate activation's name as written (`identity` if none) and the activation it
+    /// names (`None` for an unknown name), with its `slope` (leaky ReLU; 0.01 if none).
+    pub fn activation(&self) -> (&str, Option<crate::models::activation::Activation>) {
+        let name = self.params.symbol("activation").unwrap_or("identity");
+        let slope = self.params.number("slope").unwrap_or(0.01) as f32;
+        (
+            name,
+            crate::models::activation::Activation::from_name(name, slope),
+        )
+    }
 }
 
 /// Which synaptic input of the target a projection feeds.

@@ -682,11 +682,8 @@ fn check_widths(
     }
     let steps = d.options.length.unwrap_or(1).max(1);
     let g = &network.graph;
-    let inputs: Vec<_> = g
-        .populations()
-        .filter(|(_, p)| p.model.name == "input")
-        .collect();
-    if let [(_, input)] = inputs.as_slice()
+    let inputs: Vec<_> = g.inputs().into_iter().map(|id| g.population(id)).collect();
+    if let [input] = inputs.as_slice()
         && input.size() * steps != first.inputs.len()
     {
         diags.push(

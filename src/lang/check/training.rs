@@ -25,12 +25,6 @@ pub fn check(network: &Network, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn activation_of(p: &crate::ir::Population) -> (&str, Option<Activation>) {
-    let name = p.params.symbol("activation").unwrap_or("identity");
-    let slope = p.params.number("slope").unwrap_or(0.01) as f32;
-    (name, Activation::from_name(name, slope))
-}
-
 /// `conv` and pooling compute a `dense` population's input; a unit with gates or heads
 /// takes its input from ordinary projections.
 fn spatial_targets(network: &Network, diags: &mut Vec<Diagnostic>) {
@@ -150,7 +144,7 @@ fn outputs(network: &Network, loss_name: &str, diags: &mut Vec<Diagnostic>) {
                 .with_help("put the dropout on a hidden population"),
             );
         }
-        let (name, activation) = activation_of(p);
+        let (name, activation) = p.activation();
         if let Some(a) = activation
             && loss.pairing(a).is_none()
         {
@@ -192,7 +186,7 @@ fn gradient_path(network: &Network, diags: &mut Vec<Diagnostic>) {
         );
     }
     for (_, p) in g.populations() {
-        let (name, activation) = activation_of(p);
+        let (name, activation) = p.activation();
         if p.model.name == input::INFO.name
             || !activation.is_some_and(Activation::forward_only)
             || p.params.flag("straight_through").unwrap_or(false)

@@ -14,8 +14,8 @@
 //! Residual connections and layer normalisation are separate populations
 //! (`identity` projections into a `layer_norm` population).
 
-use super::{NeuronInfo, ParamProblem, RateMemory, StateSpec};
-use crate::models::{Mode, ParamKind, ParamSpec, Range};
+use super::{NeuronInfo, ParamProblem, RateMemory};
+use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static POSITIONS: &[&str] = &["sinusoidal", "none"];
 
@@ -43,24 +43,20 @@ pub static PARAMS: &[ParamSpec] = &[
     },
 ];
 
-pub static STATE: &[StateSpec] = &[];
-
 pub static INFO: NeuronInfo = NeuronInfo {
-    name: "attention",
-    mode: Mode::Rate,
-    summary: "multi-head self-attention over the steps of a sequence",
-    params: PARAMS,
-    state: STATE,
-    spikes: false,
-    accepts_input: true,
     check: Some(heads_divide_width),
     whole_sequence: true,
-    rate_memory: Some(RateMemory {
-        per_column: |d, steps, param| {
-            13.0 * d as f64 + param("heads").unwrap_or(1.0) * steps as f64
+    ..NeuronInfo::rate(
+        "attention",
+        "multi-head self-attention over the steps of a sequence",
+        PARAMS,
+        RateMemory {
+            per_column: |d, steps, param| {
+                13.0 * d as f64 + param("heads").unwrap_or(1.0) * steps as f64
+            },
+            learned: |d| 4.0 * (d * d + d) as f64,
         },
-        learned: |d| 4.0 * (d * d + d) as f64,
-    }),
+    )
 };
 
 fn heads_divide_width(

@@ -3,8 +3,8 @@
 //! Every incoming projection contributes `W x`; a population with several incoming
 //! projections sums them before the activation (skip connections, merges).
 
-use super::{NeuronInfo, RateMemory, StateSpec};
-use crate::models::{Mode, ParamKind, ParamSpec, Range, activation};
+use super::{NeuronInfo, RateMemory};
+use crate::models::{ParamKind, ParamSpec, Range, activation};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -42,17 +42,9 @@ pub static PARAMS: &[ParamSpec] = &[
     },
 ];
 
-pub static STATE: &[StateSpec] = &[];
-
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "dense",
-    mode: Mode::Rate,
-    summary: "rate units: activation(sum of weighted inputs + bias)",
-    params: PARAMS,
-    state: STATE,
-    spikes: false,
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: Some(RateMemory::plain(|size, _, _| 7.0 * size as f64)),
-};
+pub static INFO: NeuronInfo = NeuronInfo::rate(
+    "dense",
+    "rate units: activation(sum of weighted inputs + bias)",
+    PARAMS,
+    RateMemory::plain(|size, _, _| 7.0 * size as f64),
+);

@@ -10,24 +10,17 @@
 //! h_t = (1 - u) ⊙ n + u ⊙ h_{t-1}
 //! ```
 
-use super::{NeuronInfo, RateMemory, StateSpec};
-use crate::models::{Mode, ParamSpec};
+use super::{NeuronInfo, RateMemory};
+use crate::models::ParamSpec;
 
 pub static PARAMS: &[ParamSpec] = &[];
-pub static STATE: &[StateSpec] = &[];
 
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "gru",
-    mode: Mode::Rate,
-    summary: "gated recurrent units over the steps of a sequence",
-    params: PARAMS,
-    state: STATE,
-    spikes: false,
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: Some(RateMemory {
+pub static INFO: NeuronInfo = NeuronInfo::rate(
+    "gru",
+    "gated recurrent units over the steps of a sequence",
+    PARAMS,
+    RateMemory {
         per_column: |h, _, _| 17.0 * h as f64,
         learned: |h| 3.0 * (h * h + 2 * h) as f64,
-    }),
-};
+    },
+);

@@ -12,8 +12,8 @@
 //!
 //! `U` (`4H × H`) is internal: the population is recurrent without a `h -> h` projection.
 
-use super::{NeuronInfo, RateMemory, StateSpec};
-use crate::models::{Mode, ParamSpec, Range};
+use super::{NeuronInfo, RateMemory};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
@@ -24,20 +24,12 @@ pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
     "initial bias of the forget gate (Jozefowicz et al. 2015; Keras' unit_forget_bias)",
 )];
 
-pub static STATE: &[StateSpec] = &[];
-
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "lstm",
-    mode: Mode::Rate,
-    summary: "long short-term memory units over the steps of a sequence",
-    params: PARAMS,
-    state: STATE,
-    spikes: false,
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: Some(RateMemory {
+pub static INFO: NeuronInfo = NeuronInfo::rate(
+    "lstm",
+    "long short-term memory units over the steps of a sequence",
+    PARAMS,
+    RateMemory {
         per_column: |h, _, _| 17.0 * h as f64,
         learned: |h| 4.0 * (h * h + h) as f64,
-    }),
-};
+    },
+);

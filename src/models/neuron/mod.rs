@@ -53,6 +53,31 @@ pub struct NeuronInfo {
     pub rate_memory: Option<RateMemory>,
 }
 
+impl NeuronInfo {
+    /// A rate model: receives input, has no state variables to record and no spikes, no
+    /// size constraint, computes step by step; what it costs the engine is `memory`.
+    /// Models that differ say so with struct update syntax (`..NeuronInfo::rate(...)`).
+    pub const fn rate(
+        name: &'static str,
+        summary: &'static str,
+        params: &'static [ParamSpec],
+        memory: RateMemory,
+    ) -> NeuronInfo {
+        NeuronInfo {
+            name,
+            mode: Mode::Rate,
+            summary,
+            params,
+            state: &[],
+            spikes: false,
+            accepts_input: true,
+            check: None,
+            whole_sequence: false,
+            rate_memory: Some(memory),
+        }
+    }
+}
+
 /// f32 values a rate population keeps per batch column, from its size, the longest
 /// sequence and a lookup of its numeric parameters.
 pub type ColumnValues = fn(usize, usize, &dyn Fn(&str) -> Option<f64>) -> f64;

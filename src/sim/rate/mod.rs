@@ -38,6 +38,7 @@ pub use model::{Model, RateOptions};
 use super::{Observer, ProjectionReport, RunConfig, RunReport, SimError};
 use crate::data::Datasets;
 use crate::ir::Network;
+use crate::ir::memory::EVALUATION_BLOCK;
 use crate::sim::PopulationReport;
 
 /// Trains and evaluates a rate network as its protocol says.
@@ -115,10 +116,9 @@ pub fn run_with(
 
 /// The largest batch the run needs: the training batch, or a block of evaluation rows.
 fn batch_capacity(network: &Network, data: &Datasets) -> usize {
-    const EVAL_BLOCK: usize = 256;
     let train = network.train.as_ref().map_or(1, |t| t.batch.max(1));
     let rows = data.values().map(|t| t.n_rows).max().unwrap_or(1);
-    train.max(EVAL_BLOCK.min(rows)).max(1)
+    train.max(EVALUATION_BLOCK.min(rows)).max(1)
 }
 
 /// True if `table` has targets for every output: one block per row, or (a sequence) one

@@ -277,9 +277,8 @@ impl Model {
                     p.name, p.model.name
                 )));
             }
-            let name = p.params.symbol("activation").unwrap_or("identity");
-            let slope = p.params.number("slope").unwrap_or(0.01) as f32;
-            let activation = Activation::from_name(name, slope).ok_or_else(|| {
+            let (name, activation) = p.activation();
+            let activation = activation.ok_or_else(|| {
                 unsupported(format!(
                     "population '{}': unknown activation '{name}'",
                     p.name

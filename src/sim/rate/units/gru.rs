@@ -12,10 +12,16 @@ use crate::sim::rate::gemm::{View, product};
 #[derive(Debug)]
 struct Gru {
     h: usize,
+    /// The state before the first step, made once (a forward call is one step of a
+    /// step-by-step network).
+    zeros: Vec<f32>,
 }
 
 pub(super) fn build(ctx: &UnitContext) -> Result<Box<dyn Unit>, String> {
-    Ok(Box::new(Gru { h: ctx.size }))
+    Ok(Box::new(Gru {
+        h: ctx.size,
+        zeros: vec![0.0; ctx.size],
+    }))
 }
 
 /// Cache planes: gates `[r u n]`, hidden part `U h + b_h`, and its gradient (backward).
@@ -61,7 +67,6 @@ impl Unit for Gru {
         let (h, b) = (self.h, steps.b);
         let u = View::new(&tensors[0], 3 * h, h);
         let [gates, hidden, _] = planes(io.cache, widths(h));
-        let zeros = vec![0.0f32; h];
         for t in steps.range.clone() {
             let hh = &mut hidden[step(t, 3 * h, b)];
             for col in hh.chunks_exact_mut(3 * h) {
@@ -79,7 +84,7 @@ impl Unit for Gru {
                 || {
                     for j in 0..b {
                         let (gates, unit) = (j * 3 * h..(j + 1) * 3 * h, j * h..(j + 1) * h);
-                        let prev = h_prev.map_or(&zeros[..], |p| &p[unit.clone()]);
+                        let prev = h_prev.map_or(&self.zeros[..], |p| &p[unit.clone()]);
                         let (z, hh) = (&z[gates.clone()], &hh[gates.clone()]);
                         cell_step(z, hh, prev, &mut g[gates], &mut now[unit]);
                     }
@@ -98,7 +103,6 @@ impl Unit for Gru {
         let (h, b) = (self.h, steps.b);
         let u_view = View::new(&tensors[0], 3 * h, h);
         let [gates, hidden, dhidden] = planes(io.cache, widths(h));
-        let zeros = vec![0.0f32; h];
         for t in steps.range.clone().rev() {
             let (dy_now, dy_later) = io.dy.split_at_mut((t + 1) * b * h);
             let dh = &mut dy_now[t * b * h..];
@@ -125,7 +129,7 @@ impl Unit for Gru {
                         let prev = if t > 0 {
                             &io.y[(t - 1) * b * h + j * h..][..h]
                         } else {
-                            &zeros[..]
+                            &self.zeros[..]
                         };
                         cell_gradient(
                             (&g[gates.clone()], &hh[gates.clone()]),

@@ -14,12 +14,16 @@ use crate::sim::rate::gemm::{View, product};
 struct Lstm {
     h: usize,
     forget_bias: f32,
+    /// The cell before the first step, made once (a forward call is one step of a
+    /// step-by-step network).
+    zeros: Vec<f32>,
 }
 
 pub(super) fn build(ctx: &UnitContext) -> Result<Box<dyn Unit>, String> {
     Ok(Box::new(Lstm {
         h: ctx.size,
         forget_bias: ctx.params.number("forget_bias").unwrap_or(1.0) as f32,
+        zeros: vec![0.0; ctx.size],
     }))
 }
 
@@ -62,7 +66,6 @@ impl Unit for Lstm {
         let (h, b) = (self.h, steps.b);
         let u = View::new(&tensors[0], 4 * h, h);
         let [gates, cell, tanh_c, _] = planes(io.cache, widths(h));
-        let zeros = vec![0.0f32; h];
         for t in steps.range.clone() {
             let g = &mut gates[step(t, 4 * h, b)];
             g.copy_from_slice(&io.z[step(t, 4 * h, b)]);
@@ -82,7 +85,7 @@ impl Unit for Lstm {
                 let c_prev = if t > 0 {
                     &c_before[(t - 1) * b * h + j * h..][..h]
                 } else {
-                    &zeros[..]
+                    &self.zeros[..]
                 };
                 let unit = j * h..(j + 1) * h;
                 cell_step(
@@ -106,7 +109,6 @@ impl Unit for Lstm {
         let (h, b) = (self.h, steps.b);
         let u = View::new(&tensors[0], 4 * h, h);
         let [gates, cell, tanh_c, dcell] = planes(io.cache, widths(h));
-        let zeros = vec![0.0f32; h];
         for t in steps.range.clone().rev() {
             let carry = t + 1 < steps.total && steps.carries_back(t + 1);
             let (dz_now, dz_later) = io.dz.split_at_mut((t + 1) * b * 4 * h);
@@ -132,7 +134,7 @@ impl Unit for Lstm {
                         let c_prev = if t > 0 {
                             &cell[(t - 1) * b * h + j * h..][..h]
                         } else {
-                            &zeros[..]
+                            &self.zeros[..]
                         };
                         cell_gradient(
                             &g[j * 4 * h..(j + 1) * 4 * h],
