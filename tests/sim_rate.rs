@@ -1809,3 +1809,63 @@ fn discriminator_steps_space_out_the_generators_steps() {
     assert!(change(&every_other, "weights/noise->g1") > 1e-4);
     assert!(every_other.epochs[0].generator_loss.is_some());
 }
+
+/// Compiles `.net` source text (one network, no imports).
+fn compile_text(text: &str) -> Network {
+    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+    let compiled = neurosim::lang::compile("hand_set.net", text, &mut loader, &[]);
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    compiled.networks.into_iter().next().expect("one network")
+}
+
+#[test]
+fn hand_set_weights_and_biases_are_the_initial_values() {
+    // The tutorial's 2-3-2 perceptron, every weight and bias set by hand, checked by hand.
+    let net = compile_text(
+        "network hand : rate {
+            population x : input[2]
+            population h : dense[3] { activation = relu, bias = 0.1 }
+            population y : dense[2] { activation = identity, bias = -0.2 }
+            x -> h : full { weight = 0.5 }
+            h -> y : full { weight = -0.25 }
+            dataset probe = inline { [1, 2] -> [0, 0] }
+            evaluate { data = probe, metrics = [loss] }
+            record activation of y
+        }",
+    );
+    let (_, capture) = run(&net, 1);
+    let (shape, w1) = &capture.arrays["weights/x->h"];
+    assert_eq!(shape, &[3, 2]);
+    assert!(w1.iter().all(|&w| w == 0.5), "{w1:?}");
+    assert!(capture.arrays["weights/h->y"].1.iter().all(|&w| w == -0.25));
+    assert!(capture.arrays["biases/h"].1.iter().all(|&b| b == 0.1));
+    assert!(capture.arrays["biases/y"].1.iter().all(|&b| b == -0.2));
+    // h = relu(0.5·1 + 0.5·2 + 0.1) = 1.6 each; y = -0.25·3·1.6 - 0.2 = -1.4.
+    let (_, _, y) = capture.samples.last().expect("activation of y recorded");
+    assert_eq!(y.len(), 2);
+    assert!(y.iter().all(|&v| (v + 1.4).abs() < 1e-6), "{y:?}");
+}
+
+#[test]
+fn a_weight_distribution_is_drawn_per_weight() {
+    let zeros = vec!["0"; 1000].join(", ");
+    let net = compile_text(&format!(
+        "network drawn : rate {{
+            population x : input[1000]
+            population y : dense[1]
+            x -> y : full {{ weight = uniform(2, 3) }}
+            dataset probe = inline {{ [{zeros}] -> [0] }}
+            evaluate {{ data = probe, metrics = [loss] }}
+        }}"
+    ));
+    let (_, capture) = run(&net, 1);
+    let w = &capture.arrays["weights/x->y"].1;
+    assert_eq!(w.len(), 1000);
+    assert!(
+        w.iter().all(|&x| (2.0..3.0).contains(&x)),
+        "every draw in [2, 3)"
+    );
+    let mean = w.iter().sum::<f32>() / w.len() as f32;
+    assert!((mean - 2.5).abs() < 0.05, "mean {mean}");
+    assert!(w.windows(2).any(|p| p[0] != p[1]), "draws differ");
+}

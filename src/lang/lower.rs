@@ -192,18 +192,31 @@ pub fn lower_network(
             network.evaluate = protocol::evaluate(b, mode, &ctx, diags);
         }
     }
-    if let Some((s, span)) = sims.first() {
+    // `--set simulate=2s` (or `simulate.duration=2s`) replaces the file's duration.
+    let duration_override = overrides.iter().enumerate().rev().find(|(_, o)| {
+        (o.target.is_none() && o.param.name == "simulate")
+            || (o.target.as_deref() == Some("simulate") && o.param.name == "duration")
+    });
+    let overridden = duration_override.map(|(i, o)| {
+        used[i] = true;
+        (SimulateDecl::Duration(o.value.clone()), o.value.span)
+    });
+    let simulate = overridden
+        .as_ref()
+        .map(|(s, span)| (s, *span))
+        .or_else(|| sims.first().map(|(s, span)| (*s, *span)));
+    if let Some((s, span)) = simulate {
         if mode == Mode::Rate {
             diags.push(
                 Diagnostic::error(
                     "E0502",
                     "`simulate` runs spiking networks; this network is rate",
                 )
-                .with_label(*span, "not in a rate network")
+                .with_label(span, "not in a rate network")
                 .with_help("rate networks are run with `train { ... }` and `evaluate { ... }`"),
             );
         } else {
-            network.simulate = protocol::simulate(s, *span, &ctx, diags);
+            network.simulate = protocol::simulate(s, span, &ctx, diags);
         }
     }
 
@@ -226,7 +239,7 @@ pub fn lower_network(
         ok = diags[n_before..].iter().all(|d| !d.is_error());
     }
     // Only worth saying about a network that is otherwise fine.
-    if ok && mode == Mode::Spiking && sims.is_empty() {
+    if ok && mode == Mode::Spiking && network.simulate.is_none() {
         diags.push(
             Diagnostic::warning(
                 "W0004",
@@ -779,13 +792,14 @@ pub fn unused_overrides(
         let mut candidates: Vec<&str> = known.iter().map(String::as_str).collect();
         if o.target.is_none() {
             candidates.extend(SETTINGS);
+            candidates.push("simulate");
         }
         match suggest(&what, candidates.iter().copied()) {
             Some(s) if o.target.is_some() => {
                 d = d.with_help(format!("did you mean `{s}.{}`?", o.param.name))
             }
             Some(s) => d = d.with_help(format!("did you mean `{s}`?")),
-            None => d = d.with_note("overrides name a population, template or projection and a parameter (`E.tau_m`, `E->I.weight`), or a setting (`seed`, `dt`, `output`)"),
+            None => d = d.with_note("overrides name a population, template or projection and a parameter (`E.tau_m`, `E->I.weight`), or a setting (`seed`, `dt`, `output`, `simulate`)"),
         }
         diags.push(d);
     }

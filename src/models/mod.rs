@@ -91,6 +91,11 @@ pub enum ParamKind {
     Flag {
         default: bool,
     },
+    /// `true`/`false`, or a plain number or distribution that switches it on with those
+    /// initial values (`bias = 0.5`: a learned bias starting at 0.5).
+    FlagOrValue {
+        default: bool,
+    },
     /// A list of quantities of one dimension (`times = [1 ms, 5 ms]`).
     List {
         dim: Dim,

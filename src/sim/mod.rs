@@ -65,7 +65,9 @@ pub struct EpochStats {
 /// Receives results while a run goes on (ripgrep's `Sink`). Every method has a no-op
 /// default; an error stops the run.
 pub trait Observer {
-    /// Neurons of `population` (indices within it) that fired in the step ending at `time_ms`.
+    /// Neurons of `population` (indices within it) that fired in the step ending at `time_ms`,
+    /// ascending. A source that emitted several spikes in the step (a Poisson source's
+    /// count) appears that many times in a row.
     fn spikes(
         &mut self,
         population: crate::ir::PopulationId,

@@ -46,17 +46,9 @@ pub struct Hop<'a> {
     pub connector_overrides: Vec<Given<'a>>,
 }
 
-/// Dimensions a weight onto `target` may have: rate units take plain numbers; among spiking
-/// models, conductance-based ones (those with a `g_e` state) take conductances, the others
-/// voltages or currents.
+/// Dimensions a weight onto `target` may have: what the model's registry entry says.
 pub fn weight_dims(target: &NeuronInfo) -> &'static [Dim] {
-    if target.mode == Mode::Rate {
-        &[Dim::NONE]
-    } else if target.state.iter().any(|s| s.name == "g_e") {
-        &[Dim::CONDUCTANCE]
-    } else {
-        &[Dim::VOLTAGE, Dim::CURRENT]
-    }
+    target.weights
 }
 
 pub fn projection(

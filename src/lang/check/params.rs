@@ -183,7 +183,9 @@ pub fn fill_defaults(
                 default.map(|d| Value::Number(d as f64)).ok_or(())
             }
             ParamKind::Choice { default, .. } => default.map(|d| Value::Symbol(d.into())).ok_or(()),
-            ParamKind::Flag { default } => Ok(Value::Bool(default)),
+            ParamKind::Flag { default } | ParamKind::FlagOrValue { default } => {
+                Ok(Value::Bool(default))
+            }
             ParamKind::List { .. } => Err(()),
             ParamKind::Call { .. } | ParamKind::Dataset | ParamKind::Names { .. } => continue,
         };
@@ -227,6 +229,21 @@ pub fn convert(
             Val::Bool(b) => Some(Value::Bool(b)),
             v => {
                 diags.push(mismatch(name, "`true` or `false`", &v, expr.span));
+                None
+            }
+        },
+        ParamKind::FlagOrValue { .. } => match val {
+            Val::Bool(b) => Some(Value::Bool(b)),
+            v @ (Val::Num { .. } | Val::Dist { .. }) => {
+                quantity(name, Dim::NONE, Range::Any, true, v, expr.span, diags)
+            }
+            v => {
+                diags.push(mismatch(
+                    name,
+                    "`true`, `false`, a number or a distribution",
+                    &v,
+                    expr.span,
+                ));
                 None
             }
         },

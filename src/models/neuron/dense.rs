@@ -18,8 +18,8 @@ pub static PARAMS: &[ParamSpec] = &[
     },
     ParamSpec {
         name: "bias",
-        kind: ParamKind::Flag { default: true },
-        doc: "learn a bias per unit",
+        kind: ParamKind::FlagOrValue { default: true },
+        doc: "learn a bias per unit (`true`, from zero; a number or distribution: from those values)",
     },
     ParamSpec::scalar(
         "dropout",

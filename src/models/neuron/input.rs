@@ -6,6 +6,7 @@ use crate::models::ParamSpec;
 pub static PARAMS: &[ParamSpec] = &[];
 
 pub static INFO: NeuronInfo = NeuronInfo {
+    weights: &[],
     accepts_input: false,
     ..NeuronInfo::rate(
         "input",

@@ -67,6 +67,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     params: PARAMS,
     state: STATE,
     spikes: true,
+    weights: &[Dim::VOLTAGE],
     accepts_input: true,
     check: None,
     whole_sequence: false,

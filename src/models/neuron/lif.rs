@@ -147,6 +147,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     params: PARAMS,
     state: STATE,
     spikes: true,
+    weights: &[Dim::VOLTAGE, Dim::CURRENT],
     accepts_input: true,
     check: None,
     whole_sequence: false,

@@ -117,6 +117,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     params: PARAMS,
     state: STATE,
     spikes: true,
+    weights: &[Dim::CONDUCTANCE],
     accepts_input: true,
     check: None,
     whole_sequence: false,

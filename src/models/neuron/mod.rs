@@ -14,6 +14,7 @@ pub mod izhikevich;
 pub mod layer_norm;
 pub mod lif;
 pub mod lif_cond;
+pub mod lif_delta;
 pub mod lstm;
 pub mod poisson;
 pub mod spike_source;
@@ -39,6 +40,10 @@ pub struct NeuronInfo {
     pub state: &'static [StateSpec],
     /// Whether the model emits spikes that can be recorded (`record spikes of P`).
     pub spikes: bool,
+    /// The dimensions a projection's `weight` onto this model may have (empty: the model
+    /// takes no synaptic input). The checker accepts exactly these; the engine's
+    /// `NeuronGroup::weight_factor` must give a factor for each (a test holds them together).
+    pub weights: &'static [Dim],
     /// Whether the model receives synaptic input (sources do not).
     pub accepts_input: bool,
     /// A constraint between the size and the parameters that ranges cannot state (heads
@@ -70,6 +75,7 @@ impl NeuronInfo {
             params,
             state: &[],
             spikes: false,
+            weights: &[Dim::NONE],
             accepts_input: true,
             check: None,
             whole_sequence: false,
@@ -124,6 +130,7 @@ pub static REGISTRY: &[&NeuronInfo] = &[
     &layer_norm::INFO,
     &lif::INFO,
     &lif_cond::INFO,
+    &lif_delta::INFO,
     &izhikevich::INFO,
     &adex::INFO,
     &poisson::INFO,
@@ -135,6 +142,7 @@ pub static REGISTRY: &[&NeuronInfo] = &[
 pub static SPIKING: &[&dyn dynamics::SpikingModel] = &[
     &lif::DYNAMICS,
     &lif_cond::DYNAMICS,
+    &lif_delta::DYNAMICS,
     &izhikevich::DYNAMICS,
     &adex::DYNAMICS,
     &poisson::DYNAMICS,

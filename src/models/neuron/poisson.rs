@@ -1,8 +1,8 @@
 //! `poisson`: a Poisson spike source (PyNN `SpikeSourcePoisson`, NEST `poisson_generator`
 //! with one independent train per neuron).
 //!
-//! In each step of length dt a neuron fires with probability `1 - exp(-rate·dt)`, drawn
-//! from its own counter-based random stream, while `start <= t < stop`.
+//! Each neuron is an independent Poisson process of its `rate`, drawn from its own random
+//! stream, while `start <= t < stop`; a step delivers as many spikes as events fell in it.
 
 use super::{NeuronInfo, StateSpec, dynamics};
 use crate::models::{Mode, ParamSpec, Range};
@@ -41,49 +41,47 @@ pub static INFO: NeuronInfo = NeuronInfo {
     params: PARAMS,
     state: STATE,
     spikes: true,
+    weights: &[],
     accepts_input: false,
     check: None,
     whole_sequence: false,
     rate_memory: None,
 };
 
-/// The `poisson` dynamics: each neuron keeps the step of its next spike and draws the gap
-/// after each spike from a geometric distribution with success probability
-/// `p = 1 - exp(-rate·dt)`, which is exactly "fire with probability p in every step", at the
-/// cost of one draw per spike instead of one per step.
+/// The `poisson` dynamics: every neuron is an independent homogeneous Poisson process of
+/// its `rate`, and a step delivers the *number* of its events that fall in the step, each
+/// one a spike (the id appears that many times in the step's list, so every synapse of the
+/// source delivers its weight that many times: NEST's `poisson_generator` with
+/// multiplicity). A 20 kHz source at dt = 0.1 ms therefore averages 2 spikes per step
+/// instead of saturating at one.
+///
+/// Implementation: each neuron keeps the integrated hazard (expected events) still to go
+/// before its next event, an Exp(1) draw; a step removes `rate·dt` from it and emits an
+/// event each time it crosses zero, adding a fresh Exp(1). Counts per step are then exactly
+/// Poisson(rate·dt) and independent between steps, at one draw per spike.
 pub struct Poisson;
 
 pub static DYNAMICS: Poisson = Poisson;
 
+/// More expected spikes per neuron and step than this is refused as a mistake (a rate in
+/// the MHz range), rather than filling the spike lists.
+pub const MAX_SPIKES_PER_STEP: f64 = 1000.0;
+
 struct PoissonGroup {
-    /// Step of each neuron's next spike (`u64::MAX`: never).
-    next: Vec<u64>,
-    /// ln(1 - p) per neuron (0 for a silent neuron).
-    log_q: Vec<f64>,
+    /// Expected events still to go before each neuron's next event.
+    residual: Vec<f64>,
+    /// Expected events per step (`rate·dt`) per neuron.
+    hazard: Vec<f64>,
     streams: Vec<rand_xoshiro::Xoshiro256PlusPlus>,
     start: u64,
     stop: u64,
 }
 
-impl PoissonGroup {
-    /// Steps until the next spike, at least 1.
-    fn gap(&mut self, i: usize) -> u64 {
-        use rand::Rng;
-        let log_q = self.log_q[i];
-        if log_q == 0.0 {
-            return u64::MAX;
-        }
-        if log_q == f64::NEG_INFINITY {
-            return 1;
-        }
-        let u: f64 = self.streams[i].random();
-        let gap = 1.0 + ((1.0 - u).ln() / log_q).floor();
-        if gap >= u64::MAX as f64 / 2.0 {
-            u64::MAX / 2
-        } else {
-            gap as u64
-        }
-    }
+/// An Exp(1) draw: the hazard between two events of a unit-rate Poisson process.
+fn exponential(stream: &mut rand_xoshiro::Xoshiro256PlusPlus) -> f64 {
+    use rand::Rng;
+    let u: f64 = stream.random();
+    -(-u).ln_1p()
 }
 
 impl dynamics::SpikingModel for Poisson {
@@ -100,28 +98,34 @@ impl dynamics::SpikingModel for Poisson {
         } else {
             (stop_ms / spec.dt).round().max(0.0) as u64
         };
-        let log_q = (0..spec.n)
+        let hazard = (0..spec.n)
             .map(|i| {
                 let r = rate.at(i);
                 if r < 0.0 || !r.is_finite() {
                     Err(format!("`rate` must be >= 0, not {} Hz", r * 1e3))
+                } else if r * spec.dt > MAX_SPIKES_PER_STEP {
+                    Err(format!(
+                        "`rate` = {} Hz means {:.0} spikes per step of {} ms; at most {} are \
+                         allowed",
+                        r * 1e3,
+                        r * spec.dt,
+                        spec.dt,
+                        MAX_SPIKES_PER_STEP
+                    ))
                 } else {
-                    // ln(1 - p) = -rate·dt exactly.
-                    Ok(-r * spec.dt)
+                    Ok(r * spec.dt)
                 }
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut group = PoissonGroup {
-            next: vec![u64::MAX; spec.n],
-            log_q,
-            streams: (0..spec.n).map(|i| (spec.neuron_stream)(i)).collect(),
+        let mut streams: Vec<_> = (0..spec.n).map(|i| (spec.neuron_stream)(i)).collect();
+        let residual = streams.iter_mut().map(exponential).collect();
+        Ok(Box::new(PoissonGroup {
+            residual,
+            hazard,
+            streams,
             start,
             stop,
-        };
-        for i in 0..spec.n {
-            group.next[i] = start.saturating_add(group.gap(i) - 1);
-        }
-        Ok(Box::new(group))
+        }))
     }
 }
 
@@ -131,11 +135,13 @@ impl dynamics::NeuronGroup for PoissonGroup {
         if step < self.start || step >= self.stop {
             return;
         }
-        for i in 0..self.next.len() {
-            if self.next[i] == step {
+        for i in 0..self.residual.len() {
+            let mut left = self.residual[i] - self.hazard[i];
+            while left <= 0.0 {
                 fired.push(first_id + i as u32);
-                self.next[i] = step.saturating_add(self.gap(i));
+                left += exponential(&mut self.streams[i]);
             }
+            self.residual[i] = left;
         }
     }
 
@@ -144,4 +150,99 @@ impl dynamics::NeuronGroup for PoissonGroup {
     }
 
     fn read_state(&self, _: usize, _: std::ops::Range<usize>, _: &mut Vec<f32>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::neuron::dynamics::{GroupSpec, Input, SpikingModel, Values};
+    use rand::SeedableRng;
+
+    /// Spike counts per step of `n` neurons at `rate_hz`, over `steps` steps of `dt` ms.
+    fn counts(rate_hz: f64, dt: f64, n: usize, steps: u64) -> Vec<u32> {
+        let param = |name: &str| -> Result<Values, String> {
+            Ok(Values::Same(match name {
+                "rate" => rate_hz * 1e-3,
+                "start" => 0.0,
+                _ => f64::MAX,
+            }))
+        };
+        let stream = |i: usize| rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(17 + i as u64);
+        let spec = GroupSpec {
+            n,
+            dt,
+            param: &param,
+            initial: &|_| Ok(None),
+            list: &|_| None,
+            neuron_stream: &stream,
+        };
+        let mut group = DYNAMICS.build(&spec).expect("builds");
+        let (mut exc, mut inh) = (vec![0.0; n], vec![0.0; n]);
+        let mut per_step = Vec::new();
+        let mut fired = Vec::new();
+        for step in 0..steps {
+            fired.clear();
+            group.step(
+                step,
+                Input {
+                    excitatory: &mut exc,
+                    inhibitory: &mut inh,
+                },
+                0,
+                &mut fired,
+            );
+            assert!(fired.windows(2).all(|w| w[0] <= w[1]), "ids ascending");
+            per_step.push(fired.len() as u32);
+        }
+        per_step
+    }
+
+    #[test]
+    fn a_20_khz_source_delivers_20_khz_not_one_spike_per_step() {
+        // 0.1 ms steps: 2 expected spikes per step; the old one-per-step cap gave 8.6 kHz.
+        let (n, steps, dt) = (100, 10_000u64, 0.1);
+        let per_step = counts(20_000.0, dt, n, steps);
+        let total: u64 = per_step.iter().map(|&c| c as u64).sum();
+        let rate_hz = total as f64 / n as f64 / (steps as f64 * dt * 1e-3);
+        // 2e6 expected events: sd of the rate estimate 14 Hz.
+        assert!((rate_hz - 20_000.0).abs() < 100.0, "rate {rate_hz} Hz");
+        // The count of one neuron in one step is Poisson(2): variance equals mean.
+        let single = counts(20_000.0, dt, 1, 200_000);
+        let mean = single.iter().map(|&c| c as f64).sum::<f64>() / single.len() as f64;
+        let var = single
+            .iter()
+            .map(|&c| (c as f64 - mean).powi(2))
+            .sum::<f64>()
+            / single.len() as f64;
+        assert!((mean - 2.0).abs() < 0.02, "mean count {mean}");
+        assert!((var - 2.0).abs() < 0.05, "variance {var}");
+        let p0 = single.iter().filter(|&&c| c == 0).count() as f64 / single.len() as f64;
+        assert!((p0 - (-2.0f64).exp()).abs() < 0.005, "P(0) = {p0}");
+    }
+
+    #[test]
+    fn low_rates_are_unchanged_in_distribution() {
+        let per_step = counts(15.0, 0.1, 1000, 20_000);
+        let total: u64 = per_step.iter().map(|&c| c as u64).sum();
+        let rate_hz = total as f64 / 1000.0 / 2.0;
+        assert!((rate_hz - 15.0).abs() < 0.5, "rate {rate_hz} Hz");
+    }
+
+    #[test]
+    fn an_absurd_rate_is_refused_not_allocated() {
+        let param = |name: &str| -> Result<Values, String> {
+            Ok(Values::Same(if name == "rate" { 1e9 } else { 0.0 }))
+        };
+        let stream = |_: usize| rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(1);
+        let spec = GroupSpec {
+            n: 1,
+            dt: 0.1,
+            param: &param,
+            initial: &|_| Ok(None),
+            list: &|_| None,
+            neuron_stream: &stream,
+        };
+        let error = DYNAMICS.build(&spec).err().expect("refused");
+        assert!(error.contains("spikes per step"), "{error}");
+    }
 }

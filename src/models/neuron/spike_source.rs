@@ -21,6 +21,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     params: PARAMS,
     state: STATE,
     spikes: true,
+    weights: &[],
     accepts_input: false,
     check: None,
     whole_sequence: false,

@@ -53,6 +53,7 @@ pub(crate) mod stream {
     pub const EPOCH: u64 = 0x3000;
     pub const DROPOUT: u64 = 0x4000_0000;
     pub const UNIT: u64 = 0x10_0000;
+    pub const BIAS: u64 = 0x20_0000;
     pub const NOISE: u64 = 0x5000_0000_0000;
 }
 
@@ -489,6 +490,17 @@ impl Model {
             let fixed = p.connector.name == crate::models::connector::identity::INFO.name;
             if fixed {
                 w.fill(1.0);
+            } else if let Some(value) = &p.weight {
+                // `weight = 0.5` or `weight = normal(0, 0.1)`: the initial weights
+                // themselves (one draw per weight, in storage order, from the init stream).
+                for x in w.as_mut_slice() {
+                    *x = crate::sim::rng::number_or_draw(value, &mut init_rng).ok_or_else(|| {
+                        unsupported(format!(
+                            "projection '{}': `weight` must be a number or a distribution",
+                            p.name
+                        ))
+                    })? as f32;
+                }
             } else {
                 init.fill(w.as_mut_slice(), fan_in, fan_out, &mut init_rng);
             }
@@ -600,6 +612,20 @@ impl Model {
                 ]
             })
             .collect();
+        // `bias = 0.5` (or a distribution): the initial biases themselves.
+        for (l, (_, p)) in g.populations().enumerate() {
+            let value = match p.params.get("bias") {
+                Some(v @ (Value::Number(_) | Value::Dist(_))) => v,
+                _ => continue,
+            };
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(
+                network.seed,
+                stream::INIT + stream::BIAS + l as u64,
+            ));
+            for b in &mut biases[l] {
+                *b = crate::sim::rng::number_or_draw(value, &mut rng).unwrap_or(0.0) as f32;
+            }
+        }
         let mut unit_tensors = Vec::with_capacity(layers.len());
         for (l, layer) in layers.iter().enumerate() {
             let Some(unit) = &layer.unit else {

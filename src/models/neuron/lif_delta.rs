@@ -1,0 +1,327 @@
+//! `lif_delta`: leaky integrate-and-fire neuron with delta synapses (NEST `iaf_psc_delta`,
+//! PyNN `IF_curr_delta`, Brian2's `on_pre: v += w`).
+//!
+//! ```text
+//! cm dv/dt = cm (v_rest - v)/tau_m + i_offset
+//! a spike of weight w arriving at t:  v += w            (w a voltage)
+//! v >= v_thresh  =>  spike, v = v_reset, clamped for tau_refrac
+//! ```
+//! The weight is the jump of `v` itself, as in Brunel (2000): `weight = 0.1 mV` is J.
+//! Integrated exactly: `v(t+h) = v_inf + (v - v_inf)·exp(-h/tau_m)`,
+//! `v_inf = v_rest + i_offset·tau_m/cm`; the jumps of the spikes arriving in the step are
+//! added after the propagation and the threshold is tested on the result, so a spike
+//! emitted with delay `d` can make its target fire in the step it arrives, exactly as
+//! NEST's `iaf_psc_delta`. Spikes that arrive while the neuron is refractory are discarded
+//! (NEST's default, `refractory_input = false`).
+//!
+//! | parameter | default | unit |
+//! |---|---|---|
+//! | `tau_m` | 20 | ms |
+//! | `cm` | 1 | nF |
+//! | `v_rest` | -65 | mV |
+//! | `v_reset` | -65 | mV |
+//! | `v_thresh` | -50 | mV |
+//! | `tau_refrac` | 0.1 | ms |
+//! | `i_offset` | 0 | nA |
+//!
+//! Defaults are PyNN's `IF_curr_delta` (those of `IF_curr_exp` without synaptic time
+//! constants).
+
+use std::ops::Range as IndexRange;
+
+use super::dynamics::{
+    Coefficients, GroupSpec, Input, NeuronGroup, SpikingModel, Uniform, all_same, collect_fired,
+    steps, with_wide_simd,
+};
+use super::{NeuronInfo, StateSpec};
+use crate::models::{Mode, ParamSpec, Range};
+use crate::units::Dim;
+
+pub static PARAMS: &[ParamSpec] = &[
+    ParamSpec::per_element(
+        "tau_m",
+        Dim::TIME,
+        20.0,
+        Range::Positive,
+        "membrane time constant",
+    ),
+    ParamSpec::per_element(
+        "cm",
+        Dim::CAPACITANCE,
+        1000.0,
+        Range::Positive,
+        "membrane capacitance",
+    ),
+    ParamSpec::per_element(
+        "v_rest",
+        Dim::VOLTAGE,
+        -65.0,
+        Range::Any,
+        "resting potential",
+    ),
+    ParamSpec::per_element(
+        "v_reset",
+        Dim::VOLTAGE,
+        -65.0,
+        Range::Any,
+        "potential after a spike",
+    ),
+    ParamSpec::per_element(
+        "v_thresh",
+        Dim::VOLTAGE,
+        -50.0,
+        Range::Any,
+        "spike threshold",
+    ),
+    ParamSpec::per_element(
+        "tau_refrac",
+        Dim::TIME,
+        0.1,
+        Range::NonNegative,
+        "refractory period (input arriving in it is discarded)",
+    ),
+    ParamSpec::per_element(
+        "i_offset",
+        Dim::CURRENT,
+        0.0,
+        Range::Any,
+        "constant injected current",
+    ),
+];
+
+pub static STATE: &[StateSpec] = &[StateSpec {
+    name: "v",
+    dim: Dim::VOLTAGE,
+    doc: "membrane potential (initial value default: v_rest)",
+}];
+
+pub static INFO: NeuronInfo = NeuronInfo {
+    name: "lif_delta",
+    mode: Mode::Spiking,
+    summary: "leaky integrate-and-fire, delta synapses (a weight is a jump of v)",
+    params: PARAMS,
+    state: STATE,
+    spikes: true,
+    weights: &[Dim::VOLTAGE],
+    accepts_input: true,
+    check: None,
+    whole_sequence: false,
+    rate_memory: None,
+};
+
+/// The `lif_delta` dynamics (see the module documentation).
+pub struct LifDelta;
+
+pub static DYNAMICS: LifDelta = LifDelta;
+
+/// Per-step coefficients of one neuron.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Step {
+    v_inf: f32,
+    p_m: f32,
+    v_reset: f32,
+    v_thresh: f32,
+    refrac_steps: i32,
+}
+
+struct LifDeltaGroup<C> {
+    coefficients: C,
+    v: Vec<f32>,
+    /// Steps of refractoriness left.
+    refractory: Vec<i32>,
+    fired: Vec<u8>,
+}
+
+impl SpikingModel for LifDelta {
+    fn info(&self) -> &'static NeuronInfo {
+        &INFO
+    }
+
+    fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String> {
+        let n = spec.n;
+        let p = |name: &str| (spec.param)(name);
+        let (tau_m, cm, v_rest, v_reset, v_thresh, tau_refrac, i_offset) = (
+            p("tau_m")?,
+            p("cm")?,
+            p("v_rest")?,
+            p("v_reset")?,
+            p("v_thresh")?,
+            p("tau_refrac")?,
+            p("i_offset")?,
+        );
+        let h = spec.dt;
+        let at = |i: usize| {
+            let tm = tau_m.at(i);
+            Step {
+                v_inf: (v_rest.at(i) + i_offset.at(i) * tm / cm.at(i)) as f32,
+                p_m: (-h / tm).exp() as f32,
+                v_reset: v_reset.at(i) as f32,
+                v_thresh: v_thresh.at(i) as f32,
+                refrac_steps: steps(tau_refrac.at(i), h) as i32,
+            }
+        };
+        let v = match (spec.initial)("v")? {
+            Some(values) => values.to_f32(n),
+            None => (0..n).map(|i| v_rest.at(i) as f32).collect(),
+        };
+        fn group<C: Coefficients<Step>>(coefficients: C, v: Vec<f32>) -> Box<dyn NeuronGroup> {
+            let n = v.len();
+            Box::new(LifDeltaGroup {
+                coefficients,
+                v,
+                refractory: vec![0; n],
+                fired: vec![0; n],
+            })
+        }
+        let all = [
+            &tau_m,
+            &cm,
+            &v_rest,
+            &v_reset,
+            &v_thresh,
+            &tau_refrac,
+            &i_offset,
+        ];
+        Ok(if all_same(&all) {
+            group(Uniform(at(0)), v)
+        } else {
+            group((0..n).map(at).collect::<Vec<_>>(), v)
+        })
+    }
+}
+
+impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
+    fn step(&mut self, _step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        let n = self.v.len();
+        let v = &mut self.v[..n];
+        let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
+        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        let coefficients = &self.coefficients;
+        with_wide_simd(
+            #[inline(always)]
+            || {
+                for i in 0..n {
+                    let c = coefficients.at(i);
+                    let jump = exc[i] + inh[i];
+                    exc[i] = 0.0;
+                    inh[i] = 0.0;
+                    let left = refractory[i];
+                    let free = left <= 0;
+                    let propagated = c.v_inf + (v[i] - c.v_inf) * c.p_m + jump;
+                    let v_new = if free { propagated } else { c.v_reset };
+                    let fire = free & (v_new >= c.v_thresh);
+                    v[i] = if fire { c.v_reset } else { v_new };
+                    refractory[i] = if fire {
+                        c.refrac_steps
+                    } else {
+                        (left - 1).max(0)
+                    };
+                    flags[i] = fire as u8;
+                }
+            },
+        );
+        collect_fired(flags, first_id, fired);
+    }
+
+    fn weight_factor(&self, dim: Dim, _: usize) -> Option<f32> {
+        (dim == Dim::VOLTAGE).then_some(1.0)
+    }
+
+    fn read_state(&self, var: usize, range: IndexRange<usize>, out: &mut Vec<f32>) {
+        if var == 0 {
+            out.extend_from_slice(&self.v[range]);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn build(params: &[(&str, f64)], v0: f64) -> Box<dyn NeuronGroup> {
+        let param = |name: &str| -> Result<Values, String> {
+            let spec = PARAMS.iter().find(|p| p.name == name).ok_or("no such")?;
+            Ok(Values::Same(
+                params
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map_or_else(|| spec.default_number().unwrap_or(0.0), |(_, x)| *x),
+            ))
+        };
+        let initial = |name: &str| -> Result<Option<Values>, String> {
+            Ok((name == "v").then_some(Values::Same(v0)))
+        };
+        let stream = |_: usize| rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        let spec = GroupSpec {
+            n: 1,
+            dt: 0.1,
+            param: &param,
+            initial: &initial,
+            list: &|_| None,
+            neuron_stream: &stream,
+        };
+        DYNAMICS.build(&spec).expect("builds")
+    }
+
+    fn step(group: &mut Box<dyn NeuronGroup>, k: u64, jump: f32) -> bool {
+        let (mut exc, mut inh) = ([jump.max(0.0)], [jump.min(0.0)]);
+        let mut fired = Vec::new();
+        let input = Input {
+            excitatory: &mut exc,
+            inhibitory: &mut inh,
+        };
+        group.step(k, input, 0, &mut fired);
+        !fired.is_empty()
+    }
+
+    fn v(group: &dyn NeuronGroup) -> f32 {
+        let mut out = Vec::new();
+        group.read_state(0, 0..1, &mut out);
+        out[0]
+    }
+
+    #[test]
+    fn a_weight_is_a_jump_of_v_that_then_decays_with_tau_m() {
+        let mut g = build(&[("v_rest", 0.0), ("v_thresh", 20.0)], 0.0);
+        step(&mut g, 0, 0.5);
+        assert!((v(g.as_ref()) - 0.5).abs() < 1e-6, "jump of 0.5 mV");
+        for k in 1..=100 {
+            step(&mut g, k, 0.0);
+        }
+        // 100 steps of 0.1 ms = 10 ms = tau_m / 2.
+        let expected = 0.5 * (-0.5f64).exp();
+        assert!((v(g.as_ref()) as f64 - expected).abs() < 1e-5);
+    }
+
+    #[test]
+    fn a_jump_across_threshold_fires_in_the_step_it_arrives() {
+        let mut g = build(
+            &[("v_rest", 0.0), ("v_thresh", 20.0), ("v_reset", 10.0)],
+            19.95,
+        );
+        assert!(step(&mut g, 0, 0.3));
+        assert_eq!(v(g.as_ref()), 10.0);
+    }
+
+    #[test]
+    fn input_during_refractoriness_is_discarded() {
+        let mut g = build(
+            &[
+                ("v_rest", 0.0),
+                ("v_thresh", 20.0),
+                ("v_reset", 10.0),
+                ("tau_refrac", 2.0),
+            ],
+            19.95,
+        );
+        assert!(step(&mut g, 0, 0.3));
+        for k in 1..=20 {
+            assert!(!step(&mut g, k, 5.0), "refractory at step {k}");
+            assert_eq!(v(g.as_ref()), 10.0);
+        }
+        // Refractoriness over: a jump acts again.
+        step(&mut g, 21, 5.0);
+        assert!(v(g.as_ref()) > 14.0);
+    }
+}
