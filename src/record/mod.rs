@@ -50,7 +50,7 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunStatus {
     Complete,
-    /// Stopped early by Ctrl-C; the file holds everything up to that point.
+    /// Stopped early by Ctrl-C, SIGTERM or SIGHUP; the file holds everything up to that point.
     Interrupted,
     /// Stopped by an error; the message says which.
     Failed(String),
