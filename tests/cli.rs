@@ -416,15 +416,64 @@ const LONG_SPIKING: &str = "network long : spiking {
 }
 ";
 
-fn wait_for(path: &Path) {
-    for _ in 0..200 {
-        if path.exists() {
+/// The temporary files of the output `name` in `dir`: `.NAME.PID.tmp` (and the like).
+fn temp_files(dir: &Path, name: &str) -> Vec<PathBuf> {
+    let prefix = format!(".{name}.");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|f| f.starts_with(&prefix) && f.ends_with(".tmp"))
+        .map(|f| dir.join(f))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Waits until the run writing `NAME` in `dir` has its temporary file and has recorded
+/// something beyond the empty file; returns the temporary file.
+fn wait_for_temp(dir: &Path, name: &str) -> PathBuf {
+    let mut found = None;
+    for _ in 0..400 {
+        if let Some(temp) = temp_files(dir, name).pop() {
+            found = Some(temp);
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(25));
     }
     // Let it record something beyond the empty file.
     std::thread::sleep(std::time::Duration::from_millis(300));
+    found.unwrap_or_else(|| panic!("no temporary file for {name} appeared"))
+}
+
+/// `neurosim run FILE ARGS...` in `dir`, in the background.
+fn spawn_run(dir: &Path, file: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_neurosim"))
+        .arg("run")
+        .arg(file)
+        .args(args)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn send(signal: &str, child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// The names in `dir`, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
@@ -438,12 +487,8 @@ fn ctrl_c_leaves_a_complete_file_marked_interrupted() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    wait_for(&dir.path().join(".long.h5.tmp"));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
+    wait_for_temp(dir.path(), "long.h5");
+    send("INT", &child);
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     let path = dir.path().join("long.h5");
@@ -470,12 +515,157 @@ fn a_killed_run_never_leaves_a_file_under_the_final_name() {
         .current_dir(dir.path())
         .spawn()
         .unwrap();
-    let temp = dir.path().join(".long.h5.tmp");
-    wait_for(&temp);
+    let temp = wait_for_temp(dir.path(), "long.h5");
     child.kill().unwrap();
     child.wait().unwrap();
     assert!(!dir.path().join("long.h5").exists());
     assert!(temp.exists(), "the partial run stays in the temporary file");
+    assert_eq!(
+        temp,
+        dir.path().join(format!(".long.h5.{}.tmp", child.id())),
+        "the temporary file carries the process id"
+    );
+
+    // RELIABILITY 6: the partial result is an existing output, not scratch to wipe.
+    let again = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
+    assert_eq!(again.status.code(), Some(1));
+    let stderr = text(&again.stderr);
+    let temp_name = temp.file_name().unwrap().to_string_lossy().into_owned();
+    assert!(
+        stderr.contains(&temp_name) && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert!(
+        temp.exists(),
+        "a refused run leaves the partial result alone"
+    );
+    assert_eq!(
+        neurosim::record::hdf5::read_status(&temp).unwrap(),
+        Err("running".to_string())
+    );
+}
+
+#[test]
+fn force_deletes_the_partial_result_of_a_killed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "tiny.net", TINY_SPIKING);
+    // What older versions and other process ids leave behind.
+    write(dir.path(), ".tiny.h5.tmp", "");
+    write(dir.path(), ".tiny.h5.4242.tmp", "");
+    write(dir.path(), ".other.h5.4242.tmp", "");
+    let out = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains(".tiny.h5.4242.tmp"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!dir.path().join("tiny.h5").exists());
+    let out = neurosim(&["run", file.to_str().unwrap(), "--force"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("deleted"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        listing(dir.path()),
+        vec![".other.h5.4242.tmp", "tiny.h5", "tiny.net"],
+        "only this output's leftovers go"
+    );
+}
+
+#[test]
+fn a_second_run_to_the_same_output_is_refused_and_harms_nothing() {
+    // RELIABILITY 1: the second run used to truncate the first one's temporary file.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "long.net", LONG_SPIKING);
+    let first = spawn_run(dir.path(), &file, &["-o", "same.h5", "--quiet"]);
+    let temp = wait_for_temp(dir.path(), "same.h5");
+    let second = neurosim(
+        &["run", file.to_str().unwrap(), "-o", "same.h5", "--force"],
+        dir.path(),
+    );
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = text(&second.stderr);
+    assert!(
+        stderr.contains("same.h5 is in use by another neurosim run")
+            && stderr.contains(&format!("process {}", first.id())),
+        "{stderr}"
+    );
+    assert!(temp.exists(), "the first run's file is untouched");
+    send("INT", &first);
+    let out = first.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let path = dir.path().join("same.h5");
+    assert_eq!(
+        neurosim::record::hdf5::read_status(&path).expect("a valid file"),
+        Ok(neurosim::record::RunStatus::Interrupted)
+    );
+    let (times, ids) = neurosim::record::hdf5::read_spikes(&path, "P").expect("spikes");
+    assert!(!times.is_empty() && times.len() == ids.len());
+    assert_eq!(listing(dir.path()), vec!["long.net", "same.h5"]);
+}
+
+#[test]
+fn sigterm_and_sighup_finish_the_output_like_ctrl_c() {
+    // RELIABILITY 5: what `timeout`, batch schedulers and a closed terminal send.
+    for signal in ["TERM", "HUP"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "long.net", LONG_SPIKING);
+        let child = spawn_run(dir.path(), &file, &["--quiet", "--json"]);
+        wait_for_temp(dir.path(), "long.h5");
+        send(signal, &child);
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "SIG{signal}: {}",
+            text(&out.stderr)
+        );
+        let path = dir.path().join("long.h5");
+        assert_eq!(
+            neurosim::record::hdf5::read_status(&path).expect("a readable file"),
+            Ok(neurosim::record::RunStatus::Interrupted),
+            "SIG{signal}"
+        );
+        let (times, ids) = neurosim::record::hdf5::read_spikes(&path, "P").expect("spikes");
+        assert!(
+            !times.is_empty(),
+            "SIG{signal}: the recorded spikes are kept"
+        );
+        assert_eq!(times.len(), ids.len());
+        assert_eq!(last_json(&out)["interrupted"], true);
+        assert_eq!(listing(dir.path()), vec!["long.h5", "long.net"]);
+    }
+}
+
+#[test]
+fn a_second_ctrl_c_ends_the_run_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "long.net", LONG_SPIKING);
+    let child = spawn_run(dir.path(), &file, &["--quiet"]);
+    let temp = wait_for_temp(dir.path(), "long.h5");
+    // Both signals arrive before the engine reaches its next step check or not: either way
+    // the second one ends the process with 130.
+    send("INT", &child);
+    send("INT", &child);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let finished = dir.path().join("long.h5");
+    // The first signal may have let the output finish before the second arrived.
+    if !finished.exists() {
+        let temp_name = temp.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            text(&out.stderr).contains(&temp_name),
+            "{}",
+            text(&out.stderr)
+        );
+        assert_eq!(
+            neurosim::record::hdf5::read_status(&temp).expect("a valid partial file"),
+            Err("running".to_string())
+        );
+    }
 }
 
 #[test]
@@ -511,4 +701,282 @@ fn early_stopping_reports_the_epochs_run_and_why_it_stopped() {
     assert_eq!(json["train"]["early_stopping"]["stopped"], true);
     assert_eq!(json["train"]["early_stopping"]["best_epoch"], 3);
     assert_eq!(json["train"]["early_stopping"]["restored"], true);
+}
+
+/// Waits at most `seconds` for `child` to exit; kills it and fails the test otherwise.
+fn wait_at_most(mut child: std::process::Child, seconds: u64, what: &str) -> Output {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn ctrl_c_stops_a_long_recall_in_evaluate() {
+    // RELIABILITY 4: evaluation never looked at the interrupt flag.
+    let source = "network recall : rate {
+    seed = 3
+    population m : dense[8] { activation = sign, bias = false }
+    m -- m : full { init = zeros, plasticity = hebbian(rate = 0.1) }
+    dataset memories = inline {
+        [1, -1, 1, -1, 1, -1, 1, -1]
+        [1, 1, -1, -1, 1, 1, -1, -1]
+    }
+    train { data = memories, epochs = 1 }
+    evaluate { data = memories, steps = 1000000000, metrics = [overlap] }
+    record activation of m
+}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "recall.net", source);
+    let child = spawn_run(dir.path(), &file, &["--quiet", "--json"]);
+    wait_for_temp(dir.path(), "recall.h5");
+    send("INT", &child);
+    let out = wait_at_most(child, 60, "recall after Ctrl-C");
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    let path = dir.path().join("recall.h5");
+    assert_eq!(
+        neurosim::record::hdf5::read_status(&path).expect("a readable file"),
+        Ok(neurosim::record::RunStatus::Interrupted)
+    );
+    let json = last_json(&out);
+    assert_eq!(json["interrupted"], true);
+    assert!(
+        json.get("evaluate").is_none(),
+        "an interrupted evaluation reports no metrics: {json}"
+    );
+    let weights = neurosim::record::hdf5::read_arrays(&path, "weights").expect("weights");
+    assert!(
+        weights.contains_key("weights/m--m"),
+        "the trained weights are kept"
+    );
+}
+
+/// TINY_RATE without its dataset file.
+const MISSING_DATASET: &str = "network nodata : rate {
+    population x : input[2]
+    population y : dense[1] { activation = sigmoid }
+    x -> y : full
+    dataset d = csv(\"missing.csv\", targets = [\"t\"])
+    train { data = d, loss = mse, optimizer = sgd(lr = 0.1), epochs = 2 }
+}
+";
+
+#[test]
+fn an_error_before_the_engine_starts_leaves_no_file() {
+    // Issue item 5 / RELIABILITY 7: a failed run left a `status = failed` file under the
+    // final name, which then blocked the corrected re-run.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "nodata.net", MISSING_DATASET);
+    let out = neurosim(&["run", file.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("missing.csv"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        listing(dir.path()),
+        vec!["nodata.net"],
+        "no output, temporary or lock file"
+    );
+    // The corrected run needs no --force.
+    write(dir.path(), "missing.csv", "a,b,t\n0,1,1\n1,0,1\n");
+    let out = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("nodata.h5").exists());
+}
+
+#[test]
+fn a_file_of_a_failed_run_is_replaced_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let diverging = TINY_RATE
+        .replace("sigmoid", "identity")
+        .replace("adam(lr = 0.1)", "sgd(lr = 1e30)");
+    let file = write(dir.path(), "and.net", &diverging);
+    let out = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("diverged"),
+        "{}",
+        text(&out.stderr)
+    );
+    let path = dir.path().join("and.h5");
+    // A failure during the run keeps what was recorded, marked failed.
+    let status = neurosim::record::hdf5::read_status(&path).expect("a file marked failed");
+    assert!(
+        matches!(status, Ok(neurosim::record::RunStatus::Failed(_))),
+        "{status:?}"
+    );
+    let file = write(dir.path(), "and.net", TINY_RATE);
+    let out = neurosim(&["run", file.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("replacing"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        neurosim::record::hdf5::read_status(&path).unwrap(),
+        Ok(neurosim::record::RunStatus::Complete)
+    );
+    // A complete output still needs --force.
+    let out = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--force"));
+}
+
+#[test]
+fn a_file_without_a_network_is_not_a_successful_run() {
+    // Issue item 6: `run` of such a file exited 0.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "empty.net", "// nothing here yet\n");
+    for quiet in [false, true] {
+        let mut args = vec!["run", file.to_str().unwrap()];
+        if quiet {
+            args.push("--quiet");
+        }
+        let out = neurosim(&args, dir.path());
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("W0001") && stderr.contains("empty.net:1:1"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("declares no network"), "{stderr}");
+    }
+    assert_eq!(listing(dir.path()), vec!["empty.net"]);
+}
+
+#[cfg(unix)]
+#[test]
+fn force_never_replaces_a_fifo_or_a_link_to_one() {
+    // RELIABILITY 2: `--force` renamed the result over device files and FIFOs.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "tiny.net", TINY_SPIKING);
+    let made = Command::new("mkfifo")
+        .arg(dir.path().join("pipe"))
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::os::unix::fs::symlink(dir.path().join("pipe"), dir.path().join("link.h5")).unwrap();
+    for target in ["pipe", "link.h5"] {
+        let out = neurosim(
+            &["run", file.to_str().unwrap(), "-o", target, "--force"],
+            dir.path(),
+        );
+        assert_eq!(out.status.code(), Some(1), "{target}");
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("is a FIFO (named pipe), not a regular file"),
+            "{target}: {stderr}"
+        );
+    }
+    use std::os::unix::fs::FileTypeExt;
+    let pipe = std::fs::symlink_metadata(dir.path().join("pipe")).unwrap();
+    assert!(pipe.file_type().is_fifo(), "the FIFO is still there");
+    let link = std::fs::symlink_metadata(dir.path().join("link.h5")).unwrap();
+    assert!(link.file_type().is_symlink(), "the link is still there");
+    assert_eq!(listing(dir.path()), vec!["link.h5", "pipe", "tiny.net"]);
+}
+
+#[test]
+fn absurd_thread_counts_are_a_usage_error() {
+    // RELIABILITY 11: `--threads 100000` panicked.
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "tiny.net", TINY_SPIKING);
+    for n in ["0", "1025", "100000"] {
+        let out = neurosim(&["run", file.to_str().unwrap(), "--threads", n], dir.path());
+        assert_eq!(out.status.code(), Some(2), "--threads {n}");
+        assert!(
+            text(&out.stderr).contains("--threads must be between 1 and 1024"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(listing(dir.path()), vec!["tiny.net"]);
+}
+
+#[test]
+fn a_seed_above_two_to_the_53_replays_exactly() {
+    // RELIABILITY 11: `--from` passed the seed through the language's f64 numbers (E0303).
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "tiny.net", TINY_SPIKING);
+    let seed = u64::MAX - 2;
+    let out = run_json(dir.path(), &file, &["--seed", &seed.to_string()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(last_json(&out)["seed"].as_u64(), Some(seed));
+    let out = neurosim(
+        &[
+            "run", "--from", "o.h5", "-o", "again.h5", "--quiet", "--json",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(last_json(&out)["seed"].as_u64(), Some(seed));
+    let read = |name: &str| neurosim::record::hdf5::read_spikes(&dir.path().join(name), "N");
+    assert_eq!(read("o.h5").unwrap(), read("again.h5").unwrap());
+    assert_eq!(
+        neurosim::record::hdf5::read_provenance(&dir.path().join("again.h5"))
+            .unwrap()
+            .seed,
+        seed
+    );
+}
+
+#[test]
+fn a_replay_writes_next_to_the_output_it_replays() {
+    // RELIABILITY 12: a stored `output` could send the replay's file anywhere.
+    let dir = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let stored = elsewhere.path().join("stored.h5");
+    let source = TINY_SPIKING.replace(
+        "    simulate 100 ms",
+        &format!("    output = \"{}\"\n    simulate 100 ms", stored.display()),
+    );
+    let file = write(dir.path(), "tiny.net", &source);
+    std::fs::create_dir(dir.path().join("runs")).unwrap();
+    let out = neurosim(
+        &[
+            "run",
+            file.to_str().unwrap(),
+            "-o",
+            "runs/first.h5",
+            "--quiet",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = neurosim(&["run", "--from", "runs/first.h5", "--quiet"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("runs/stored.h5").exists());
+    assert!(
+        !stored.exists(),
+        "nothing is written where the stored source says"
+    );
+    assert_eq!(listing(elsewhere.path()), Vec::<String>::new());
+    // A replay never overwrites the output it replays, even with --force.
+    let out = neurosim(
+        &[
+            "run",
+            "--from",
+            "runs/first.h5",
+            "-o",
+            "runs/first.h5",
+            "--force",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("the output it replays"),
+        "{}",
+        text(&out.stderr)
+    );
 }

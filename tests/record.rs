@@ -13,7 +13,7 @@ use neurosim::ir::{
 use neurosim::models::Mode;
 use neurosim::record::hdf5::{
     Hdf5Recorder, RecorderOptions, read_arrays, read_provenance, read_samples, read_spikes,
-    read_status, read_training, temp_path_for,
+    read_status, read_training,
 };
 use neurosim::record::memory::MemoryRecorder;
 use neurosim::record::{Provenance, RecordError, RunStatus};
@@ -258,14 +258,15 @@ fn the_file_has_its_final_name_only_after_finish() {
     let net = spiking_network();
     let out = dir.path().join("run.h5");
     let mut recorder = Hdf5Recorder::create(&out, &provenance("balanced"), &net).unwrap();
-    assert_eq!(recorder.temp_path(), temp_path_for(&out));
-    assert_eq!(recorder.temp_path(), dir.path().join(".run.h5.tmp"));
+    let temp = recorder.temp_path().to_path_buf();
+    let pid = std::process::id();
+    assert_eq!(temp, dir.path().join(format!(".run.h5.{pid}.tmp")));
     feed(&mut recorder, 100);
     assert!(recorder.temp_path().exists());
     assert!(!out.exists());
     recorder.finish(&report(), RunStatus::Interrupted).unwrap();
     assert!(out.exists());
-    assert!(!temp_path_for(&out).exists());
+    assert!(!temp.exists());
     assert_eq!(read_status(&out).unwrap(), Ok(RunStatus::Interrupted));
 }
 
@@ -278,10 +279,10 @@ fn a_killed_run_leaves_only_a_readable_temporary_file() {
     feed(&mut recorder, 300);
     recorder.flush().unwrap();
     let kept = recorder.spike_count(PopulationId(0));
+    let temp = recorder.temp_path().to_path_buf();
     // Dropping without `finish` is what a killed process leaves behind.
     drop(recorder);
     assert!(!out.exists());
-    let temp = temp_path_for(&out);
     assert_eq!(read_status(&temp).unwrap(), Err("running".to_string()));
     let (times, _) = read_spikes(&temp, "E").unwrap();
     assert_eq!(times.len() as u64, kept);
@@ -383,7 +384,7 @@ fn a_hard_kill_mid_run_leaves_a_readable_temporary_file() {
     let written: usize = ready.expect("the child got going").parse().unwrap();
 
     assert!(!out.exists(), "nothing under the final name");
-    let temp = temp_path_for(&out);
+    let temp = dir.path().join(format!(".killed.h5.{}.tmp", child.id()));
     assert_eq!(read_status(&temp).unwrap(), Err("running".to_string()));
     assert_eq!(read_provenance(&temp).unwrap(), provenance("balanced"));
     let (times, ids) = read_spikes(&temp, "E").unwrap();
@@ -424,9 +425,10 @@ fn discard_removes_the_temporary_file() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never.h5");
     let recorder = Hdf5Recorder::create(&out, &provenance("x"), &spiking_network()).unwrap();
-    assert!(temp_path_for(&out).exists());
+    let temp = recorder.temp_path().to_path_buf();
+    assert!(temp.exists());
     recorder.discard().unwrap();
-    assert!(!temp_path_for(&out).exists());
+    assert!(!temp.exists());
     assert!(!out.exists());
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
@@ -933,4 +935,43 @@ fn recorders_can_move_to_another_thread() {
     fn assert_send<T: Send>() {}
     assert_send::<Hdf5Recorder>();
     assert_send::<MemoryRecorder>();
+}
+
+#[test]
+fn a_second_recorder_on_the_same_output_is_refused_and_leaves_the_first_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = spiking_network();
+    let out = dir.path().join("shared.h5");
+    let mut first = Hdf5Recorder::create(&out, &provenance("balanced"), &net).unwrap();
+    feed(&mut first, 100);
+    first.flush().unwrap();
+    let kept = first.spike_count(PopulationId(0));
+    let err = Hdf5Recorder::create(&out, &provenance("balanced"), &net)
+        .err()
+        .expect("the output is taken");
+    assert!(
+        matches!(err, neurosim::record::RecordError::InUse { .. }),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("in use by another neurosim run"),
+        "{err}"
+    );
+    let (times, _) = read_spikes(first.temp_path(), "E").unwrap();
+    assert_eq!(
+        times.len() as u64,
+        kept,
+        "the first run's file is untouched"
+    );
+    first.finish(&report(), RunStatus::Complete).unwrap();
+    assert_eq!(read_status(&out).unwrap(), Ok(RunStatus::Complete));
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        vec!["shared.h5".to_string()],
+        "no lock or temporary file is left"
+    );
 }

@@ -1868,4 +1868,54 @@ fn a_weight_distribution_is_drawn_per_weight() {
     let mean = w.iter().sum::<f32>() / w.len() as f32;
     assert!((mean - 2.5).abs() < 0.05, "mean {mean}");
     assert!(w.windows(2).any(|p| p[0] != p[1]), "draws differ");
+
+/// Sets the interrupt flag when training's last epoch ends, as a Ctrl-C arriving during
+/// evaluation would, and notes the order of the calls it gets.
+struct InterruptAfterTraining {
+    interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    calls: Vec<&'static str>,
+}
+
+impl Observer for InterruptAfterTraining {
+    fn started(&mut self) -> Result<(), ObserveError> {
+        self.calls.push("started");
+        Ok(())
+    }
+
+    fn epoch(&mut self, _: &EpochStats) -> Result<(), ObserveError> {
+        self.calls.push("epoch");
+        self.interrupt
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    fn sample(&mut self, _: usize, _: f64, _: &[f32]) -> Result<(), ObserveError> {
+        self.calls.push("sample");
+        Ok(())
+    }
+
+    fn array(&mut self, _: &str, _: &[usize], _: &[f32]) -> Result<(), ObserveError> {
+        self.calls.push("array");
+        Ok(())
+    }
+}
+
+#[test]
+fn an_interrupt_stops_evaluation_and_reports_no_metrics() {
+    // RELIABILITY 4: evaluation (Hopfield recall here) never looked at the flag.
+    let net = hopfield();
+    let data = data::load(&net).expect("loads");
+    let config = RunConfig::new(1);
+    let mut observer = InterruptAfterTraining {
+        interrupt: config.interrupt.clone(),
+        calls: Vec::new(),
+    };
+    let report = rate::run(&net, &data, &config, &mut observer).expect("runs");
+    assert!(report.interrupted);
+    assert!(report.evaluate.is_none(), "{:?}", report.evaluate);
+    assert_eq!(
+        observer.calls,
+        vec!["started", "epoch", "array"],
+        "started first; no recall sample after the interrupt; the trained weights still go out"
+    );
 }

@@ -97,19 +97,20 @@ pub struct RunArgs {
     #[arg(long = "set", value_name = "PATH=VALUE")]
     pub overrides: Vec<String>,
     /// Re-run the experiment stored in an earlier output: its source, network, seed and overrides
-    /// (further --set values apply on top).
+    /// (further --set values apply on top). Without -o the output goes into OUT.h5's folder.
     #[arg(long, value_name = "OUT.h5", conflicts_with_all = ["file", "network"])]
     pub from: Option<PathBuf>,
     /// Output HDF5 file (default: the file's `output`, else the .net file's stem + .h5 in the working folder).
     #[arg(short, long, value_name = "OUT.h5")]
     pub output: Option<PathBuf>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads, 1 to 1024 (default: all cores). Results do not depend on it.
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// Master seed, overriding the file's `seed`.
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
-    /// Overwrite an existing output file.
+    /// Overwrite an existing output file (a regular file) and delete the partial results of
+    /// killed runs to it.
     #[arg(long)]
     pub force: bool,
     /// Print nothing but errors (and the JSON summary with --json).

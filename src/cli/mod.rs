@@ -2,11 +2,12 @@
 //! records. The only module that uses clap or prints.
 //!
 //! Exit codes: 0 success, 1 invalid model or failed run, 2 usage error, 130 interrupted
-//! by Ctrl-C (the output file is still complete up to that point).
+//! by Ctrl-C, SIGTERM or SIGHUP (the output file is still complete up to that point).
 
 pub mod args;
 pub mod check;
 pub mod inspect;
+pub mod interrupt;
 pub mod render;
 pub mod run;
 pub mod source;
@@ -30,7 +31,7 @@ pub enum CliError {
     Io(String),
     #[error("{0}")]
     Run(String),
-    /// Stopped by Ctrl-C after finishing the output (exit code 130, as shells expect).
+    /// Stopped by Ctrl-C, SIGTERM or SIGHUP after finishing the output (exit code 130).
     #[error("interrupted")]
     Interrupted,
     #[error("diagnostics were reported")]
@@ -41,7 +42,7 @@ impl CliError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CliError::Usage(_) => 2,
-            CliError::Interrupted => 130,
+            CliError::Interrupted => interrupt::EXIT_CODE,
             CliError::Io(_) | CliError::Run(_) | CliError::Reported(_) => 1,
         }
     }

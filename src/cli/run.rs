@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use indicatif::{ProgressBar, ProgressStyle};
@@ -13,24 +11,23 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value as Json, json};
 
 use super::args::RunArgs;
+use super::interrupt::{self, Phase};
 use super::render::render;
 use super::source::{Compiled, available_memory, compile_bytes, compile_file};
 use super::{CliError, Reported};
 use crate::ir::memory;
 use crate::ir::{Network, PopulationId};
 use crate::models::Mode;
-use crate::record::hdf5::{Hdf5Recorder, read_arrays, read_provenance};
-use crate::record::{Provenance, RecordError, RunStatus};
+use crate::record::claim::OutputClaim;
+use crate::record::hdf5::{
+    Hdf5Recorder, RecorderOptions, read_arrays, read_provenance, read_status,
+};
+use crate::record::{Layout, Provenance, RecordError, RunStatus};
 use crate::sim::{self, EpochStats, ObserveError, Observer, RunConfig, RunReport};
 
-/// Opens the HDF5 output for one network, with the provenance needed to reproduce the run.
-fn open_output(
-    path: &Path,
-    compiled: &Compiled,
-    network: &Network,
-    threads: usize,
-) -> Result<Hdf5Recorder, CliError> {
-    let provenance = Provenance {
+/// The provenance stored in the output of `network`: what `run --from` replays.
+fn provenance(compiled: &Compiled, network: &Network, threads: usize) -> Provenance {
+    Provenance {
         source: compiled.text.clone(),
         file_name: compiled.path.display().to_string(),
         version: env!("CARGO_PKG_VERSION").to_string(),
@@ -40,9 +37,7 @@ fn open_output(
         command_line: std::env::args().collect::<Vec<_>>().join(" "),
         overrides: compiled.overrides.clone(),
         network: network.name.clone(),
-    };
-    Hdf5Recorder::create(path, &provenance, network)
-        .map_err(|e| CliError::Io(format!("cannot create {}: {e}", path.display())))
+    }
 }
 
 /// The current UTC time as `2026-11-23T18:40:20Z` (civil-from-days, Howard Hinnant's algorithm).
@@ -68,16 +63,22 @@ fn rfc3339_now() -> String {
     )
 }
 
+/// The most worker threads `--threads` accepts: far more than any machine neurosim runs on
+/// has cores, far fewer than would exhaust the process's threads.
+pub const MAX_THREADS: usize = 1024;
+
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
+    // The seed a replay must reuse exactly, set on the network rather than as `--set
+    // seed=...` (the language reads numbers as f64, exact only up to 2^53).
+    let mut stored_seed = None;
     let compiled = match (&args.from, &args.file) {
         (Some(old), _) => {
             let provenance = read_provenance(old)
                 .map_err(|e| CliError::Io(format!("cannot read {}: {e}", old.display())))?;
             let mut overrides = provenance.overrides.clone();
             overrides.extend(args.overrides.iter().cloned());
-            if args.seed.is_none() && !overrides.iter().any(|o| o.trim_start().starts_with("seed"))
-            {
-                overrides.push(format!("seed={}", provenance.seed));
+            if !args.overrides.iter().any(|o| sets_seed(o)) {
+                stored_seed = Some(provenance.seed);
             }
             compile_bytes(
                 Path::new(&provenance.file_name),
@@ -89,6 +90,15 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         (None, Some(file)) => compile_file(file, args.network.as_deref(), &args.overrides)?,
         (None, None) => return Err(CliError::Usage("give a .net file or --from OUT.h5".into())),
     };
+    if compiled.networks.is_empty() {
+        // The compiler's warning says why (shown even with --quiet: the run fails); running
+        // nothing is no success.
+        eprint!("{}", render(&compiled.warnings, &compiled.sources));
+        return Err(CliError::Run(format!(
+            "{} declares no network, so there is nothing to run",
+            compiled.path.display()
+        )));
+    }
     let initial = match &args.weights {
         Some(old) => Some(read_weights(old)?),
         None => None,
@@ -97,7 +107,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         eprint!("{}", render(&compiled.warnings, &compiled.sources));
     }
     let threads = match args.threads {
-        Some(0) => return Err(CliError::Usage("--threads must be at least 1".into())),
+        Some(n) if n == 0 || n > MAX_THREADS => {
+            return Err(CliError::Usage(format!(
+                "--threads must be between 1 and {MAX_THREADS}, got {n}"
+            )));
+        }
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
@@ -105,56 +119,115 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         .num_threads(threads)
         .build()
         .map_err(|e| CliError::Run(format!("cannot start {threads} threads: {e}")))?;
-    let interrupt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupt.clone();
-        // A second handler cannot be installed (tests call run twice); the first one stays valid.
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::Relaxed));
-    }
-    let config = RunConfig { threads, interrupt };
+    let config = RunConfig {
+        threads,
+        interrupt: interrupt::flag(),
+    };
 
+    // Everything that can be checked is checked, for every network, before any output
+    // file is created: an error found here leaves no file behind.
     let several = compiled.networks.len() > 1;
+    let replayed = args.from.as_deref();
     let mut plans = Vec::new();
     for network in &compiled.networks {
         let mut network = network.clone();
-        if let Some(seed) = args.seed {
+        if let Some(seed) = args.seed.or(stored_seed) {
             network.seed = seed;
         }
-        let output = output_path(args.output.as_deref(), &compiled.path, &network, several);
-        if output.exists() && !args.force {
+        let output = output_path(
+            args.output.as_deref(),
+            &compiled.path,
+            &network,
+            several,
+            replayed,
+        );
+        refuse_special_file(&output)?;
+        if let Some(old) = replayed
+            && same_file(old, &output)
+        {
             return Err(CliError::Run(format!(
-                "{} exists; pass --force to overwrite it or -o to write elsewhere",
+                "the replay would overwrite {}, the output it replays; choose another with -o",
                 output.display()
             )));
         }
+        Layout::of(&network).map_err(|e| CliError::Run(e.to_string()))?;
         if let Err(diagnostic) = memory::check_fits(&network, available_memory()) {
             eprint!("{}", render(&[diagnostic], &compiled.sources));
             return Err(CliError::Reported(Reported::InvalidModel));
         }
-        plans.push((network, output));
+        let claim = OutputClaim::acquire(&output).map_err(|e| match e {
+            RecordError::InUse { .. } => CliError::Run(e.to_string()),
+            other => CliError::Io(format!("cannot create {}: {other}", output.display())),
+        })?;
+        may_replace(&claim, args.force, args.quiet)?;
+        plans.push((network, claim));
     }
 
     let mut summaries = Vec::new();
     let mut interrupted = false;
-    for (network, output_file) in &plans {
-        let output = open_output(output_file, &compiled, network, threads)?;
+    for (network, claim) in plans {
+        let output_file = claim.final_path().to_path_buf();
+        let data =
+            match network.mode {
+                Mode::Rate => Some(crate::data::load(&network).map_err(|e| {
+                    CliError::Run(format!("network '{}' failed: {e}", network.name))
+                })?),
+                Mode::Spiking => None,
+            };
         let mut console = Console {
-            inner: output,
-            network: network.name.clone(),
+            output: Output::Pending {
+                claim,
+                provenance: provenance(&compiled, &network, threads),
+            },
+            network: &network,
             epochs: network.train.as_ref().map_or(0, |t| t.epochs),
             progress: Progress::new(args.quiet),
         };
-        let result = pool.install(|| execute(network, &config, initial.as_ref(), &mut console));
+        let result = pool.install(|| {
+            execute(
+                &network,
+                data.as_ref(),
+                &config,
+                initial.as_ref(),
+                &mut console,
+            )
+        });
+        interrupt::set_phase(Phase::Finishing);
         console.progress.finish();
-        let Console { inner: output, .. } = console;
         let (report, status) = match result {
             Ok(report) if report.interrupted => (report, RunStatus::Interrupted),
             Ok(report) => (report, RunStatus::Complete),
             Err(e) => (RunReport::default(), RunStatus::Failed(e.to_string())),
         };
-        let written = output
+        let recorder = match console.output {
+            Output::Open(recorder) => recorder,
+            Output::Refused(e) => {
+                return Err(CliError::Io(format!(
+                    "cannot create {}: {e}",
+                    output_file.display()
+                )));
+            }
+            // The engine failed before it started: nothing was recorded, so no file is left.
+            Output::Pending { .. } if matches!(status, RunStatus::Failed(_)) => {
+                interrupt::set_phase(Phase::Idle);
+                return Err(CliError::Run(format!(
+                    "network '{}' failed: {}",
+                    network.name,
+                    status.to_string().trim_start_matches("failed: ")
+                )));
+            }
+            // An engine that never called the observer still gets its (empty) output.
+            Output::Pending { claim, provenance } => {
+                Hdf5Recorder::create_claimed(claim, &provenance, &network, &Default::default())
+                    .map_err(|e| {
+                        CliError::Io(format!("cannot create {}: {e}", output_file.display()))
+                    })?
+            }
+        };
+        let written = recorder
             .finish(&report, status.clone())
             .map_err(|e| CliError::Io(format!("cannot complete {}: {e}", output_file.display())))?;
+        interrupt::set_phase(Phase::Idle);
         if let RunStatus::Failed(message) = status {
             return Err(CliError::Run(format!(
                 "network '{}' failed: {message}",
@@ -162,7 +235,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             )));
         }
         if !args.quiet {
-            print_human(network, &report, &written);
+            print_human(&network, &report, &written);
         }
         if args.plot {
             for picture in super::inspect::plot_file(&written, None, "png")? {
@@ -172,9 +245,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             }
         }
         if args.summary {
-            print!("{}", crate::testing::summarize(network, &report));
+            print!("{}", crate::testing::summarize(&network, &report));
         }
-        summaries.push(summary_json(network, &report, &written, &compiled, threads));
+        summaries.push(summary_json(
+            &network, &report, &written, &compiled, threads,
+        ));
         if status == RunStatus::Interrupted {
             eprintln!(
                 "interrupted: {} holds what was recorded so far",
@@ -198,26 +273,129 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Whether `--set` text sets the master seed.
+fn sets_seed(text: &str) -> bool {
+    text.split_once('=')
+        .is_some_and(|(path, _)| path.trim() == "seed")
+}
+
+/// Refuses an existing output that is not a regular file (a FIFO, a device, a socket, or a
+/// link to one): renaming the result over it would replace it, `--force` or not.
+fn refuse_special_file(output: &Path) -> Result<(), CliError> {
+    let Ok(meta) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = special_kind(&meta.file_type());
+    Err(CliError::Run(format!(
+        "{} is {kind}, not a regular file; neurosim writes its output only as a regular          file and will not replace it, even with --force: choose another path with -o",
+        output.display()
+    )))
+}
+
+#[cfg(unix)]
+fn special_kind(file_type: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if file_type.is_dir() {
+        "a folder"
+    } else if file_type.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(file_type: &std::fs::FileType) -> &'static str {
+    if file_type.is_dir() {
+        "a folder"
+    } else {
+        "a special file"
+    }
+}
+
+/// Whether `a` and `b` name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// With the output claimed (no other run can be writing it): whether what is already there
+/// may be replaced. An existing output needs `--force`, unless it holds a failed run (it
+/// would otherwise block the corrected re-run); temporary files of killed runs are partial
+/// results and need `--force` too, which deletes them.
+fn may_replace(claim: &OutputClaim, force: bool, quiet: bool) -> Result<(), CliError> {
+    let output = claim.final_path();
+    if output.exists() {
+        let failed = matches!(read_status(output), Ok(Ok(RunStatus::Failed(_))));
+        if failed {
+            if !quiet {
+                eprintln!(
+                    "note: replacing {}, which holds a failed run",
+                    output.display()
+                );
+            }
+        } else if !force {
+            return Err(CliError::Run(format!(
+                "{} exists; pass --force to overwrite it or -o to write elsewhere",
+                output.display()
+            )));
+        }
+    }
+    let leftovers = claim.leftovers();
+    if let Some(first) = leftovers.first() {
+        if !force {
+            return Err(CliError::Run(format!(
+                "{} holds the partial result of an earlier run to {} that was killed (a valid \
+                 file with status = running); rename it to keep it, or pass --force to delete it",
+                first.display(),
+                output.display()
+            )));
+        }
+        for leftover in &leftovers {
+            std::fs::remove_file(leftover)
+                .map_err(|e| CliError::Io(format!("cannot delete {}: {e}", leftover.display())))?;
+            if !quiet {
+                eprintln!(
+                    "note: deleted {}, the partial result of a killed run",
+                    leftover.display()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 fn execute(
     network: &Network,
+    data: Option<&crate::data::Datasets>,
     config: &RunConfig,
     initial: Option<&BTreeMap<String, Vec<f32>>>,
     observer: &mut dyn Observer,
 ) -> Result<RunReport, sim::SimError> {
-    match network.mode {
-        Mode::Spiking if initial.is_some() => Err(sim::SimError::Unsupported(
+    match (network.mode, data) {
+        (Mode::Spiking, _) if initial.is_some() => Err(sim::SimError::Unsupported(
             "--weights applies to rate networks only".into(),
         )),
-        Mode::Spiking => sim::spiking::run(network, config, observer),
-        Mode::Rate => {
-            let data =
-                crate::data::load(network).map_err(|e| sim::SimError::Data(e.to_string()))?;
+        (Mode::Spiking, _) => sim::spiking::run(network, config, observer),
+        (Mode::Rate, Some(data)) => {
             let options = sim::rate::RateOptions {
                 initial: initial.cloned(),
                 ..Default::default()
             };
-            sim::rate::run_with(network, &data, config, &options, observer)
+            sim::rate::run_with(network, data, config, &options, observer)
         }
+        (Mode::Rate, None) => Err(sim::SimError::Data("no datasets were loaded".into())),
     }
 }
 
@@ -246,17 +424,31 @@ fn read_weights(path: &Path) -> Result<BTreeMap<String, Vec<f32>>, CliError> {
 }
 
 /// `-o`, else the file's `output`, else `<stem>.h5` in the working folder; with several
-/// networks in one run, `<stem>_<network>.h5`.
-fn output_path(cli: Option<&Path>, net_file: &Path, network: &Network, several: bool) -> PathBuf {
-    let base = cli
-        .map(Path::to_path_buf)
-        .or_else(|| network.output.clone())
-        .unwrap_or_else(|| {
-            let stem = net_file
-                .file_stem()
-                .map_or("out".into(), |s| s.to_string_lossy().into_owned());
-            PathBuf::from(format!("{stem}.h5"))
-        });
+/// networks in one run, `<stem>_<network>.h5`. A replay (`--from OLD.h5`) without `-o`
+/// writes into OLD.h5's folder: the stored source's `output` chooses only the file name.
+fn output_path(
+    cli: Option<&Path>,
+    net_file: &Path,
+    network: &Network,
+    several: bool,
+    replayed: Option<&Path>,
+) -> PathBuf {
+    let stem = net_file
+        .file_stem()
+        .map_or("out".into(), |s| s.to_string_lossy().into_owned());
+    let default = PathBuf::from(format!("{stem}.h5"));
+    let base = match (cli, replayed) {
+        (Some(path), _) => path.to_path_buf(),
+        (None, Some(old)) => {
+            let name = network
+                .output
+                .as_deref()
+                .and_then(Path::file_name)
+                .map_or(default, PathBuf::from);
+            old.parent().unwrap_or(Path::new("")).join(name)
+        }
+        (None, None) => network.output.clone().unwrap_or(default),
+    };
     if !several {
         return base;
     }
@@ -347,10 +539,24 @@ fn summary_json(
     out
 }
 
+/// The output of one network: created when the engine starts, not before. (One value per
+/// run, so the size of its variants does not matter.)
+#[allow(clippy::large_enum_variant)]
+enum Output {
+    /// Claimed, no file yet.
+    Pending {
+        claim: OutputClaim,
+        provenance: Provenance,
+    },
+    Open(Hdf5Recorder),
+    /// The file could not be created (the engine was told and stopped).
+    Refused(RecordError),
+}
+
 /// Forwards to the output and tells the person at the terminal how the run goes.
-struct Console {
-    inner: Hdf5Recorder,
-    network: String,
+struct Console<'a> {
+    output: Output,
+    network: &'a Network,
     /// Epochs the protocol trains for (0 in spiking mode).
     epochs: usize,
     progress: Progress,
@@ -437,25 +643,60 @@ impl Progress {
     }
 }
 
-impl Observer for Console {
+impl Console<'_> {
+    /// The recorder, creating the file on first use.
+    fn recorder(&mut self) -> Result<&mut Hdf5Recorder, ObserveError> {
+        if let Output::Pending { .. } = self.output {
+            let Output::Pending { claim, provenance } = std::mem::replace(
+                &mut self.output,
+                Output::Refused(RecordError::Layout(String::new())),
+            ) else {
+                unreachable!("Console::recorder: the output was just seen pending");
+            };
+            self.output = match Hdf5Recorder::create_claimed(
+                claim,
+                &provenance,
+                self.network,
+                &RecorderOptions::default(),
+            ) {
+                Ok(recorder) => {
+                    interrupt::set_phase(Phase::Writing(recorder.temp_path().to_path_buf()));
+                    Output::Open(recorder)
+                }
+                Err(e) => Output::Refused(e),
+            };
+        }
+        match &mut self.output {
+            Output::Open(recorder) => Ok(recorder),
+            Output::Refused(e) => Err(ObserveError(format!("cannot create the output: {e}"))),
+            Output::Pending { .. } => unreachable!("Console::recorder: created above"),
+        }
+    }
+}
+
+impl Observer for Console<'_> {
+    fn started(&mut self) -> Result<(), ObserveError> {
+        self.recorder().map(|_| ())
+    }
+
     fn spikes(
         &mut self,
         population: PopulationId,
         time_ms: f64,
         neurons: &[u32],
     ) -> Result<(), ObserveError> {
-        self.inner.spikes(population, time_ms, neurons)
+        self.recorder()?.spikes(population, time_ms, neurons)
     }
 
     fn sample(&mut self, record: usize, time_ms: f64, values: &[f32]) -> Result<(), ObserveError> {
-        self.inner.sample(record, time_ms, values)
+        self.recorder()?.sample(record, time_ms, values)
     }
 
     fn epoch(&mut self, stats: &EpochStats) -> Result<(), ObserveError> {
         if !matches!(self.progress, Progress::Quiet) {
             let mut line = format!(
                 "{} epoch {:>4}  loss {:.5}",
-                self.network, stats.epoch, stats.loss
+                self.network.name, stats.epoch, stats.loss
             );
             if let Some(a) = stats.accuracy {
                 line += &format!("  acc {:.2}%", 100.0 * a);
@@ -479,15 +720,17 @@ impl Observer for Console {
                 self.progress.println(&line);
             }
         }
-        self.inner.epoch(stats)
+        self.recorder()?.epoch(stats)
     }
 
     fn array(&mut self, path: &str, shape: &[usize], data: &[f32]) -> Result<(), ObserveError> {
-        self.inner.array(path, shape, data)
+        self.recorder()?.array(path, shape, data)
     }
 
     fn progress(&mut self, fraction: f64, what: &str) {
-        self.inner.progress(fraction, what);
-        self.progress.update(&self.network, fraction, what);
+        if let Output::Open(recorder) = &mut self.output {
+            recorder.progress(fraction, what);
+        }
+        self.progress.update(&self.network.name, fraction, what);
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! Constraints → solution:
 //! - *Never a half-written file under the final name*: the recorder writes to a hidden
-//!   temporary name in the same folder (`.NAME.tmp`) and renames it in [`Hdf5Recorder::finish`];
-//!   a killed run leaves only the temporary file, with root attribute `status = "running"`.
+//!   temporary name in the same folder (`.NAME.PID.tmp`, created exclusively under an
+//!   [`OutputClaim`]) and renames it in [`Hdf5Recorder::finish`]; a killed run leaves only
+//!   the temporary file, with root attribute `status = "running"`.
 //! - *Bounded memory however long the run*: every stream is a chunked, unlimited, rank-1
 //!   dataset (hdf5-pure appends in place only to rank 1), and each keeps at most one chunk
 //!   of pending values in memory, written to the file a whole chunk at a time. This is what
@@ -28,6 +29,7 @@ use hdf5_pure::{
     AttrValue, Dataset, File, FileAccessProperties, FileBuilder, H5Element, MaxExtent, SyncPolicy,
 };
 
+use super::claim::OutputClaim;
 use super::{
     Arrays, Layout, Provenance, RecordError, RunStatus, SampleKind, SpikeSelection, split_sample,
 };
@@ -199,6 +201,8 @@ impl TrainingField {
 pub struct Hdf5Recorder {
     final_path: PathBuf,
     temp_path: PathBuf,
+    /// Held until the file has its final name (or is discarded).
+    claim: Option<OutputClaim>,
     file: Option<File>,
     layout: Layout,
     spikes: BTreeMap<PopulationId, SpikeStreams>,
@@ -215,16 +219,6 @@ pub struct Hdf5Recorder {
     /// Reused buffers for the spikes of one call.
     scratch_times: Vec<f64>,
     scratch_ids: Vec<u64>,
-}
-
-/// The hidden temporary name a recorder writes to before renaming: `.NAME.tmp` beside
-/// `final_path`.
-pub fn temp_path_for(final_path: &Path) -> PathBuf {
-    let name = final_path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "output.h5".into());
-    final_path.with_file_name(format!(".{name}.tmp"))
 }
 
 fn hdf5_error(path: &Path, object: &str, error: hdf5_pure::Error) -> RecordError {
@@ -256,9 +250,10 @@ fn sample_chunk(width: Option<usize>) -> u64 {
 }
 
 impl Hdf5Recorder {
-    /// Creates the temporary file beside `final_path` with the provenance as root
-    /// attributes and an empty, extendable dataset for every recorded stream. Fails (before
-    /// any run) when the folder does not exist or is not writable.
+    /// Claims `final_path` ([`OutputClaim::acquire`]: fails when another run writes it,
+    /// or the folder does not exist or is not writable) and creates the temporary file
+    /// beside it with the provenance as root attributes and an empty, extendable dataset
+    /// for every recorded stream.
     pub fn create(
         final_path: &Path,
         provenance: &Provenance,
@@ -279,7 +274,21 @@ impl Hdf5Recorder {
         network: &ir::Network,
         options: &RecorderOptions,
     ) -> Result<Hdf5Recorder, RecordError> {
+        let claim = OutputClaim::acquire(final_path)?;
+        Hdf5Recorder::create_claimed(claim, provenance, network, options)
+    }
+
+    /// [`create_with_options`](Self::create_with_options) for an output already claimed;
+    /// the recorder holds the claim until [`finish`](Self::finish) or
+    /// [`discard`](Self::discard).
+    pub fn create_claimed(
+        claim: OutputClaim,
+        provenance: &Provenance,
+        network: &ir::Network,
+        options: &RecorderOptions,
+    ) -> Result<Hdf5Recorder, RecordError> {
         let layout = Layout::of(network)?;
+        let final_path = claim.final_path().to_path_buf();
         let folder = match final_path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -288,22 +297,7 @@ impl Hdf5Recorder {
             folder: folder.clone(),
             reason,
         };
-        if final_path.file_name().is_none() {
-            return Err(not_writable(format!(
-                "'{}' names no file",
-                final_path.display()
-            )));
-        }
-        if !folder.is_dir() {
-            return Err(not_writable("the folder does not exist".into()));
-        }
-        if final_path.is_dir() {
-            return Err(not_writable(format!(
-                "'{}' is a folder",
-                final_path.display()
-            )));
-        }
-        let temp_path = temp_path_for(final_path);
+        let temp_path = claim.create_temp()?;
 
         let mut builder = FileBuilder::new();
         builder.set_attr("format", string("neurosim"));
@@ -322,14 +316,19 @@ impl Hdf5Recorder {
             AttrValue::VarLenStringArray(provenance.overrides.clone()),
         );
         builder.set_attr("network", string(&provenance.network));
-        builder.write(&temp_path).map_err(|e| match e {
-            hdf5_pure::Error::Io(io) => not_writable(io.to_string()),
-            other => hdf5_error(&temp_path, "/", other),
-        })?;
+        // The builder truncates the (empty) file this claim just created exclusively.
+        if let Err(e) = builder.write(&temp_path) {
+            let _ = std::fs::remove_file(&temp_path);
+            return Err(match e {
+                hdf5_pure::Error::Io(io) => not_writable(io.to_string()),
+                other => hdf5_error(&temp_path, "/", other),
+            });
+        }
 
         let mut recorder = Hdf5Recorder {
-            final_path: final_path.to_path_buf(),
+            final_path,
             temp_path,
+            claim: Some(claim),
             file: None,
             layout,
             spikes: BTreeMap::new(),
@@ -685,6 +684,7 @@ impl Hdf5Recorder {
             path: self.final_path.clone(),
             source,
         })?;
+        self.claim = None;
         Ok(self.final_path.clone())
     }
 
@@ -699,7 +699,9 @@ impl Hdf5Recorder {
     fn remove_temp(&mut self) {
         self.release_handles();
         self.file = None;
+        // The temporary file is this recorder's own: its claim created it exclusively.
         let _ = std::fs::remove_file(&self.temp_path);
+        self.claim = None;
     }
 
     /// Drops every dataset handle: each holds the file (and its lock) open.

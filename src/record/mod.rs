@@ -8,6 +8,7 @@
 //! of one `sample` call split into per-population columns). The HDF5 schema itself is
 //! documented in `docs/OUTPUT.md`.
 
+pub mod claim;
 pub mod hdf5;
 pub mod memory;
 
@@ -49,7 +50,7 @@ pub struct Provenance {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunStatus {
     Complete,
-    /// Stopped early by Ctrl-C; the file holds everything up to that point.
+    /// Stopped early by Ctrl-C, SIGTERM or SIGHUP; the file holds everything up to that point.
     Interrupted,
     /// Stopped by an error; the message says which.
     Failed(String),
@@ -102,6 +103,12 @@ pub enum RecordError {
     NotAnOutput { path: PathBuf, reason: String },
     #[error("a record statement does not fit the network: {0}")]
     Layout(String),
+    #[error(
+        "{} is in use by another neurosim run{}; wait for it to end or write elsewhere with -o",
+        path.display(),
+        holder.map(|pid| format!(" (process {pid})")).unwrap_or_default()
+    )]
+    InUse { path: PathBuf, holder: Option<u32> },
 }
 
 /// Where the values of one `sample` call go: the record's targets in order, each a run of

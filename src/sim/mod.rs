@@ -22,7 +22,8 @@ pub use report::{
 pub struct RunConfig {
     /// Worker threads (the rayon pool is built by the caller with this many).
     pub threads: usize,
-    /// Set by Ctrl-C: engines stop at the next step/batch boundary and report what they have.
+    /// Set by Ctrl-C (or SIGTERM/SIGHUP): engines stop at the next step, batch, evaluation
+    /// block or relaxation step and report what they have.
     pub interrupt: Arc<AtomicBool>,
 }
 
@@ -65,6 +66,13 @@ pub struct EpochStats {
 /// Receives results while a run goes on (ripgrep's `Sink`). Every method has a no-op
 /// default; an error stops the run.
 pub trait Observer {
+    /// The network is built and the run begins: engines call this once, before any other
+    /// method. An error found before it (building the network, drawing its synapses) has
+    /// reached no observer, so an output can wait for this call to create its file.
+    fn started(&mut self) -> Result<(), ObserveError> {
+        Ok(())
+    }
+
     /// Neurons of `population` (indices within it) that fired in the step ending at `time_ms`,
     /// ascending. A source that emitted several spikes in the step (a Poisson source's
     /// count) appears that many times in a row.

@@ -185,8 +185,9 @@ pub(super) fn evaluate(
     adversarial: &Adversarial,
     evaluate: &Evaluate,
     data: &Datasets,
+    config: &RunConfig,
     observer: &mut dyn Observer,
-) -> Result<EvalReport, SimError> {
+) -> Result<Option<EvalReport>, SimError> {
     let table = table(data, &evaluate.data)?;
     let generator = generator_layer(model, adversarial)?;
     let width = model.layer_size(generator);
@@ -196,6 +197,9 @@ pub(super) fn evaluate(
     model.set_presented(&[]);
     let rows: Vec<usize> = (0..table.n_rows).collect();
     for (k, block) in rows.chunks(model.capacity()).enumerate() {
+        if config.interrupted() {
+            return Ok(None);
+        }
         let b = block.len();
         model.present_noise(b, EVALUATE_DRAWS + k as u64);
         model.forward(b);
@@ -204,10 +208,10 @@ pub(super) fn evaluate(
             emit_activations(model, &records, b, c, row, &mut values, observer)?;
         }
     }
-    Ok(EvalReport {
+    Ok(Some(EvalReport {
         mmd: Some(mmd(&table.inputs, &generated, width)),
         ..EvalReport::default()
-    })
+    }))
 }
 
 /// Bandwidths of the MMD kernel, in units of the median distance between real points.

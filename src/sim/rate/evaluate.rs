@@ -13,7 +13,7 @@ use super::{presented, table, targets_fit};
 use crate::data::{Datasets, Table};
 use crate::ir::{Evaluate, Network, RecordTarget, Recordable};
 use crate::models::loss::no_target;
-use crate::sim::{EvalReport, Observer, SimError};
+use crate::sim::{EvalReport, Observer, RunConfig, SimError};
 
 /// Running sums of the metrics.
 #[derive(Debug, Default, Clone)]
@@ -104,13 +104,17 @@ pub(super) fn measure(
     Ok(scores)
 }
 
+/// The metrics `evaluate` asks for, streaming its activation records; `None` when
+/// `config.interrupt` stopped it (checked before every block of rows and every relaxation
+/// step).
 pub(super) fn evaluate(
     model: &mut Model,
     network: &Network,
     evaluate: &Evaluate,
     data: &Datasets,
+    config: &RunConfig,
     observer: &mut dyn Observer,
-) -> Result<EvalReport, SimError> {
+) -> Result<Option<EvalReport>, SimError> {
     let table = table(data, &evaluate.data)?;
     let layers = presented(network, &evaluate.data, table)?;
     let wants = |m: &str| evaluate.metrics.iter().any(|x| x == m);
@@ -153,11 +157,17 @@ pub(super) fn evaluate(
     let rows: Vec<usize> = (0..table.n_rows).collect();
     let mut scores = Scores::default();
     let mut output = vec![0.0f32; output_width];
+    let interrupted = || config.interrupted();
     for block in rows.chunks(model.capacity()) {
+        if interrupted() {
+            return Ok(None);
+        }
         let b = block.len();
         model.present(table, block, &layers);
         if steps > 0 {
-            model.relax(b, steps);
+            if !model.relax(b, steps, &interrupted) {
+                return Ok(None);
+            }
         } else {
             model.forward(b);
         }
@@ -188,7 +198,7 @@ pub(super) fn evaluate(
             emit_activations(model, &records, b, c, row, &mut values, observer)?;
         }
     }
-    Ok(EvalReport {
+    Ok(Some(EvalReport {
         accuracy: if want_accuracy {
             scores.accuracy()
         } else {
@@ -197,7 +207,7 @@ pub(super) fn evaluate(
         loss: if want_loss { scores.loss() } else { None },
         overlap: if want_overlap { scores.overlap() } else { None },
         mmd: None,
-    })
+    }))
 }
 
 /// Where the stored pattern of each cue comes from.

@@ -67,6 +67,7 @@ pub fn run_with(
         ..options.clone()
     };
     let mut model = Model::build(network, &options, capacity, config.threads)?;
+    observer.started()?;
     let mut report = RunReport {
         build_s: started.elapsed().as_secs_f64(),
         ..RunReport::default()
@@ -102,10 +103,18 @@ pub fn run_with(
     if let Some(evaluate) = &network.evaluate
         && !report.interrupted
     {
-        report.evaluate = Some(match &adversarial {
-            Some(a) => adversarial::evaluate(&mut model, network, a, evaluate, data, observer)?,
-            None => evaluate::evaluate(&mut model, network, evaluate, data, observer)?,
-        });
+        let evaluated = match &adversarial {
+            Some(a) => {
+                adversarial::evaluate(&mut model, network, a, evaluate, data, config, observer)?
+            }
+            None => evaluate::evaluate(&mut model, network, evaluate, data, config, observer)?,
+        };
+        // Metrics of the rows evaluated before an interrupt would pass for the whole
+        // dataset's, so an interrupted evaluation reports none (its records are kept).
+        match evaluated {
+            Some(metrics) => report.evaluate = Some(metrics),
+            None => report.interrupted = true,
+        }
     }
     for (path, shape, values) in model.arrays() {
         observer.array(&path, &shape, &values)?;

@@ -1421,12 +1421,16 @@ impl Model {
 
     /// Iterates the network's dynamics `steps` times from the presented state: every
     /// non-input layer is updated synchronously from the previous state through every
-    /// projection (undirected ones in both directions).
-    pub fn relax(&mut self, b: usize, steps: usize) {
+    /// projection (undirected ones in both directions). Asks `interrupted` before every
+    /// step and returns `false` as soon as it says yes (recall may take many steps).
+    pub fn relax(&mut self, b: usize, steps: usize, interrupted: &dyn Fn() -> bool) -> bool {
         let updated: Vec<usize> = (0..self.layers.len())
             .filter(|&l| !self.layers[l].is_input)
             .collect();
         for _ in 0..steps {
+            if interrupted() {
+                return false;
+            }
             for &l in &updated {
                 self.compute_z(l, &(0..1), b, true);
             }
@@ -1434,6 +1438,7 @@ impl Model {
                 self.activate(l, &(0..1), b);
             }
         }
+        true
     }
 
     /// The state of layer `l` for the last batch (`size × b`, column-major), at the last

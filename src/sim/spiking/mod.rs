@@ -141,6 +141,7 @@ fn run_prepared(
         workers,
         build_s,
     } = prepared;
+    observer.started()?;
     let started = Instant::now();
     let outcome = execute(plan, workers, config, observer)?;
     let run_s = started.elapsed().as_secs_f64();
