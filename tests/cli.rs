@@ -186,6 +186,46 @@ fn importing_a_fifo_is_refused_instead_of_blocking() {
 }
 
 #[test]
+fn a_missing_dataset_file_is_refused_by_check_and_by_run_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "train.csv", "a,b,label\n0,1,0\n1,0,1\n");
+    let file = write(
+        dir.path(),
+        "net.net",
+        "network n : rate {
+    population x : input[2]
+    population y : dense[2] { activation = softmax }
+    x -> y : full
+    dataset d = csv(\"trian.csv\", target = \"label\")
+    train { data = d, loss = cross_entropy, epochs = 1, batch = 2 }
+}
+",
+    );
+    let out = neurosim(&["check", "net.net"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[E0507]: dataset `d`: file `trian.csv` does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> net.net:5:21"), "{stderr}");
+    assert!(stderr.contains("did you mean `train.csv`?"), "{stderr}");
+    let out = run_json(dir.path(), &file, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error[E0507]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".h5"))
+        .collect();
+    assert!(left.is_empty(), "the refused run created {left:?}");
+}
+
+#[test]
 fn check_prints_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);

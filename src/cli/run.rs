@@ -131,6 +131,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             eprint!("{}", render(&[diagnostic], &compiled.sources));
             return Err(CliError::Reported(Reported::InvalidModel));
         }
+        let data = crate::data::check(&network);
+        if !data.is_empty() {
+            eprint!("{}", render(&data, &compiled.sources));
+            return Err(CliError::Reported(Reported::InvalidModel));
+        }
         plans.push((network, output));
     }
 
