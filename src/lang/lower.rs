@@ -5,6 +5,7 @@
 //! The checks themselves live in `check/` (one file per topic); this file walks a network in
 //! declaration order and calls them, so every error of a network is collected in one pass.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Span, suggest};
@@ -127,19 +128,25 @@ pub fn lower_network(
     }
     let declared: Vec<&str> = pops.iter().map(|(n, _)| n.name.as_str()).collect();
 
-    // Projections.
+    // Projections. Names are looked up in maps: scans per projection were quadratic.
+    let by_name: HashMap<&str, usize> = refs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
     let mut proj_index: Vec<(String, bool, String, crate::ir::ProjectionId)> = Vec::new();
+    let mut pair_counts: HashMap<(String, bool, String), usize> = HashMap::new();
     for decl in &projs {
         lower_projection(
             decl,
             mode,
-            &refs,
+            (&refs, &by_name),
             &declared,
             overrides,
             used,
             &ctx,
             &mut network,
-            &mut proj_index,
+            (&mut proj_index, &mut pair_counts),
             diags,
         );
     }
@@ -570,18 +577,21 @@ fn shape(decl: &PopulationDecl, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize
 fn lower_projection(
     decl: &ProjectionDecl,
     mode: Mode,
-    refs: &[PopRef],
+    (refs, by_name): (&[PopRef], &HashMap<&str, usize>),
     declared: &[&str],
     overrides: &[PreparedOverride],
     used: &mut [bool],
     ctx: &Ctx,
     network: &mut Network,
-    index: &mut Vec<(String, bool, String, crate::ir::ProjectionId)>,
+    (index, pair_counts): (
+        &mut Vec<(String, bool, String, crate::ir::ProjectionId)>,
+        &mut HashMap<(String, bool, String), usize>,
+    ),
     diags: &mut Vec<Diagnostic>,
 ) {
     let resolve = |id: &Ident, diags: &mut Vec<Diagnostic>| -> Option<usize> {
-        match refs.iter().position(|r| r.name == id.name) {
-            Some(i) => Some(i),
+        match by_name.get(id.name.as_str()) {
+            Some(&i) => Some(i),
             None => {
                 // A population that exists but failed its own checks is not reported again.
                 if !declared.contains(&id.name.as_str()) {
@@ -647,10 +657,11 @@ fn lower_projection(
                     && p.source != placeholder
                     && p.target != placeholder
                 {
-                    let count = index
-                        .iter()
-                        .filter(|(a, d, b, _)| *a == s.name && *d == directed && *b == t.name)
-                        .count();
+                    let count = pair_counts
+                        .entry((s.name.clone(), directed, t.name.clone()))
+                        .or_insert(0);
+                    *count += 1;
+                    let count = *count - 1;
                     p.name = if count == 0 {
                         base
                     } else {
