@@ -130,6 +130,9 @@ pub struct Plasticity {
     pub params: Params,
 }
 
+/// Longest delay the spiking engine stores, in steps of `dt` (delays are kept as `u16`).
+pub const MAX_DELAY_STEPS: u32 = u16::MAX as u32 - 1;
+
 /// Data for rate-mode training and evaluation.
 #[derive(Debug, Clone)]
 pub struct Dataset {

@@ -151,6 +151,10 @@ pub fn lower_network(
         );
     }
 
+    if mode == Mode::Spiking {
+        check_engine_limits(&network, diags);
+    }
+
     // Datasets. The rows of a GAN go to the generator, resolved with the train block.
     let adversarial = trains.iter().any(|t| t.kind.is_some());
     for (_, decl) in &datasets {
@@ -767,6 +771,70 @@ fn check_widths(
             .with_label(decl.span, format!("{} targets per row", targets.len()))
             .with_label(out.span, format!("{} units", out.size())),
         );
+    }
+}
+
+/// What the spiking engine cannot represent, reported here rather than when the run starts:
+/// a delay longer than [`MAX_DELAY_STEPS`](crate::ir::network::MAX_DELAY_STEPS) steps of `dt` (the
+/// largest value a distribution can draw, where it is bounded) and negative spike times.
+/// Spike times need not be sorted: the engine sorts them, as Brian2's `SpikeGeneratorGroup`.
+fn check_engine_limits(network: &Network, diags: &mut Vec<Diagnostic>) {
+    let limit = crate::ir::network::MAX_DELAY_STEPS;
+    let g = &network.graph;
+    for (_, p) in g.projections() {
+        let longest = match &p.delay {
+            Some(Value::Number(ms)) => Some(*ms),
+            Some(Value::Dist(d)) => match (d.clip, d.kind) {
+                (Some((_, high)), _) | (None, crate::ir::DistKind::Uniform { high, .. }) => {
+                    Some(high)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(ms) = longest else { continue };
+        let steps = (ms / network.dt).round().max(1.0);
+        if steps > f64::from(limit) {
+            diags.push(
+                Diagnostic::error(
+                    "E0411",
+                    format!(
+                        "delay of up to {ms} ms is {steps} steps of dt = {} ms; delays are limited to {limit} steps",
+                        network.dt
+                    ),
+                )
+                .with_label(p.span, "delay too long")
+                .with_help(format!(
+                    "at dt = {} ms the longest delay is {} ms; shorten the delay or raise `dt`",
+                    network.dt,
+                    (f64::from(limit) * network.dt * 1e6).round() / 1e6
+                )),
+            );
+        }
+    }
+    for (_, p) in g.populations() {
+        let Some(Value::List(times)) = p.params.get("times") else {
+            continue;
+        };
+        if let Some(t) = times
+            .iter()
+            .filter_map(Value::as_number)
+            .find(|t| !(*t >= 0.0 && t.is_finite()))
+        {
+            diags.push(
+                Diagnostic::error(
+                    "E0301",
+                    format!(
+                        "spike time {t} ms of `{}` is before the start (0 ms)",
+                        p.name
+                    ),
+                )
+                .with_label(p.span, "negative spike time")
+                .with_help(
+                    "spike times count from the start of the simulation: give times >= 0 ms",
+                ),
+            );
+        }
     }
 }
 
