@@ -187,16 +187,32 @@ pub(super) fn load(
                 row.push(f64::NAN);
                 continue;
             }
+            let column = || {
+                printable(
+                    &columns
+                        .get(c)
+                        .cloned()
+                        .unwrap_or_else(|| format!("#{}", c + 1)),
+                )
+            };
             let value = cell.parse::<f64>().map_err(|_| DataError::NotNumeric {
                 dataset: dataset.to_string(),
                 path: path.to_path_buf(),
                 line,
-                column: columns
-                    .get(c)
-                    .cloned()
-                    .unwrap_or_else(|| format!("#{}", c + 1)),
-                cell: cell.to_string(),
+                column: column(),
+                cell: printable(cell),
             })?;
+            // NaN and infinities (also numbers like 1e400 that overflow) would train
+            // silently into NaN; values are used as f32, so its range is the limit.
+            if !value.is_finite() || value.abs() > f64::from(f32::MAX) {
+                return Err(DataError::NotFinite {
+                    dataset: dataset.to_string(),
+                    path: path.to_path_buf(),
+                    line,
+                    column: column(),
+                    cell: printable(cell),
+                });
+            }
             row.push(value);
         }
         if row.len() != columns.len() {
@@ -298,6 +314,46 @@ mod tests {
         let f = write("x0,x1,n,p\n1,0,1.5,1\n");
         let e = load("d", f.path(), &[], &["p".to_string()], Some("n"), 1).expect_err("1.5");
         assert!(e.to_string().contains(":2: length '1.5'"), "{e}");
+    }
+
+    #[test]
+    fn non_finite_cells_and_labels_are_refused_with_line_and_column() {
+        for bad in ["NaN", "nan", "inf", "-infinity", "1e400", "1e39"] {
+            let f = write(&format!("a,b\n1,2\n3,{bad}\n"));
+            let e = load("d", f.path(), &[], &[], None, 1).expect_err(bad);
+            assert!(
+                matches!(&e, DataError::NotFinite { line: 3, column, .. } if column == "b"),
+                "{bad}: {e}"
+            );
+            assert!(
+                e.to_string().contains(&f.path().display().to_string()),
+                "{e}"
+            );
+            let f = write(&format!("a,label\n1,0\n3,{bad}\n"));
+            let e = load("d", f.path(), &["label".to_string()], &[], None, 2).expect_err(bad);
+            assert!(
+                matches!(e, DataError::NotFinite { line: 3, .. }),
+                "{bad}: {e}"
+            );
+        }
+        // An empty target cell is still "no target", not an error.
+        let f = write("a,label\n1,\n");
+        assert!(load("d", f.path(), &["label".to_string()], &[], None, 2).is_ok());
+    }
+
+    #[test]
+    fn duplicate_columns_are_refused_and_binary_headers_escaped() {
+        let f = write("a,b,a\n1,2,3\n");
+        let e = load("d", f.path(), &[], &[], None, 1).expect_err("duplicate");
+        assert!(
+            e.to_string().contains("column 'a' twice (columns 1 and 3)"),
+            "{e}"
+        );
+        let f = write("a\u{1b}[31m,b\n1,2\n");
+        let e = load("d", f.path(), &["c".to_string()], &[], None, 1).expect_err("no column c");
+        let shown = e.to_string();
+        assert!(!shown.contains('\u{1b}'), "{shown}");
+        assert!(shown.contains("a\\u{1b}[31m"), "{shown}");
     }
 
     #[test]

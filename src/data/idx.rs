@@ -249,7 +249,14 @@ fn parse(dataset: &str, path: &Path) -> Result<Idx, DataError> {
             0x0D => f32::from_be_bytes([c[0], c[1], c[2], c[3]]),
             _ => f64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32,
         })
-        .collect();
+        .collect::<Vec<f32>>();
+    if let Some(i) = values.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!(
+            "value {} is {}, not a finite number",
+            i + 1,
+            values[i]
+        )));
+    }
     Ok(Idx {
         dims: header.dims,
         values,
@@ -295,6 +302,50 @@ mod tests {
             assert_eq!(t.target_row(0), Some(&[0.0, 0.0, 1.0][..]));
             assert_eq!(t.target_row(1), Some(&[1.0, 0.0, 0.0][..]));
         }
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(bytes).expect("gzip");
+        enc.finish().expect("gzip")
+    }
+
+    #[test]
+    fn multi_member_gzip_as_pigz_and_bgzip_write_it_loads() {
+        let images = idx_bytes(0x08, &[2, 2, 2], &[0, 255, 10, 20, 1, 2, 3, 4]);
+        let (head, tail) = images.split_at(7);
+        let mut two_members = gzip(head);
+        two_members.extend(gzip(tail));
+        let f = file(&two_members, false);
+        let t = load("d", f.path(), None, 1).expect("loads");
+        assert_eq!(t.inputs, vec![0.0, 255.0, 10.0, 20.0, 1.0, 2.0, 3.0, 4.0]);
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_refused_from_its_header_or_inflated_only_as_far_as_declared() {
+        // A header that declares 2^48 values is refused before the body is inflated.
+        let mut huge = idx_bytes(0x08, &[65_536, 65_536, 65_536], &[]);
+        huge.extend(std::iter::repeat_n(0u8, 1 << 20));
+        let f = file(&huge, true);
+        let e = load("d", f.path(), None, 1).expect_err("too large");
+        assert!(e.to_string().contains("declare more than"), "{e}");
+        let e = shape("d", f.path(), None, 1).expect_err("check sees it too");
+        assert!(e.to_string().contains("declare more than"), "{e}");
+        // A small header followed by 32 MiB of zeros: only the 4 declared values are read.
+        let mut bomb = idx_bytes(0x08, &[1, 4], &[1, 2, 3, 4]);
+        bomb.extend(std::iter::repeat_n(0u8, 32 << 20));
+        let f = file(&gzip(&bomb), false);
+        let t = load("d", f.path(), None, 1).expect("loads");
+        assert_eq!((t.n_rows, t.inputs), (1, vec![1.0, 2.0, 3.0, 4.0]));
+        // Floats must be finite.
+        let nan = f32::NAN.to_be_bytes();
+        let f = file(&idx_bytes(0x0D, &[1, 1], &nan), false);
+        let e = load("d", f.path(), None, 1).expect_err("NaN");
+        assert!(e.to_string().contains("value 1 is NaN"), "{e}");
+        // A header that claims more than the file holds allocates nothing up front.
+        let f = file(&gzip(&idx_bytes(0x0D, &[1 << 14, 1 << 14], &[0; 8])), false);
+        let e = load("d", f.path(), None, 1).expect_err("truncated");
+        assert!(e.to_string().contains("the file holds 8 bytes"), "{e}");
     }
 
     #[test]

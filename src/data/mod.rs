@@ -106,6 +106,14 @@ pub enum DataError {
         column: String,
         cell: String,
     },
+    #[error("dataset '{dataset}': {}:{line}: column '{column}' holds '{cell}', which is not a finite number (within ±3.4e38)", path.display())]
+    NotFinite {
+        dataset: String,
+        path: PathBuf,
+        line: usize,
+        column: String,
+        cell: String,
+    },
     #[error("dataset '{dataset}': {} has no column '{column}' (columns: {available})", path.display())]
     MissingColumn {
         dataset: String,
