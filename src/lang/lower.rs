@@ -215,6 +215,21 @@ pub fn lower_network(
             );
         } else {
             network.simulate = protocol::simulate(s, *span, &ctx, diags);
+            if let Some(sim) = &network.simulate
+                && (sim.duration / network.dt).round() < 1.0
+            {
+                diags.push(
+                    Diagnostic::warning(
+                        "W0006",
+                        format!(
+                            "`simulate {} ms` is less than half a step of dt = {} ms: it rounds to zero steps, nothing is simulated",
+                            sim.duration, network.dt
+                        ),
+                    )
+                    .with_label(*span, "runs zero steps")
+                    .with_help("simulate for longer, or make `dt` smaller"),
+                );
+            }
         }
     }
 
