@@ -592,6 +592,11 @@ fn shape(decl: &PopulationDecl, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize
     Some(shape)
 }
 
+/// A lowered projection by (source, directed, target): what records look projections up by.
+type ProjectionEntry = (String, bool, String, crate::ir::ProjectionId);
+/// (source, directed, target) of a projection, for counting repeats of a pair.
+type PairKey = (String, bool, String);
+
 #[allow(clippy::too_many_arguments)]
 fn lower_projection(
     decl: &ProjectionDecl,
@@ -602,10 +607,7 @@ fn lower_projection(
     used: &mut [bool],
     ctx: &Ctx,
     network: &mut Network,
-    (index, pair_counts): (
-        &mut Vec<(String, bool, String, crate::ir::ProjectionId)>,
-        &mut HashMap<(String, bool, String), usize>,
-    ),
+    (index, pair_counts): (&mut Vec<ProjectionEntry>, &mut HashMap<PairKey, usize>),
     diags: &mut Vec<Diagnostic>,
 ) {
     let resolve = |id: &Ident, diags: &mut Vec<Diagnostic>| -> Option<usize> {
