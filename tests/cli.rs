@@ -100,6 +100,132 @@ fn a_missing_file_is_a_clear_error() {
 }
 
 #[test]
+fn invalid_utf8_is_e0005_at_the_first_bad_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.net");
+    std::fs::write(&path, b"network n : spiking {\n  // caf\xe9\n}\n").unwrap();
+    let out = neurosim(&["check", "latin1.net"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[E0005]: the file is not valid UTF-8"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> latin1.net:2:9"), "{stderr}");
+    assert!(
+        stderr.contains("invalid byte at line 2, column 9"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sources_that_are_not_regular_files_or_too_large_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("folder.net")).unwrap();
+    let out = neurosim(&["check", "folder.net"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot read folder.net: it is a directory"),
+        "{}",
+        text(&out.stderr)
+    );
+    // A device is endless: refused before reading a byte.
+    let out = neurosim(&["check", "/dev/zero"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Importing one is refused the same way, at the import.
+    write(
+        dir.path(),
+        "imports.net",
+        "import \"/dev/zero\"\nnetwork n : spiking {\n  population P : poisson[1] { rate = 1 Hz }\n}\n",
+    );
+    let out = neurosim(&["check", "imports.net"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("error[E0602]"), "{stderr}");
+    assert!(stderr.contains("not a regular file"), "{stderr}");
+    assert!(stderr.contains("imports.net:1:8"), "{stderr}");
+    // Sparse: 65 MiB long on disk, nothing written.
+    let big = std::fs::File::create(dir.path().join("big.net")).unwrap();
+    big.set_len(65 * 1024 * 1024).unwrap();
+    let out = neurosim(&["check", "big.net"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("larger than 64 MiB"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn importing_a_fifo_is_refused_instead_of_blocking() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = Command::new("mkfifo")
+        .arg(dir.path().join("pipe.net"))
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        return; // no mkfifo on this system
+    }
+    write(
+        dir.path(),
+        "imports.net",
+        "import \"pipe.net\"\nnetwork n : spiking {\n  population P : poisson[1] { rate = 1 Hz }\n}\n",
+    );
+    let out = neurosim(&["check", "imports.net"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not a regular file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_missing_dataset_file_is_refused_by_check_and_by_run_before_any_output() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "train.csv", "a,b,label\n0,1,0\n1,0,1\n");
+    let file = write(
+        dir.path(),
+        "net.net",
+        "network n : rate {
+    population x : input[2]
+    population y : dense[2] { activation = softmax }
+    x -> y : full
+    dataset d = csv(\"trian.csv\", target = \"label\")
+    train { data = d, loss = cross_entropy, epochs = 1, batch = 2 }
+}
+",
+    );
+    let out = neurosim(&["check", "net.net"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("error[E0507]: dataset `d`: file `trian.csv` does not exist"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--> net.net:5:21"), "{stderr}");
+    assert!(stderr.contains("did you mean `train.csv`?"), "{stderr}");
+    let out = run_json(dir.path(), &file, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("error[E0507]"),
+        "{}",
+        text(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".h5"))
+        .collect();
+    assert!(left.is_empty(), "the refused run created {left:?}");
+}
+
+#[test]
 fn check_prints_a_summary() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "tiny.net", TINY_SPIKING);

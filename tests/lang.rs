@@ -387,3 +387,30 @@ fn rate_weights_are_plain_numbers_or_distributions() {
     assert_eq!(p.weight_dim, neurosim::units::Dim::NONE);
     assert_eq!(p.init, None);
 }
+
+/// Guard against quadratic name resolution (80,000 populations once took 30 s to check):
+/// 20,000 populations, each projecting onto the next and recorded, must compile. No timing
+/// is asserted; a quadratic lookup makes this test conspicuously slow.
+#[test]
+fn twenty_thousand_populations_compile() {
+    let n = 20_000;
+    let mut text = String::from("network big : spiking {\n");
+    for i in 0..n {
+        text += &format!("    population P{i} : lif[1]\n");
+    }
+    for i in 1..n {
+        text += &format!(
+            "    P{} -> P{i} : one_to_one {{ weight = 1 mV, delay = 1 ms }}\n",
+            i - 1
+        );
+    }
+    text += &format!(
+        "    record spikes of P0, P{}\n    simulate 1 ms\n}}\n",
+        n - 1
+    );
+    let c = compile_str(&text, &[]);
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+    let g = &c.networks[0].graph;
+    assert_eq!((g.n_populations(), g.n_projections()), (n, n - 1));
+    assert!(g.find_population(&format!("P{}", n - 1)).is_some());
+}

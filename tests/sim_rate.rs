@@ -149,6 +149,7 @@ fn dataset(name: &str, source: DataSource) -> Dataset {
         source,
         options: DataOptions::default(),
         span: Default::default(),
+        path_spans: Vec::new(),
     }
 }
 

@@ -695,3 +695,23 @@ fn brunel_model_a_fires_at_the_mean_field_rate() {
         cvs.len()
     );
 }
+
+/// `spike_source` times may be given in any order (the engine sorts them, as Brian2 does;
+/// NEST's `spike_generator` refuses unsorted times instead): the run is the same.
+#[test]
+fn spike_source_times_in_any_order_give_the_same_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = |times: &str| {
+        format!(
+            "network s : spiking {{\n    seed = 1\n    population S : spike_source[3] {{ times = [{times}] }}\n    population N : lif[3]\n    S -> N : one_to_one {{ weight = 30 mV, delay = 1 ms }}\n    record spikes of S, N\n    simulate 20 ms\n}}\n"
+        )
+    };
+    let sorted = dir.path().join("sorted.net");
+    let unsorted = dir.path().join("unsorted.net");
+    std::fs::write(&sorted, net("1 ms, 5 ms, 9 ms")).unwrap();
+    std::fs::write(&unsorted, net("9 ms, 1 ms, 5 ms")).unwrap();
+    let a = neurosim::testing::run_summary(&sorted, 1).expect("sorted runs");
+    let b = neurosim::testing::run_summary(&unsorted, 1).expect("unsorted runs");
+    assert_eq!(a, b);
+    assert!(a.contains("population S: 3 neurons, 9 spikes"), "{a}");
+}

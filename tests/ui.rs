@@ -1,5 +1,7 @@
 //! UI tests: every `tests/ui/*.net` is a mistake users really make. Each snapshot shows the
-//! source and the rendered diagnostics together, as `neurosim check` prints them.
+//! source and the rendered diagnostics together, as `neurosim check` prints them: the
+//! compiler's, then those of the dataset files (`neurosim::data::check`; the files a case
+//! reads are in `tests/ui/data/`).
 
 use neurosim::cli::render::render;
 use neurosim::lang;
@@ -16,12 +18,16 @@ fn every_bad_file_is_reported_as_snapshotted() {
             .to_string();
         let mut loader = |p: &std::path::Path| std::fs::read_to_string(root.join(p));
         let c = lang::compile_bytes(&name, &bytes, &mut loader, &[]);
-        assert!(!c.diagnostics.is_empty(), "{name}: no diagnostic");
+        let mut diagnostics = c.diagnostics.clone();
+        for network in &c.networks {
+            diagnostics.extend(neurosim::data::check(network));
+        }
+        assert!(!diagnostics.is_empty(), "{name}: no diagnostic");
         assert!(
             c.networks.is_empty() || !c.has_errors(),
             "{name}: networks despite errors"
         );
-        let rendered = render(&c.diagnostics, &c.sources);
+        let rendered = render(&diagnostics, &c.sources);
         let source = String::from_utf8_lossy(&bytes);
         insta::assert_snapshot!(format!(
             "{source}\n======== neurosim check ========\n{rendered}"

@@ -23,6 +23,11 @@ pub fn check(args: &CheckArgs) -> Result<(), CliError> {
             eprint!("{}", render(&[diagnostic], &compiled.sources));
             failed = true;
         }
+        let data = crate::data::check(network);
+        if !data.is_empty() {
+            eprint!("{}", render(&data, &compiled.sources));
+            failed = true;
+        }
     }
     if failed {
         return Err(CliError::Reported(Reported::InvalidModel));

@@ -155,6 +155,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             eprint!("{}", render(&[diagnostic], &compiled.sources));
             return Err(CliError::Reported(Reported::InvalidModel));
         }
+        let data = crate::data::check(&network);
+        if !data.is_empty() {
+            eprint!("{}", render(&data, &compiled.sources));
+            return Err(CliError::Reported(Reported::InvalidModel));
+        }
         let claim = OutputClaim::acquire(&output).map_err(|e| match e {
             RecordError::InUse { .. } => CliError::Run(e.to_string()),
             other => CliError::Io(format!("cannot create {}: {other}", output.display())),

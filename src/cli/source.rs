@@ -42,18 +42,74 @@ pub fn compile(args: &SourceArgs) -> Result<Compiled, CliError> {
     compile_file(&args.file, args.network.as_deref(), &args.overrides)
 }
 
+/// Largest `.net` source (or import) read: far above any real network description, and
+/// small enough that `neurosim check /dev/zero`-like mistakes end at once instead of
+/// reading until memory runs out.
+pub const MAX_SOURCE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a source file: only a regular file (a FIFO would block forever, a device could be
+/// endless) of at most [`MAX_SOURCE_BYTES`].
+pub fn read_source(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::{Error, ErrorKind, Read};
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(Error::new(ErrorKind::InvalidInput, "it is a directory"));
+    }
+    if !meta.is_file() {
+        return Err(Error::new(
+            ErrorKind::InvalidInput,
+            "it is not a regular file (a device, FIFO or socket)",
+        ));
+    }
+    let too_large = || {
+        Error::new(
+            ErrorKind::InvalidInput,
+            format!(
+                "it is larger than {} MiB, the limit for a source file",
+                MAX_SOURCE_BYTES / (1024 * 1024)
+            ),
+        )
+    };
+    if meta.len() > MAX_SOURCE_BYTES {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // The size can change between the stat and the read (or be reported as 0, as in /proc).
+    std::fs::File::open(path)?
+        .take(MAX_SOURCE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SOURCE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+/// Reads an imported file for `lang`: bounded like the main source, and UTF-8.
+fn load_import(path: &Path) -> std::io::Result<String> {
+    String::from_utf8(read_source(path)?).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "it is not valid UTF-8 (byte {} is not)",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
 /// Reads and compiles `file`, keeping only `network` if given.
 pub fn compile_file(
     file: &Path,
     network: Option<&str>,
     overrides: &[String],
 ) -> Result<Compiled, CliError> {
-    let bytes = std::fs::read(file)
+    let bytes = read_source(file)
         .map_err(|e| CliError::Io(format!("cannot read {}: {e}", file.display())))?;
     compile_bytes(file, bytes, network, overrides)
 }
 
-/// Compiles source text that claims to be `file` (paths in it resolve against its folder).
+/// Compiles source bytes that claim to be `file` (paths in it resolve against its folder),
+/// through [`lang::compile_bytes`], the one front door from bytes to diagnostics.
 pub fn compile_bytes(
     file: &Path,
     bytes: Vec<u8>,
@@ -72,26 +128,11 @@ pub fn compile_bytes(
         .collect::<Result<Vec<_>, _>>()?;
     let name = args.file.display().to_string();
     let started = Instant::now();
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(e) => {
-            let valid = e.utf8_error().valid_up_to();
-            let bytes = e.into_bytes();
-            let prefix = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-            let mut sources = SourceMap::new();
-            let file = sources.add(name, prefix);
-            let diagnostic = Diagnostic::error("E0003", "the file is not valid UTF-8")
-                .with_label(
-                    crate::diag::Span::new(file, valid, valid),
-                    "invalid byte here",
-                )
-                .with_help("save the file as UTF-8");
-            eprint!("{}", render(&[diagnostic], &sources));
-            return Err(CliError::Reported(Reported::InvalidModel));
-        }
-    };
-    let mut loader = |path: &Path| std::fs::read_to_string(path);
-    let compilation = lang::compile(&name, &text, &mut loader, &overrides);
+    let mut loader = load_import;
+    let compilation = lang::compile_bytes(&name, &bytes, &mut loader, &overrides);
+    // Valid UTF-8 whenever compilation succeeded (invalid bytes are an error above).
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let parse_s = started.elapsed().as_secs_f64();
     let (errors, warnings): (Vec<_>, Vec<_>) = compilation
         .diagnostics

@@ -5,8 +5,11 @@
 //! Every failure is a typed [`DataError`] that names the dataset, the file and, where there
 //! is one, the line, so a user can fix the data without reading the code.
 
+mod check;
 mod csv;
 mod idx;
+
+pub use check::check;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -97,6 +100,14 @@ pub enum DataError {
     },
     #[error("dataset '{dataset}': {}:{line}: column '{column}' holds '{cell}', which is not a number", path.display())]
     NotNumeric {
+        dataset: String,
+        path: PathBuf,
+        line: usize,
+        column: String,
+        cell: String,
+    },
+    #[error("dataset '{dataset}': {}:{line}: column '{column}' holds '{cell}', which is not a finite number (within ±3.4e38)", path.display())]
+    NotFinite {
         dataset: String,
         path: PathBuf,
         line: usize,
@@ -203,11 +214,7 @@ pub fn presented(network: &Network, width: usize) -> Option<Vec<PopulationId>> {
 /// Loads every dataset of `network` and checks its widths against the populations.
 pub fn load(network: &Network) -> Result<Datasets, DataError> {
     let r = roles(network);
-    let output_size: usize = r
-        .outputs
-        .iter()
-        .map(|&o| network.graph.population(o).size())
-        .sum();
+    let output_size = output_size(network, &r);
     let mut out = Datasets::new();
     for (index, dataset) in network.datasets.iter().enumerate() {
         let table = load_one(dataset, output_size, network.seed, index as u64)?;
@@ -215,6 +222,15 @@ pub fn load(network: &Network) -> Result<Datasets, DataError> {
         out.insert(dataset.name.clone(), table);
     }
     Ok(out)
+}
+
+/// Units of the output populations together: what a row's targets are compared with.
+fn output_size(network: &Network, roles: &Roles) -> usize {
+    roles
+        .outputs
+        .iter()
+        .map(|&o| network.graph.population(o).size())
+        .sum()
 }
 
 /// Loads one dataset and applies its options (scale, shuffle, split, limit, in that order).
@@ -264,17 +280,7 @@ pub fn load_one(
             dataset: name.clone(),
         });
     }
-    if let Some(length) = options.length {
-        if length == 0 || !table.n_inputs.is_multiple_of(length) {
-            return Err(DataError::Width {
-                dataset: name.clone(),
-                what: "inputs per row",
-                width: table.n_inputs,
-                expected: format!("`length = {length}` needs a multiple of {length}"),
-            });
-        }
-        table.steps = length;
-    }
+    apply_length(name, &mut table, options.length)?;
     if let Some(lengths) = &table.lengths
         && let Some(row) = lengths.iter().position(|&l| l as usize > table.steps())
     {
@@ -286,6 +292,22 @@ pub fn load_one(
         });
     }
     Ok(table)
+}
+
+/// Makes rows sequences of `length` steps (`None`: not a sequence).
+fn apply_length(name: &str, table: &mut Table, length: Option<usize>) -> Result<(), DataError> {
+    if let Some(length) = length {
+        if length == 0 || !table.n_inputs.is_multiple_of(length) {
+            return Err(DataError::Width {
+                dataset: name.to_string(),
+                what: "inputs per row",
+                width: table.n_inputs,
+                expected: format!("`length = {length}` needs a multiple of {length}"),
+            });
+        }
+        table.steps = length;
+    }
+    Ok(())
 }
 
 /// SplitMix64 finaliser over (seed, stream): independent seeds for independent streams.
@@ -409,13 +431,55 @@ fn check_widths(
     Ok(())
 }
 
-/// Reads a whole file, naming it in the error.
-fn read(dataset: &str, path: &Path) -> Result<Vec<u8>, DataError> {
-    std::fs::read(path).map_err(|source| DataError::Io {
+/// Opens a dataset file: a regular file only (a FIFO would block, a device never end).
+fn open(dataset: &str, path: &Path) -> Result<std::fs::File, DataError> {
+    let io = |source| DataError::Io {
         dataset: dataset.to_string(),
         path: path.to_path_buf(),
         source,
-    })
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is a directory",
+        )));
+    }
+    if !meta.is_file() {
+        return Err(io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "it is not a regular file (a device, FIFO or socket)",
+        )));
+    }
+    std::fs::File::open(path).map_err(io)
+}
+
+/// Reads a whole file, naming it in the error.
+fn read(dataset: &str, path: &Path) -> Result<Vec<u8>, DataError> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open(dataset, path)?
+        .read_to_end(&mut bytes)
+        .map_err(|source| DataError::Io {
+            dataset: dataset.to_string(),
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(bytes)
+}
+
+/// `text` with control characters and other non-printable characters escaped (`\u{1b}`),
+/// so a binary file's bytes quoted in a message cannot drive the terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || c == '\u{FFFD}' {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// One-hot encodes `label` against `classes` outputs (or keeps it as a value for one output).
@@ -452,6 +516,7 @@ mod tests {
             },
             options: DataOptions::default(),
             span: Default::default(),
+            path_spans: Vec::new(),
         }
     }
 

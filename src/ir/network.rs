@@ -130,6 +130,9 @@ pub struct Plasticity {
     pub params: Params,
 }
 
+/// Longest delay the spiking engine stores, in steps of `dt` (delays are kept as `u16`).
+pub const MAX_DELAY_STEPS: u32 = u16::MAX as u32 - 1;
+
 /// Data for rate-mode training and evaluation.
 #[derive(Debug, Clone)]
 pub struct Dataset {
@@ -137,6 +140,29 @@ pub struct Dataset {
     pub source: DataSource,
     pub options: DataOptions,
     pub span: Span,
+    /// Where each file path of `source` is written (the CSV path; the IDX images, then
+    /// labels), so a file that is missing or does not fit is reported at its path string.
+    /// Empty for a dataset built without a source text.
+    pub path_spans: Vec<Span>,
+}
+
+impl Dataset {
+    /// The files this dataset reads, each with the span of its path string (the dataset's
+    /// span where none was kept).
+    pub fn files(&self) -> Vec<(&std::path::Path, Span)> {
+        let paths: Vec<&std::path::Path> = match &self.source {
+            DataSource::Inline { .. } => Vec::new(),
+            DataSource::Csv { path, .. } => vec![path],
+            DataSource::Idx { images, labels } => std::iter::once(images.as_path())
+                .chain(labels.as_deref())
+                .collect(),
+        };
+        paths
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (p, self.path_spans.get(i).copied().unwrap_or(self.span)))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 //! The checks themselves live in `check/` (one file per topic); this file walks a network in
 //! declaration order and calls them, so every error of a network is collected in one pass.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use crate::diag::{Diagnostic, Span, suggest};
@@ -127,21 +128,31 @@ pub fn lower_network(
     }
     let declared: Vec<&str> = pops.iter().map(|(n, _)| n.name.as_str()).collect();
 
-    // Projections.
+    // Projections. Names are looked up in maps: scans per projection were quadratic.
+    let by_name: HashMap<&str, usize> = refs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (r.name.as_str(), i))
+        .collect();
     let mut proj_index: Vec<(String, bool, String, crate::ir::ProjectionId)> = Vec::new();
+    let mut pair_counts: HashMap<(String, bool, String), usize> = HashMap::new();
     for decl in &projs {
         lower_projection(
             decl,
             mode,
-            &refs,
+            (&refs, &by_name),
             &declared,
             overrides,
             used,
             &ctx,
             &mut network,
-            &mut proj_index,
+            (&mut proj_index, &mut pair_counts),
             diags,
         );
+    }
+
+    if mode == Mode::Spiking {
+        check_engine_limits(&network, diags);
     }
 
     // Datasets. The rows of a GAN go to the generator, resolved with the train block.
@@ -217,6 +228,21 @@ pub fn lower_network(
             );
         } else {
             network.simulate = protocol::simulate(s, span, &ctx, diags);
+            if let Some(sim) = &network.simulate
+                && (sim.duration / network.dt).round() < 1.0
+            {
+                diags.push(
+                    Diagnostic::warning(
+                        "W0006",
+                        format!(
+                            "`simulate {} ms` is less than half a step of dt = {} ms: it rounds to zero steps, nothing is simulated",
+                            sim.duration, network.dt
+                        ),
+                    )
+                    .with_label(span, "runs zero steps")
+                    .with_help("simulate for longer, or make `dt` smaller"),
+                );
+            }
         }
     }
 
@@ -579,22 +605,27 @@ fn shape(decl: &PopulationDecl, diags: &mut Vec<Diagnostic>) -> Option<Vec<usize
     Some(shape)
 }
 
+/// A lowered projection by (source, directed, target): what records look projections up by.
+type ProjectionEntry = (String, bool, String, crate::ir::ProjectionId);
+/// (source, directed, target) of a projection, for counting repeats of a pair.
+type PairKey = (String, bool, String);
+
 #[allow(clippy::too_many_arguments)]
 fn lower_projection(
     decl: &ProjectionDecl,
     mode: Mode,
-    refs: &[PopRef],
+    (refs, by_name): (&[PopRef], &HashMap<&str, usize>),
     declared: &[&str],
     overrides: &[PreparedOverride],
     used: &mut [bool],
     ctx: &Ctx,
     network: &mut Network,
-    index: &mut Vec<(String, bool, String, crate::ir::ProjectionId)>,
+    (index, pair_counts): (&mut Vec<ProjectionEntry>, &mut HashMap<PairKey, usize>),
     diags: &mut Vec<Diagnostic>,
 ) {
     let resolve = |id: &Ident, diags: &mut Vec<Diagnostic>| -> Option<usize> {
-        match refs.iter().position(|r| r.name == id.name) {
-            Some(i) => Some(i),
+        match by_name.get(id.name.as_str()) {
+            Some(&i) => Some(i),
             None => {
                 // A population that exists but failed its own checks is not reported again.
                 if !declared.contains(&id.name.as_str()) {
@@ -660,10 +691,11 @@ fn lower_projection(
                     && p.source != placeholder
                     && p.target != placeholder
                 {
-                    let count = index
-                        .iter()
-                        .filter(|(a, d, b, _)| *a == s.name && *d == directed && *b == t.name)
-                        .count();
+                    let count = pair_counts
+                        .entry((s.name.clone(), directed, t.name.clone()))
+                        .or_insert(0);
+                    *count += 1;
+                    let count = *count - 1;
                     p.name = if count == 0 {
                         base
                     } else {
@@ -769,6 +801,70 @@ fn check_widths(
             .with_label(decl.span, format!("{} targets per row", targets.len()))
             .with_label(out.span, format!("{} units", out.size())),
         );
+    }
+}
+
+/// What the spiking engine cannot represent, reported here rather than when the run starts:
+/// a delay longer than [`MAX_DELAY_STEPS`](crate::ir::network::MAX_DELAY_STEPS) steps of `dt` (the
+/// largest value a distribution can draw, where it is bounded) and negative spike times.
+/// Spike times need not be sorted: the engine sorts them, as Brian2's `SpikeGeneratorGroup`.
+fn check_engine_limits(network: &Network, diags: &mut Vec<Diagnostic>) {
+    let limit = crate::ir::network::MAX_DELAY_STEPS;
+    let g = &network.graph;
+    for (_, p) in g.projections() {
+        let longest = match &p.delay {
+            Some(Value::Number(ms)) => Some(*ms),
+            Some(Value::Dist(d)) => match (d.clip, d.kind) {
+                (Some((_, high)), _) | (None, crate::ir::DistKind::Uniform { high, .. }) => {
+                    Some(high)
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let Some(ms) = longest else { continue };
+        let steps = (ms / network.dt).round().max(1.0);
+        if steps > f64::from(limit) {
+            diags.push(
+                Diagnostic::error(
+                    "E0411",
+                    format!(
+                        "delay of up to {ms} ms is {steps} steps of dt = {} ms; delays are limited to {limit} steps",
+                        network.dt
+                    ),
+                )
+                .with_label(p.span, "delay too long")
+                .with_help(format!(
+                    "at dt = {} ms the longest delay is {} ms; shorten the delay or raise `dt`",
+                    network.dt,
+                    (f64::from(limit) * network.dt * 1e6).round() / 1e6
+                )),
+            );
+        }
+    }
+    for (_, p) in g.populations() {
+        let Some(Value::List(times)) = p.params.get("times") else {
+            continue;
+        };
+        if let Some(t) = times
+            .iter()
+            .filter_map(Value::as_number)
+            .find(|t| !(*t >= 0.0 && t.is_finite()))
+        {
+            diags.push(
+                Diagnostic::error(
+                    "E0301",
+                    format!(
+                        "spike time {t} ms of `{}` is before the start (0 ms)",
+                        p.name
+                    ),
+                )
+                .with_label(p.span, "negative spike time")
+                .with_help(
+                    "spike times count from the start of the simulation: give times >= 0 ms",
+                ),
+            );
+        }
     }
 }
 

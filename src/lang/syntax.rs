@@ -415,12 +415,49 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
     {
         d = d.with_help(format!("parameters go in braces: `{{ {word} = ... }}`"));
     }
+    if let Some(keyword) = misspelt_keyword(text, line_start, pos) {
+        d = d.with_help(format!("did you mean `{keyword}`?"));
+    }
     if KEYWORDS.contains(&word) && all.iter().any(|e| e == "a name") {
         d = d.with_help(format!(
             "`{word}` is a keyword and cannot be used as a name; pick another name"
         ));
     }
     d
+}
+
+/// Words that begin a statement or item, for "did you mean" on a misspelt one.
+const STATEMENT_KEYWORDS: &[&str] = &[
+    "network",
+    "import",
+    "let",
+    "population",
+    "dataset",
+    "record",
+    "simulate",
+    "train",
+    "evaluate",
+];
+
+/// The keyword the first word of the line was probably meant to be (`populaton E : lif[10]`
+/// fails at `E`, `netwrok` at itself), when the error is at that word or right after it.
+fn misspelt_keyword(text: &str, line_start: usize, pos: usize) -> Option<&'static str> {
+    let line = &text[line_start..];
+    let indent = line.len() - line.trim_start_matches([' ', '\t']).len();
+    let start = line_start + indent;
+    let first = word_at(text, start);
+    // Short words (`dt`, `E`) are too close to too many keywords to guess.
+    if first.chars().count() < 4 || STATEMENT_KEYWORDS.contains(&first) || pos < start {
+        return None;
+    }
+    if pos != start {
+        let gap = text.get(start + first.len()..pos)?;
+        if !gap.chars().all(|c| c == ' ' || c == '\t') {
+            return None;
+        }
+    }
+    crate::diag::suggest(first, STATEMENT_KEYWORDS.iter().copied())
+        .and_then(|k| STATEMENT_KEYWORDS.iter().copied().find(|s| *s == k))
 }
 
 fn word_at(text: &str, pos: usize) -> &str {

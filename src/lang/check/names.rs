@@ -1,6 +1,8 @@
 //! Name resolution: templates (`let`), populations, datasets and networks; duplicates;
 //! models resolved through template chains to a registered neuron model.
 
+use std::collections::HashMap;
+
 use crate::diag::{Diagnostic, suggest};
 use crate::lang::ast::{Ident, Let};
 use crate::lang::check::params::{Given, block_entries};
@@ -21,11 +23,14 @@ pub fn declare<'a, T>(
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<(&'a Ident, T)> {
     let mut out: Vec<(&'a Ident, T)> = Vec::new();
+    // An index by name: a scan of `out` per name made 80,000 populations take 30 s.
+    let mut index: HashMap<&'a str, usize> = HashMap::new();
     for (name, item) in items {
-        if let Some((first, _)) = out.iter().find(|(n, _)| n.name == name.name) {
-            diags.push(duplicate(kind, name, first));
+        if let Some(&first) = index.get(name.name.as_str()) {
+            diags.push(duplicate(kind, name, out[first].0));
             continue;
         }
+        index.insert(&name.name, out.len());
         out.push((name, item));
     }
     out

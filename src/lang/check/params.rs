@@ -431,7 +431,15 @@ pub fn integer(
             value,
             dim: Dim::NONE,
         } => {
-            if value.fract() != 0.0 || value.abs() > 9.0e15 {
+            if value.abs() > 9.0e15 {
+                diags.push(
+                    Diagnostic::error("E0303", format!("`{name}` is too large"))
+                        .with_label(span, format!("this is {value}"))
+                        .with_note("whole numbers are limited to 9e15 (9,000,000,000,000,000)"),
+                );
+                return None;
+            }
+            if value.fract() != 0.0 {
                 diags.push(
                     Diagnostic::error("E0303", format!("`{name}` must be a whole number"))
                         .with_label(span, format!("this is {value}")),

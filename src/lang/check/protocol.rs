@@ -631,6 +631,7 @@ pub fn dataset(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Dataset> {
     let n = diags.len();
+    let mut path_spans = Vec::new();
     let (source, options) = match &decl.source {
         DataSourceDecl::Inline {
             options,
@@ -696,6 +697,7 @@ pub fn dataset(
                 "csv" => {
                     let path = match positional.as_slice() {
                         [p] => {
+                            path_spans.push(p.value.span);
                             string(&p.value, "the CSV path", diags).map(|s| resolve_path(base, &s))
                         }
                         _ => {
@@ -763,15 +765,20 @@ pub fn dataset(
                     let own = ["images", "labels"];
                     let mut images = None;
                     let mut labels = None;
+                    let (mut images_span, mut labels_span) = (call.span, None);
                     for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
                         let path = string(g.value, &format!("`{}`", g.name.name), diags)
                             .map(|s| resolve_path(base, &s));
                         if g.name.name == "images" {
                             images = path;
+                            images_span = g.value.span;
                         } else {
                             labels = path;
+                            labels_span = Some(g.value.span);
                         }
                     }
+                    path_spans.push(images_span);
+                    path_spans.extend(labels_span);
                     if images.is_none() && !given.iter().any(|g| g.name.name == "images") {
                         diags.push(
                             Diagnostic::error("E0302", "idx needs `images = \"...\"`")
@@ -806,6 +813,7 @@ pub fn dataset(
         source,
         options,
         span: decl.span,
+        path_spans,
     })
 }
 

@@ -36,7 +36,9 @@ fn generate(g: &Generate) -> Result<Rows, String> {
         None => return Err("missing argument `p`".into()),
     };
     let Shape { n_pre, n_post, .. } = g.shape;
-    let log_q = (1.0 - p).ln();
+    // ln(1 - p) computed as ln_1p(-p): for p below about 1.1e-16, `1.0 - p` rounds to 1
+    // and its logarithm to 0, which made every skip infinite (or NaN) and the loop endless.
+    let log_q = (-p).ln_1p();
     Rows::by_source(n_pre, |s, out| {
         if p <= 0.0 {
             return Ok(());
@@ -48,7 +50,9 @@ fn generate(g: &Generate) -> Result<Rows, String> {
         }
         let mut rng = (g.stream)(s as u64);
         let mut t: f64 = -1.0;
-        loop {
+        // Each step moves past at least one target, so `n_post + 1` steps always suffice;
+        // the bound makes that a guarantee rather than a consequence of the arithmetic.
+        for _ in 0..=n_post {
             // 1 - u lies in (0, 1], so its logarithm is finite.
             let u: f64 = rng.random();
             t += 1.0 + ((1.0 - u).ln() / log_q).floor();
@@ -61,4 +65,47 @@ fn generate(g: &Generate) -> Result<Rows, String> {
         }
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng;
+    use rand_xoshiro::Xoshiro256PlusPlus;
+
+    use super::*;
+
+    fn connect(p: f64, n_pre: usize, n_post: usize) -> Rows {
+        let args = move |name: &str| (name == "p").then_some(p);
+        let stream = |row: u64| Xoshiro256PlusPlus::seed_from_u64(row);
+        let g = Generate {
+            shape: Shape::between(&[n_pre], &[n_post], false),
+            args: &args,
+            multapses: false,
+            stream: &stream,
+        };
+        generate(&g).expect("valid p")
+    }
+
+    #[test]
+    fn a_probability_too_small_for_one_minus_p_finishes_with_about_no_synapses() {
+        // 1.0 - 1e-17 == 1.0: with ln(1 - p) this never ended.
+        let rows = connect(1e-17, 1000, 1000);
+        assert_eq!(rows.offsets.len(), 1001);
+        assert!(rows.n_synapses() <= 1, "{} synapses", rows.n_synapses());
+        let rows = connect(f64::MIN_POSITIVE, 100, 100);
+        assert_eq!(rows.n_synapses(), 0);
+    }
+
+    #[test]
+    fn the_count_follows_p() {
+        let rows = connect(0.1, 200, 500);
+        let n = rows.n_synapses() as f64;
+        // 10,000 expected; the standard deviation is about 95.
+        assert!((n - 10_000.0).abs() < 500.0, "{n}");
+        for s in 0..200 {
+            let row = &rows.targets[rows.offsets[s]..rows.offsets[s + 1]];
+            assert!(row.windows(2).all(|w| w[0] < w[1]), "sorted and distinct");
+            assert!(row.iter().all(|&t| t < 500));
+        }
+    }
 }
