@@ -512,3 +512,52 @@ fn early_stopping_reports_the_epochs_run_and_why_it_stopped() {
     assert_eq!(json["train"]["early_stopping"]["best_epoch"], 3);
     assert_eq!(json["train"]["early_stopping"]["restored"], true);
 }
+
+/// 100 Poisson neurons at 40 Hz, of which only `P[10..20]` is recorded.
+const SLICE_SPIKING: &str = "network slice : spiking {
+    seed = 2
+    dt = 0.1 ms
+    population P : poisson[100] { rate = 40 Hz }
+    record spikes of P[10..20]
+    simulate 500 ms
+}
+";
+
+#[test]
+fn inspect_and_plot_rates_of_a_recorded_slice_divide_by_the_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "slice.net", SLICE_SPIKING);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (times, ids) =
+        neurosim::record::hdf5::read_spikes(&dir.path().join("o.h5"), "P").expect("spikes");
+    assert!(ids.iter().all(|&id| (10..20).contains(&id)), "{ids:?}");
+    // The slice's rate from its own spikes: count / 10 neurons / 0.5 s.
+    let expected = times.len() as f64 / 10.0 / 0.5;
+    assert!(expected > 20.0, "too few spikes to tell: {expected} Hz");
+
+    let out = neurosim(&["inspect", "o.h5", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    let p = &json["spikes"]["P"];
+    assert_eq!(p["neurons"], 10, "{json}");
+    assert_eq!(p["node_ids"], serde_json::json!([10, 20]), "{json}");
+    assert_eq!(p["spikes"], times.len(), "{json}");
+    let rate = p["rate_hz"].as_f64().expect("a rate");
+    assert!(
+        (rate - expected).abs() < 1e-9,
+        "{rate} Hz, expected {expected} Hz"
+    );
+    // Not the whole population's division (ten times smaller).
+    assert!(rate > 5.0 * times.len() as f64 / 100.0 / 0.5, "{rate} Hz");
+
+    let out = neurosim(&["inspect", "o.h5"], dir.path());
+    let stdout = text(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("P "))
+        .unwrap_or_else(|| panic!("no row for P in {stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1], "10", "{row}");
+    assert_eq!(cells[3], format!("{expected:.3}"), "{row}");
+}

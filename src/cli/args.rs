@@ -38,6 +38,9 @@ pub enum Command {
 pub struct InspectArgs {
     /// An HDF5 file written by `neurosim run`.
     pub file: PathBuf,
+    /// Print the summary as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -37,10 +37,14 @@ fn draw_err<E: std::fmt::Display>(e: E) -> PlotError {
 }
 
 /// The spikes of one population.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SpikeTrain<'a> {
     pub population: &'a str,
-    pub size: usize,
+    /// Neurons recorded: what a population rate divides by (a slice's size, not the
+    /// population's).
+    pub neurons: u64,
+    /// The neuron ids the raster shows, one row each (the recorded slice).
+    pub ids: std::ops::Range<u64>,
     pub times_ms: &'a [f64],
     pub node_ids: &'a [u64],
 }
@@ -120,13 +124,13 @@ fn draw_raster<DB: DrawingBackend>(
     trains: &[SpikeTrain],
     t_end_ms: f64,
 ) -> Result<(), PlotError> {
-    let total: usize = trains.iter().map(|t| t.size).sum::<usize>().max(1);
+    let (first, top) = raster_rows(trains);
     let mut chart = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 26))
         .margin(15)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..t_end_ms.max(1e-9), 0.0..total as f64)
+        .build_cartesian_2d(0.0..t_end_ms.max(1e-9), first..top)
         .map_err(draw_err)?;
     chart
         .configure_mesh()
@@ -139,15 +143,15 @@ fn draw_raster<DB: DrawingBackend>(
         .axis_desc_style(("sans-serif", 18))
         .draw()
         .map_err(draw_err)?;
-    let mut offset = 0usize;
+    let mut base = first;
     for (i, train) in trains.iter().enumerate() {
         let color = PALETTE[i % PALETTE.len()];
-        let base = offset as f64;
+        let start = train.ids.start;
         let points = train
             .times_ms
             .iter()
             .zip(train.node_ids)
-            .map(|(&t, &id)| (t, base + id as f64 + 0.5));
+            .map(move |(&t, &id)| (t, base + id.saturating_sub(start) as f64 + 0.5));
         chart
             .draw_series(points.map(|p| Circle::new(p, 1, color.filled())))
             .map_err(draw_err)?
@@ -157,7 +161,7 @@ fn draw_raster<DB: DrawingBackend>(
                 train.times_ms.len()
             ))
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
-        offset += train.size;
+        base += raster_height(train);
     }
     chart
         .configure_series_labels()
@@ -166,6 +170,20 @@ fn draw_raster<DB: DrawingBackend>(
         .label_font(("sans-serif", 16))
         .draw()
         .map_err(draw_err)
+}
+
+/// Rows a population takes in the raster: one per recorded id.
+fn raster_height(train: &SpikeTrain) -> f64 {
+    train.ids.end.saturating_sub(train.ids.start) as f64
+}
+
+/// The raster's y range: populations stacked bottom to top, each over the rows of its
+/// recorded ids, starting at the first population's first id (so a single slice
+/// `E[1000..2000]` is drawn against its own ids).
+fn raster_rows(trains: &[SpikeTrain]) -> (f64, f64) {
+    let first = trains.first().map_or(0.0, |t| t.ids.start as f64);
+    let total: f64 = trains.iter().map(raster_height).sum::<f64>().max(1.0);
+    (first, first + total)
 }
 
 /// Population firing rate over time (spike counts in bins of `bin_ms`, in Hz per neuron).
@@ -179,18 +197,10 @@ pub fn population_rate(
     if trains.is_empty() || bin_ms <= 0.0 || t_end_ms <= 0.0 {
         return Err(PlotError::Empty("no spike recordings".into()));
     }
-    let bins = ((t_end_ms / bin_ms).ceil() as usize).max(1);
     let rates: Vec<(String, Vec<f64>, Vec<f64>)> = trains
         .iter()
         .map(|t| {
-            let mut counts = vec![0u64; bins];
-            for &time in t.times_ms {
-                let b = ((time / bin_ms) as usize).min(bins - 1);
-                counts[b] += 1;
-            }
-            let scale = 1000.0 / (bin_ms * t.size.max(1) as f64);
-            let x = (0..bins).map(|b| (b as f64 + 0.5) * bin_ms).collect();
-            let y = counts.iter().map(|&c| c as f64 * scale).collect();
+            let (x, y) = binned_rate(t, t_end_ms, bin_ms);
             (t.population.to_string(), x, y)
         })
         .collect();
@@ -200,6 +210,20 @@ pub fn population_rate(
         .collect();
     let y_desc = format!("rate (Hz, {bin_ms} ms bins)");
     lines(path, title, "time (ms)", &y_desc, &series)
+}
+
+/// Bin centres (ms) and the rate in each bin, in Hz per recorded neuron.
+fn binned_rate(train: &SpikeTrain, t_end_ms: f64, bin_ms: f64) -> (Vec<f64>, Vec<f64>) {
+    let bins = ((t_end_ms / bin_ms).ceil() as usize).max(1);
+    let mut counts = vec![0u64; bins];
+    for &time in train.times_ms {
+        let b = ((time / bin_ms) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let scale = 1000.0 / (bin_ms * train.neurons.max(1) as f64);
+    let x = (0..bins).map(|b| (b as f64 + 0.5) * bin_ms).collect();
+    let y = counts.iter().map(|&c| c as f64 * scale).collect();
+    (x, y)
 }
 
 /// Curves sharing one pair of axes (membrane traces, loss and accuracy per epoch).
@@ -368,7 +392,8 @@ mod tests {
         let ids: Vec<u64> = (0..500).map(|i| (i * 7 % 40) as u64).collect();
         let trains = [SpikeTrain {
             population: "E",
-            size: 40,
+            neurons: 40,
+            ids: 0..40,
             times_ms: &times,
             node_ids: &ids,
         }];
@@ -400,6 +425,32 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_slice_is_rated_and_drawn_by_its_own_neurons() {
+        // 10 neurons E[1000..1010] of a population of 10,000, 50 spikes over 1 s: 5 Hz each.
+        let times: Vec<f64> = (0..50).map(|i| i as f64 * 20.0).collect();
+        let ids: Vec<u64> = (0..50).map(|i| 1000 + i % 10).collect();
+        let slice = SpikeTrain {
+            population: "E",
+            neurons: 10,
+            ids: 1000..1010,
+            times_ms: &times,
+            node_ids: &ids,
+        };
+        let (x, y) = binned_rate(&slice, 1000.0, 100.0);
+        assert_eq!(x.len(), 10);
+        assert!(y.iter().all(|&r| (r - 5.0).abs() < 1e-9), "{y:?}");
+        assert_eq!(raster_rows(std::slice::from_ref(&slice)), (1000.0, 1010.0));
+        let whole = SpikeTrain {
+            population: "I",
+            neurons: 2500,
+            ids: 0..2500,
+            times_ms: &[],
+            node_ids: &[],
+        };
+        assert_eq!(raster_rows(&[slice, whole]), (1000.0, 3510.0));
+    }
+
+    #[test]
     fn bad_requests_are_errors_not_panics() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
@@ -408,7 +459,8 @@ mod tests {
         ));
         let trains = [SpikeTrain {
             population: "E",
-            size: 1,
+            neurons: 1,
+            ids: 0..1,
             times_ms: &[],
             node_ids: &[],
         }];
