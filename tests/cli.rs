@@ -561,3 +561,120 @@ fn inspect_and_plot_rates_of_a_recorded_slice_divide_by_the_slice() {
     assert_eq!(cells[1], "10", "{row}");
     assert_eq!(cells[3], format!("{expected:.3}"), "{row}");
 }
+
+/// A regression (mse, no accuracy asked for): a line through three points.
+const TINY_REGRESSION: &str = "network line : rate {
+    seed = 5
+    population x : input[1]
+    population y : dense[1] { activation = identity }
+    x -> y : full { init = xavier }
+    dataset points = inline {
+        [0] -> [0.5]
+        [1] -> [1.5]
+        [2] -> [2.5]
+    }
+    train { data = points, loss = mse, optimizer = sgd(lr = 0.05), epochs = 5, batch = 3 }
+    evaluate { data = points, metrics = [loss] }
+}
+";
+
+/// A Hopfield network of 6 units storing 2 patterns: a local rule, no loss.
+const TINY_HOPFIELD: &str = "network memory : rate {
+    seed = 3
+    population m : dense[6] { activation = sign, bias = false }
+    m -- m : full { init = zeros, plasticity = hebbian(rate = 0.1) }
+    dataset memories = inline {
+        [1, -1, 1, -1, 1, -1]
+        [1, 1, 1, -1, -1, -1]
+    }
+    train { data = memories, epochs = 3 }
+    evaluate { data = memories, steps = 5, metrics = [overlap] }
+    record activation of m
+}
+";
+
+/// The epoch lines `run` prints to stderr (not a terminal here: plain lines).
+fn epoch_lines(dir: &Path, file: &Path) -> Vec<String> {
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "--force", "-o", "o.h5"],
+        dir,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.contains(" epoch "))
+        .map(str::to_string)
+        .collect();
+    assert!(!lines.is_empty(), "no epoch lines in {stderr}");
+    lines
+}
+
+#[test]
+fn epoch_lines_show_accuracy_only_where_it_means_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "line.net", TINY_REGRESSION);
+    for line in epoch_lines(dir.path(), &file) {
+        assert!(line.contains("loss "), "{line}");
+        assert!(
+            !line.contains("acc"),
+            "a regression shows an accuracy: {line}"
+        );
+    }
+    // inspect and plot leave the regression's accuracy column out too.
+    let out = neurosim(&["inspect", "o.h5"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("training (5 epochs)"), "{stdout}");
+    assert!(!stdout.contains("accuracy"), "{stdout}");
+    let out = neurosim(&["plot", "o.h5", "-o", "pictures"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("pictures/o_loss.png").exists());
+    assert!(!dir.path().join("pictures/o_accuracy.png").exists());
+
+    // Accuracy asked for (`evaluate { metrics = [accuracy] }`): shown.
+    let file = write(dir.path(), "and.net", TINY_RATE);
+    let lines = epoch_lines(dir.path(), &file);
+    assert!(lines.iter().all(|l| l.contains("  acc ")), "{lines:?}");
+}
+
+#[test]
+fn a_local_rule_prints_no_nan_loss_and_inspect_shows_the_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "memory.net", TINY_HOPFIELD);
+    for line in epoch_lines(dir.path(), &file) {
+        assert!(!line.contains("NaN") && !line.contains("loss"), "{line}");
+    }
+    let out = neurosim(&["inspect", "o.h5", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    let overlap = json["evaluation"]["overlap"].as_f64().expect("overlap");
+    // Two stored patterns recalled from themselves: perfect overlap.
+    assert!((overlap - 1.0).abs() < 1e-9, "{json}");
+    let out = neurosim(&["inspect", "o.h5"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("training (3 epochs, local rules: no loss)\n  evaluation:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("overlap      1.000000"), "{stdout}");
+}
+
+#[test]
+fn record_activation_samples_each_evaluation_row_once_after_recall() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "memory.net", TINY_HOPFIELD);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let samples = neurosim::record::hdf5::read_samples(&dir.path().join("o.h5"), "activations/m")
+        .expect("activations");
+    // Nothing from the three training epochs: one sample per row of the evaluate dataset,
+    // its time the row index, its values the state after the `steps` of recall.
+    assert_eq!(samples.times, vec![0.0, 1.0]);
+    assert_eq!(samples.n_columns, 6);
+    assert_eq!(
+        samples.values,
+        vec![
+            1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0
+        ]
+    );
+}

@@ -11,9 +11,12 @@ use serde_json::{Map, Value as Json, json};
 use super::CliError;
 use super::args::{InspectArgs, PlotArgs};
 use super::source::parse_override;
-use crate::ir::Network;
+use crate::ir::{Network, Recordable};
+use crate::models::loss::Loss;
 use crate::plot::{self, Series, SpikeTrain};
-use crate::record::hdf5::{read_arrays, read_provenance, read_spikes, read_status};
+use crate::record::hdf5::{
+    read_arrays, read_evaluation, read_provenance, read_spikes, read_status,
+};
 use crate::record::{Layout, RecordError, SpikeSelection};
 
 type Arrays = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
@@ -37,6 +40,8 @@ struct Contents {
     provenance: Json,
     arrays: Arrays,
     spikes: Vec<Spikes>,
+    /// The `evaluate` metrics (`/summary` attributes `evaluate_*`).
+    evaluation: Vec<(String, f64)>,
 }
 
 /// The spikes stored for one population and which of its neurons they were recorded from.
@@ -164,13 +169,41 @@ fn read(path: &Path) -> Result<Contents, CliError> {
             span,
         });
     }
+    let evaluation = read_evaluation(path).map_err(io(path))?;
     Ok(Contents {
         network,
         provenance_text,
         provenance: provenance_json,
         arrays,
         spikes,
+        evaluation,
     })
+}
+
+/// Whether a training accuracy means something for `network`: it is trained with a
+/// classification loss, or accuracy is asked for (`record accuracy`, `evaluate { metrics =
+/// [accuracy] }`). The engine counts argmax/threshold hits for any loss; for a regression
+/// (`mse`, `smooth_l1`) that figure is noise, so the epoch lines, `inspect` and `plot` leave
+/// it out.
+pub(super) fn reports_accuracy(network: &Network) -> bool {
+    let asked = network
+        .records
+        .iter()
+        .any(|r| r.what == Recordable::Accuracy)
+        || network
+            .evaluate
+            .as_ref()
+            .is_some_and(|e| e.metrics.iter().any(|m| m == "accuracy"));
+    let classifies = network
+        .train
+        .as_ref()
+        .and_then(|t| t.loss.as_deref())
+        .and_then(Loss::from_name)
+        .is_some_and(|loss| match loss {
+            Loss::CrossEntropy | Loss::BinaryCrossEntropy => true,
+            Loss::Mse | Loss::SmoothL1 => false,
+        });
+    asked || classifies
 }
 
 /// The neurons a spike record keeps, as sorted, disjoint, half-open ranges within the
@@ -291,6 +324,14 @@ fn inspect_json(c: &Contents) -> Json {
     if let Some((_, epochs)) = c.arrays.get("training/epoch") {
         out["training"] = json!({ "epochs": epochs.len() });
     }
+    if !c.evaluation.is_empty() {
+        let metrics: Map<String, Json> = c
+            .evaluation
+            .iter()
+            .map(|(metric, value)| (metric.clone(), json!(value)))
+            .collect();
+        out["evaluation"] = Json::Object(metrics);
+    }
     out
 }
 
@@ -323,27 +364,40 @@ fn inspect_text(c: &Contents) -> String {
                 .get(&format!("training/{name}"))
                 .map(|(_, v)| v.clone())
         };
+        let accuracy = network.is_none_or(reports_accuracy);
         let names = ["loss", "accuracy", "val_loss", "val_accuracy"];
         let columns: Vec<(&str, Vec<f32>)> = names
             .iter()
+            .filter(|n| accuracy || !n.ends_with("accuracy"))
             .filter_map(|n| {
                 column(n)
                     .filter(|v| v.iter().any(|x| x.is_finite()))
                     .map(|v| (*n, v))
             })
             .collect();
-        let _ = writeln!(out, "  training ({} epochs):", epochs.len());
+        if columns.is_empty() {
+            // Local rules only (Hopfield, Hebbian): no loss, no accuracy, nothing to tabulate.
+            let _ = writeln!(
+                out,
+                "  training ({} epochs, local rules: no loss)",
+                epochs.len()
+            );
+        } else {
+            let _ = writeln!(out, "  training ({} epochs):", epochs.len());
+        }
         let mut header = format!("    {:>6}", "epoch");
         for (name, _) in &columns {
             let _ = write!(header, " {name:>13}");
         }
-        let _ = writeln!(out, "{header}");
+        if !columns.is_empty() {
+            let _ = writeln!(out, "{header}");
+        }
         // A compact table: at most 12 rows, evenly spaced, always including the last epoch.
-        let n = epochs.len();
+        let n = if columns.is_empty() { 0 } else { epochs.len() };
         let step = n.div_ceil(12).max(1);
         let rows: Vec<usize> = (0..n)
             .step_by(step)
-            .chain((n > 0 && (n - 1) % step != 0).then_some(n - 1))
+            .chain((n > 0 && (n - 1) % step != 0).then(|| n - 1))
             .collect();
         for i in rows {
             let mut line = format!("    {:>6}", epochs[i]);
@@ -351,6 +405,12 @@ fn inspect_text(c: &Contents) -> String {
                 let _ = write!(line, " {:>13.6}", v.get(i).copied().unwrap_or(f32::NAN));
             }
             let _ = writeln!(out, "{line}");
+        }
+    }
+    if !c.evaluation.is_empty() {
+        let _ = writeln!(out, "  evaluation:");
+        for (metric, value) in &c.evaluation {
+            let _ = writeln!(out, "    {metric:<12} {value:.6}");
         }
     }
     let weights: Vec<_> = c
@@ -471,6 +531,9 @@ pub fn plot_file(
             ("loss", ["loss", "val_loss"], "loss"),
             ("accuracy", ["accuracy", "val_accuracy"], "accuracy"),
         ] {
+            if kind == "accuracy" && !network.is_none_or(reports_accuracy) {
+                continue;
+            }
             let columns: Vec<(&str, Vec<f64>)> = names
                 .iter()
                 .filter_map(|n| {

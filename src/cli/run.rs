@@ -142,6 +142,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             inner: output,
             network: network.name.clone(),
             epochs: network.train.as_ref().map_or(0, |t| t.epochs),
+            accuracy: super::inspect::reports_accuracy(network),
             progress: Progress::new(args.quiet),
         };
         let result = pool.install(|| execute(network, &config, initial.as_ref(), &mut console));
@@ -353,6 +354,8 @@ struct Console {
     network: String,
     /// Epochs the protocol trains for (0 in spiking mode).
     epochs: usize,
+    /// Whether the epoch lines show accuracy (not for a regression loss).
+    accuracy: bool,
     progress: Progress,
 }
 
@@ -453,11 +456,12 @@ impl Observer for Console {
 
     fn epoch(&mut self, stats: &EpochStats) -> Result<(), ObserveError> {
         if !matches!(self.progress, Progress::Quiet) {
-            let mut line = format!(
-                "{} epoch {:>4}  loss {:.5}",
-                self.network, stats.epoch, stats.loss
-            );
-            if let Some(a) = stats.accuracy {
+            let mut line = format!("{} epoch {:>4}", self.network, stats.epoch);
+            // A network that learns by local rules only has no loss (NaN): say nothing.
+            if !stats.loss.is_nan() {
+                line += &format!("  loss {:.5}", stats.loss);
+            }
+            if let Some(a) = stats.accuracy.filter(|_| self.accuracy) {
                 line += &format!("  acc {:.2}%", 100.0 * a);
             }
             if let Some(l) = stats.generator_loss {
@@ -469,7 +473,7 @@ impl Observer for Console {
             if let Some(l) = stats.val_loss {
                 line += &format!("  val_loss {l:.5}");
             }
-            if let Some(a) = stats.val_accuracy {
+            if let Some(a) = stats.val_accuracy.filter(|_| self.accuracy) {
                 line += &format!("  val_acc {:.2}%", 100.0 * a);
             }
             line += &format!("  ({:.2} s)", stats.seconds);
