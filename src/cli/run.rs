@@ -13,6 +13,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value as Json, json};
 
 use super::args::RunArgs;
+use super::eta::{self, Eta};
 use super::render::render;
 use super::source::{Compiled, available_memory, compile_bytes, compile_file};
 use super::{CliError, Reported};
@@ -363,11 +364,12 @@ struct Console {
 enum Progress {
     Quiet,
     /// A progress bar with rate and ETA, on a terminal (created at the first report).
-    Bar(Option<ProgressBar>),
+    Bar(Option<ProgressBar>, Eta),
     /// Plain lines every few seconds, when stderr is a file or pipe.
     Lines {
         started: Instant,
         last: Instant,
+        eta: Eta,
     },
 }
 
@@ -376,12 +378,13 @@ impl Progress {
         if quiet {
             Progress::Quiet
         } else if std::io::stderr().is_terminal() {
-            Progress::Bar(None)
+            Progress::Bar(None, Eta::default())
         } else {
             let now = Instant::now();
             Progress::Lines {
                 started: now,
                 last: now,
+                eta: Eta::default(),
             }
         }
     }
@@ -390,7 +393,7 @@ impl Progress {
     fn println(&self, line: &str) {
         match self {
             Progress::Quiet => {}
-            Progress::Bar(Some(bar)) => bar.println(line),
+            Progress::Bar(Some(bar), _) => bar.println(line),
             _ => eprintln!("{line}"),
         }
     }
@@ -399,32 +402,30 @@ impl Progress {
         const STEPS: u64 = 10_000;
         match self {
             Progress::Quiet => {}
-            Progress::Bar(bar) => {
+            Progress::Bar(bar, eta) => {
+                // indicatif's own `{eta}` extrapolates from the first ticks; ours waits.
+                let eta = eta.text(Instant::now(), fraction);
                 let bar = bar.get_or_insert_with(|| {
                     let bar = ProgressBar::new(STEPS);
-                    let style = ProgressStyle::with_template(
-                        "{prefix} [{bar:30}] {percent:>3}%  {msg}  {elapsed} elapsed, ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> ");
+                    let style =
+                        ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}%  {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> ");
                     bar.set_style(style);
                     bar.set_prefix(network.to_string());
                     bar
                 });
                 bar.set_position((fraction.clamp(0.0, 1.0) * STEPS as f64) as u64);
-                bar.set_message(what.to_string());
+                let elapsed = eta::duration(bar.elapsed().as_secs_f64());
+                bar.set_message(format!("{what}  {elapsed} elapsed, {eta}"));
             }
-            Progress::Lines { started, last } => {
+            Progress::Lines { started, last, eta } => {
                 let now = Instant::now();
+                let eta = eta.text(now, fraction);
                 if now.duration_since(*last).as_secs_f64() >= 2.0 && fraction < 1.0 {
                     let elapsed = now.duration_since(*started).as_secs_f64();
-                    let eta = if fraction > 0.0 {
-                        elapsed * (1.0 - fraction) / fraction
-                    } else {
-                        f64::NAN
-                    };
                     eprintln!(
-                        "{network}: {:5.1}%  {what}  {elapsed:.1} s elapsed, ETA {eta:.1} s",
+                        "{network}: {:5.1}%  {what}  {elapsed:.1} s elapsed, {eta}",
                         100.0 * fraction
                     );
                     *last = now;
@@ -434,7 +435,7 @@ impl Progress {
     }
 
     fn finish(&mut self) {
-        if let Progress::Bar(Some(bar)) = self {
+        if let Progress::Bar(Some(bar), _) = self {
             bar.finish_and_clear();
         }
     }
