@@ -678,3 +678,114 @@ fn record_activation_samples_each_evaluation_row_once_after_recall() {
         ]
     );
 }
+
+/// Replaces the one occurrence of `ids[..4]` (as stored: little-endian u64) in `file` by
+/// `u64::MAX` followed by the other three, corrupting the first stored node id.
+fn corrupt_first_node_id(file: &Path, ids: &[u64]) {
+    let mut bytes = std::fs::read(file).unwrap();
+    let pattern: Vec<u8> = ids[..4].iter().flat_map(|id| id.to_le_bytes()).collect();
+    let at: Vec<usize> = bytes
+        .windows(pattern.len())
+        .enumerate()
+        .filter(|(_, w)| *w == pattern.as_slice())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "the node ids are stored once, uncompressed");
+    bytes[at[0]..at[0] + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(file, bytes).unwrap();
+}
+
+#[test]
+fn corrupt_node_ids_are_refused_or_bounded_never_sized_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "slice.net", SLICE_SPIKING);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let output = dir.path().join("o.h5");
+    let (_, ids) = neurosim::record::hdf5::read_spikes(&output, "P").expect("spikes");
+    corrupt_first_node_id(&output, &ids);
+    let (_, corrupted) = neurosim::record::hdf5::read_spikes(&output, "P").expect("spikes");
+    assert_eq!(corrupted[0], u64::MAX);
+
+    for command in ["inspect", "plot"] {
+        let out = neurosim(&[command, "o.h5"], dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("is corrupt")
+                && stderr.contains("neuron 18446744073709551615")
+                && stderr.contains("10..20 of 100"),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(!dir.path().join("o_raster.png").exists());
+
+    // A stored source that no longer compiles (its import is gone): no sizes to check
+    // against, and nothing is sized from the ids either.
+    let dir = tempfile::tempdir().unwrap();
+    let lib = write(
+        dir.path(),
+        "lib.net",
+        "let source = poisson { rate = 40 Hz }\n",
+    );
+    let source = SLICE_SPIKING.replace("poisson[100] { rate = 40 Hz }", "source[100]");
+    let file = write(
+        dir.path(),
+        "imports.net",
+        &format!("import \"lib.net\"\n{source}"),
+    );
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::remove_file(lib).unwrap();
+    let output = dir.path().join("o.h5");
+    let (_, ids) = neurosim::record::hdf5::read_spikes(&output, "P").expect("spikes");
+    corrupt_first_node_id(&output, &ids);
+    let out = neurosim(&["inspect", "o.h5", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    assert_eq!(json["spikes"]["P"]["spikes"], ids.len(), "{json}");
+    assert_eq!(json["spikes"]["P"]["neurons"], u64::MAX, "{json}");
+    let out = neurosim(&["plot", "o.h5"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn plot_replaces_pictures_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "slice.net", SLICE_SPIKING);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = neurosim(&["plot", "o.h5"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let raster = dir.path().join("o_raster.png");
+    let rate = dir.path().join("o_rate.png");
+    assert!(rate.exists());
+    std::fs::write(&raster, b"a picture of my own").unwrap();
+    std::fs::remove_file(&rate).unwrap();
+
+    let out = neurosim(&["plot", "o.h5"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("o_raster.png exists; pass --force"),
+        "{stderr}"
+    );
+    // Refused as a whole: nothing replaced, nothing added, no temporary file left.
+    assert_eq!(std::fs::read(&raster).unwrap(), b"a picture of my own");
+    assert!(!rate.exists());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp")), "{names:?}");
+
+    let out = neurosim(&["plot", "o.h5", "--force"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::read(&raster).unwrap().starts_with(b"\x89PNG"));
+    assert!(rate.exists());
+}

@@ -53,6 +53,9 @@ pub struct PlotArgs {
     /// Picture format: png or svg.
     #[arg(long, default_value = "png")]
     pub format: String,
+    /// Overwrite existing pictures.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

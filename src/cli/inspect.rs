@@ -453,18 +453,89 @@ fn inspect_text(c: &Contents) -> String {
 }
 
 pub fn plot(args: &PlotArgs) -> Result<(), CliError> {
-    let written = plot_file(&args.file, args.out_dir.as_deref(), &args.format)?;
+    let written = plot_file(
+        &args.file,
+        args.out_dir.as_deref(),
+        &args.format,
+        args.force,
+    )?;
     for path in written {
         println!("{}", path.display());
     }
     Ok(())
 }
 
+/// Pictures drawn under temporary names (`.NAME.tmp.png` beside `NAME.png`) and renamed
+/// to their own names only once every one is drawn, so a failed plot (a full disk) never
+/// leaves a truncated picture, and a refused one changes nothing. Dropped before
+/// [`Pictures::finish`], it removes what it drew.
+struct Pictures {
+    drawn: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Pictures {
+    /// The temporary name to draw `picture` under.
+    fn draw_as(&mut self, picture: PathBuf) -> PathBuf {
+        let name = picture
+            .file_stem()
+            .map_or("picture".into(), |s| s.to_string_lossy().into_owned());
+        let ext = picture
+            .extension()
+            .map_or("png".into(), |s| s.to_string_lossy().into_owned());
+        let temp = picture.with_file_name(format!(".{name}.tmp.{ext}"));
+        self.drawn.push((temp.clone(), picture));
+        temp
+    }
+
+    /// Renames every picture to its own name; refuses, before renaming any, to replace an
+    /// existing file unless `force`.
+    fn finish(mut self, force: bool) -> Result<Vec<PathBuf>, CliError> {
+        if !force {
+            let existing: Vec<String> = self
+                .drawn
+                .iter()
+                .filter(|(_, picture)| picture.exists())
+                .map(|(_, picture)| picture.display().to_string())
+                .collect();
+            if !existing.is_empty() {
+                return Err(CliError::Run(format!(
+                    "{} exist{}; pass --force to overwrite or -o to write elsewhere",
+                    existing.join(", "),
+                    if existing.len() == 1 { "s" } else { "" }
+                )));
+            }
+        }
+        let drawn = std::mem::take(&mut self.drawn);
+        let mut written = Vec::with_capacity(drawn.len());
+        for (i, (temp, picture)) in drawn.iter().enumerate() {
+            if let Err(e) = std::fs::rename(temp, picture) {
+                self.drawn = drawn[i..].to_vec();
+                return Err(CliError::Io(format!(
+                    "cannot write {}: {e}",
+                    picture.display()
+                )));
+            }
+            written.push(picture.clone());
+        }
+        Ok(written)
+    }
+}
+
+impl Drop for Pictures {
+    fn drop(&mut self) {
+        for (temp, _) in &self.drawn {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
 /// Draws every picture the file supports next to it (or in `out_dir`); returns the files.
+/// An existing picture is replaced only with `force`.
 pub fn plot_file(
     file: &Path,
     out_dir: Option<&Path>,
     format: &str,
+    force: bool,
 ) -> Result<Vec<PathBuf>, CliError> {
     if !matches!(format, "png" | "svg") {
         return Err(CliError::Usage(format!(
@@ -485,7 +556,8 @@ pub fn plot_file(
     let stem = file
         .file_stem()
         .map_or("out".into(), |s| s.to_string_lossy().into_owned());
-    let target = |kind: &str| dir.join(format!("{stem}_{kind}.{format}"));
+    let mut pictures = Pictures { drawn: Vec::new() };
+    let mut target = |kind: &str| pictures.draw_as(dir.join(format!("{stem}_{kind}.{format}")));
     let plot_err = |e: plot::PlotError| CliError::Run(e.to_string());
     let network = c.network.as_ref();
     let name = network.map_or(stem.clone(), |n| n.name.clone());
@@ -681,7 +753,7 @@ pub fn plot_file(
             file.display()
         )));
     }
-    Ok(written)
+    pictures.finish(force)
 }
 
 fn sanitize(name: &str) -> String {

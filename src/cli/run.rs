@@ -167,7 +167,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             print_human(network, &report, &written);
         }
         if args.plot {
-            for picture in super::inspect::plot_file(&written, None, "png")? {
+            for picture in super::inspect::plot_file(&written, None, "png", args.force)? {
                 if !args.quiet {
                     eprintln!("  plot: {}", picture.display());
                 }
