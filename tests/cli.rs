@@ -1105,4 +1105,280 @@ fn a_replay_writes_next_to_the_output_it_replays() {
         "{}",
         text(&out.stderr)
     );
+
+/// 100 Poisson neurons at 40 Hz, of which only `P[10..20]` is recorded.
+const SLICE_SPIKING: &str = "network slice : spiking {
+    seed = 2
+    dt = 0.1 ms
+    population P : poisson[100] { rate = 40 Hz }
+    record spikes of P[10..20]
+    simulate 500 ms
+}
+";
+
+#[test]
+fn inspect_and_plot_rates_of_a_recorded_slice_divide_by_the_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "slice.net", SLICE_SPIKING);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let (times, ids) =
+        neurosim::record::hdf5::read_spikes(&dir.path().join("o.h5"), "P").expect("spikes");
+    assert!(ids.iter().all(|&id| (10..20).contains(&id)), "{ids:?}");
+    // The slice's rate from its own spikes: count / 10 neurons / 0.5 s.
+    let expected = times.len() as f64 / 10.0 / 0.5;
+    assert!(expected > 20.0, "too few spikes to tell: {expected} Hz");
+
+    let out = neurosim(&["inspect", "o.h5", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    let p = &json["spikes"]["P"];
+    assert_eq!(p["neurons"], 10, "{json}");
+    assert_eq!(p["node_ids"], serde_json::json!([10, 20]), "{json}");
+    assert_eq!(p["spikes"], times.len(), "{json}");
+    let rate = p["rate_hz"].as_f64().expect("a rate");
+    assert!(
+        (rate - expected).abs() < 1e-9,
+        "{rate} Hz, expected {expected} Hz"
+    );
+    // Not the whole population's division (ten times smaller).
+    assert!(rate > 5.0 * times.len() as f64 / 100.0 / 0.5, "{rate} Hz");
+
+    let out = neurosim(&["inspect", "o.h5"], dir.path());
+    let stdout = text(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("P "))
+        .unwrap_or_else(|| panic!("no row for P in {stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[1], "10", "{row}");
+    assert_eq!(cells[3], format!("{expected:.3}"), "{row}");
+}
+
+/// A regression (mse, no accuracy asked for): a line through three points.
+const TINY_REGRESSION: &str = "network line : rate {
+    seed = 5
+    population x : input[1]
+    population y : dense[1] { activation = identity }
+    x -> y : full { init = xavier }
+    dataset points = inline {
+        [0] -> [0.5]
+        [1] -> [1.5]
+        [2] -> [2.5]
+    }
+    train { data = points, loss = mse, optimizer = sgd(lr = 0.05), epochs = 5, batch = 3 }
+    evaluate { data = points, metrics = [loss] }
+}
+";
+
+/// A Hopfield network of 6 units storing 2 patterns: a local rule, no loss.
+const TINY_HOPFIELD: &str = "network memory : rate {
+    seed = 3
+    population m : dense[6] { activation = sign, bias = false }
+    m -- m : full { init = zeros, plasticity = hebbian(rate = 0.1) }
+    dataset memories = inline {
+        [1, -1, 1, -1, 1, -1]
+        [1, 1, 1, -1, -1, -1]
+    }
+    train { data = memories, epochs = 3 }
+    evaluate { data = memories, steps = 5, metrics = [overlap] }
+    record activation of m
+}
+";
+
+/// The epoch lines `run` prints to stderr (not a terminal here: plain lines).
+fn epoch_lines(dir: &Path, file: &Path) -> Vec<String> {
+    let out = neurosim(
+        &["run", file.to_str().unwrap(), "--force", "-o", "o.h5"],
+        dir,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<String> = stderr
+        .lines()
+        .filter(|l| l.contains(" epoch "))
+        .map(str::to_string)
+        .collect();
+    assert!(!lines.is_empty(), "no epoch lines in {stderr}");
+    lines
+}
+
+#[test]
+fn epoch_lines_show_accuracy_only_where_it_means_something() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "line.net", TINY_REGRESSION);
+    for line in epoch_lines(dir.path(), &file) {
+        assert!(line.contains("loss "), "{line}");
+        assert!(
+            !line.contains("acc"),
+            "a regression shows an accuracy: {line}"
+        );
+    }
+    // inspect and plot leave the regression's accuracy column out too.
+    let out = neurosim(&["inspect", "o.h5"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("training (5 epochs)"), "{stdout}");
+    assert!(!stdout.contains("accuracy"), "{stdout}");
+    let out = neurosim(&["plot", "o.h5", "-o", "pictures"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(dir.path().join("pictures/o_loss.png").exists());
+    assert!(!dir.path().join("pictures/o_accuracy.png").exists());
+
+    // Accuracy asked for (`evaluate { metrics = [accuracy] }`): shown.
+    let file = write(dir.path(), "and.net", TINY_RATE);
+    let lines = epoch_lines(dir.path(), &file);
+    assert!(lines.iter().all(|l| l.contains("  acc ")), "{lines:?}");
+}
+
+#[test]
+fn a_local_rule_prints_no_nan_loss_and_inspect_shows_the_evaluation() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "memory.net", TINY_HOPFIELD);
+    for line in epoch_lines(dir.path(), &file) {
+        assert!(!line.contains("NaN") && !line.contains("loss"), "{line}");
+    }
+    let out = neurosim(&["inspect", "o.h5", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    let overlap = json["evaluation"]["overlap"].as_f64().expect("overlap");
+    // Two stored patterns recalled from themselves: perfect overlap.
+    assert!((overlap - 1.0).abs() < 1e-9, "{json}");
+    let out = neurosim(&["inspect", "o.h5"], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("training (3 epochs, local rules: no loss)\n  evaluation:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("overlap      1.000000"), "{stdout}");
+}
+
+#[test]
+fn record_activation_samples_each_evaluation_row_once_after_recall() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "memory.net", TINY_HOPFIELD);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let samples = neurosim::record::hdf5::read_samples(&dir.path().join("o.h5"), "activations/m")
+        .expect("activations");
+    // Nothing from the three training epochs: one sample per row of the evaluate dataset,
+    // its time the row index, its values the state after the `steps` of recall.
+    assert_eq!(samples.times, vec![0.0, 1.0]);
+    assert_eq!(samples.n_columns, 6);
+    assert_eq!(
+        samples.values,
+        vec![
+            1.0, -1.0, 1.0, -1.0, 1.0, -1.0, 1.0, 1.0, 1.0, -1.0, -1.0, -1.0
+        ]
+    );
+}
+
+/// Replaces the one occurrence of `ids[..4]` (as stored: little-endian u64) in `file` by
+/// `u64::MAX` followed by the other three, corrupting the first stored node id.
+fn corrupt_first_node_id(file: &Path, ids: &[u64]) {
+    let mut bytes = std::fs::read(file).unwrap();
+    let pattern: Vec<u8> = ids[..4].iter().flat_map(|id| id.to_le_bytes()).collect();
+    let at: Vec<usize> = bytes
+        .windows(pattern.len())
+        .enumerate()
+        .filter(|(_, w)| *w == pattern.as_slice())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "the node ids are stored once, uncompressed");
+    bytes[at[0]..at[0] + 8].copy_from_slice(&u64::MAX.to_le_bytes());
+    std::fs::write(file, bytes).unwrap();
+}
+
+#[test]
+fn corrupt_node_ids_are_refused_or_bounded_never_sized_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "slice.net", SLICE_SPIKING);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let output = dir.path().join("o.h5");
+    let (_, ids) = neurosim::record::hdf5::read_spikes(&output, "P").expect("spikes");
+    corrupt_first_node_id(&output, &ids);
+    let (_, corrupted) = neurosim::record::hdf5::read_spikes(&output, "P").expect("spikes");
+    assert_eq!(corrupted[0], u64::MAX);
+
+    for command in ["inspect", "plot"] {
+        let out = neurosim(&[command, "o.h5"], dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{command}: {}",
+            text(&out.stderr)
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("is corrupt")
+                && stderr.contains("neuron 18446744073709551615")
+                && stderr.contains("10..20 of 100"),
+            "{command}: {stderr}"
+        );
+    }
+    assert!(!dir.path().join("o_raster.png").exists());
+
+    // A stored source that no longer compiles (its import is gone): no sizes to check
+    // against, and nothing is sized from the ids either.
+    let dir = tempfile::tempdir().unwrap();
+    let lib = write(
+        dir.path(),
+        "lib.net",
+        "let source = poisson { rate = 40 Hz }\n",
+    );
+    let source = SLICE_SPIKING.replace("poisson[100] { rate = 40 Hz }", "source[100]");
+    let file = write(
+        dir.path(),
+        "imports.net",
+        &format!("import \"lib.net\"\n{source}"),
+    );
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    std::fs::remove_file(lib).unwrap();
+    let output = dir.path().join("o.h5");
+    let (_, ids) = neurosim::record::hdf5::read_spikes(&output, "P").expect("spikes");
+    corrupt_first_node_id(&output, &ids);
+    let out = neurosim(&["inspect", "o.h5", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    assert_eq!(json["spikes"]["P"]["spikes"], ids.len(), "{json}");
+    assert_eq!(json["spikes"]["P"]["neurons"], u64::MAX, "{json}");
+    let out = neurosim(&["plot", "o.h5"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn plot_replaces_pictures_only_with_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "slice.net", SLICE_SPIKING);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = neurosim(&["plot", "o.h5"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let raster = dir.path().join("o_raster.png");
+    let rate = dir.path().join("o_rate.png");
+    assert!(rate.exists());
+    std::fs::write(&raster, b"a picture of my own").unwrap();
+    std::fs::remove_file(&rate).unwrap();
+
+    let out = neurosim(&["plot", "o.h5"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("o_raster.png exists; pass --force"),
+        "{stderr}"
+    );
+    // Refused as a whole: nothing replaced, nothing added, no temporary file left.
+    assert_eq!(std::fs::read(&raster).unwrap(), b"a picture of my own");
+    assert!(!rate.exists());
+    let names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp")), "{names:?}");
+
+    let out = neurosim(&["plot", "o.h5", "--force"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(std::fs::read(&raster).unwrap().starts_with(b"\x89PNG"));
+    assert!(rate.exists());
 }

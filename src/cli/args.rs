@@ -38,6 +38,9 @@ pub enum Command {
 pub struct InspectArgs {
     /// An HDF5 file written by `neurosim run`.
     pub file: PathBuf,
+    /// Print the summary as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -50,6 +53,9 @@ pub struct PlotArgs {
     /// Picture format: png or svg.
     #[arg(long, default_value = "png")]
     pub format: String,
+    /// Overwrite existing pictures.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,12 +6,18 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use serde_json::{Map, Value as Json, json};
+
 use super::CliError;
 use super::args::{InspectArgs, PlotArgs};
-use crate::ir::Network;
+use super::source::parse_override;
+use crate::ir::{Network, Recordable};
+use crate::models::loss::Loss;
 use crate::plot::{self, Series, SpikeTrain};
-use crate::record::RecordError;
-use crate::record::hdf5::{read_arrays, read_provenance, read_spikes, read_status};
+use crate::record::hdf5::{
+    read_arrays, read_evaluation, read_provenance, read_spikes, read_status,
+};
+use crate::record::{Layout, RecordError, SpikeSelection};
 
 type Arrays = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
@@ -30,8 +36,24 @@ const NUMERIC_GROUPS: &[&str] = &[
 struct Contents {
     network: Option<Network>,
     provenance_text: String,
+    /// The provenance for `inspect --json`.
+    provenance: Json,
     arrays: Arrays,
-    spikes: Vec<(String, Vec<f64>, Vec<u64>)>,
+    spikes: Vec<Spikes>,
+    /// The `evaluate` metrics (`/summary` attributes `evaluate_*`).
+    evaluation: Vec<(String, f64)>,
+}
+
+/// The spikes stored for one population and which of its neurons they were recorded from.
+struct Spikes {
+    population: String,
+    times: Vec<f64>,
+    ids: Vec<u64>,
+    /// How many neurons were recorded: the slice's size (`record spikes of E[0..1000]`), the
+    /// population's, or, when the stored source no longer compiles, the highest id + 1.
+    neurons: u64,
+    /// The half-open span of neuron ids recorded (`0..size` for a whole population).
+    span: (u64, u64),
 }
 
 fn io(path: &Path) -> impl Fn(RecordError) -> CliError + '_ {
@@ -44,6 +66,14 @@ fn read(path: &Path) -> Result<Contents, CliError> {
         Ok(status) => status.to_string(),
         Err(text) => text,
     };
+    let provenance_json = json!({
+        "file": path.display().to_string(),
+        "network": provenance.network,
+        "source_file": provenance.file_name,
+        "version": provenance.version,
+        "seed": provenance.seed,
+        "status": status,
+    });
     let mut provenance_text = String::new();
     let _ = writeln!(provenance_text, "file {}", path.display());
     let _ = writeln!(
@@ -64,8 +94,18 @@ fn read(path: &Path) -> Result<Contents, CliError> {
         );
     }
     let mut loader = |p: &Path| std::fs::read_to_string(p);
-    let compilation =
-        crate::lang::compile(&provenance.file_name, &provenance.source, &mut loader, &[]);
+    // The overrides the run applied (they may change sizes or the duration).
+    let overrides: Vec<_> = provenance
+        .overrides
+        .iter()
+        .filter_map(|o| parse_override(o).ok())
+        .collect();
+    let compilation = crate::lang::compile(
+        &provenance.file_name,
+        &provenance.source,
+        &mut loader,
+        &overrides,
+    );
     let network = compilation
         .networks
         .into_iter()
@@ -87,59 +127,152 @@ fn read(path: &Path) -> Result<Contents, CliError> {
                 .map(str::to_string)
         })
         .collect();
+    let layout = network.as_ref().and_then(|n| Layout::of(n).ok());
     for population in populations {
         let (times, ids) = read_spikes(path, &population).map_err(io(path))?;
-        spikes.push((population, times, ids));
+        let selection = layout
+            .as_ref()
+            .and_then(|l| l.spikes.values().find(|s| s.population == population));
+        let (neurons, span) = match selection {
+            Some(selection) => {
+                let kept = kept_ranges(selection);
+                if let Some(&id) = ids
+                    .iter()
+                    .find(|&&id| !kept.iter().any(|&(a, b)| (a..b).contains(&id)))
+                {
+                    return Err(CliError::Io(format!(
+                        "{} is corrupt: spikes/{population}/node_ids holds neuron {id}, which \
+                         is not among the recorded neurons of {population} ({})",
+                        path.display(),
+                        describe_ranges(&kept, selection.size)
+                    )));
+                }
+                let neurons = kept.iter().map(|&(a, b)| b - a).sum();
+                let span = match (kept.first(), kept.last()) {
+                    (Some(&(first, _)), Some(&(_, end))) => (first, end),
+                    _ => (0, 0),
+                };
+                (neurons, span)
+            }
+            // Without the network only the ids themselves say which neurons there were;
+            // nothing is sized from them.
+            None => {
+                let end = ids.iter().max().map_or(0, |&m| m.saturating_add(1));
+                (end, (0, end))
+            }
+        };
+        spikes.push(Spikes {
+            population,
+            times,
+            ids,
+            neurons,
+            span,
+        });
     }
+    let evaluation = read_evaluation(path).map_err(io(path))?;
     Ok(Contents {
         network,
         provenance_text,
+        provenance: provenance_json,
         arrays,
         spikes,
+        evaluation,
     })
 }
 
-fn population_size(network: Option<&Network>, name: &str, ids: &[u64]) -> usize {
-    network
-        .and_then(|n| {
-            n.graph
-                .find_population(name)
-                .map(|id| n.graph.population(id).size())
-        })
-        .unwrap_or_else(|| ids.iter().max().map_or(0, |&m| m as usize + 1))
+/// Whether a training accuracy means something for `network`: it is trained with a
+/// classification loss, or accuracy is asked for (`record accuracy`, `evaluate { metrics =
+/// [accuracy] }`). The engine counts argmax/threshold hits for any loss; for a regression
+/// (`mse`, `smooth_l1`) that figure is noise, so the epoch lines, `inspect` and `plot` leave
+/// it out.
+pub(super) fn reports_accuracy(network: &Network) -> bool {
+    let asked = network
+        .records
+        .iter()
+        .any(|r| r.what == Recordable::Accuracy)
+        || network
+            .evaluate
+            .as_ref()
+            .is_some_and(|e| e.metrics.iter().any(|m| m == "accuracy"));
+    let classifies = network
+        .train
+        .as_ref()
+        .and_then(|t| t.loss.as_deref())
+        .and_then(Loss::from_name)
+        .is_some_and(|loss| match loss {
+            Loss::CrossEntropy | Loss::BinaryCrossEntropy => true,
+            Loss::Mse | Loss::SmoothL1 => false,
+        });
+    asked || classifies
 }
 
-fn duration_ms(network: Option<&Network>, spikes: &[(String, Vec<f64>, Vec<u64>)]) -> f64 {
+/// The neurons a spike record keeps, as sorted, disjoint, half-open ranges within the
+/// population (overlapping slices of several `record` statements merged).
+fn kept_ranges(selection: &SpikeSelection) -> Vec<(u64, u64)> {
+    let size = selection.size as u64;
+    let mut ranges: Vec<(u64, u64)> = match &selection.ranges {
+        None => vec![(0, size)],
+        Some(ranges) => ranges
+            .iter()
+            .map(|&(a, b)| ((a as u64).min(size), (b as u64).min(size)))
+            .filter(|(a, b)| a < b)
+            .collect(),
+    };
+    ranges.sort_unstable();
+    let mut merged: Vec<(u64, u64)> = Vec::with_capacity(ranges.len());
+    for (a, b) in ranges {
+        match merged.last_mut() {
+            Some(last) if a <= last.1 => last.1 = last.1.max(b),
+            _ => merged.push((a, b)),
+        }
+    }
+    merged
+}
+
+fn describe_ranges(ranges: &[(u64, u64)], size: usize) -> String {
+    if ranges == [(0, size as u64)] {
+        return format!("0..{size}");
+    }
+    let text: Vec<String> = ranges.iter().map(|(a, b)| format!("{a}..{b}")).collect();
+    format!("{} of {size}", text.join(", "))
+}
+
+fn duration_ms(network: Option<&Network>, spikes: &[Spikes]) -> f64 {
     network
         .and_then(|n| n.simulate.as_ref().map(|s| s.duration))
         .unwrap_or_else(|| {
             spikes
                 .iter()
-                .flat_map(|(_, t, _)| t.iter().copied())
+                .flat_map(|s| s.times.iter().copied())
                 .fold(0.0, f64::max)
         })
 }
 
-/// Mean over neurons (with at least three spikes) of the coefficient of variation of their ISIs.
-fn cv_isi(times: &[f64], ids: &[u64], size: usize) -> Option<f64> {
-    let mut per_neuron: Vec<Vec<f64>> = vec![Vec::new(); size];
-    for (&t, &id) in times.iter().zip(ids) {
-        if let Some(v) = per_neuron.get_mut(id as usize) {
-            v.push(t);
-        }
-    }
-    let cvs: Vec<f64> = per_neuron
-        .iter_mut()
-        .filter(|v| v.len() >= 3)
-        .map(|v| {
-            v.sort_by(f64::total_cmp);
-            let isi: Vec<f64> = v.windows(2).map(|w| w[1] - w[0]).collect();
+/// Mean over neurons (with at least three spikes) of the coefficient of variation of their
+/// ISIs. Spikes are grouped by sorting, so no buffer is sized from the ids.
+fn cv_isi(times: &[f64], ids: &[u64]) -> Option<f64> {
+    let mut order: Vec<(u64, f64)> = ids.iter().copied().zip(times.iter().copied()).collect();
+    order.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let cvs: Vec<f64> = order
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|spikes| spikes.len() >= 3)
+        .map(|spikes| {
+            let isi: Vec<f64> = spikes.windows(2).map(|w| w[1].1 - w[0].1).collect();
             let mean = isi.iter().sum::<f64>() / isi.len() as f64;
             let var = isi.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / isi.len() as f64;
             if mean > 0.0 { var.sqrt() / mean } else { 0.0 }
         })
         .collect();
     (!cvs.is_empty()).then(|| cvs.iter().sum::<f64>() / cvs.len() as f64)
+}
+
+/// Mean rate in Hz of `spikes` fired by `neurons` neurons over `t_ms`.
+fn rate_hz(spikes: usize, neurons: u64, t_ms: f64) -> f64 {
+    if t_ms > 0.0 && neurons > 0 {
+        spikes as f64 / neurons as f64 / (t_ms / 1000.0)
+    } else {
+        0.0
+    }
 }
 
 fn stats(values: &[f32]) -> (f64, f64, f64, f64) {
@@ -158,8 +291,48 @@ fn stats(values: &[f32]) -> (f64, f64, f64, f64) {
 
 pub fn inspect(args: &InspectArgs) -> Result<(), CliError> {
     let contents = read(&args.file)?;
-    print!("{}", inspect_text(&contents));
+    if args.json {
+        println!("{}", inspect_json(&contents));
+    } else {
+        print!("{}", inspect_text(&contents));
+    }
     Ok(())
+}
+
+/// What `inspect --json` prints: the provenance, and per recorded population the neurons
+/// recorded, spikes, mean rate and CV ISI (the figures of the text table).
+fn inspect_json(c: &Contents) -> Json {
+    let network = c.network.as_ref();
+    let t_ms = duration_ms(network, &c.spikes);
+    let spikes: Map<String, Json> = c
+        .spikes
+        .iter()
+        .map(|s| {
+            let entry = json!({
+                "neurons": s.neurons,
+                "node_ids": [s.span.0, s.span.1],
+                "spikes": s.times.len(),
+                "rate_hz": rate_hz(s.times.len(), s.neurons, t_ms),
+                "cv_isi": cv_isi(&s.times, &s.ids),
+            });
+            (s.population.clone(), entry)
+        })
+        .collect();
+    let mut out = c.provenance.clone();
+    out["duration_ms"] = json!(t_ms);
+    out["spikes"] = Json::Object(spikes);
+    if let Some((_, epochs)) = c.arrays.get("training/epoch") {
+        out["training"] = json!({ "epochs": epochs.len() });
+    }
+    if !c.evaluation.is_empty() {
+        let metrics: Map<String, Json> = c
+            .evaluation
+            .iter()
+            .map(|(metric, value)| (metric.clone(), json!(value)))
+            .collect();
+        out["evaluation"] = Json::Object(metrics);
+    }
+    out
 }
 
 fn inspect_text(c: &Contents) -> String {
@@ -173,18 +346,15 @@ fn inspect_text(c: &Contents) -> String {
             "    {:<12} {:>8} {:>12} {:>10} {:>8}",
             "population", "size", "spikes", "rate (Hz)", "CV ISI"
         );
-        for (name, times, ids) in &c.spikes {
-            let size = population_size(network, name, ids);
-            let rate = if t_ms > 0.0 && size > 0 {
-                times.len() as f64 / size as f64 / (t_ms / 1000.0)
-            } else {
-                0.0
-            };
-            let cv = cv_isi(times, ids, size).map_or("-".to_string(), |cv| format!("{cv:.3}"));
+        for s in &c.spikes {
+            let rate = rate_hz(s.times.len(), s.neurons, t_ms);
+            let cv = cv_isi(&s.times, &s.ids).map_or("-".to_string(), |cv| format!("{cv:.3}"));
             let _ = writeln!(
                 out,
-                "    {name:<12} {size:>8} {:>12} {rate:>10.3} {cv:>8}",
-                times.len()
+                "    {:<12} {:>8} {:>12} {rate:>10.3} {cv:>8}",
+                s.population,
+                s.neurons,
+                s.times.len()
             );
         }
     }
@@ -194,27 +364,40 @@ fn inspect_text(c: &Contents) -> String {
                 .get(&format!("training/{name}"))
                 .map(|(_, v)| v.clone())
         };
+        let accuracy = network.is_none_or(reports_accuracy);
         let names = ["loss", "accuracy", "val_loss", "val_accuracy"];
         let columns: Vec<(&str, Vec<f32>)> = names
             .iter()
+            .filter(|n| accuracy || !n.ends_with("accuracy"))
             .filter_map(|n| {
                 column(n)
                     .filter(|v| v.iter().any(|x| x.is_finite()))
                     .map(|v| (*n, v))
             })
             .collect();
-        let _ = writeln!(out, "  training ({} epochs):", epochs.len());
+        if columns.is_empty() {
+            // Local rules only (Hopfield, Hebbian): no loss, no accuracy, nothing to tabulate.
+            let _ = writeln!(
+                out,
+                "  training ({} epochs, local rules: no loss)",
+                epochs.len()
+            );
+        } else {
+            let _ = writeln!(out, "  training ({} epochs):", epochs.len());
+        }
         let mut header = format!("    {:>6}", "epoch");
         for (name, _) in &columns {
             let _ = write!(header, " {name:>13}");
         }
-        let _ = writeln!(out, "{header}");
+        if !columns.is_empty() {
+            let _ = writeln!(out, "{header}");
+        }
         // A compact table: at most 12 rows, evenly spaced, always including the last epoch.
-        let n = epochs.len();
+        let n = if columns.is_empty() { 0 } else { epochs.len() };
         let step = n.div_ceil(12).max(1);
         let rows: Vec<usize> = (0..n)
             .step_by(step)
-            .chain((n > 0 && (n - 1) % step != 0).then_some(n - 1))
+            .chain((n > 0 && (n - 1) % step != 0).then(|| n - 1))
             .collect();
         for i in rows {
             let mut line = format!("    {:>6}", epochs[i]);
@@ -222,6 +405,12 @@ fn inspect_text(c: &Contents) -> String {
                 let _ = write!(line, " {:>13.6}", v.get(i).copied().unwrap_or(f32::NAN));
             }
             let _ = writeln!(out, "{line}");
+        }
+    }
+    if !c.evaluation.is_empty() {
+        let _ = writeln!(out, "  evaluation:");
+        for (metric, value) in &c.evaluation {
+            let _ = writeln!(out, "    {metric:<12} {value:.6}");
         }
     }
     let weights: Vec<_> = c
@@ -264,18 +453,89 @@ fn inspect_text(c: &Contents) -> String {
 }
 
 pub fn plot(args: &PlotArgs) -> Result<(), CliError> {
-    let written = plot_file(&args.file, args.out_dir.as_deref(), &args.format)?;
+    let written = plot_file(
+        &args.file,
+        args.out_dir.as_deref(),
+        &args.format,
+        args.force,
+    )?;
     for path in written {
         println!("{}", path.display());
     }
     Ok(())
 }
 
+/// Pictures drawn under temporary names (`.NAME.tmp.png` beside `NAME.png`) and renamed
+/// to their own names only once every one is drawn, so a failed plot (a full disk) never
+/// leaves a truncated picture, and a refused one changes nothing. Dropped before
+/// [`Pictures::finish`], it removes what it drew.
+struct Pictures {
+    drawn: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Pictures {
+    /// The temporary name to draw `picture` under.
+    fn draw_as(&mut self, picture: PathBuf) -> PathBuf {
+        let name = picture
+            .file_stem()
+            .map_or("picture".into(), |s| s.to_string_lossy().into_owned());
+        let ext = picture
+            .extension()
+            .map_or("png".into(), |s| s.to_string_lossy().into_owned());
+        let temp = picture.with_file_name(format!(".{name}.tmp.{ext}"));
+        self.drawn.push((temp.clone(), picture));
+        temp
+    }
+
+    /// Renames every picture to its own name; refuses, before renaming any, to replace an
+    /// existing file unless `force`.
+    fn finish(mut self, force: bool) -> Result<Vec<PathBuf>, CliError> {
+        if !force {
+            let existing: Vec<String> = self
+                .drawn
+                .iter()
+                .filter(|(_, picture)| picture.exists())
+                .map(|(_, picture)| picture.display().to_string())
+                .collect();
+            if !existing.is_empty() {
+                return Err(CliError::Run(format!(
+                    "{} exist{}; pass --force to overwrite or -o to write elsewhere",
+                    existing.join(", "),
+                    if existing.len() == 1 { "s" } else { "" }
+                )));
+            }
+        }
+        let drawn = std::mem::take(&mut self.drawn);
+        let mut written = Vec::with_capacity(drawn.len());
+        for (i, (temp, picture)) in drawn.iter().enumerate() {
+            if let Err(e) = std::fs::rename(temp, picture) {
+                self.drawn = drawn[i..].to_vec();
+                return Err(CliError::Io(format!(
+                    "cannot write {}: {e}",
+                    picture.display()
+                )));
+            }
+            written.push(picture.clone());
+        }
+        Ok(written)
+    }
+}
+
+impl Drop for Pictures {
+    fn drop(&mut self) {
+        for (temp, _) in &self.drawn {
+            let _ = std::fs::remove_file(temp);
+        }
+    }
+}
+
 /// Draws every picture the file supports next to it (or in `out_dir`); returns the files.
+/// An existing picture is replaced only with `force`.
 pub fn plot_file(
     file: &Path,
     out_dir: Option<&Path>,
     format: &str,
+    force: bool,
 ) -> Result<Vec<PathBuf>, CliError> {
     if !matches!(format, "png" | "svg") {
         return Err(CliError::Usage(format!(
@@ -296,7 +556,8 @@ pub fn plot_file(
     let stem = file
         .file_stem()
         .map_or("out".into(), |s| s.to_string_lossy().into_owned());
-    let target = |kind: &str| dir.join(format!("{stem}_{kind}.{format}"));
+    let mut pictures = Pictures { drawn: Vec::new() };
+    let mut target = |kind: &str| pictures.draw_as(dir.join(format!("{stem}_{kind}.{format}")));
     let plot_err = |e: plot::PlotError| CliError::Run(e.to_string());
     let network = c.network.as_ref();
     let name = network.map_or(stem.clone(), |n| n.name.clone());
@@ -307,11 +568,12 @@ pub fn plot_file(
         let trains: Vec<SpikeTrain> = c
             .spikes
             .iter()
-            .map(|(p, t, ids)| SpikeTrain {
-                population: p,
-                size: population_size(network, p, ids),
-                times_ms: t,
-                node_ids: ids,
+            .map(|s| SpikeTrain {
+                population: &s.population,
+                neurons: s.neurons,
+                ids: s.span.0..s.span.1,
+                times_ms: &s.times,
+                node_ids: &s.ids,
             })
             .collect();
         let path = target("raster");
@@ -341,6 +603,9 @@ pub fn plot_file(
             ("loss", ["loss", "val_loss"], "loss"),
             ("accuracy", ["accuracy", "val_accuracy"], "accuracy"),
         ] {
+            if kind == "accuracy" && !network.is_none_or(reports_accuracy) {
+                continue;
+            }
             let columns: Vec<(&str, Vec<f64>)> = names
                 .iter()
                 .filter_map(|n| {
@@ -488,7 +753,7 @@ pub fn plot_file(
             file.display()
         )));
     }
-    Ok(written)
+    pictures.finish(force)
 }
 
 fn sanitize(name: &str) -> String {

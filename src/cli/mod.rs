@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod check;
+mod eta;
 pub mod inspect;
 pub mod interrupt;
 pub mod render;

@@ -12,6 +12,7 @@ use serde_json::{Value as Json, json};
 
 use super::args::RunArgs;
 use super::interrupt::{self, Phase};
+use super::eta::{self, Eta};
 use super::render::render;
 use super::source::{Compiled, available_memory, compile_bytes, compile_file};
 use super::{CliError, Reported};
@@ -186,6 +187,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             },
             network: &network,
             epochs: network.train.as_ref().map_or(0, |t| t.epochs),
+            accuracy: super::inspect::reports_accuracy(&network),
             progress: Progress::new(args.quiet),
         };
         let result = pool.install(|| {
@@ -243,7 +245,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             print_human(&network, &report, &written);
         }
         if args.plot {
-            for picture in super::inspect::plot_file(&written, None, "png")? {
+            for picture in super::inspect::plot_file(&written, None, "png", args.force)? {
                 if !args.quiet {
                     eprintln!("  plot: {}", picture.display());
                 }
@@ -564,6 +566,8 @@ struct Console<'a> {
     network: &'a Network,
     /// Epochs the protocol trains for (0 in spiking mode).
     epochs: usize,
+    /// Whether the epoch lines show accuracy (not for a regression loss).
+    accuracy: bool,
     progress: Progress,
 }
 
@@ -571,11 +575,12 @@ struct Console<'a> {
 enum Progress {
     Quiet,
     /// A progress bar with rate and ETA, on a terminal (created at the first report).
-    Bar(Option<ProgressBar>),
+    Bar(Option<ProgressBar>, Eta),
     /// Plain lines every few seconds, when stderr is a file or pipe.
     Lines {
         started: Instant,
         last: Instant,
+        eta: Eta,
     },
 }
 
@@ -584,12 +589,13 @@ impl Progress {
         if quiet {
             Progress::Quiet
         } else if std::io::stderr().is_terminal() {
-            Progress::Bar(None)
+            Progress::Bar(None, Eta::default())
         } else {
             let now = Instant::now();
             Progress::Lines {
                 started: now,
                 last: now,
+                eta: Eta::default(),
             }
         }
     }
@@ -598,7 +604,7 @@ impl Progress {
     fn println(&self, line: &str) {
         match self {
             Progress::Quiet => {}
-            Progress::Bar(Some(bar)) => bar.println(line),
+            Progress::Bar(Some(bar), _) => bar.println(line),
             _ => eprintln!("{line}"),
         }
     }
@@ -607,32 +613,30 @@ impl Progress {
         const STEPS: u64 = 10_000;
         match self {
             Progress::Quiet => {}
-            Progress::Bar(bar) => {
+            Progress::Bar(bar, eta) => {
+                // indicatif's own `{eta}` extrapolates from the first ticks; ours waits.
+                let eta = eta.text(Instant::now(), fraction);
                 let bar = bar.get_or_insert_with(|| {
                     let bar = ProgressBar::new(STEPS);
-                    let style = ProgressStyle::with_template(
-                        "{prefix} [{bar:30}] {percent:>3}%  {msg}  {elapsed} elapsed, ETA {eta}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> ");
+                    let style =
+                        ProgressStyle::with_template("{prefix} [{bar:30}] {percent:>3}%  {msg}")
+                            .unwrap_or_else(|_| ProgressStyle::default_bar())
+                            .progress_chars("=> ");
                     bar.set_style(style);
                     bar.set_prefix(network.to_string());
                     bar
                 });
                 bar.set_position((fraction.clamp(0.0, 1.0) * STEPS as f64) as u64);
-                bar.set_message(what.to_string());
+                let elapsed = eta::duration(bar.elapsed().as_secs_f64());
+                bar.set_message(format!("{what}  {elapsed} elapsed, {eta}"));
             }
-            Progress::Lines { started, last } => {
+            Progress::Lines { started, last, eta } => {
                 let now = Instant::now();
+                let eta = eta.text(now, fraction);
                 if now.duration_since(*last).as_secs_f64() >= 2.0 && fraction < 1.0 {
                     let elapsed = now.duration_since(*started).as_secs_f64();
-                    let eta = if fraction > 0.0 {
-                        elapsed * (1.0 - fraction) / fraction
-                    } else {
-                        f64::NAN
-                    };
                     eprintln!(
-                        "{network}: {:5.1}%  {what}  {elapsed:.1} s elapsed, ETA {eta:.1} s",
+                        "{network}: {:5.1}%  {what}  {elapsed:.1} s elapsed, {eta}",
                         100.0 * fraction
                     );
                     *last = now;
@@ -642,7 +646,7 @@ impl Progress {
     }
 
     fn finish(&mut self) {
-        if let Progress::Bar(Some(bar)) = self {
+        if let Progress::Bar(Some(bar), _) = self {
             bar.finish_and_clear();
         }
     }
@@ -699,11 +703,12 @@ impl Observer for Console<'_> {
 
     fn epoch(&mut self, stats: &EpochStats) -> Result<(), ObserveError> {
         if !matches!(self.progress, Progress::Quiet) {
-            let mut line = format!(
-                "{} epoch {:>4}  loss {:.5}",
-                self.network.name, stats.epoch, stats.loss
-            );
-            if let Some(a) = stats.accuracy {
+            let mut line = format!("{} epoch {:>4}", self.network.name, stats.epoch);
+            // A network that learns by local rules only has no loss (NaN): say nothing.
+            if !stats.loss.is_nan() {
+                line += &format!("  loss {:.5}", stats.loss);
+            }
+            if let Some(a) = stats.accuracy.filter(|_| self.accuracy) {
                 line += &format!("  acc {:.2}%", 100.0 * a);
             }
             if let Some(l) = stats.generator_loss {
@@ -715,7 +720,7 @@ impl Observer for Console<'_> {
             if let Some(l) = stats.val_loss {
                 line += &format!("  val_loss {l:.5}");
             }
-            if let Some(a) = stats.val_accuracy {
+            if let Some(a) = stats.val_accuracy.filter(|_| self.accuracy) {
                 line += &format!("  val_acc {:.2}%", 100.0 * a);
             }
             line += &format!("  ({:.2} s)", stats.seconds);

@@ -9,17 +9,28 @@ use std::sync::Once;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 const FONT: &[u8] = include_bytes!("font/DejaVuSans.ttf");
 const SIZE: (u32, u32) = (1000, 600);
-const PALETTE: [RGBColor; 6] = [
+/// Tableau 10 (matplotlib's `tab10`): ten categorical colours that stay apart from each
+/// other, so rasters and curves of up to ten populations are told apart by colour alone.
+const PALETTE: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
-    RGBColor(214, 39, 40),
-    RGBColor(44, 160, 44),
     RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
 ];
+/// Width of the strip at the right of a picture that holds its legend, outside the data.
+const LEGEND_WIDTH: u32 = 230;
+const LEGEND_TOP: i32 = 60;
+const LEGEND_ROW: i32 = 24;
 
 /// Why a plot could not be drawn or written.
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +48,14 @@ fn draw_err<E: std::fmt::Display>(e: E) -> PlotError {
 }
 
 /// The spikes of one population.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct SpikeTrain<'a> {
     pub population: &'a str,
-    pub size: usize,
+    /// Neurons recorded: what a population rate divides by (a slice's size, not the
+    /// population's).
+    pub neurons: u64,
+    /// The neuron ids the raster shows, one row each (the recorded slice).
+    pub ids: std::ops::Range<u64>,
     pub times_ms: &'a [f64],
     pub node_ids: &'a [u64],
 }
@@ -120,13 +135,14 @@ fn draw_raster<DB: DrawingBackend>(
     trains: &[SpikeTrain],
     t_end_ms: f64,
 ) -> Result<(), PlotError> {
-    let total: usize = trains.iter().map(|t| t.size).sum::<usize>().max(1);
-    let mut chart = ChartBuilder::on(root)
+    let (first, top) = raster_rows(trains);
+    let (plot_area, legend_area) = root.split_horizontally(SIZE.0 - LEGEND_WIDTH);
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(title, ("sans-serif", 26))
         .margin(15)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..t_end_ms.max(1e-9), 0.0..total as f64)
+        .build_cartesian_2d(0.0..t_end_ms.max(1e-9), first..top)
         .map_err(draw_err)?;
     chart
         .configure_mesh()
@@ -139,33 +155,88 @@ fn draw_raster<DB: DrawingBackend>(
         .axis_desc_style(("sans-serif", 18))
         .draw()
         .map_err(draw_err)?;
-    let mut offset = 0usize;
+    let mut base = first;
+    let mut legend = Vec::with_capacity(trains.len());
     for (i, train) in trains.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
-        let base = offset as f64;
+        let color = color(i);
+        let start = train.ids.start;
         let points = train
             .times_ms
             .iter()
             .zip(train.node_ids)
-            .map(|(&t, &id)| (t, base + id as f64 + 0.5));
+            .map(move |(&t, &id)| (t, base + id.saturating_sub(start) as f64 + 0.5));
         chart
             .draw_series(points.map(|p| Circle::new(p, 1, color.filled())))
-            .map_err(draw_err)?
-            .label(format!(
-                "{} ({} spikes)",
-                train.population,
-                train.times_ms.len()
-            ))
-            .legend(move |(x, y)| Circle::new((x + 10, y), 4, color.filled()));
-        offset += train.size;
+            .map_err(draw_err)?;
+        let label = format!("{} ({} spikes)", train.population, train.times_ms.len());
+        legend.push((label, color));
+        base += raster_height(train);
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 16))
-        .draw()
-        .map_err(draw_err)
+    draw_legend(&legend_area, &legend, Marker::Dot)
+}
+
+/// The colour of the `i`-th population or curve.
+fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// How a legend entry shows its colour.
+#[derive(Clone, Copy)]
+enum Marker {
+    Dot,
+    Line,
+}
+
+/// Draws a legend, one entry per row, in its own strip beside the chart (never over the
+/// data). Entries that do not fit are summarised as "… and N more".
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    entries: &[(String, RGBColor)],
+    marker: Marker,
+) -> Result<(), PlotError> {
+    let style =
+        TextStyle::from(("sans-serif", 16).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    let height = area.dim_in_pixel().1 as i32;
+    let fits = ((height - LEGEND_TOP) / LEGEND_ROW).max(1) as usize;
+    let shown = if entries.len() > fits {
+        fits - 1
+    } else {
+        entries.len()
+    };
+    for (i, (label, color)) in entries.iter().take(shown).enumerate() {
+        let y = LEGEND_TOP + i as i32 * LEGEND_ROW;
+        match marker {
+            Marker::Dot => area.draw(&Circle::new((14, y), 4, color.filled())),
+            Marker::Line => area.draw(&PathElement::new(
+                vec![(4, y), (24, y)],
+                color.stroke_width(2),
+            )),
+        }
+        .map_err(draw_err)?;
+        area.draw(&Text::new(label.clone(), (32, y), style.clone()))
+            .map_err(draw_err)?;
+    }
+    if shown < entries.len() {
+        let y = LEGEND_TOP + shown as i32 * LEGEND_ROW;
+        let more = format!("… and {} more", entries.len() - shown);
+        area.draw(&Text::new(more, (32, y), style))
+            .map_err(draw_err)?;
+    }
+    Ok(())
+}
+
+/// Rows a population takes in the raster: one per recorded id.
+fn raster_height(train: &SpikeTrain) -> f64 {
+    train.ids.end.saturating_sub(train.ids.start) as f64
+}
+
+/// The raster's y range: populations stacked bottom to top, each over the rows of its
+/// recorded ids, starting at the first population's first id (so a single slice
+/// `E[1000..2000]` is drawn against its own ids).
+fn raster_rows(trains: &[SpikeTrain]) -> (f64, f64) {
+    let first = trains.first().map_or(0.0, |t| t.ids.start as f64);
+    let total: f64 = trains.iter().map(raster_height).sum::<f64>().max(1.0);
+    (first, first + total)
 }
 
 /// Population firing rate over time (spike counts in bins of `bin_ms`, in Hz per neuron).
@@ -179,18 +250,10 @@ pub fn population_rate(
     if trains.is_empty() || bin_ms <= 0.0 || t_end_ms <= 0.0 {
         return Err(PlotError::Empty("no spike recordings".into()));
     }
-    let bins = ((t_end_ms / bin_ms).ceil() as usize).max(1);
     let rates: Vec<(String, Vec<f64>, Vec<f64>)> = trains
         .iter()
         .map(|t| {
-            let mut counts = vec![0u64; bins];
-            for &time in t.times_ms {
-                let b = ((time / bin_ms) as usize).min(bins - 1);
-                counts[b] += 1;
-            }
-            let scale = 1000.0 / (bin_ms * t.size.max(1) as f64);
-            let x = (0..bins).map(|b| (b as f64 + 0.5) * bin_ms).collect();
-            let y = counts.iter().map(|&c| c as f64 * scale).collect();
+            let (x, y) = binned_rate(t, t_end_ms, bin_ms);
             (t.population.to_string(), x, y)
         })
         .collect();
@@ -200,6 +263,20 @@ pub fn population_rate(
         .collect();
     let y_desc = format!("rate (Hz, {bin_ms} ms bins)");
     lines(path, title, "time (ms)", &y_desc, &series)
+}
+
+/// Bin centres (ms) and the rate in each bin, in Hz per recorded neuron.
+fn binned_rate(train: &SpikeTrain, t_end_ms: f64, bin_ms: f64) -> (Vec<f64>, Vec<f64>) {
+    let bins = ((t_end_ms / bin_ms).ceil() as usize).max(1);
+    let mut counts = vec![0u64; bins];
+    for &time in train.times_ms {
+        let b = ((time / bin_ms) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let scale = 1000.0 / (bin_ms * train.neurons.max(1) as f64);
+    let x = (0..bins).map(|b| (b as f64 + 0.5) * bin_ms).collect();
+    let y = counts.iter().map(|&c| c as f64 * scale).collect();
+    (x, y)
 }
 
 /// Curves sharing one pair of axes (membrane traces, loss and accuracy per epoch).
@@ -241,7 +318,13 @@ fn draw_lines<DB: DrawingBackend>(
     series: &[Series],
     (x0, x1, y0, y1): (f64, f64, f64, f64),
 ) -> Result<(), PlotError> {
-    let mut chart = ChartBuilder::on(root)
+    let legend = series.len() > 1 || !series.first().is_some_and(|s| s.label.is_empty());
+    let (plot_area, legend_area) = if legend {
+        root.split_horizontally(SIZE.0 - LEGEND_WIDTH)
+    } else {
+        root.split_horizontally(SIZE.0)
+    };
+    let mut chart = ChartBuilder::on(&plot_area)
         .caption(title, ("sans-serif", 26))
         .margin(15)
         .x_label_area_size(50)
@@ -259,8 +342,9 @@ fn draw_lines<DB: DrawingBackend>(
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(draw_err)?;
+    let mut entries = Vec::with_capacity(series.len());
     for (i, s) in series.iter().enumerate() {
-        let color = PALETTE[i % PALETTE.len()];
+        let color = color(i);
         let points =
             s.x.iter()
                 .zip(s.y)
@@ -268,20 +352,11 @@ fn draw_lines<DB: DrawingBackend>(
                 .filter(|(x, y)| x.is_finite() && y.is_finite());
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(draw_err)?
-            .label(s.label)
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-    }
-    if series.len() > 1 || !series.first().is_some_and(|s| s.label.is_empty()) {
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 16))
-            .draw()
             .map_err(draw_err)?;
+        entries.push((s.label.to_string(), color));
+    }
+    if legend {
+        draw_legend(&legend_area, &entries, Marker::Line)?;
     }
     Ok(())
 }
@@ -340,7 +415,7 @@ fn draw_histogram<DB: DrawingBackend>(
         .map_err(draw_err)?;
     let bars = counts.iter().enumerate().map(|(i, &c)| {
         let x = lo + width * i as f64;
-        Rectangle::new([(x, 0.0), (x + width, c as f64)], PALETTE[0].filled())
+        Rectangle::new([(x, 0.0), (x + width, c as f64)], color(0).filled())
     });
     chart.draw_series(bars).map_err(draw_err)?;
     Ok(())
@@ -368,7 +443,8 @@ mod tests {
         let ids: Vec<u64> = (0..500).map(|i| (i * 7 % 40) as u64).collect();
         let trains = [SpikeTrain {
             population: "E",
-            size: 40,
+            neurons: 40,
+            ids: 0..40,
             times_ms: &times,
             node_ids: &ids,
         }];
@@ -400,6 +476,99 @@ mod tests {
     }
 
     #[test]
+    fn a_recorded_slice_is_rated_and_drawn_by_its_own_neurons() {
+        // 10 neurons E[1000..1010] of a population of 10,000, 50 spikes over 1 s: 5 Hz each.
+        let times: Vec<f64> = (0..50).map(|i| i as f64 * 20.0).collect();
+        let ids: Vec<u64> = (0..50).map(|i| 1000 + i % 10).collect();
+        let slice = SpikeTrain {
+            population: "E",
+            neurons: 10,
+            ids: 1000..1010,
+            times_ms: &times,
+            node_ids: &ids,
+        };
+        let (x, y) = binned_rate(&slice, 1000.0, 100.0);
+        assert_eq!(x.len(), 10);
+        assert!(y.iter().all(|&r| (r - 5.0).abs() < 1e-9), "{y:?}");
+        assert_eq!(raster_rows(std::slice::from_ref(&slice)), (1000.0, 1010.0));
+        let whole = SpikeTrain {
+            population: "I",
+            neurons: 2500,
+            ids: 0..2500,
+            times_ms: &[],
+            node_ids: &[],
+        };
+        assert_eq!(raster_rows(&[slice, whole]), (1000.0, 3510.0));
+    }
+
+    #[test]
+    fn the_palette_tells_at_least_eight_populations_apart() {
+        let distance = |a: RGBColor, b: RGBColor| {
+            let d = |x: u8, y: u8| (f64::from(x) - f64::from(y)).powi(2);
+            (d(a.0, b.0) + d(a.1, b.1) + d(a.2, b.2)).sqrt()
+        };
+        for i in 0..8 {
+            for j in 0..i {
+                let (a, b) = (color(i), color(j));
+                assert!(
+                    distance(a, b) > 60.0,
+                    "colours {j} and {i} look alike: {a:?} {b:?}"
+                );
+            }
+        }
+    }
+
+    /// The `x` attribute of every SVG element whose text contains `needle`, and the `cx` of
+    /// every circle with radius 1 (a raster's spikes).
+    fn svg_positions(svg: &str, needle: &str) -> (Vec<f64>, Vec<f64>) {
+        let attr = |element: &str, name: &str| -> Option<f64> {
+            let start = element.find(&format!(" {name}=\""))? + name.len() + 3;
+            let end = start + element[start..].find('"')?;
+            element[start..end].parse().ok()
+        };
+        let mut texts = Vec::new();
+        let mut dots = Vec::new();
+        for element in svg.split('<') {
+            if element.starts_with("text") && element.contains(needle) {
+                texts.extend(attr(element, "x"));
+            } else if element.starts_with("circle") && element.contains(" r=\"1\"") {
+                dots.extend(attr(element, "cx"));
+            }
+        }
+        (texts, dots)
+    }
+
+    #[test]
+    fn the_raster_legend_sits_beside_the_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let names: Vec<String> = (0..9).map(|i| format!("P{i}")).collect();
+        let times: Vec<f64> = (0..200).map(|i| f64::from(i) * 5.0).collect();
+        let ids: Vec<u64> = (0..200).map(|i| i % 20).collect();
+        let trains: Vec<SpikeTrain> = names
+            .iter()
+            .map(|name| SpikeTrain {
+                population: name,
+                neurons: 20,
+                ids: 0..20,
+                times_ms: &times,
+                node_ids: &ids,
+            })
+            .collect();
+        let path = dir.path().join("raster.svg");
+        raster(&path, "nine populations", &trains, 1000.0).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        let (labels, dots) = svg_positions(&svg, "spikes)");
+        assert_eq!(labels.len(), 9, "one legend entry per population");
+        assert_eq!(dots.len(), 9 * 200, "every spike drawn");
+        let right_of_data = dots.iter().copied().fold(f64::MIN, f64::max);
+        let left_of_legend = labels.iter().copied().fold(f64::MAX, f64::min);
+        assert!(
+            left_of_legend > right_of_data,
+            "legend at x = {left_of_legend} overlaps spikes up to x = {right_of_data}"
+        );
+    }
+
+    #[test]
     fn bad_requests_are_errors_not_panics() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
@@ -408,7 +577,8 @@ mod tests {
         ));
         let trains = [SpikeTrain {
             population: "E",
-            size: 1,
+            neurons: 1,
+            ids: 0..1,
             times_ms: &[],
             node_ids: &[],
         }];

@@ -1104,6 +1104,28 @@ pub fn read_status(path: &Path) -> Result<Result<RunStatus, String>, RecordError
     Ok(RunStatus::parse(text).ok_or_else(|| text.to_string()))
 }
 
+/// The `evaluate` metrics of the run (`accuracy`, `loss`, `overlap`, `mmd`: the `/summary`
+/// attributes `evaluate_*` without the prefix), in name order; empty when the run evaluated
+/// nothing or its summary was never written (a killed run).
+pub fn read_evaluation(path: &Path) -> Result<Vec<(String, f64)>, RecordError> {
+    let file = open_for_reading(path)?;
+    let Ok(summary) = file.group("summary") else {
+        return Ok(Vec::new());
+    };
+    let attrs = summary
+        .attrs()
+        .map_err(|e| hdf5_error(path, "summary", e))?;
+    let mut metrics: Vec<(String, f64)> = attrs
+        .iter()
+        .filter_map(|(name, value)| {
+            let metric = name.strip_prefix("evaluate_")?;
+            Some((metric.to_string(), value.as_f64()?))
+        })
+        .collect();
+    metrics.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(metrics)
+}
+
 /// The spikes of `population`: (times in ms, neuron indices within the population). In the
 /// temporary file of a killed run the two datasets may differ in length by the last flush;
 /// only the spikes present in both are returned.
