@@ -1105,6 +1105,7 @@ fn a_replay_writes_next_to_the_output_it_replays() {
         "{}",
         text(&out.stderr)
     );
+}
 
 /// 100 Poisson neurons at 40 Hz, of which only `P[10..20]` is recorded.
 const SLICE_SPIKING: &str = "network slice : spiking {

@@ -1869,6 +1869,7 @@ fn a_weight_distribution_is_drawn_per_weight() {
     let mean = w.iter().sum::<f32>() / w.len() as f32;
     assert!((mean - 2.5).abs() < 0.05, "mean {mean}");
     assert!(w.windows(2).any(|p| p[0] != p[1]), "draws differ");
+}
 
 /// Sets the interrupt flag when training's last epoch ends, as a Ctrl-C arriving during
 /// evaluation would, and notes the order of the calls it gets.

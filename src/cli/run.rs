@@ -11,8 +11,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{Value as Json, json};
 
 use super::args::RunArgs;
-use super::interrupt::{self, Phase};
 use super::eta::{self, Eta};
+use super::interrupt::{self, Phase};
 use super::render::render;
 use super::source::{Compiled, available_memory, compile_bytes, compile_file};
 use super::{CliError, Reported};

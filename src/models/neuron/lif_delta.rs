@@ -237,6 +237,7 @@ impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::models::neuron::dynamics::Values;
     use rand::SeedableRng;
 
     fn build(params: &[(&str, f64)], v0: f64) -> Box<dyn NeuronGroup> {
