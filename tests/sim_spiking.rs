@@ -715,3 +715,54 @@ fn spike_source_times_in_any_order_give_the_same_run() {
     assert_eq!(a, b);
     assert!(a.contains("population S: 3 neurons, 9 spikes"), "{a}");
 }
+
+/// What `neurosim check` accepts must run: every spiking model that takes input, with a
+/// weight of every dimension, is either refused by the checker or run by the engine, and
+/// the checker accepts exactly the dimensions the model's registry entry lists.
+#[test]
+fn every_weight_the_checker_accepts_the_engine_runs() {
+    use neurosim::models::{Mode, neuron};
+    let dims = [
+        (Dim::VOLTAGE, "0.5 mV"),
+        (Dim::CURRENT, "50 pA"),
+        (Dim::CONDUCTANCE, "0.5 nS"),
+        (Dim::NONE, "0.5"),
+        (Dim::TIME, "1 ms"),
+    ];
+    let mut ran = 0;
+    for model in neuron::REGISTRY
+        .iter()
+        .filter(|m| m.mode == Mode::Spiking && m.accepts_input)
+    {
+        for (dim, weight) in dims {
+            for receptor in ["excitatory", "inhibitory"] {
+                let text = format!(
+                    "network n : spiking {{
+                        population s : spike_source[1] {{ times = [1 ms, 2 ms] }}
+                        population t : {}[3]
+                        s -> t : full {{ weight = {weight}, receptor = {receptor} }}
+                        simulate 5 ms
+                    }}",
+                    model.name
+                );
+                let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+                let compiled = neurosim::lang::compile("combo.net", &text, &mut loader, &[]);
+                let accepted = !compiled.has_errors();
+                assert_eq!(
+                    accepted,
+                    model.weights.contains(&dim),
+                    "{} with a weight of {weight}: {:?}",
+                    model.name,
+                    compiled.diagnostics
+                );
+                if accepted {
+                    let net = &compiled.networks[0];
+                    spiking::run(net, &RunConfig::new(1), &mut Recorder::default())
+                        .unwrap_or_else(|e| panic!("{} with {weight}: {e}", model.name));
+                    ran += 1;
+                }
+            }
+        }
+    }
+    assert!(ran >= 10, "{ran} combinations ran");
+}

@@ -342,6 +342,18 @@ pub fn quantity(
                 diags.push(out_of_range(name, range, value, dim, span));
                 return None;
             }
+            // Neuron state and weights are f32: a larger value would become infinity.
+            if value.abs() > f32::MAX as f64 {
+                diags.push(
+                    Diagnostic::error("E0301", format!("`{name}` is too large"))
+                        .with_label(span, format!("this is {}", show(value, dim)))
+                        .with_help(format!(
+                            "values are stored as 32-bit floats: at most {:e} in internal units",
+                            f32::MAX
+                        )),
+                );
+                return None;
+            }
             Some(Value::Number(value))
         }
         Val::Dist { dist, dim: found } => {
