@@ -766,3 +766,48 @@ fn every_weight_the_checker_accepts_the_engine_runs() {
     }
     assert!(ran >= 10, "{ran} combinations ran");
 }
+
+/// Compiles `.net` source text with one network.
+fn compile_source(text: &str) -> Network {
+    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
+    let compiled = neurosim::lang::compile("source.net", text, &mut loader, &[]);
+    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
+    compiled.networks.into_iter().next().expect("one network")
+}
+
+/// Spike counts per neuron of population 0 of an f–I network whose `i_offset` is `drive`.
+fn fi_counts(size: usize, drive: &str) -> Vec<usize> {
+    let net = compile_source(&format!(
+        "network fi : spiking {{
+            population E : lif[{size}] {{
+                tau_m = 10 ms, cm = 250 pF, v_rest = -70 mV, v_reset = -70 mV,
+                v_thresh = -55 mV, tau_refrac = 2 ms, i_offset = {drive}
+            }}
+            record spikes of E
+            simulate 500 ms
+        }}"
+    ));
+    let (_, rec) = run_with(&net, 1);
+    (0..size as u32)
+        .map(|n| rec.spike_times(0, n).len())
+        .collect()
+}
+
+#[test]
+fn a_per_neuron_list_or_linspace_gives_each_neuron_its_own_value() {
+    // An f–I curve in one population: 0, 400 and 800 pA.
+    let spaced = fi_counts(3, "linspace(0 pA, 800 pA)");
+    let listed = fi_counts(3, "[0 pA, 400 pA, 800 pA]");
+    assert_eq!(spaced, listed);
+    assert_eq!(spaced[0], 0, "no current, no spike");
+    assert!(spaced[1] > 0 && spaced[2] > spaced[1], "{spaced:?}");
+    // Analytic period at 800 pA: R·I = 32 mV above rest, so
+    // T = t_ref + tau_m·ln(32 / (32 - 15)) = 2 + 6.325 ms (120 Hz); spikes fall on steps.
+    let period = 2.0 + 10.0 * (32.0f64 / 17.0).ln();
+    let expected = 500.0 / period;
+    let got = spaced[2] as f64;
+    assert!(
+        (got - expected).abs() / expected < 0.03,
+        "{got} spikes, expected {expected:.1}"
+    );
+}

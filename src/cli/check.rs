@@ -236,6 +236,7 @@ fn value_json(v: &Value) -> Json {
         Value::Symbol(s) | Value::Str(s) => json!(s),
         Value::List(items) => Json::from(items.iter().map(value_json).collect::<Vec<_>>()),
         Value::Call(call) => json!({ "call": call.name, "args": params_json(&call.args) }),
+        Value::Linear { low, high } => json!({ "linspace": { "low": low, "high": high } }),
         Value::Dist(d) => {
             let mut out = match d.kind {
                 DistKind::Uniform { low, high } => {

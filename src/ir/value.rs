@@ -15,6 +15,14 @@ pub enum Value {
     Str(String),
     /// One draw per element (neuron or synapse).
     Dist(Distribution),
+    /// Per neuron, evenly spaced from `low` (the first neuron) to `high` (the last):
+    /// `linspace(0 pA, 500 pA)`, an f–I curve in one population.
+    Linear {
+        low: f64,
+        high: f64,
+    },
+    /// A list: of a list-valued parameter (`times`), or, for a per-neuron parameter, one
+    /// value per neuron of the population.
     List(Vec<Value>),
     /// A parameterised choice: `adam(lr = 1e-3)`, `stdp(...)`.
     Call(Call),

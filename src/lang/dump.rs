@@ -191,6 +191,7 @@ fn value(v: &Value) -> String {
         Value::Symbol(s) => s.clone(),
         Value::Str(s) => format!("{s:?}"),
         Value::Dist(d) => dist(d),
+        Value::Linear { low, high } => format!("linspace({low}, {high})"),
         Value::List(items) => format!(
             "[{}]",
             items.iter().map(value).collect::<Vec<_>>().join(", ")

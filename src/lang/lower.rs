@@ -486,6 +486,45 @@ fn population(
                 .with_help(problem.help),
         );
     }
+    // A list gives one value per neuron: exactly as many as the population has.
+    let size: usize = shape.iter().product();
+    for (name, value) in params.iter().chain(init.iter()) {
+        let is_list_param = info.params.iter().any(|s| {
+            s.name == name
+                && matches!(
+                    s.kind,
+                    crate::models::ParamKind::Quantity {
+                        per_element: true,
+                        ..
+                    }
+                )
+        });
+        let is_state = info.state.iter().any(|s| s.name == name);
+        if let crate::ir::Value::List(items) = value
+            && (is_list_param || is_state)
+            && items.len() != size
+        {
+            let at = merged
+                .iter()
+                .rev()
+                .find(|g| g.name.name == name)
+                .map_or(decl.span, |g| g.value.span);
+            diags.push(
+                Diagnostic::error(
+                    "E0306",
+                    format!(
+                        "`{name}` lists {} values for the {size} neurons of `{}`",
+                        items.len(),
+                        decl.name.name
+                    ),
+                )
+                .with_label(at, format!("{} values", items.len()))
+                .with_help(format!(
+                    "give one value per neuron ({size}), one value for all, or `linspace(low, high)` for evenly spaced values"
+                )),
+            );
+        }
+    }
     let ok = diags.len() == n;
     Some((
         Population {

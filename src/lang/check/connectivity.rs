@@ -197,6 +197,17 @@ pub fn projection(
                         diags,
                     )
                 }) {
+                    Some(Value::List(_) | Value::Linear { .. }) => {
+                        diags.push(
+                            Diagnostic::error(
+                                "E0304",
+                                "`delay` takes a number or a distribution per synapse",
+                            )
+                            .with_label(g.value.span, "one value per neuron is not a delay")
+                            .with_help("write `delay = 1.5 ms` or `delay = uniform(1 ms, 2 ms)`"),
+                        );
+                        ok = false;
+                    }
                     Some(v) => delay = Some(v),
                     None => ok = false,
                 }
@@ -346,7 +357,8 @@ fn weight_value(
             return None;
         }
     };
-    if !allowed.contains(&dim) {
+    // A target that takes no input at all is reported once, as such (E0404).
+    if !allowed.contains(&dim) && !allowed.is_empty() {
         let expected = allowed
             .iter()
             .map(|d| d.name())

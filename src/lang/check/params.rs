@@ -346,7 +346,7 @@ pub fn quantity(
             if value.abs() > f32::MAX as f64 {
                 diags.push(
                     Diagnostic::error("E0301", format!("`{name}` is too large"))
-                        .with_label(span, format!("this is {}", show(value, dim)))
+                        .with_label(span, format!("this is {value:e} in internal units"))
                         .with_help(format!(
                             "values are stored as 32-bit floats: at most {:e} in internal units",
                             f32::MAX
@@ -355,6 +355,43 @@ pub fn quantity(
                 return None;
             }
             Some(Value::Number(value))
+        }
+        Val::Linear {
+            low,
+            high,
+            dim: found,
+        } if per_element => {
+            if found != dim {
+                diags.push(wrong_dimension(name, dim, found, span));
+                return None;
+            }
+            if let Some(&bad) = [low, high].iter().find(|b| !range.contains(**b)) {
+                diags.push(out_of_range(name, range, bad, dim, span));
+                return None;
+            }
+            Some(Value::Linear { low, high })
+        }
+        Val::List(items) if per_element => {
+            let mut out = Vec::with_capacity(items.len());
+            for (item, item_span) in items {
+                if !matches!(item, Val::Num { .. } | Val::Sym(_)) {
+                    diags.push(mismatch(name, &dim.name(), &item, item_span));
+                    return None;
+                }
+                out.push(quantity(name, dim, range, false, item, item_span, diags)?);
+            }
+            Some(Value::List(out))
+        }
+        v @ (Val::Linear { .. } | Val::List(_)) => {
+            diags.push(
+                Diagnostic::error(
+                    "E0304",
+                    format!("`{name}` takes one value, not {}", v.describe()),
+                )
+                .with_label(span, "one value per element is not allowed here")
+                .with_note("lists and linspace give each neuron of a population its own value"),
+            );
+            None
         }
         Val::Dist { dist, dim: found } => {
             if !per_element {

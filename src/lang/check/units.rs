@@ -25,6 +25,13 @@ pub enum Val {
         dist: Distribution,
         dim: Dim,
     },
+    /// `linspace(low, high)`: evenly spaced values from `low` (first element) to `high`
+    /// (last element) over the elements of a population.
+    Linear {
+        low: f64,
+        high: f64,
+        dim: Dim,
+    },
     /// A call that is not a distribution (`adam(...)`, `stdp(...)`): checked by whoever
     /// knows which registry it belongs to.
     Call(Call),
@@ -41,6 +48,7 @@ impl Val {
             Val::List(_) => "a list".into(),
             Val::Range(..) => "a range".into(),
             Val::Dist { .. } => "a distribution".into(),
+            Val::Linear { .. } => "a linspace".into(),
             Val::Call(c) => format!("a call to `{}`", c.name.name),
         }
     }
@@ -204,7 +212,7 @@ pub fn eval(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Val> {
             }
         }
         ExprKind::Call(call) => match call.name.name.as_str() {
-            "uniform" | "normal" | "lognormal" => distribution(call, diags),
+            "uniform" | "normal" | "lognormal" | "linspace" => distribution(call, diags),
             _ => Some(Val::Call(call.clone())),
         },
         ExprKind::Clip(inner, bounds) => clip(inner, bounds, diags),
@@ -329,7 +337,7 @@ pub fn number(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<f64> {
 fn distribution(call: &Call, diags: &mut Vec<Diagnostic>) -> Option<Val> {
     let name = call.name.name.as_str();
     let names: [&str; 2] = match name {
-        "uniform" => ["low", "high"],
+        "uniform" | "linspace" => ["low", "high"],
         _ => ["mean", "sd"],
     };
     let mut slots: [Option<(f64, Dim, Span)>; 2] = [None, None];
@@ -403,6 +411,13 @@ fn distribution(call: &Call, diags: &mut Vec<Diagnostic>) -> Option<Val> {
             .with_label(b.2, b.1.name()),
         );
         return None;
+    }
+    if name == "linspace" {
+        return Some(Val::Linear {
+            low: a.0,
+            high: b.0,
+            dim: a.1,
+        });
     }
     let kind = match name {
         "uniform" => {

@@ -242,8 +242,9 @@ pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
     })
 }
 
-/// The value of a parameter for neurons `range` of a population: the given number, a draw
-/// per neuron from the neuron's own stream, or the model's default.
+/// The value of a parameter for neurons `range` of a population of `size`: the given
+/// number, a draw per neuron from the neuron's own stream, the neuron's entry of a list or
+/// its point of a `linspace`, or the model's default.
 fn resolve(
     seed: u64,
     population: usize,
@@ -251,6 +252,7 @@ fn resolve(
     name: &str,
     value: Option<&Value>,
     range: Range<usize>,
+    size: usize,
 ) -> Result<Option<Values>, String> {
     match value {
         None => Ok(None),
@@ -266,6 +268,29 @@ fn resolve(
                     .collect(),
             )))
         }
+        Some(Value::Linear { low, high }) => {
+            let step = if size > 1 {
+                (high - low) / (size - 1) as f64
+            } else {
+                0.0
+            };
+            Ok(Some(Values::Each(
+                range.map(|i| low + step * i as f64).collect(),
+            )))
+        }
+        Some(Value::List(items)) if items.len() == size => Ok(Some(Values::Each(
+            range
+                .map(|i| {
+                    items[i]
+                        .as_number()
+                        .ok_or_else(|| format!("`{name}`: not a number"))
+                })
+                .collect::<Result<_, _>>()?,
+        ))),
+        Some(Value::List(items)) => Err(format!(
+            "`{name}` has {} values for {size} neurons",
+            items.len()
+        )),
         Some(other) => Err(format!("`{name}` must be a number, not {other:?}")),
     }
 }
@@ -298,6 +323,7 @@ fn build_groups(
                 name,
                 population.params.get(name),
                 in_population.clone(),
+                population.size(),
             )?;
             match given {
                 Some(values) => Ok(values),
@@ -318,6 +344,7 @@ fn build_groups(
                 name,
                 population.init.get(name),
                 in_population.clone(),
+                population.size(),
             )
         };
         let list = |name: &str| match population.params.get(name) {
