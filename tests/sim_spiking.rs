@@ -811,3 +811,73 @@ fn a_per_neuron_list_or_linspace_gives_each_neuron_its_own_value() {
         "{got} spikes, expected {expected:.1}"
     );
 }
+
+#[test]
+fn a_step_current_drives_a_lif_neuron_only_while_it_is_on() {
+    // NEST's step_current_generator: 800 pA from 100 ms to 200 ms, nothing before or after.
+    for model in ["lif", "lif_delta"] {
+        let net = compile_source(&format!(
+            "network step : spiking {{
+                population E : {model}[1] {{
+                    tau_m = 10 ms, cm = 250 pF, v_rest = -70 mV, v_reset = -70 mV,
+                    v_thresh = -55 mV, tau_refrac = 2 ms,
+                    i_offset = steps(times = [0 ms, 100 ms, 200 ms], values = [0 pA, 800 pA, 0 pA])
+                }}
+                record spikes of E
+                simulate 400 ms
+            }}"
+        ));
+        let (_, rec) = run_with(&net, 1);
+        let times = rec.spike_times(0, 0);
+        assert!(!times.is_empty(), "{model} fires while driven");
+        assert!(
+            times.iter().all(|&t| t > 100.0 && t <= 200.1),
+            "{model}: spikes only while the current is on: {times:?}"
+        );
+        // From rest the first spike takes tau_m·ln(32/17) = 6.3 ms, then one per 8.3 ms.
+        assert!(
+            (times[0] - 106.4).abs() < 0.3,
+            "{model}: first spike {}",
+            times[0]
+        );
+        assert_eq!(times.len(), 12, "{model}: {times:?}");
+    }
+}
+
+/// Spikes of 400 Poisson neurons whose rate follows `course`, counted in 100 ms bins.
+fn poisson_bins(course: &str) -> Vec<usize> {
+    let net = compile_source(&format!(
+        "network varying : spiking {{
+            population P : poisson[400] {{ rate = {course} }}
+            record spikes of P
+            simulate 400 ms
+        }}"
+    ));
+    let (_, rec) = run_with(&net, 1);
+    let mut bins = vec![0; 4];
+    for &(_, t, _) in &rec.spikes {
+        bins[(((t - 1e-9) / 100.0) as usize).min(3)] += 1;
+    }
+    bins
+}
+
+#[test]
+fn a_poisson_rate_follows_steps_and_ramps_in_time() {
+    // inhomogeneous_poisson_generator: 0 Hz, then 50 Hz from 200 ms.
+    let bins = poisson_bins("steps(times = [0 ms, 200 ms], values = [0 Hz, 50 Hz])");
+    assert_eq!(bins[..2], [0, 0], "{bins:?}");
+    // 400 neurons · 50 Hz · 0.1 s = 2000 per bin (sd 45).
+    assert!(
+        bins[2..].iter().all(|&b| (1800..2200).contains(&b)),
+        "{bins:?}"
+    );
+    // A ramp from 0 to 80 Hz over 400 ms: bin k expects 400 · 0.1 s · 10 (2k + 1) Hz.
+    let bins = poisson_bins("ramp(times = [0 ms, 400 ms], values = [0 Hz, 80 Hz])");
+    for (k, &b) in bins.iter().enumerate() {
+        let expected = 400.0 * 0.1 * 10.0 * (2 * k + 1) as f64;
+        assert!(
+            (b as f64 - expected).abs() < 5.0 * expected.sqrt(),
+            "bin {k}: {b} vs {expected}"
+        );
+    }
+}

@@ -237,6 +237,9 @@ fn value_json(v: &Value) -> Json {
         Value::List(items) => Json::from(items.iter().map(value_json).collect::<Vec<_>>()),
         Value::Call(call) => json!({ "call": call.name, "args": params_json(&call.args) }),
         Value::Linear { low, high } => json!({ "linspace": { "low": low, "high": high } }),
+        Value::Timed(c) => json!({
+            if c.ramp { "ramp" } else { "steps" }: { "times": c.times, "values": c.values }
+        }),
         Value::Dist(d) => {
             let mut out = match d.kind {
                 DistKind::Uniform { low, high } => {

@@ -14,4 +14,4 @@ pub use network::{
     Network, Plasticity, Population, Projection, Receptor, Record, RecordTarget, Recordable,
     Simulate, Train, TrainOptions,
 };
-pub use value::{Call, DistKind, Distribution, Params, Value};
+pub use value::{Call, DistKind, Distribution, Params, TimeCourse, Value};

@@ -192,6 +192,12 @@ fn value(v: &Value) -> String {
         Value::Str(s) => format!("{s:?}"),
         Value::Dist(d) => dist(d),
         Value::Linear { low, high } => format!("linspace({low}, {high})"),
+        Value::Timed(c) => format!(
+            "{}(times={:?}, values={:?})",
+            if c.ramp { "ramp" } else { "steps" },
+            c.times,
+            c.values
+        ),
         Value::List(items) => format!(
             "[{}]",
             items.iter().map(value).collect::<Vec<_>>().join(", ")

@@ -468,7 +468,50 @@ fn population(
             diags.push(unknown_param(g.name, info.name, &known));
         }
     }
-    let params = check_params(info.name, info.params, &model_given, ctx, decl.span, diags);
+    // `i_offset = steps(...)`: a course in time, for the parameters the model lets vary.
+    let mut courses = Vec::new();
+    model_given.retain(|g| {
+        let crate::lang::ast::ExprKind::Call(call) = &g.value.kind else {
+            return true;
+        };
+        if !matches!(call.name.name.as_str(), "steps" | "ramp") {
+            return true;
+        }
+        let name = g.name.name.as_str();
+        match info.params.iter().find(|s| s.name == name) {
+            Some(spec) if info.time_varying.contains(&name) => {
+                if let Some(v) = crate::lang::check::params::time_course(spec, call, diags) {
+                    courses.push((spec.name, v));
+                }
+            }
+            _ => {
+                let takers: Vec<String> = crate::models::neuron::REGISTRY
+                    .iter()
+                    .filter(|m| m.time_varying.contains(&name))
+                    .map(|m| format!("`{}`", m.name))
+                    .collect();
+                let mut d = Diagnostic::error(
+                    "E0304",
+                    format!("`{name}` of {} cannot change in time", info.name),
+                )
+                .with_label(g.value.span, "a course in time is not allowed here");
+                d = if takers.is_empty() {
+                    d.with_help("give one value, or one per neuron")
+                } else {
+                    d.with_help(format!(
+                        "`{name}` may follow a course in {}",
+                        takers.join(", ")
+                    ))
+                };
+                diags.push(d);
+            }
+        }
+        false
+    });
+    let mut params = check_params(info.name, info.params, &model_given, ctx, decl.span, diags);
+    for (name, course) in courses {
+        params.insert(name, course);
+    }
     let shape = shape?;
     if let Some(check) = info.check
         && let Err(problem) = check(shape.iter().product(), &|name| params.number(name))

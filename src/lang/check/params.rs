@@ -641,3 +641,108 @@ pub fn unknown_in_family<'a>(
     }
     d
 }
+
+/// `steps(times = [...], values = [...])` or `ramp(...)` for a parameter that may follow a
+/// course in time: times ≥ 0 and strictly ascending, one value (of the parameter's
+/// dimension and range) per time.
+pub fn time_course(
+    spec: &ParamSpec,
+    call: &crate::lang::ast::Call,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Value> {
+    let ParamKind::Quantity { dim, range, .. } = spec.kind else {
+        return None;
+    };
+    let name = spec.name;
+    let which = call.name.name.as_str();
+    let mut columns: [Option<(Vec<f64>, Span)>; 2] = [None, None];
+    for (i, arg) in call.args.args.iter().enumerate() {
+        let slot = match arg.name.as_ref().map(|n| n.name.as_str()) {
+            Some("times") => 0,
+            Some("values") => 1,
+            None if i < 2 => i,
+            Some(other) => {
+                let mut d =
+                    Diagnostic::error("E0102", format!("unknown argument `{other}` for {which}"))
+                        .with_label(arg.span, format!("{which} takes `times` and `values`"));
+                if let Some(s) = suggest(other, ["times", "values"]) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
+                }
+                diags.push(d);
+                return None;
+            }
+            None => {
+                diags.push(
+                    Diagnostic::error("E0305", format!("too many arguments for {which}"))
+                        .with_label(arg.span, "unexpected argument"),
+                );
+                return None;
+            }
+        };
+        let (item_dim, item_range) = if slot == 0 {
+            (Dim::TIME, Range::NonNegative)
+        } else {
+            (dim, range)
+        };
+        let items = match eval(&arg.value, diags)? {
+            Val::List(items) => items,
+            other => {
+                diags.push(mismatch(
+                    if slot == 0 { "times" } else { "values" },
+                    "a list",
+                    &other,
+                    arg.value.span,
+                ));
+                return None;
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (item, span) in items {
+            match quantity(name, item_dim, item_range, false, item, span, diags)? {
+                Value::Number(x) => out.push(x),
+                _ => return None,
+            }
+        }
+        columns[slot] = Some((out, arg.value.span));
+    }
+    let [Some((times, times_span)), Some((values, values_span))] = columns else {
+        diags.push(
+            Diagnostic::error("E0302", format!("{which} needs `times` and `values`"))
+                .with_label(call.span, "missing `times` or `values`")
+                .with_help(format!(
+                    "write `{name} = {which}(times = [0 ms, 100 ms], values = [...])`"
+                )),
+        );
+        return None;
+    };
+    if times.is_empty() || times.len() != values.len() {
+        diags.push(
+            Diagnostic::error(
+                "E0305",
+                format!(
+                    "{which} has {} times and {} values; it needs one value per time",
+                    times.len(),
+                    values.len()
+                ),
+            )
+            .with_label(times_span, format!("{} times", times.len()))
+            .with_label(values_span, format!("{} values", values.len())),
+        );
+        return None;
+    }
+    if let Some(w) = times.windows(2).position(|w| w[1] <= w[0]) {
+        diags.push(
+            Diagnostic::error("E0301", format!("the times of {which} must be ascending"))
+                .with_label(
+                    times_span,
+                    format!("{} ms comes after {} ms", times[w + 1], times[w]),
+                ),
+        );
+        return None;
+    }
+    Some(Value::Timed(crate::ir::TimeCourse {
+        times,
+        values,
+        ramp: which == "ramp",
+    }))
+}

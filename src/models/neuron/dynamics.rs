@@ -61,6 +61,9 @@ pub struct GroupSpec<'a> {
     pub initial: &'a dyn Fn(&str) -> Result<Option<Values>, String>,
     /// A list-valued parameter (`times`), in internal units.
     pub list: &'a dyn Fn(&str) -> Option<Vec<f64>>,
+    /// The course in time of a parameter given as `steps(...)` or `ramp(...)` (only those
+    /// the model lists in `NeuronInfo::time_varying`); `param` then gives its value at 0.
+    pub course: &'a dyn Fn(&str) -> Option<crate::ir::TimeCourse>,
     /// The random stream of neuron `i` of the group; independent of how the population is
     /// split between threads.
     pub neuron_stream: &'a dyn Fn(usize) -> Xoshiro256PlusPlus,
@@ -100,6 +103,8 @@ pub trait NeuronGroup: Send {
 /// group is generic over this, so both cases are monomorphic.
 pub trait Coefficients<T>: Send + 'static {
     fn at(&self, i: usize) -> T;
+    /// Changes the coefficients of every neuron (index, coefficients) in place.
+    fn update(&mut self, f: &dyn Fn(usize, &mut T));
 }
 
 /// The same coefficients for every neuron of a group.
@@ -110,12 +115,50 @@ impl<T: Copy + Send + 'static> Coefficients<T> for Uniform<T> {
     fn at(&self, _: usize) -> T {
         self.0
     }
+
+    fn update(&mut self, f: &dyn Fn(usize, &mut T)) {
+        f(0, &mut self.0)
+    }
 }
 
 impl<T: Copy + Send + 'static> Coefficients<T> for Vec<T> {
     #[inline(always)]
     fn at(&self, i: usize) -> T {
         self[i]
+    }
+
+    fn update(&mut self, f: &dyn Fn(usize, &mut T)) {
+        for (i, c) in self.iter_mut().enumerate() {
+            f(i, c)
+        }
+    }
+}
+
+/// A parameter that follows a course in time (`i_offset = steps(...)`): tells a group, at
+/// the start of each step, the value when it differs from the previous step's.
+pub struct Drive {
+    course: crate::ir::TimeCourse,
+    dt: f64,
+    last: f64,
+}
+
+impl Drive {
+    /// The drive of parameter `name`, if the population gave it a course.
+    pub fn of(spec: &GroupSpec, name: &str) -> Option<Drive> {
+        (spec.course)(name).map(|course| Drive {
+            last: course.at(0.0),
+            course,
+            dt: spec.dt,
+        })
+    }
+
+    /// The value for step `step` (held over the step, taken at its start), if it changed.
+    pub fn changed(&mut self, step: u64) -> Option<f64> {
+        let now = self.course.at(step as f64 * self.dt);
+        (now != self.last).then(|| {
+            self.last = now;
+            now
+        })
     }
 }
 

@@ -68,6 +68,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[Dim::VOLTAGE],
+    time_varying: &[],
     accepts_input: true,
     check: None,
     whole_sequence: false,

@@ -50,7 +50,8 @@
 use std::ops::Range as IndexRange;
 
 use super::dynamics::{
-    GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps, with_wide_simd,
+    Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps,
+    with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec};
 use crate::models::{Mode, ParamSpec, Range};
@@ -148,6 +149,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[Dim::VOLTAGE, Dim::CURRENT],
+    time_varying: &["i_offset"],
     accepts_input: true,
     check: None,
     whole_sequence: false,
@@ -185,6 +187,7 @@ struct Coefficients {
 /// Access to the coefficients of neuron `i`: scalars shared by all, or per-neuron arrays.
 trait CoefficientSource: Send + 'static {
     fn at(&self, i: usize) -> Coefficients;
+    fn set_v_inf(&mut self, v_inf: &dyn Fn(usize) -> f32);
 }
 
 impl CoefficientSource for Coefficients {
@@ -192,12 +195,22 @@ impl CoefficientSource for Coefficients {
     fn at(&self, _: usize) -> Coefficients {
         *self
     }
+
+    fn set_v_inf(&mut self, v_inf: &dyn Fn(usize) -> f32) {
+        self.v_inf = v_inf(0);
+    }
 }
 
 impl CoefficientSource for Vec<Coefficients> {
     #[inline(always)]
     fn at(&self, i: usize) -> Coefficients {
         self[i]
+    }
+
+    fn set_v_inf(&mut self, v_inf: &dyn Fn(usize) -> f32) {
+        for (i, c) in self.iter_mut().enumerate() {
+            c.v_inf = v_inf(i);
+        }
     }
 }
 
@@ -213,6 +226,8 @@ struct LifGroup<C> {
     fired: Vec<u8>,
     /// tau_m / cm per neuron: mV of voltage form per pA.
     mv_per_pa: Values,
+    /// A time course of `i_offset`, with v_rest per neuron to rebuild v_inf.
+    drive: Option<(Drive, Values)>,
 }
 
 impl SpikingModel for Lif {
@@ -282,12 +297,14 @@ impl SpikingModel for Lif {
             i_e[i] *= mv_per_pa.at(i) as f32;
             i_i[i] *= mv_per_pa.at(i) as f32;
         }
+        let drive = Drive::of(spec, "i_offset").map(|d| (d, v_rest.clone()));
         fn group<C: CoefficientSource>(
             coefficients: C,
             v: Vec<f32>,
             i_e: Vec<f32>,
             i_i: Vec<f32>,
             mv_per_pa: Values,
+            drive: Option<(Drive, Values)>,
         ) -> Box<dyn NeuronGroup> {
             let n = v.len();
             Box::new(LifGroup {
@@ -298,19 +315,27 @@ impl SpikingModel for Lif {
                 refractory: vec![0; n],
                 fired: vec![0; n],
                 mv_per_pa,
+                drive,
             })
         }
         if all.iter().all(|values| values.is_same()) {
-            Ok(group(at(0), v, i_e, i_i, mv_per_pa))
+            Ok(group(at(0), v, i_e, i_i, mv_per_pa, drive))
         } else {
             let per_neuron: Vec<Coefficients> = (0..n).map(at).collect();
-            Ok(group(per_neuron, v, i_e, i_i, mv_per_pa))
+            Ok(group(per_neuron, v, i_e, i_i, mv_per_pa, drive))
         }
     }
 }
 
 impl<C: CoefficientSource> NeuronGroup for LifGroup<C> {
-    fn step(&mut self, _step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+    fn step(&mut self, step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        if let Some((drive, v_rest)) = &mut self.drive
+            && let Some(current) = drive.changed(step)
+        {
+            let r = &self.mv_per_pa;
+            self.coefficients
+                .set_v_inf(&|i| (v_rest.at(i) + current * r.at(i)) as f32);
+        }
         let n = self.v.len();
         let (v, i_e, i_i) = (&mut self.v[..n], &mut self.i_e[..n], &mut self.i_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);

@@ -118,6 +118,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[Dim::CONDUCTANCE],
+    time_varying: &[],
     accepts_input: true,
     check: None,
     whole_sequence: false,

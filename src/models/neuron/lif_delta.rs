@@ -30,8 +30,8 @@
 use std::ops::Range as IndexRange;
 
 use super::dynamics::{
-    Coefficients, GroupSpec, Input, NeuronGroup, SpikingModel, Uniform, all_same, collect_fired,
-    steps, with_wide_simd,
+    Coefficients, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Uniform, Values, all_same,
+    collect_fired, steps, with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec};
 use crate::models::{Mode, ParamSpec, Range};
@@ -103,6 +103,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[Dim::VOLTAGE],
+    time_varying: &["i_offset"],
     accepts_input: true,
     check: None,
     whole_sequence: false,
@@ -126,6 +127,8 @@ struct Step {
 
 struct LifDeltaGroup<C> {
     coefficients: C,
+    /// A time course of `i_offset`, with v_rest and tau_m/cm per neuron to rebuild v_inf.
+    drive: Option<(Drive, Values, Values)>,
     v: Vec<f32>,
     /// Steps of refractoriness left.
     refractory: Vec<i32>,
@@ -164,10 +167,19 @@ impl SpikingModel for LifDelta {
             Some(values) => values.to_f32(n),
             None => (0..n).map(|i| v_rest.at(i) as f32).collect(),
         };
-        fn group<C: Coefficients<Step>>(coefficients: C, v: Vec<f32>) -> Box<dyn NeuronGroup> {
+        let drive = Drive::of(spec, "i_offset").map(|d| {
+            let r = Values::Each((0..n).map(|i| tau_m.at(i) / cm.at(i)).collect());
+            (d, v_rest.clone(), r)
+        });
+        fn group<C: Coefficients<Step>>(
+            coefficients: C,
+            v: Vec<f32>,
+            drive: Option<(Drive, Values, Values)>,
+        ) -> Box<dyn NeuronGroup> {
             let n = v.len();
             Box::new(LifDeltaGroup {
                 coefficients,
+                drive,
                 v,
                 refractory: vec![0; n],
                 fired: vec![0; n],
@@ -183,15 +195,21 @@ impl SpikingModel for LifDelta {
             &i_offset,
         ];
         Ok(if all_same(&all) {
-            group(Uniform(at(0)), v)
+            group(Uniform(at(0)), v, drive)
         } else {
-            group((0..n).map(at).collect::<Vec<_>>(), v)
+            group((0..n).map(at).collect::<Vec<_>>(), v, drive)
         })
     }
 }
 
 impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
-    fn step(&mut self, _step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+    fn step(&mut self, step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        if let Some((drive, v_rest, r)) = &mut self.drive
+            && let Some(current) = drive.changed(step)
+        {
+            self.coefficients
+                .update(&|i, c| c.v_inf = (v_rest.at(i) + current * r.at(i)) as f32);
+        }
         let n = self.v.len();
         let v = &mut self.v[..n];
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
@@ -237,7 +255,6 @@ impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::models::neuron::dynamics::Values;
     use rand::SeedableRng;
 
     fn build(params: &[(&str, f64)], v0: f64) -> Box<dyn NeuronGroup> {
@@ -260,6 +277,7 @@ mod tests {
             param: &param,
             initial: &initial,
             list: &|_| None,
+            course: &|_| None,
             neuron_stream: &stream,
         };
         DYNAMICS.build(&spec).expect("builds")

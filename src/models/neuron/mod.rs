@@ -44,6 +44,9 @@ pub struct NeuronInfo {
     /// takes no synaptic input). The checker accepts exactly these; the engine's
     /// `NeuronGroup::weight_factor` must give a factor for each (a test holds them together).
     pub weights: &'static [Dim],
+    /// Parameters that may follow a course in time (`i_offset = steps(...)`, a Poisson
+    /// `rate = ramp(...)`); the model's group reads the course through `GroupSpec::course`.
+    pub time_varying: &'static [&'static str],
     /// Whether the model receives synaptic input (sources do not).
     pub accepts_input: bool,
     /// A constraint between the size and the parameters that ranges cannot state (heads
@@ -76,6 +79,7 @@ impl NeuronInfo {
             state: &[],
             spikes: false,
             weights: &[Dim::NONE],
+            time_varying: &[],
             accepts_input: true,
             check: None,
             whole_sequence: false,

@@ -42,6 +42,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[],
+    time_varying: &["rate"],
     accepts_input: false,
     check: None,
     whole_sequence: false,
@@ -72,6 +73,8 @@ struct PoissonGroup {
     residual: Vec<f64>,
     /// Expected events per step (`rate·dt`) per neuron.
     hazard: Vec<f64>,
+    /// A rate that follows a course in time (the same for every neuron), and dt.
+    course: Option<(crate::ir::TimeCourse, f64)>,
     streams: Vec<rand_xoshiro::Xoshiro256PlusPlus>,
     start: u64,
     stop: u64,
@@ -98,9 +101,11 @@ impl dynamics::SpikingModel for Poisson {
         } else {
             (stop_ms / spec.dt).round().max(0.0) as u64
         };
+        let course = (spec.course)("rate");
+        let peak = course.as_ref().map(|c| c.max());
         let hazard = (0..spec.n)
             .map(|i| {
-                let r = rate.at(i);
+                let r = peak.unwrap_or(rate.at(i));
                 if r < 0.0 || !r.is_finite() {
                     Err(format!("`rate` must be >= 0, not {} Hz", r * 1e3))
                 } else if r * spec.dt > MAX_SPIKES_PER_STEP {
@@ -122,6 +127,7 @@ impl dynamics::SpikingModel for Poisson {
         Ok(Box::new(PoissonGroup {
             residual,
             hazard,
+            course: course.map(|c| (c, spec.dt)),
             streams,
             start,
             stop,
@@ -135,8 +141,13 @@ impl dynamics::NeuronGroup for PoissonGroup {
         if step < self.start || step >= self.stop {
             return;
         }
+        // An inhomogeneous rate: the hazard of this step is rate(t)·dt at its start.
+        let shared = self
+            .course
+            .as_ref()
+            .map(|(c, dt)| c.at(step as f64 * dt).max(0.0) * dt);
         for i in 0..self.residual.len() {
-            let mut left = self.residual[i] - self.hazard[i];
+            let mut left = self.residual[i] - shared.unwrap_or(self.hazard[i]);
             while left <= 0.0 {
                 fired.push(first_id + i as u32);
                 left += exponential(&mut self.streams[i]);
@@ -174,6 +185,7 @@ mod tests {
             param: &param,
             initial: &|_| Ok(None),
             list: &|_| None,
+            course: &|_| None,
             neuron_stream: &stream,
         };
         let mut group = DYNAMICS.build(&spec).expect("builds");
@@ -240,6 +252,7 @@ mod tests {
             param: &param,
             initial: &|_| Ok(None),
             list: &|_| None,
+            course: &|_| None,
             neuron_stream: &stream,
         };
         let error = DYNAMICS.build(&spec).err().expect("refused");

@@ -22,6 +22,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[],
+    time_varying: &[],
     accepts_input: false,
     check: None,
     whole_sequence: false,

@@ -257,6 +257,8 @@ fn resolve(
     match value {
         None => Ok(None),
         Some(Value::Number(x)) => Ok(Some(Values::Same(*x))),
+        // The model follows the course itself (`GroupSpec::course`); this is its start.
+        Some(Value::Timed(c)) => Ok(Some(Values::Same(c.at(0.0)))),
         Some(Value::Dist(d)) => {
             let key = name_id(name);
             Ok(Some(Values::Each(
@@ -352,6 +354,10 @@ fn build_groups(
             Some(Value::Number(x)) => Some(vec![*x]),
             _ => None,
         };
+        let course = |name: &str| match population.params.get(name) {
+            Some(Value::Timed(c)) => Some(c.clone()),
+            _ => None,
+        };
         let start = in_population.start;
         let neuron_stream =
             |i: usize| stream(seed, Purpose::Spikes, &[index as u64, (start + i) as u64]);
@@ -361,6 +367,7 @@ fn build_groups(
             param: &param,
             initial: &initial,
             list: &list,
+            course: &course,
             neuron_stream: &neuron_stream,
         };
         let dynamics = model
