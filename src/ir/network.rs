@@ -165,6 +165,19 @@ impl Dataset {
     }
 }
 
+impl DataSource {
+    /// Whether the rows come with targets (a loss and accuracy can be measured on them).
+    pub fn has_targets(&self) -> bool {
+        match self {
+            DataSource::Inline { rows } => rows.iter().any(|r| r.targets.is_some()),
+            DataSource::Csv {
+                target, targets, ..
+            } => !target.is_empty() || !targets.is_empty(),
+            DataSource::Idx { labels, .. } => labels.is_some(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum DataSource {
     /// Rows written in the file; `targets` is `None` for unsupervised rows.

@@ -203,6 +203,7 @@ pub fn lower_network(
             network.evaluate = protocol::evaluate(b, mode, &ctx, diags);
         }
     }
+    targets_needed(&network, diags);
     // `--set simulate=2s` (or `simulate.duration=2s`) replaces the file's duration.
     let duration_override = overrides.iter().enumerate().rev().find(|(_, o)| {
         (o.target.is_none() && o.param.name == "simulate")
@@ -277,6 +278,43 @@ pub fn lower_network(
     }
 
     ok.then_some(network)
+}
+
+/// What the engine would refuse at run time is refused here: a loss, a validation set or
+/// an evaluation of loss or accuracy on a dataset without targets.
+fn targets_needed(network: &Network, diags: &mut Vec<Diagnostic>) {
+    let lacks = |name: &str| network.dataset(name).filter(|d| !d.source.has_targets());
+    let mut report = |name: &str, why: &str, at: Span| {
+        if let Some(d) = lacks(name) {
+            diags.push(
+                Diagnostic::error(
+                    "E0509",
+                    format!("dataset `{name}` has no targets, but {why} needs them"),
+                )
+                .with_label(at, format!("{why} on `{name}`"))
+                .with_label(d.span, "rows without targets")
+                .with_help(
+                    "give the rows targets (`[inputs] -> [targets]`, `target = \"label\"`, \
+                     `labels = \"...\"`), or measure something that needs none",
+                ),
+            );
+        }
+    };
+    if let Some(t) = &network.train {
+        // A GAN's rows are samples for the generator's output: they need no targets.
+        if t.loss.is_some() && t.adversarial.is_none() {
+            report(&t.data, "training with a loss", t.span);
+        }
+        if let Some(v) = &t.validate {
+            report(v, "validation", t.span);
+        }
+    }
+    if let Some(e) = &network.evaluate {
+        let measured = e.metrics.iter().any(|m| m == "loss" || m == "accuracy");
+        if measured {
+            report(&e.data, "measuring loss or accuracy", e.span);
+        }
+    }
 }
 
 fn stmt_span(stmt: &Stmt) -> Span {
