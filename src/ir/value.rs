@@ -53,39 +53,7 @@ impl Value {
     }
 }
 
-/// A parameter's course in time: `steps(times = [0 ms, 100 ms], values = [0 pA, 200 pA])`
-/// holds each value from its time to the next (NEST's `step_current_generator` and
-/// `inhomogeneous_poisson_generator`); `ramp(...)` interpolates linearly between the points
-/// (Brian2's `TimedArray` with interpolation). Before the first time the value is 0; after
-/// the last it stays at the last value. Times in ms, ascending; values in internal units.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimeCourse {
-    pub times: Vec<f64>,
-    pub values: Vec<f64>,
-    pub ramp: bool,
-}
-
-impl TimeCourse {
-    /// The value at time `t` (ms).
-    pub fn at(&self, t: f64) -> f64 {
-        let after = self.times.partition_point(|&x| x <= t);
-        if after == 0 {
-            return 0.0;
-        }
-        let i = after - 1;
-        if !self.ramp || after == self.times.len() {
-            return self.values[i];
-        }
-        let (t0, t1) = (self.times[i], self.times[after]);
-        let (v0, v1) = (self.values[i], self.values[after]);
-        v0 + (v1 - v0) * (t - t0) / (t1 - t0)
-    }
-
-    /// The largest value the course takes.
-    pub fn max(&self) -> f64 {
-        self.values.iter().copied().fold(0.0, f64::max)
-    }
-}
+pub use crate::models::course::TimeCourse;
 
 /// A call with named arguments; defaults from the callee's registry are already filled in.
 #[derive(Debug, Clone, PartialEq)]

@@ -288,7 +288,7 @@ fn targets_needed(network: &Network, diags: &mut Vec<Diagnostic>) {
         if let Some(d) = lacks(name) {
             diags.push(
                 Diagnostic::error(
-                    "E0509",
+                    "E0511",
                     format!("dataset `{name}` has no targets, but {why} needs them"),
                 )
                 .with_label(at, format!("{why} on `{name}`"))

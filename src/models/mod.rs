@@ -9,6 +9,7 @@
 
 pub mod activation;
 pub mod connector;
+pub mod course;
 pub mod init;
 pub mod loss;
 pub mod neuron;

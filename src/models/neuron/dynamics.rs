@@ -63,7 +63,7 @@ pub struct GroupSpec<'a> {
     pub list: &'a dyn Fn(&str) -> Option<Vec<f64>>,
     /// The course in time of a parameter given as `steps(...)` or `ramp(...)` (only those
     /// the model lists in `NeuronInfo::time_varying`); `param` then gives its value at 0.
-    pub course: &'a dyn Fn(&str) -> Option<crate::ir::TimeCourse>,
+    pub course: &'a dyn Fn(&str) -> Option<crate::models::course::TimeCourse>,
     /// The random stream of neuron `i` of the group; independent of how the population is
     /// split between threads.
     pub neuron_stream: &'a dyn Fn(usize) -> Xoshiro256PlusPlus,
@@ -137,7 +137,7 @@ impl<T: Copy + Send + 'static> Coefficients<T> for Vec<T> {
 /// A parameter that follows a course in time (`i_offset = steps(...)`): tells a group, at
 /// the start of each step, the value when it differs from the previous step's.
 pub struct Drive {
-    course: crate::ir::TimeCourse,
+    course: crate::models::course::TimeCourse,
     dt: f64,
     last: f64,
 }

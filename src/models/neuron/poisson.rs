@@ -74,7 +74,7 @@ struct PoissonGroup {
     /// Expected events per step (`rate·dt`) per neuron.
     hazard: Vec<f64>,
     /// A rate that follows a course in time (the same for every neuron), and dt.
-    course: Option<(crate::ir::TimeCourse, f64)>,
+    course: Option<(crate::models::course::TimeCourse, f64)>,
     streams: Vec<rand_xoshiro::Xoshiro256PlusPlus>,
     start: u64,
     stop: u64,
