@@ -435,11 +435,29 @@ impl Hdf5Recorder {
         // 2. Spike groups, copied with their enum `sorting` attribute; sample groups.
         let template = File::from_bytes(SORTING_TEMPLATE.to_vec())
             .map_err(|e| hdf5_error(Path::new("sorting_by_time.h5"), "/", e))?;
-        for (_, group) in &spike_groups {
+        for (id, group) in &spike_groups {
             self.file()?
                 .copy_from(&template, SORTING_TEMPLATE_GROUP, group)
                 .map_err(self.err(group))?;
             self.groups.insert(group.clone());
+            // The recorded stretch of time, which rates over these spikes divide by.
+            let selection = &self.layout.spikes[id];
+            let (start, stop) = match self.layout.duration_ms {
+                Some(duration) => {
+                    let (start, stop) = selection.window_ms(duration);
+                    (start, Some(stop))
+                }
+                None => selection
+                    .window
+                    .map_or((0.0, None), |w| (w.start_ms, w.stop_ms)),
+            };
+            let g = self.file()?.group(group).map_err(self.err(group))?;
+            g.set_attr("start_ms", AttrValue::F64(start))
+                .map_err(self.err(group))?;
+            if let Some(stop) = stop {
+                g.set_attr("stop_ms", AttrValue::F64(stop))
+                    .map_err(self.err(group))?;
+            }
         }
         for group in &sample_groups {
             self.stage_groups(group)?;
@@ -806,6 +824,9 @@ impl Hdf5Recorder {
             return Ok(());
         };
         self.scratch_ids.clear();
+        if !streams.selection.keeps_time(time_ms) {
+            return Ok(());
+        }
         for &n in neurons {
             if streams.selection.keeps(n) {
                 self.scratch_ids.push(u64::from(n));
@@ -840,6 +861,9 @@ impl Hdf5Recorder {
         let Some(layout) = self.layout.samples.get(&record) else {
             return Ok(());
         };
+        if !layout.keeps_time(time_ms) {
+            return Ok(());
+        }
         let parts = split_sample(layout, values).map_err(ObserveError)?;
         let mut newly_sized = Vec::new();
         let Some(streams) = self.samples.get_mut(&record) else {

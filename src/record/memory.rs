@@ -143,9 +143,10 @@ impl Observer for MemoryRecorder {
             )));
         };
         let train = self.spikes.entry(name.clone()).or_default();
+        // With `all_spikes`, a population's slice and window do not filter.
+        let in_window = self.all_spikes || selection.is_some_and(|s| s.keeps_time(time_ms));
         for &n in neurons {
-            // With `all_spikes`, a population's slice selection does not filter.
-            if self.all_spikes || selection.is_some_and(|s| s.keeps(n)) {
+            if self.all_spikes || (in_window && selection.is_some_and(|s| s.keeps(n))) {
                 train.times_ms.push(time_ms);
                 train.neurons.push(u64::from(n));
             }
@@ -157,6 +158,9 @@ impl Observer for MemoryRecorder {
         let Some(layout) = self.layout.samples.get(&record) else {
             return Ok(());
         };
+        if !layout.keeps_time(time_ms) {
+            return Ok(());
+        }
         let parts = split_sample(layout, values).map_err(ObserveError)?;
         for (column, part) in layout.columns.iter().zip(parts) {
             let series = self.samples.entry(column.group.clone()).or_default();
