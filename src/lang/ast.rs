@@ -170,10 +170,11 @@ pub enum SimulateDecl {
 pub struct RecordDecl {
     pub what: Ident,
     pub targets: Vec<Target>,
-    /// `from 100 ms`: the start of the recording window.
-    pub from: Option<Expr>,
+    /// `from 100 ms`: the start of the recording window (boxed, as is `until`, to keep
+    /// `Stmt` small).
+    pub from: Option<Box<Expr>>,
     /// `until 1 s`: the end of the recording window (excluded).
-    pub until: Option<Expr>,
+    pub until: Option<Box<Expr>>,
     pub every: Option<Expr>,
     pub span: Span,
 }

@@ -379,8 +379,8 @@ impl Lowerer {
         RecordDecl {
             what,
             targets,
-            from,
-            until,
+            from: from.map(Box::new),
+            until: until.map(Box::new),
             every,
             span,
         }

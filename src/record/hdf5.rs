@@ -435,12 +435,18 @@ impl Hdf5Recorder {
         // 2. Spike groups, copied with their enum `sorting` attribute; sample groups.
         let template = File::from_bytes(SORTING_TEMPLATE.to_vec())
             .map_err(|e| hdf5_error(Path::new("sorting_by_time.h5"), "/", e))?;
-        for (id, group) in &spike_groups {
+        for (_, group) in &spike_groups {
             self.file()?
                 .copy_from(&template, SORTING_TEMPLATE_GROUP, group)
                 .map_err(self.err(group))?;
             self.groups.insert(group.clone());
-            // The recorded stretch of time, which rates over these spikes divide by.
+        }
+        for group in &sample_groups {
+            self.stage_groups(group)?;
+        }
+        self.commit()?;
+        // The recorded stretch of time, which rates over these spikes divide by.
+        for (id, group) in &spike_groups {
             let selection = &self.layout.spikes[id];
             let (start, stop) = match self.layout.duration_ms {
                 Some(duration) => {
@@ -458,9 +464,6 @@ impl Hdf5Recorder {
                 g.set_attr("stop_ms", AttrValue::F64(stop))
                     .map_err(self.err(group))?;
             }
-        }
-        for group in &sample_groups {
-            self.stage_groups(group)?;
         }
         self.commit()?;
 
@@ -1177,6 +1180,23 @@ pub fn read_spikes(path: &Path, population: &str) -> Result<(Vec<f64>, Vec<u64>)
     times.truncate(common);
     ids.truncate(common);
     Ok((times, ids))
+}
+
+/// The recorded stretch of `/spikes/<population>`, from its attributes `start_ms` and
+/// `stop_ms`; `None` for what the file does not say (outputs written before windows).
+pub fn read_spike_window(
+    path: &Path,
+    population: &str,
+) -> Result<(Option<f64>, Option<f64>), RecordError> {
+    let file = open_for_reading(path)?;
+    let group = format!("spikes/{population}");
+    let g = file.group(&group).map_err(|_| RecordError::Missing {
+        path: path.to_path_buf(),
+        object: format!("/{group}"),
+    })?;
+    let attrs = g.attrs().map_err(|e| hdf5_error(path, &group, e))?;
+    let get = |name: &str| attrs.get(name).and_then(AttrValue::as_f64);
+    Ok((get("start_ms"), get("stop_ms")))
 }
 
 /// One sampled record column read back: `values` holds `times.len()` rows of `n_columns`.
