@@ -1383,3 +1383,74 @@ fn plot_replaces_pictures_only_with_force() {
     assert!(std::fs::read(&raster).unwrap().starts_with(b"\x89PNG"));
     assert!(rate.exists());
 }
+
+/// 50 Poisson neurons at 40 Hz recorded from 200 ms of a 500 ms run.
+const WINDOWED_SPIKING: &str = "network warm : spiking {
+    seed = 4
+    dt = 0.1 ms
+    population P : poisson[50] { rate = 40 Hz }
+    record spikes of P from 200 ms
+    simulate 500 ms
+}
+";
+
+#[test]
+fn a_record_window_keeps_its_spikes_and_inspect_rates_them_over_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "warm.net", WINDOWED_SPIKING);
+    let out = run_json(dir.path(), &file, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let output = dir.path().join("o.h5");
+    let (times, _) = neurosim::record::hdf5::read_spikes(&output, "P").expect("spikes");
+    assert!(times.len() > 200, "too few spikes to tell: {}", times.len());
+    assert!(
+        times.iter().all(|t| (200.0..=500.0).contains(t)),
+        "a spike outside the window: {:?}",
+        times.iter().find(|t| !(200.0..=500.0).contains(*t))
+    );
+    // The group says what was recorded.
+    assert_eq!(
+        neurosim::record::hdf5::read_spike_window(&output, "P").unwrap(),
+        (Some(200.0), Some(500.0))
+    );
+    // `run`'s own summary counts every spike of the whole run, so more than the window's.
+    let summary = last_json(&out);
+    let whole_run = summary["populations"]["P"]["spikes"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no spike count for P in {summary}"));
+    assert!(whole_run as usize > times.len(), "{summary}");
+
+    // The rate over the window: count / 50 neurons / 0.3 s, not over 0.5 s.
+    let expected = times.len() as f64 / 50.0 / 0.3;
+    let out = neurosim(&["inspect", "o.h5", "--json"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let json = last_json(&out);
+    let p = &json["spikes"]["P"];
+    assert_eq!(p["spikes"], times.len(), "{json}");
+    assert_eq!(p["window_ms"], serde_json::json!([200.0, 500.0]), "{json}");
+    let rate = p["rate_hz"].as_f64().expect("a rate");
+    assert!(
+        (rate - expected).abs() < 1e-9,
+        "{rate} Hz, expected {expected} Hz"
+    );
+    // Close to the 40 Hz the neurons fire at, which a division by 0.5 s would miss.
+    assert!((rate - 40.0).abs() < 8.0, "{rate} Hz");
+
+    let out = neurosim(&["inspect", "o.h5"], dir.path());
+    let stdout = text(&out.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("P "))
+        .unwrap_or_else(|| panic!("no row for P in {stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells[2], "200..500", "{row}");
+    assert_eq!(cells[4], format!("{expected:.3}"), "{row}");
+
+    let out = neurosim(&["plot", "o.h5", "--format", "svg"], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        dir.path().join("o_rate.svg").exists(),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -414,3 +414,61 @@ fn twenty_thousand_populations_compile() {
     assert_eq!((g.n_populations(), g.n_projections()), (n, n - 1));
     assert!(g.find_population(&format!("P{}", n - 1)).is_some());
 }
+
+#[test]
+fn record_windows_parse_in_any_order_and_from_stays_a_name() {
+    // `from` and `until` are contextual: populations may be named so, and the window
+    // clauses follow the targets in any order.
+    let c = compile_str(
+        "network n : spiking {\n\
+         population from : poisson[4] { rate = 10 Hz }\n\
+         population until : lif[3]\n\
+         from -> until : full { weight = 1 mV }\n\
+         record spikes of from from 100 ms until 400 ms\n\
+         record v of until every 2 ms until 1 s from 0.5 s\n\
+         simulate 2 s\n\
+         }",
+        &[],
+    );
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+    let network = &c.networks[0];
+    let windows: Vec<_> = network.records.iter().map(|r| r.window).collect();
+    assert_eq!(
+        windows,
+        vec![
+            Some(neurosim::ir::Window {
+                start_ms: 100.0,
+                stop_ms: Some(400.0)
+            }),
+            Some(neurosim::ir::Window {
+                start_ms: 500.0,
+                stop_ms: Some(1000.0)
+            }),
+        ]
+    );
+    assert_eq!(
+        network.records[1].every,
+        Some(neurosim::ir::Interval::Time(2.0))
+    );
+    let summary = lang::dump::summary(network);
+    assert!(
+        summary.contains("record spikes of from from 100 ms until 400 ms"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_record_window_without_until_runs_to_the_end() {
+    let c = compile_str(
+        "network n : spiking {\n population E : lif[3]\n record spikes of E from 0.2 s\n simulate 1 s\n}",
+        &[],
+    );
+    assert!(!c.has_errors(), "{}", render(&c.diagnostics, &c.sources));
+    assert_eq!(
+        c.networks[0].records[0].window,
+        Some(neurosim::ir::Window {
+            start_ms: 200.0,
+            stop_ms: None
+        })
+    );
+}

@@ -55,6 +55,7 @@ fn record(what: Recordable, targets: Vec<RecordTarget>) -> Record {
         what,
         targets,
         every: None,
+        window: None,
         span: Span::default(),
     }
 }
@@ -517,6 +518,7 @@ fn rate_network() -> Network {
     net.records = vec![
         Record {
             every: Some(Interval::Epochs(1)),
+            window: None,
             ..record(Recordable::Loss, vec![])
         },
         record(Recordable::Activation, vec![whole(y)]),

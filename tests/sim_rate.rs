@@ -191,6 +191,7 @@ fn xor() -> Network {
         what: Recordable::Activation,
         targets: vec![RecordTarget::Population { id: y, range: None }],
         every: None,
+        window: None,
         span: Default::default(),
     });
     net
@@ -281,6 +282,7 @@ fn hopfield() -> Network {
         what: Recordable::Activation,
         targets: vec![RecordTarget::Population { id: m, range: None }],
         every: None,
+        window: None,
         span: Default::default(),
     });
     net

@@ -77,6 +77,7 @@ fn record_state(net: &mut Network, var: &str, id: PopulationId, every: Option<f6
         what: Recordable::State(var.into()),
         targets: vec![RecordTarget::Population { id, range: None }],
         every: every.map(Interval::Time),
+        window: None,
         span: Span::default(),
     });
 }
@@ -589,6 +590,7 @@ fn stdp_network(inputs: usize, duration_ms: f64, w_max: f64) -> (Network, Projec
         what: Recordable::Weight,
         targets: vec![RecordTarget::Projection(projection)],
         every: Some(Interval::Time(duration_ms)),
+        window: None,
         span: Span::default(),
     });
     (net, projection)

@@ -15,7 +15,7 @@ use crate::ir::{Network, Recordable};
 use crate::models::loss::Loss;
 use crate::plot::{self, Series, SpikeTrain};
 use crate::record::hdf5::{
-    read_arrays, read_evaluation, read_provenance, read_spikes, read_status,
+    read_arrays, read_evaluation, read_provenance, read_spike_window, read_spikes, read_status,
 };
 use crate::record::{Layout, RecordError, SpikeSelection};
 
@@ -54,6 +54,20 @@ struct Spikes {
     neurons: u64,
     /// The half-open span of neuron ids recorded (`0..size` for a whole population).
     span: (u64, u64),
+    /// The stretch of simulated time recorded, in ms: `record ... from T until T` clipped
+    /// to the run, or the whole run. Rates divide by its length.
+    window_ms: (f64, f64),
+}
+
+impl Spikes {
+    fn window_length_ms(&self) -> f64 {
+        self.window_ms.1 - self.window_ms.0
+    }
+
+    /// Mean rate in Hz per recorded neuron over the recorded window.
+    fn rate_hz(&self) -> f64 {
+        rate_hz(self.times.len(), self.neurons, self.window_length_ms())
+    }
 }
 
 fn io(path: &Path) -> impl Fn(RecordError) -> CliError + '_ {
@@ -161,13 +175,30 @@ fn read(path: &Path) -> Result<Contents, CliError> {
                 (end, (0, end))
             }
         };
+        // What the file says first; for outputs written before windows existed, what the
+        // stored source says, which is the whole run.
+        let (start, stop) = read_spike_window(path, &population).map_err(io(path))?;
+        let run_ms = layout.as_ref().and_then(|l| l.duration_ms);
+        let planned = selection.and_then(|s| run_ms.map(|d| s.window_ms(d)));
+        let window_ms = (
+            start.or(planned.map(|w| w.0)).unwrap_or(0.0),
+            stop.or(planned.map(|w| w.1)),
+        );
         spikes.push(Spikes {
             population,
             times,
             ids,
             neurons,
             span,
+            window_ms: (window_ms.0, window_ms.1.unwrap_or(f64::NAN)),
         });
+    }
+    // Without attributes or a network, the window ends at the last spike of any population.
+    let fallback = duration_ms(None, &spikes);
+    for s in &mut spikes {
+        if s.window_ms.1.is_nan() {
+            s.window_ms.1 = fallback;
+        }
     }
     let evaluation = read_evaluation(path).map_err(io(path))?;
     Ok(Contents {
@@ -312,7 +343,8 @@ fn inspect_json(c: &Contents) -> Json {
                 "neurons": s.neurons,
                 "node_ids": [s.span.0, s.span.1],
                 "spikes": s.times.len(),
-                "rate_hz": rate_hz(s.times.len(), s.neurons, t_ms),
+                "window_ms": [s.window_ms.0, s.window_ms.1],
+                "rate_hz": s.rate_hz(),
                 "cv_isi": cv_isi(&s.times, &s.ids),
             });
             (s.population.clone(), entry)
@@ -340,18 +372,34 @@ fn inspect_text(c: &Contents) -> String {
     let network = c.network.as_ref();
     let t_ms = duration_ms(network, &c.spikes);
     if !c.spikes.is_empty() {
-        let _ = writeln!(out, "  spikes over {} ms:", t_ms);
+        // A window column only when some population was recorded for less than the run.
+        let windowed = c.spikes.iter().any(|s| s.window_ms != (0.0, t_ms));
+        if windowed {
+            let _ = writeln!(out, "  spikes (run of {t_ms} ms; rates over each window):");
+        } else {
+            let _ = writeln!(out, "  spikes over {} ms:", t_ms);
+        }
+        let window_header = if windowed {
+            format!(" {:>18}", "window (ms)")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "    {:<12} {:>8} {:>12} {:>10} {:>8}",
+            "    {:<12} {:>8}{window_header} {:>12} {:>10} {:>8}",
             "population", "size", "spikes", "rate (Hz)", "CV ISI"
         );
         for s in &c.spikes {
-            let rate = rate_hz(s.times.len(), s.neurons, t_ms);
+            let rate = s.rate_hz();
             let cv = cv_isi(&s.times, &s.ids).map_or("-".to_string(), |cv| format!("{cv:.3}"));
+            let window = if windowed {
+                format!(" {:>18}", format!("{}..{}", s.window_ms.0, s.window_ms.1))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "    {:<12} {:>8} {:>12} {rate:>10.3} {cv:>8}",
+                "    {:<12} {:>8}{window} {:>12} {rate:>10.3} {cv:>8}",
                 s.population,
                 s.neurons,
                 s.times.len()
@@ -572,6 +620,7 @@ pub fn plot_file(
                 population: &s.population,
                 neurons: s.neurons,
                 ids: s.span.0..s.span.1,
+                window_ms: s.window_ms,
                 times_ms: &s.times,
                 node_ids: &s.ids,
             })

@@ -12,6 +12,6 @@ pub use graph::{Graph, PopulationId, ProjectionId};
 pub use network::{
     Adversarial, DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Interval,
     Network, Plasticity, Population, Projection, Receptor, Record, RecordTarget, Recordable,
-    Simulate, Train, TrainOptions,
+    Simulate, Train, TrainOptions, Window,
 };
 pub use value::{Call, DistKind, Distribution, Params, TimeCourse, Value};

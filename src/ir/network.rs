@@ -308,13 +308,42 @@ pub struct Simulate {
     pub span: Span,
 }
 
-/// `record WHAT of TARGETS [every INTERVAL]`.
+/// `record WHAT of TARGETS [from T] [until T] [every INTERVAL]`.
 #[derive(Debug, Clone)]
 pub struct Record {
     pub what: Recordable,
     pub targets: Vec<RecordTarget>,
     pub every: Option<Interval>,
+    /// `from`/`until`: when spikes and samples are kept (`None` = the whole run).
+    pub window: Option<Window>,
     pub span: Span,
+}
+
+/// A recording window of simulated time, in ms: what is stamped `t` is kept when
+/// `start_ms <= t < stop_ms` (no `stop_ms`: until the run ends).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    pub start_ms: f64,
+    pub stop_ms: Option<f64>,
+}
+
+impl Window {
+    /// Tolerance of the comparisons: times are stamped `(n + 1) * dt` in floating point, so
+    /// a stamp meant to be exactly `from` may come out a few ulps below it.
+    const SLACK_MS: f64 = 1e-9;
+
+    /// Whether a spike or sample stamped `time_ms` falls inside the window.
+    pub fn contains(&self, time_ms: f64) -> bool {
+        let slack = |t: f64| Self::SLACK_MS * t.abs().max(1.0);
+        time_ms >= self.start_ms - slack(self.start_ms)
+            && self.stop_ms.is_none_or(|stop| time_ms < stop - slack(stop))
+    }
+
+    /// The window's end in a run of `duration_ms`: `until`, or the run's end if sooner.
+    pub fn end_in(&self, duration_ms: f64) -> f64 {
+        self.stop_ms
+            .map_or(duration_ms, |stop| stop.min(duration_ms))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -165,11 +165,16 @@ pub enum SimulateDecl {
     Block(Block),
 }
 
-/// `record WHAT [of TARGETS] [every INTERVAL]`
+/// `record WHAT [of TARGETS] [from T] [until T] [every INTERVAL]` (clauses in any order)
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordDecl {
     pub what: Ident,
     pub targets: Vec<Target>,
+    /// `from 100 ms`: the start of the recording window (boxed, as is `until`, to keep
+    /// `Stmt` small).
+    pub from: Option<Box<Expr>>,
+    /// `until 1 s`: the end of the recording window (excluded).
+    pub until: Option<Box<Expr>>,
     pub every: Option<Expr>,
     pub span: Span,
 }

@@ -171,7 +171,17 @@ pub fn summary(n: &Network) -> String {
         } else {
             format!(" of {}", targets.join(", "))
         };
-        let _ = writeln!(s, "  record {what}{of}{every}");
+        let window = match r.window {
+            None => String::new(),
+            Some(w) => {
+                let until = w
+                    .stop_ms
+                    .map(|t| format!(" until {t} ms"))
+                    .unwrap_or_default();
+                format!(" from {} ms{until}", w.start_ms)
+            }
+        };
+        let _ = writeln!(s, "  record {what}{of}{window}{every}");
     }
     s
 }

@@ -253,11 +253,16 @@ pub fn lower_network(
         declared: &declared,
         projections: &proj_index,
     };
+    let mut checked = Vec::new();
     for r in &records {
         if let Some(rec) = protocol::record(r, mode, !trains.is_empty(), &scope, diags) {
-            network.records.push(rec);
+            checked.push((*r, rec));
         }
     }
+    protocol::record_windows(&checked, network.simulate.as_ref(), &network.graph, diags);
+    network
+        .records
+        .extend(checked.into_iter().map(|(_, rec)| rec));
 
     let mut ok = diags[n_before..].iter().all(|d| !d.is_error());
     // The graph as a whole, once every part of it is known to be right.

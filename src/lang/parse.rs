@@ -348,20 +348,60 @@ impl Lowerer {
         let mut inner = pair.into_inner();
         let what = self.ident(inner.next().expect("record what"));
         let mut targets = Vec::new();
-        let mut every = None;
+        let mut clauses: [Option<(Expr, Span)>; 3] = [None, None, None];
         for p in inner {
-            match p.as_rule() {
-                Rule::targets => targets = self.targets(p),
-                Rule::value => every = Some(self.value(p)),
+            let (slot, word) = match p.as_rule() {
+                Rule::targets => {
+                    targets = self.targets(p);
+                    continue;
+                }
+                Rule::record_from => (0, "from"),
+                Rule::record_until => (1, "until"),
+                Rule::record_every => (2, "every"),
                 r => unreachable!("record: {r:?}"),
+            };
+            let clause_span = self.span(&p);
+            let value = match p.as_rule() {
+                Rule::record_from => self.record_from(p),
+                Rule::record_until => self.record_until(p),
+                _ => self.record_every(p),
+            };
+            match &clauses[slot] {
+                Some((_, first)) => self.diagnostics.push(
+                    Diagnostic::error("E0504", format!("`{word}` is given twice in one `record`"))
+                        .with_label(clause_span, "given again here")
+                        .with_label(*first, "first given here"),
+                ),
+                None => clauses[slot] = Some((value, clause_span)),
             }
         }
+        let [from, until, every] = clauses.map(|c| c.map(|(value, _)| value));
         RecordDecl {
             what,
             targets,
+            from: from.map(Box::new),
+            until: until.map(Box::new),
             every,
             span,
         }
+    }
+
+    /// `from 100 ms`
+    fn record_from(&mut self, pair: Pair<Rule>) -> Expr {
+        let value = pair.into_inner().next().expect("record_from value");
+        self.value(value)
+    }
+
+    /// `until 1 s`
+    fn record_until(&mut self, pair: Pair<Rule>) -> Expr {
+        let value = pair.into_inner().next().expect("record_until value");
+        self.value(value)
+    }
+
+    /// `every 1 ms`, `every 2 epochs`
+    fn record_every(&mut self, pair: Pair<Rule>) -> Expr {
+        let value = pair.into_inner().next().expect("record_every value");
+        self.value(value)
     }
 
     fn targets(&mut self, pair: Pair<Rule>) -> Vec<Target> {

@@ -39,6 +39,8 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_train => "`train`",
         Rule::kw_evaluate => "`evaluate`",
         Rule::kw_inline => "`inline`",
+        Rule::kw_from => "`from`",
+        Rule::kw_until => "`until`",
         Rule::word_network => "`network`",
         Rule::word_import => "`import`",
         Rule::word_let => "`let`",
@@ -52,6 +54,8 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::word_train => "`train`",
         Rule::word_evaluate => "`evaluate`",
         Rule::word_inline => "`inline`",
+        Rule::word_from => "`from`",
+        Rule::word_until => "`until`",
         Rule::number => "a number",
         Rule::string | Rule::string_text => "a string",
         Rule::boolean => "`true` or `false`",
@@ -91,13 +95,17 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::evaluate => "`evaluate { ... }`",
         Rule::simulate => "`simulate`",
         Rule::record => "`record`",
+        Rule::record_clause => "`from`, `until` or `every`",
+        Rule::record_from => "`from TIME`",
+        Rule::record_until => "`until TIME`",
+        Rule::record_every => "`every INTERVAL`",
         Rule::targets | Rule::target => "a population or projection",
         Rule::slice => "a slice `[a..b]`",
     }
 }
 
-/// Words that cannot be names. `train`, `evaluate`, `inline`, `rate` and `spiking` are
-/// only special where they start a construct, so they stay usable as names.
+/// Words that cannot be names. `train`, `evaluate`, `inline`, `rate`, `spiking`, `from`
+/// and `until` are only special where they start a construct, so they stay usable as names.
 pub const KEYWORDS: &[&str] = &[
     "network",
     "import",

@@ -56,6 +56,9 @@ pub struct SpikeTrain<'a> {
     pub neurons: u64,
     /// The neuron ids the raster shows, one row each (the recorded slice).
     pub ids: std::ops::Range<u64>,
+    /// The stretch of time recorded, in ms (`record ... from T until T`, or the whole
+    /// run): a population rate is drawn over it only, not as zeros where nothing was kept.
+    pub window_ms: (f64, f64),
     pub times_ms: &'a [f64],
     pub node_ids: &'a [u64],
 }
@@ -253,7 +256,7 @@ pub fn population_rate(
     let rates: Vec<(String, Vec<f64>, Vec<f64>)> = trains
         .iter()
         .map(|t| {
-            let (x, y) = binned_rate(t, t_end_ms, bin_ms);
+            let (x, y) = binned_rate(t, bin_ms);
             (t.population.to_string(), x, y)
         })
         .collect();
@@ -265,17 +268,31 @@ pub fn population_rate(
     lines(path, title, "time (ms)", &y_desc, &series)
 }
 
-/// Bin centres (ms) and the rate in each bin, in Hz per recorded neuron.
-fn binned_rate(train: &SpikeTrain, t_end_ms: f64, bin_ms: f64) -> (Vec<f64>, Vec<f64>) {
-    let bins = ((t_end_ms / bin_ms).ceil() as usize).max(1);
+/// Bin centres (ms) and the rate in each bin, in Hz per recorded neuron, over the train's
+/// window: bins start at the window's start, and the last one, if cut short by the window's
+/// end, divides by its own width.
+fn binned_rate(train: &SpikeTrain, bin_ms: f64) -> (Vec<f64>, Vec<f64>) {
+    let (start, stop) = train.window_ms;
+    let length = stop - start;
+    // Also catches a NaN length.
+    if length.is_nan() || length <= 0.0 {
+        return (Vec::new(), Vec::new());
+    }
+    let bins = ((length / bin_ms).ceil() as usize).max(1);
     let mut counts = vec![0u64; bins];
     for &time in train.times_ms {
-        let b = ((time / bin_ms) as usize).min(bins - 1);
+        let b = (((time - start).max(0.0) / bin_ms) as usize).min(bins - 1);
         counts[b] += 1;
     }
-    let scale = 1000.0 / (bin_ms * train.neurons.max(1) as f64);
-    let x = (0..bins).map(|b| (b as f64 + 0.5) * bin_ms).collect();
-    let y = counts.iter().map(|&c| c as f64 * scale).collect();
+    let neurons = train.neurons.max(1) as f64;
+    let mut x = Vec::with_capacity(bins);
+    let mut y = Vec::with_capacity(bins);
+    for (b, &count) in counts.iter().enumerate() {
+        let lo = start + b as f64 * bin_ms;
+        let hi = (lo + bin_ms).min(stop);
+        x.push((lo + hi) / 2.0);
+        y.push(count as f64 * 1000.0 / ((hi - lo) * neurons));
+    }
     (x, y)
 }
 
@@ -445,6 +462,7 @@ mod tests {
             population: "E",
             neurons: 40,
             ids: 0..40,
+            window_ms: (0.0, 1000.0),
             times_ms: &times,
             node_ids: &ids,
         }];
@@ -484,10 +502,11 @@ mod tests {
             population: "E",
             neurons: 10,
             ids: 1000..1010,
+            window_ms: (0.0, 1000.0),
             times_ms: &times,
             node_ids: &ids,
         };
-        let (x, y) = binned_rate(&slice, 1000.0, 100.0);
+        let (x, y) = binned_rate(&slice, 100.0);
         assert_eq!(x.len(), 10);
         assert!(y.iter().all(|&r| (r - 5.0).abs() < 1e-9), "{y:?}");
         assert_eq!(raster_rows(std::slice::from_ref(&slice)), (1000.0, 1010.0));
@@ -495,10 +514,36 @@ mod tests {
             population: "I",
             neurons: 2500,
             ids: 0..2500,
+            window_ms: (0.0, 1000.0),
             times_ms: &[],
             node_ids: &[],
         };
         assert_eq!(raster_rows(&[slice, whole]), (1000.0, 3510.0));
+    }
+
+    #[test]
+    fn a_windowed_train_is_rated_over_its_window_only() {
+        // Recorded from 200 ms to 450 ms: 4 neurons, one spike each every 10 ms = 100 Hz.
+        let times: Vec<f64> = (0..100).map(|i| 200.0 + (i / 4) as f64 * 10.0).collect();
+        let ids: Vec<u64> = (0..100).map(|i| i % 4).collect();
+        let train = SpikeTrain {
+            population: "E",
+            neurons: 4,
+            ids: 0..4,
+            window_ms: (200.0, 450.0),
+            times_ms: &times,
+            node_ids: &ids,
+        };
+        let (x, y) = binned_rate(&train, 100.0);
+        // Bins 200..300, 300..400 and the short 400..450, each divided by its own width;
+        // nothing is drawn before 200 ms, where nothing was recorded.
+        assert_eq!(x, vec![250.0, 350.0, 425.0]);
+        assert!(y.iter().all(|&r| (r - 100.0).abs() < 1e-9), "{y:?}");
+        let empty = SpikeTrain {
+            window_ms: (300.0, 300.0),
+            ..train
+        };
+        assert_eq!(binned_rate(&empty, 100.0), (Vec::new(), Vec::new()));
     }
 
     #[test]
@@ -550,6 +595,7 @@ mod tests {
                 population: name,
                 neurons: 20,
                 ids: 0..20,
+                window_ms: (0.0, 1000.0),
                 times_ms: &times,
                 node_ids: &ids,
             })
@@ -579,6 +625,7 @@ mod tests {
             population: "E",
             neurons: 1,
             ids: 0..1,
+            window_ms: (0.0, 1000.0),
             times_ms: &[],
             node_ids: &[],
         }];

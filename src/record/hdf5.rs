@@ -445,6 +445,27 @@ impl Hdf5Recorder {
             self.stage_groups(group)?;
         }
         self.commit()?;
+        // The recorded stretch of time, which rates over these spikes divide by.
+        for (id, group) in &spike_groups {
+            let selection = &self.layout.spikes[id];
+            let (start, stop) = match self.layout.duration_ms {
+                Some(duration) => {
+                    let (start, stop) = selection.window_ms(duration);
+                    (start, Some(stop))
+                }
+                None => selection
+                    .window
+                    .map_or((0.0, None), |w| (w.start_ms, w.stop_ms)),
+            };
+            let g = self.file()?.group(group).map_err(self.err(group))?;
+            g.set_attr("start_ms", AttrValue::F64(start))
+                .map_err(self.err(group))?;
+            if let Some(stop) = stop {
+                g.set_attr("stop_ms", AttrValue::F64(stop))
+                    .map_err(self.err(group))?;
+            }
+        }
+        self.commit()?;
 
         // 3. Datasets.
         let root = self.file()?.root();
@@ -806,6 +827,9 @@ impl Hdf5Recorder {
             return Ok(());
         };
         self.scratch_ids.clear();
+        if !streams.selection.keeps_time(time_ms) {
+            return Ok(());
+        }
         for &n in neurons {
             if streams.selection.keeps(n) {
                 self.scratch_ids.push(u64::from(n));
@@ -840,6 +864,9 @@ impl Hdf5Recorder {
         let Some(layout) = self.layout.samples.get(&record) else {
             return Ok(());
         };
+        if !layout.keeps_time(time_ms) {
+            return Ok(());
+        }
         let parts = split_sample(layout, values).map_err(ObserveError)?;
         let mut newly_sized = Vec::new();
         let Some(streams) = self.samples.get_mut(&record) else {
@@ -1153,6 +1180,23 @@ pub fn read_spikes(path: &Path, population: &str) -> Result<(Vec<f64>, Vec<u64>)
     times.truncate(common);
     ids.truncate(common);
     Ok((times, ids))
+}
+
+/// The recorded stretch of `/spikes/<population>`, from its attributes `start_ms` and
+/// `stop_ms`; `None` for what the file does not say (outputs written before windows).
+pub fn read_spike_window(
+    path: &Path,
+    population: &str,
+) -> Result<(Option<f64>, Option<f64>), RecordError> {
+    let file = open_for_reading(path)?;
+    let group = format!("spikes/{population}");
+    let g = file.group(&group).map_err(|_| RecordError::Missing {
+        path: path.to_path_buf(),
+        object: format!("/{group}"),
+    })?;
+    let attrs = g.attrs().map_err(|e| hdf5_error(path, &group, e))?;
+    let get = |name: &str| attrs.get(name).and_then(AttrValue::as_f64);
+    Ok((get("start_ms"), get("stop_ms")))
 }
 
 /// One sampled record column read back: `values` holds `times.len()` rows of `n_columns`.

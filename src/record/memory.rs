@@ -143,9 +143,10 @@ impl Observer for MemoryRecorder {
             )));
         };
         let train = self.spikes.entry(name.clone()).or_default();
+        // With `all_spikes`, a population's slice and window do not filter.
+        let in_window = self.all_spikes || selection.is_some_and(|s| s.keeps_time(time_ms));
         for &n in neurons {
-            // With `all_spikes`, a population's slice selection does not filter.
-            if self.all_spikes || selection.is_some_and(|s| s.keeps(n)) {
+            if self.all_spikes || (in_window && selection.is_some_and(|s| s.keeps(n))) {
                 train.times_ms.push(time_ms);
                 train.neurons.push(u64::from(n));
             }
@@ -157,6 +158,9 @@ impl Observer for MemoryRecorder {
         let Some(layout) = self.layout.samples.get(&record) else {
             return Ok(());
         };
+        if !layout.keeps_time(time_ms) {
+            return Ok(());
+        }
         let parts = split_sample(layout, values).map_err(ObserveError)?;
         for (column, part) in layout.columns.iter().zip(parts) {
             let series = self.samples.entry(column.group.clone()).or_default();
@@ -199,5 +203,49 @@ impl Observer for MemoryRecorder {
 
     fn progress(&mut self, fraction: f64, what: &str) {
         self.progress = Some((fraction, what.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::Span;
+    use crate::ir::{Network, Population, Record, RecordTarget, Recordable, Window};
+    use crate::models::Mode;
+
+    #[test]
+    fn spikes_and_samples_outside_their_window_are_dropped() {
+        let mut net = Network::new("n", Mode::Spiking);
+        let e = net.graph.add_population(Population {
+            name: "E".into(),
+            model: crate::models::neuron::find("lif").expect("lif is registered"),
+            shape: vec![2],
+            params: Default::default(),
+            init: Default::default(),
+            span: Span::default(),
+        });
+        let whole = RecordTarget::Population { id: e, range: None };
+        let windowed = |what, start_ms, stop_ms| Record {
+            what,
+            targets: vec![whole.clone()],
+            every: None,
+            window: Some(Window { start_ms, stop_ms }),
+            span: Span::default(),
+        };
+        net.records = vec![
+            windowed(Recordable::Spikes, 10.0, None),
+            windowed(Recordable::State("v".into()), 1.0, Some(2.0)),
+        ];
+        let mut recorder = MemoryRecorder::new(&net).unwrap();
+        for step in 0..30 {
+            let t = f64::from(step + 1) * 0.5;
+            recorder.spikes(e, t, &[0, 1]).unwrap();
+            recorder.sample(1, t, &[-65.0, -64.0]).unwrap();
+        }
+        let spikes = &recorder.spikes["E"];
+        assert!(spikes.times_ms.iter().all(|&t| t >= 10.0), "{spikes:?}");
+        // Stamps 10.0, 10.5, ..., 15.0: 11 steps of two spikes.
+        assert_eq!(spikes.times_ms.len(), 22);
+        assert_eq!(recorder.samples["report/E/v"].times, vec![1.0, 1.5]);
     }
 }

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::ir::{self, PopulationId, RecordTarget, Recordable};
+use crate::ir::{self, PopulationId, RecordTarget, Recordable, Window};
 use crate::models::Mode;
 use crate::units::Dim;
 
@@ -123,6 +123,15 @@ pub struct SampleLayout {
     /// Unit of the `time` the engine passes: `ms` (spiking) or `step` (rate mode's counter).
     pub time_units: &'static str,
     pub columns: Vec<SampleColumns>,
+    /// `from`/`until`: samples stamped outside are dropped (`None` keeps all).
+    pub window: Option<Window>,
+}
+
+impl SampleLayout {
+    /// Whether a sample taken at `time` is kept.
+    pub fn keeps_time(&self, time: f64) -> bool {
+        self.window.is_none_or(|w| w.contains(time))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -163,6 +172,9 @@ pub struct Layout {
     pub samples: BTreeMap<usize, SampleLayout>,
     /// Whether any `record loss` / `record accuracy` statement or training is present.
     pub training: bool,
+    /// Simulated time of a spiking run (its steps times `dt`), where a window without
+    /// `until` ends; `None` without `simulate`.
+    pub duration_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -171,9 +183,26 @@ pub struct SpikeSelection {
     pub size: usize,
     /// Half-open neuron ranges kept; `None` keeps every neuron.
     pub ranges: Option<Vec<(usize, usize)>>,
+    /// When spikes are kept (`None`: the whole run). One per population: every record of
+    /// its spikes must ask for the same window (the checker refuses others with E0510).
+    pub window: Option<Window>,
 }
 
 impl SpikeSelection {
+    /// Whether a spike stamped `time_ms` is kept.
+    pub fn keeps_time(&self, time_ms: f64) -> bool {
+        self.window.is_none_or(|w| w.contains(time_ms))
+    }
+
+    /// The recorded stretch of a run of `duration_ms`, as stored in the attributes
+    /// `start_ms`/`stop_ms` of `/spikes/<population>`: the window clipped to the run.
+    pub fn window_ms(&self, duration_ms: f64) -> (f64, f64) {
+        match self.window {
+            None => (0.0, duration_ms),
+            Some(w) => (w.start_ms, w.end_in(duration_ms)),
+        }
+    }
+
     pub fn keeps(&self, neuron: u32) -> bool {
         match &self.ranges {
             None => true,
@@ -190,6 +219,13 @@ impl Layout {
     pub fn of(network: &ir::Network) -> Result<Layout, RecordError> {
         let mut layout = Layout {
             training: network.train.is_some(),
+            duration_ms: match network.mode {
+                Mode::Spiking => network
+                    .simulate
+                    .as_ref()
+                    .map(|s| (s.duration / network.dt).round() * network.dt),
+                Mode::Rate => None,
+            },
             ..Layout::default()
         };
         let mut used_groups: Vec<String> = Vec::new();
@@ -198,6 +234,11 @@ impl Layout {
             Mode::Rate => "step",
         };
         for (index, record) in network.records.iter().enumerate() {
+            if record.window.is_some() && network.mode == Mode::Rate {
+                return Err(RecordError::Layout(
+                    "a rate network has no simulated time to record a window of".into(),
+                ));
+            }
             match &record.what {
                 Recordable::Spikes => {
                     for target in &record.targets {
@@ -211,7 +252,14 @@ impl Layout {
                             population: population.name.clone(),
                             size: population.size(),
                             ranges: Some(Vec::new()),
+                            window: record.window,
                         });
+                        if entry.window != record.window {
+                            return Err(RecordError::Layout(format!(
+                                "the spikes of {} are recorded in two different windows",
+                                population.name
+                            )));
+                        }
                         match (range, &mut entry.ranges) {
                             (None, ranges) => *ranges = None,
                             (Some(r), Some(ranges)) => ranges.push(*r),
@@ -243,6 +291,7 @@ impl Layout {
                             units,
                             time_units,
                             columns,
+                            window: record.window,
                         },
                     );
                 }
@@ -265,6 +314,7 @@ impl Layout {
                             units: "1".into(),
                             time_units,
                             columns,
+                            window: record.window,
                         },
                     );
                 }
@@ -305,6 +355,7 @@ impl Layout {
                                 target,
                                 node_ids: None,
                             }],
+                            window: record.window,
                         },
                     );
                 }
@@ -425,6 +476,7 @@ mod tests {
             what,
             targets,
             every: None,
+            window: None,
             span: Span::default(),
         }
     }
@@ -471,6 +523,69 @@ mod tests {
     }
 
     #[test]
+    fn layout_keeps_one_spike_window_per_population() {
+        let mut net = Network::new("n", Mode::Spiking);
+        net.dt = 0.1;
+        net.simulate = Some(crate::ir::Simulate {
+            duration: 500.0,
+            span: Span::default(),
+        });
+        let e = net.graph.add_population(lif("E", 20));
+        let slice = |a, b| RecordTarget::Population {
+            id: e,
+            range: Some((a, b)),
+        };
+        let window = |start_ms, stop_ms| Window { start_ms, stop_ms };
+        let windowed = |targets, w: Window| Record {
+            window: Some(w),
+            ..record(Recordable::Spikes, targets)
+        };
+        // Two records of E with the same window merge their slices and keep the window.
+        net.records = vec![
+            windowed(vec![slice(0, 3)], window(200.0, None)),
+            windowed(vec![slice(10, 12)], window(200.0, None)),
+        ];
+        let layout = Layout::of(&net).unwrap();
+        let spikes = &layout.spikes[&e];
+        assert!(spikes.keeps(2) && spikes.keeps(11) && !spikes.keeps(5));
+        // Spikes are stamped at the end of their step: 200 ms is the first one kept, even
+        // when the stamp comes out a few ulps short of it.
+        assert!(!spikes.keeps_time(199.9));
+        assert!(spikes.keeps_time(2000.0 * 0.1) && spikes.keeps_time(199.999_999_999_999_97));
+        assert!(spikes.keeps_time(500.0));
+        assert_eq!(spikes.window_ms(500.0), (200.0, 500.0));
+        assert_eq!(layout.duration_ms, Some(500.0));
+
+        // `until` is excluded, and past the run's end the window stops with the run.
+        net.records = vec![windowed(vec![slice(0, 3)], window(100.0, Some(300.0)))];
+        let layout = Layout::of(&net).unwrap();
+        assert!(layout.spikes[&e].keeps_time(299.9) && !layout.spikes[&e].keeps_time(300.0));
+        assert_eq!(layout.spikes[&e].window_ms(250.0), (100.0, 250.0));
+
+        // Two different windows on one population: each would need its own duration, so
+        // the layout refuses them (the checker reports them first, with spans: E0510).
+        net.records = vec![
+            windowed(vec![slice(0, 3)], window(200.0, None)),
+            windowed(vec![slice(10, 12)], window(0.0, Some(100.0))),
+        ];
+        assert!(matches!(Layout::of(&net), Err(RecordError::Layout(_))));
+        net.records = vec![
+            windowed(vec![slice(0, 3)], window(200.0, None)),
+            record(Recordable::Spikes, vec![slice(10, 12)]),
+        ];
+        assert!(matches!(Layout::of(&net), Err(RecordError::Layout(_))));
+
+        // Samples carry their own record's window.
+        net.records = vec![Record {
+            window: Some(window(50.0, Some(60.0))),
+            ..record(Recordable::State("v".into()), vec![slice(0, 2)])
+        }];
+        let layout = Layout::of(&net).unwrap();
+        assert!(!layout.samples[&0].keeps_time(49.0));
+        assert!(layout.samples[&0].keeps_time(50.0) && !layout.samples[&0].keeps_time(60.0));
+    }
+
+    #[test]
     fn a_slice_past_the_population_is_a_layout_error() {
         let mut net = Network::new("n", Mode::Spiking);
         let e = net.graph.add_population(lif("E", 4));
@@ -503,6 +618,7 @@ mod tests {
                     node_ids: Some(vec![0]),
                 },
             ],
+            window: None,
         };
         let parts = split_sample(&layout, &[1.0, 2.0, 3.0]).unwrap();
         assert_eq!(parts, vec![&[1.0, 2.0][..], &[3.0][..]]);

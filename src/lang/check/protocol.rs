@@ -10,6 +10,7 @@ use crate::diag::{Diagnostic, Span, suggest};
 use crate::ir::{
     Adversarial, DataOptions, DataSource, Dataset, EarlyStopping, Evaluate, InlineRow, Interval,
     Params, ProjectionId, Record, RecordTarget, Recordable, Simulate, Train, TrainOptions, Value,
+    Window,
 };
 use crate::lang::ast::{
     Block, DataSourceDecl, DatasetDecl, Expr, ExprKind, Ident, RecordDecl, SimulateDecl, Target,
@@ -1200,12 +1201,132 @@ pub fn record(
                 .with_help(format!("write `record {what_name} every 1 epoch`")),
         );
     }
+    let window = record_window(decl, mode, diags);
     (diags.len() == n).then_some(Record {
         what,
         targets,
         every,
+        window,
         span: decl.span,
     })
+}
+
+/// `from T` / `until T`: times ≥ 0, `until` after `from`; spiking networks only.
+fn record_window(decl: &RecordDecl, mode: Mode, diags: &mut Vec<Diagnostic>) -> Option<Window> {
+    if decl.from.is_none() && decl.until.is_none() {
+        return None;
+    }
+    if mode == Mode::Rate {
+        let clause = decl.from.as_ref().or(decl.until.as_ref());
+        let span = clause.map_or(decl.span, |e| e.span);
+        let word = if decl.from.is_some() { "from" } else { "until" };
+        diags.push(
+            Diagnostic::error(
+                "E0509",
+                format!("`{word}` in a rate network: it has no simulated time"),
+            )
+            .with_label(span, "a recording window needs a spiking network")
+            .with_help(
+                "a rate network records per sample or per epoch; leave out `from` and `until`",
+            ),
+        );
+        return None;
+    }
+    let time = |name: &str, e: &Expr, diags: &mut Vec<Diagnostic>| {
+        let v = eval(e, diags)?;
+        quantity(name, Dim::TIME, Range::NonNegative, false, v, e.span, diags)?.as_number()
+    };
+    let start = decl.from.as_ref().map(|e| time("from", e, diags));
+    let stop = decl.until.as_ref().map(|e| time("until", e, diags));
+    let (start_ms, stop_ms) = match (start, stop) {
+        (Some(None), _) | (_, Some(None)) => return None,
+        (start, stop) => (start.flatten().unwrap_or(0.0), stop.flatten()),
+    };
+    if let (Some(stop), Some(until)) = (stop_ms, &decl.until)
+        && stop <= start_ms
+    {
+        let mut d = Diagnostic::error(
+            "E0301",
+            format!("the window ends at {stop} ms, not after it starts at {start_ms} ms"),
+        )
+        .with_label(until.span, "`until` must be after `from`");
+        if let Some(from) = &decl.from {
+            d = d.with_label(from.span, "starts here");
+        }
+        diags.push(d.with_help("a window keeps what is stamped `from <= t < until`"));
+        return None;
+    }
+    Some(Window { start_ms, stop_ms })
+}
+
+/// What only all records and the run's duration together show: a window that starts when
+/// the run is over records nothing, and the spikes of one population are kept in one window
+/// (`/spikes/<population>` is one SONATA group, and a rate over it must divide by one
+/// duration), so two spike records of it with different windows are refused.
+pub fn record_windows(
+    records: &[(&RecordDecl, Record)],
+    simulate: Option<&Simulate>,
+    graph: &crate::ir::Graph,
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (decl, r) in records {
+        if let (Some(window), Some(sim)) = (r.window, simulate)
+            && window.start_ms >= sim.duration
+        {
+            let span = decl.from.as_ref().map_or(decl.span, |e| e.span);
+            diags.push(
+                Diagnostic::error(
+                    "E0301",
+                    format!(
+                        "the window starts at {} ms, when the run of {} ms is over",
+                        window.start_ms, sim.duration
+                    ),
+                )
+                .with_label(span, "nothing would be recorded")
+                .with_label(sim.span, "the run ends here")
+                .with_help("start the window earlier, or simulate for longer"),
+            );
+        }
+    }
+    let mut first: Vec<(crate::ir::PopulationId, Option<Window>, Span)> = Vec::new();
+    let spike_records = records.iter().map(|(_, r)| r);
+    for r in spike_records.filter(|r| r.what == Recordable::Spikes) {
+        for t in &r.targets {
+            let RecordTarget::Population { id, .. } = t else {
+                continue;
+            };
+            match first.iter().find(|(p, _, _)| p == id) {
+                None => first.push((*id, r.window, r.span)),
+                Some((_, window, span)) if *window != r.window => {
+                    let describe = |w: &Option<Window>| match w {
+                        None => "the whole run".to_string(),
+                        Some(Window {
+                            start_ms,
+                            stop_ms: None,
+                        }) => format!("from {start_ms} ms"),
+                        Some(Window {
+                            start_ms,
+                            stop_ms: Some(stop),
+                        }) => format!("from {start_ms} ms until {stop} ms"),
+                    };
+                    let name = &graph.population(*id).name;
+                    diags.push(
+                        Diagnostic::error(
+                            "E0510",
+                            format!("the spikes of `{name}` are recorded in two different windows"),
+                        )
+                        .with_label(r.span, format!("{} here", describe(&r.window)))
+                        .with_label(*span, format!("{} here", describe(window)))
+                        .with_help(format!(
+                            "the spikes of one population are kept in one window; give every \
+                             `record spikes of {name}` the same `from` and `until`"
+                        )),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+    }
 }
 
 /// `every 1 ms` (a time) or `every 2 epochs`.
