@@ -312,6 +312,99 @@ fn a_rate_network_whose_batch_buffers_do_not_fit_is_refused_before_running() {
     assert!(!dir.path().join("long.h5").exists());
 }
 
+/// 15,000 `lif` neurons, all-to-all with probability 0.5: about 1.1e8 synapses.
+const DENSE_SPIKING: &str = "network dense : spiking {
+    seed = 3
+    dt = 0.1 ms
+    population E : lif[15000] { tau_m = 20 ms, v = uniform(-65 mV, -50 mV) }
+    E -> E : random(p = 0.5) { weight = 0.01 mV, receptor = excitatory }
+    record spikes of E
+    simulate 10 ms
+}
+";
+
+#[test]
+fn the_address_space_limit_of_ulimit_v_refuses_a_network_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "dense.net", DENSE_SPIKING);
+    // 1 GiB of address space, less than the ~1.5 GiB the synapses need.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$0\" check \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_neurosim"))
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .expect("sh runs");
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("E0900"), "{stderr}");
+    assert!(
+        stderr.contains("the address-space limit (ulimit -v) allows"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("projection E->E"), "{stderr}");
+    // Without the limit the same file is fine on a machine with a few GiB free.
+    let out = neurosim(&["check", file.to_str().unwrap()], dir.path());
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("112,492,500 synapses"), "{stdout}");
+}
+
+#[test]
+fn the_estimate_counts_plastic_tables_drawn_values_and_long_delay_rings() {
+    // Synapse bytes at the peak of the build: 14 B static, 32 B plastic, +4 B drawn weight,
+    // +2 B drawn delay (1,000,000 synapses each).
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "parts.net",
+        "network parts : spiking {
+    seed = 1
+    dt = 0.1 ms
+    population A : lif[1000]
+    population B : lif[1000]
+    A -> B : full { weight = 1 mV }
+    B -> A : full { weight = 0.1 mV, plasticity = stdp(w_max = 1 mV) }
+    A -> A : full(autapses = true) { weight = uniform(0 mV, 1 mV), delay = uniform(1 ms, 2 ms) }
+    simulate 1 ms
+}
+",
+    );
+    let out = neurosim(&["check", file.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+            .to_string()
+    };
+    assert!(line("A->B").ends_with("13.4 MiB"), "{stdout}");
+    assert!(line("B->A").ends_with("30.5 MiB"), "{stdout}");
+    assert!(line("A->A").ends_with("19.1 MiB"), "{stdout}");
+    // A 100 ms delay at 0.1 ms steps gives every neuron a ring of 1,024 slots × 2 receptors.
+    let file = write(
+        dir.path(),
+        "long.net",
+        "network long : spiking {
+    seed = 1
+    dt = 0.1 ms
+    population A : lif[50000]
+    population B : lif[50000]
+    A -> B : one_to_one { weight = 1 mV, delay = 100 ms }
+    simulate 1 ms
+}
+",
+    );
+    let out = neurosim(&["check", file.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    // 16 MiB base + 100,000 neurons × (64 B + 8,192 B of ring − the 16 B of a one-step
+    // ring counted in the 64) + 50,000 synapses × 14 B = 802.5 MiB.
+    assert!(stdout.contains("about 802.5 MiB of memory"), "{stdout}");
+}
+
 #[test]
 fn graph_renders_dot_and_json() {
     let dir = tempfile::tempdir().unwrap();
