@@ -12,7 +12,8 @@ use crate::models::connector::Shape;
 /// 32-bit target each) still exist next to the partition's table (32-bit ring slot, f32
 /// weight, 16-bit delay): 4 + 10. Measured peak RSS of `neurosim run` on 15,000 `lif`
 /// neurons with `random(p = 0.5)` (1.125e8 synapses, 10 ms): 1.47 GiB, 14.06 B per
-/// synapse; the former 12 B gave an estimate of 1.26 GiB (15 % low), 14 B gives 1.47 GiB.
+/// synapse; the former 12 B gave an estimate of 1.26 GiB (15 % low), 14 B (with
+/// [`BASE_BYTES`]) gives 1.48 GiB.
 pub const SPIKING_SYNAPSE_BYTES: f64 = 14.0;
 /// Bytes a plastic synapse costs instead at the peak of the build: the generated target (4)
 /// and the plastic table (ring slot 4, weight 4, delay 2, weight factor 4, rule 2, source 4,
@@ -33,8 +34,8 @@ pub const RATE_WEIGHT_BYTES: f64 = 16.0;
 /// written to the output. Measured on `lstm[1024]` (4.2e6 learned values), batch 256: over
 /// 5-step sequences peak RSS 205 MiB against an estimate of 149 MiB (27 % low), over 50
 /// steps 971 MiB against 915 MiB (6 % low); the gap, 48–56 MiB whatever the length, is
-/// about three f32 copies per learned value. With these 12 B: 199 MiB and 965 MiB, plus
-/// [`BASE_BYTES`].
+/// about three f32 copies per learned value. With these 12 B and [`BASE_BYTES`] the
+/// estimates are 213 MiB and 979 MiB.
 pub const RATE_OUTPUT_BYTES: f64 = 12.0;
 /// Bytes of state per neuron (a generous bound covering every model's state and buffers,
 /// not the delay rings).
