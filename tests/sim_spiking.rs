@@ -883,3 +883,62 @@ fn a_poisson_rate_follows_steps_and_ramps_in_time() {
         );
     }
 }
+
+/// Panics on the first spike or the first sample it is given.
+struct Panicking {
+    on_sample: bool,
+}
+
+impl Observer for Panicking {
+    fn spikes(&mut self, _: PopulationId, _: f64, _: &[u32]) -> Result<(), ObserveError> {
+        assert!(self.on_sample, "the observer fails on a spike");
+        Ok(())
+    }
+
+    fn sample(&mut self, _: usize, _: f64, _: &[f32]) -> Result<(), ObserveError> {
+        assert!(!self.on_sample, "the observer fails on a sample");
+        Ok(())
+    }
+}
+
+#[test]
+fn a_panicking_observer_ends_a_run_on_several_workers_with_an_error() {
+    for on_sample in [false, true] {
+        let mut net = cuba(400, 7, 200.0);
+        if on_sample {
+            record_state(&mut net, "v", PopulationId(0), Some(1.0));
+        }
+        // The run happens on another thread so that a hang fails the test instead of the
+        // whole suite.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .expect("thread pool");
+            let result = pool.install(|| {
+                let partitioning = spiking::Partitioning {
+                    min_neurons_per_worker: 1,
+                };
+                let mut observer = Panicking { on_sample };
+                spiking::run_partitioned(&net, &RunConfig::new(2), &mut observer, partitioning)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            });
+            let _ = done.send(result);
+        });
+        let result = finished
+            .recv_timeout(std::time::Duration::from_secs(120))
+            .expect("the run ends instead of hanging");
+        let error = result.expect_err("the run fails");
+        let expected = if on_sample {
+            "on a sample"
+        } else {
+            "on a spike"
+        };
+        assert!(
+            error.contains("the observer panicked") && error.contains(expected),
+            "{error}"
+        );
+    }
+}

@@ -18,6 +18,11 @@
 //! A third phase, only on steps where a record is due, lets worker 0 read state and weights.
 //! Nothing allocates inside the loop once the spike lists have grown to their working size.
 //!
+//! A panic ends the run rather than hanging it: one in the observer is caught on worker 0
+//! and returned as an error (the run stops at the end of the step, as for any observer
+//! error); one anywhere else poisons the barrier, every worker leaves the loop, and the
+//! panic propagates from [`run`].
+//!
 //! ## Determinism
 //!
 //! Random numbers come from streams keyed by ids (`sim::rng`), and a neuron's input is summed
@@ -34,6 +39,7 @@ pub mod build;
 pub mod partition;
 pub mod sync;
 
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -42,7 +48,7 @@ use super::{ObserveError, Observer, RunConfig, RunReport, SimError};
 use crate::ir::{Network, PopulationId};
 use build::{Plan, Sampler};
 use partition::{Partition, RuleState};
-use sync::{PhaseCell, SpinBarrier};
+use sync::{PhaseCell, PoisonOnPanic, SpinBarrier};
 
 /// How finely to split the work between threads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +295,7 @@ fn execute(
 /// buffers. One barrier per step instead of two. STDP needs the presynaptic traces of step
 /// `n` to stay fixed while other partitions read them, so plastic networks take two barriers.
 fn work(shared: &Shared, w: usize, mut main: Option<&mut Main>) {
+    let _poison = PoisonOnPanic(&shared.barrier);
     let owned: Vec<usize> = (w..shared.partitions.len())
         .step_by(shared.workers)
         .collect();
@@ -303,21 +310,29 @@ fn work(shared: &Shared, w: usize, mut main: Option<&mut Main>) {
             if step < n_steps {
                 update(shared, &owned, step);
             }
-            shared.barrier.wait();
+            if shared.barrier.wait().is_err() {
+                return;
+            }
         } else {
             if step == n_steps {
                 break;
             }
             update(shared, &owned, step);
-            shared.barrier.wait();
+            if shared.barrier.wait().is_err() {
+                return;
+            }
             deliver(shared, &owned, step, &mut lists, main.as_deref_mut());
-            shared.barrier.wait();
+            if shared.barrier.wait().is_err() {
+                return;
+            }
         }
         if step < n_steps && shared.samplers.iter().any(|s| s.due(step)) {
             if let Some(main) = main.as_deref_mut() {
                 main.sample(shared, step);
             }
-            shared.barrier.wait();
+            if shared.barrier.wait().is_err() {
+                return;
+            }
         }
         if shared.stop.load(Ordering::Acquire) {
             break;
@@ -369,7 +384,9 @@ impl Main<'_> {
             if !main.ids.is_empty() && main.error.is_none() {
                 main.spikes[population] += main.ids.len() as u64;
                 let id = PopulationId(population as u32);
-                if let Err(e) = main.observer.spikes(id, t, &main.ids) {
+                let observer = &mut main.observer;
+                let ids = &main.ids;
+                if let Err(e) = guarded(|| observer.spikes(id, t, ids)) {
                     main.error = Some(e);
                 }
             }
@@ -385,10 +402,16 @@ impl Main<'_> {
             }
         }
         flush(self, population);
-        if (step + 1).is_multiple_of(self.progress_every) {
+        if (step + 1).is_multiple_of(self.progress_every) && self.error.is_none() {
             let fraction = (step + 1) as f64 / shared.n_steps as f64;
-            self.observer
-                .progress(fraction, &format!("t = {:.3} s", t / 1000.0));
+            let observer = &mut self.observer;
+            let what = format!("t = {:.3} s", t / 1000.0);
+            if let Err(e) = guarded(|| {
+                observer.progress(fraction, &what);
+                Ok(())
+            }) {
+                self.error = Some(e);
+            }
         }
         if self.config.interrupted() {
             self.interrupted = step + 1 < shared.n_steps;
@@ -436,12 +459,26 @@ impl Main<'_> {
                     *record
                 }
             };
+            let (observer, values) = (&mut self.observer, &self.values);
             if self.error.is_none()
-                && let Err(e) = self.observer.sample(record, t, &self.values)
+                && let Err(e) = guarded(|| observer.sample(record, t, values))
             {
                 self.error = Some(e);
                 shared.stop.store(true, Ordering::Release);
             }
         }
     }
+}
+
+/// Calls the observer, turning a panic in it into an error: worker 0 must reach the next
+/// barrier, or the other workers would wait for it forever.
+fn guarded(call: impl FnOnce() -> Result<(), ObserveError>) -> Result<(), ObserveError> {
+    catch_unwind(AssertUnwindSafe(call)).unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(ObserveError(format!("the observer panicked: {message}")))
+    })
 }

@@ -6,17 +6,25 @@
 //! the partitions it owns and their spike lists; in the *delivery* phase every worker reads
 //! every spike list and writes only its own partitions; in the optional *sampling* phase
 //! only worker 0 reads everything. A barrier separates consecutive phases.
+//!
+//! A worker that panics poisons the barrier on its way out ([`PoisonOnPanic`]), so the
+//! others leave their wait instead of spinning forever for a participant that is gone.
 
 use std::cell::UnsafeCell;
 use std::hint::spin_loop;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// A reusable barrier for a fixed number of threads that spins, then yields.
 pub struct SpinBarrier {
     threads: usize,
     arrived: AtomicUsize,
     generation: AtomicUsize,
+    poisoned: AtomicBool,
 }
+
+/// A participant of the barrier panicked: the phases cannot go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Poisoned;
 
 impl SpinBarrier {
     pub fn new(threads: usize) -> SpinBarrier {
@@ -24,23 +32,36 @@ impl SpinBarrier {
             threads,
             arrived: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
+            poisoned: AtomicBool::new(false),
         }
+    }
+
+    /// Marks the barrier as broken: every present and future `wait` returns `Err`.
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::Release);
     }
 
     /// Returns once all `threads` threads have called `wait` for this generation. Every
     /// write made before `wait` is visible to every thread after it (acquire/release).
-    pub fn wait(&self) {
+    /// Returns `Err` instead when the barrier is (or becomes, while waiting) poisoned.
+    pub fn wait(&self) -> Result<(), Poisoned> {
+        if self.poisoned.load(Ordering::Acquire) {
+            return Err(Poisoned);
+        }
         if self.threads <= 1 {
-            return;
+            return Ok(());
         }
         let generation = self.generation.load(Ordering::Acquire);
         if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.threads {
             self.arrived.store(0, Ordering::Relaxed);
             self.generation.fetch_add(1, Ordering::AcqRel);
-            return;
+            return Ok(());
         }
         let mut spins = 0u32;
         while self.generation.load(Ordering::Acquire) == generation {
+            if self.poisoned.load(Ordering::Acquire) {
+                return Err(Poisoned);
+            }
             if spins < 2_000 {
                 spin_loop();
                 spins += 1;
@@ -48,6 +69,18 @@ impl SpinBarrier {
                 // More threads than free cores: let the others run.
                 std::thread::yield_now();
             }
+        }
+        Ok(())
+    }
+}
+
+/// Poisons its barrier when dropped during a panic: each worker holds one for its loop.
+pub struct PoisonOnPanic<'a>(pub &'a SpinBarrier);
+
+impl Drop for PoisonOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.poison();
         }
     }
 }
@@ -100,12 +133,44 @@ mod tests {
                 s.spawn(|| {
                     for round in 0..200u64 {
                         counter.fetch_add(1, Ordering::Relaxed);
-                        barrier.wait();
+                        barrier.wait().unwrap();
                         assert_eq!(counter.load(Ordering::Relaxed), 3 * (round + 1));
-                        barrier.wait();
+                        barrier.wait().unwrap();
                     }
                 });
             }
         });
+    }
+
+    #[test]
+    fn a_panicking_participant_releases_the_others() {
+        let barrier = SpinBarrier::new(3);
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let left = std::thread::scope(|s| {
+                let waiters: Vec<_> = (0..2)
+                    .map(|_| s.spawn(|| (barrier.wait(), barrier.wait())))
+                    .collect();
+                let panicked = s
+                    .spawn(|| {
+                        let _guard = PoisonOnPanic(&barrier);
+                        barrier.wait().unwrap();
+                        panic!("a worker fails between two barriers");
+                    })
+                    .join()
+                    .is_err();
+                assert!(panicked);
+                waiters
+                    .into_iter()
+                    .map(|w| w.join().unwrap())
+                    .collect::<Vec<_>>()
+            });
+            let _ = done.send(left);
+        });
+        let left = finished
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the waiting threads leave the barrier");
+        assert_eq!(left, vec![(Ok(()), Err(Poisoned)); 2]);
+        assert_eq!(SpinBarrier::new(1).wait(), Ok(()));
     }
 }
