@@ -942,3 +942,36 @@ fn a_panicking_observer_ends_a_run_on_several_workers_with_an_error() {
         );
     }
 }
+
+/// Every model that lets `i_offset` follow a course in time does follow it: silent before
+/// a 2 nA step, firing while it is on, silent again after (within a few ms).
+#[test]
+fn every_model_with_a_time_varying_current_follows_it() {
+    use neurosim::models::{Mode, neuron};
+    let mut checked = Vec::new();
+    for model in neuron::REGISTRY
+        .iter()
+        .filter(|m| m.mode == Mode::Spiking && m.time_varying.contains(&"i_offset"))
+    {
+        let net = compile_source(&format!(
+            "network step : spiking {{
+                population E : {}[1] {{
+                    i_offset = steps(times = [0 ms, 100 ms, 200 ms], values = [0 nA, 2 nA, 0 nA])
+                }}
+                record spikes of E
+                simulate 300 ms
+            }}",
+            model.name
+        ));
+        let (_, rec) = run_with(&net, 1);
+        let times = rec.spike_times(0, 0);
+        assert!(times.len() >= 3, "{}: {times:?}", model.name);
+        assert!(
+            times.iter().all(|&t| t > 100.0 && t < 205.0),
+            "{}: {times:?}",
+            model.name
+        );
+        checked.push(model.name);
+    }
+    assert!(checked.len() >= 5, "{checked:?}");
+}

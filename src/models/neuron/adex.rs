@@ -159,7 +159,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[Dim::CONDUCTANCE],
-    time_varying: &[],
+    time_varying: &["i_offset"],
     accepts_input: true,
     check: None,
     whole_sequence: false,
@@ -223,6 +223,8 @@ impl Coefficients {
 
 struct AdexGroup<C> {
     coefficients: C,
+    /// A time course of `i_offset`.
+    drive: Option<dynamics::Drive>,
     dt: f32,
     v: Vec<f32>,
     w: Vec<f32>,
@@ -300,14 +302,17 @@ impl dynamics::SpikingModel for Adex {
             init("g_e", &|_| 0.0)?,
             init("g_i", &|_| 0.0)?,
         ];
+        let drive = dynamics::Drive::of(spec, "i_offset");
         fn group<C: dynamics::Coefficients<Coefficients>>(
             coefficients: C,
+            drive: Option<dynamics::Drive>,
             dt: f32,
             [v, w, g_e, g_i]: [Vec<f32>; 4],
         ) -> Box<dyn dynamics::NeuronGroup> {
             let n = v.len();
             Box::new(AdexGroup {
                 coefficients,
+                drive,
                 dt,
                 v,
                 w,
@@ -319,15 +324,24 @@ impl dynamics::SpikingModel for Adex {
         }
         let refs: Vec<&dynamics::Values> = values.iter().collect();
         if dynamics::all_same(&refs) {
-            Ok(group(dynamics::Uniform(at(0)), h as f32, state))
+            Ok(group(dynamics::Uniform(at(0)), drive, h as f32, state))
         } else {
-            Ok(group((0..n).map(at).collect::<Vec<_>>(), h as f32, state))
+            Ok(group(
+                (0..n).map(at).collect::<Vec<_>>(),
+                drive,
+                h as f32,
+                state,
+            ))
         }
     }
 }
 
 impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for AdexGroup<C> {
-    fn step(&mut self, _: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+    fn step(&mut self, step: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        if let Some(current) = self.drive.as_mut().and_then(|d| d.changed(step)) {
+            self.coefficients
+                .update(&|_, c| c.i_offset = current as f32);
+        }
         let n = self.v.len();
         let h = self.dt;
         let (v, w) = (&mut self.v[..n], &mut self.w[..n]);

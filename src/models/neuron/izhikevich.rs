@@ -68,7 +68,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[Dim::VOLTAGE],
-    time_varying: &[],
+    time_varying: &["i_offset"],
     accepts_input: true,
     check: None,
     whole_sequence: false,
@@ -104,6 +104,8 @@ struct Coefficients {
 
 struct IzhikevichGroup<C> {
     coefficients: C,
+    /// A time course of `i_offset`.
+    drive: Option<dynamics::Drive>,
     dt: f32,
     v: Vec<f32>,
     u: Vec<f32>,
@@ -135,8 +137,10 @@ impl dynamics::SpikingModel for Izhikevich {
             None => (0..n).map(|i| b.at(i) as f32 * v[i]).collect(),
         };
         let dt = spec.dt as f32;
+        let drive = dynamics::Drive::of(spec, "i_offset");
         fn group<C: dynamics::Coefficients<Coefficients>>(
             coefficients: C,
+            drive: Option<dynamics::Drive>,
             dt: f32,
             v: Vec<f32>,
             u: Vec<f32>,
@@ -144,6 +148,7 @@ impl dynamics::SpikingModel for Izhikevich {
             let n = v.len();
             Box::new(IzhikevichGroup {
                 coefficients,
+                drive,
                 dt,
                 v,
                 u,
@@ -151,15 +156,19 @@ impl dynamics::SpikingModel for Izhikevich {
             })
         }
         if dynamics::all_same(&[&a, &b, &c, &d, &i_offset]) {
-            Ok(group(dynamics::Uniform(at(0)), dt, v, u))
+            Ok(group(dynamics::Uniform(at(0)), drive, dt, v, u))
         } else {
-            Ok(group((0..n).map(at).collect::<Vec<_>>(), dt, v, u))
+            Ok(group((0..n).map(at).collect::<Vec<_>>(), drive, dt, v, u))
         }
     }
 }
 
 impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for IzhikevichGroup<C> {
-    fn step(&mut self, _: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+    fn step(&mut self, step: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        if let Some(current) = self.drive.as_mut().and_then(|d| d.changed(step)) {
+            self.coefficients
+                .update(&|_, c| c.i_offset = current as f32);
+        }
         let n = self.v.len();
         let h = self.dt;
         let (v, u, flags) = (&mut self.v[..n], &mut self.u[..n], &mut self.fired[..n]);

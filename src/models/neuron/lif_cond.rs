@@ -118,7 +118,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     state: STATE,
     spikes: true,
     weights: &[Dim::CONDUCTANCE],
-    time_varying: &[],
+    time_varying: &["i_offset"],
     accepts_input: true,
     check: None,
     whole_sequence: false,
@@ -153,6 +153,8 @@ struct Coefficients {
 
 struct LifCondGroup<C> {
     coefficients: C,
+    /// A time course of `i_offset`, with g_leak·v_rest per neuron to rebuild the leak term.
+    drive: Option<(dynamics::Drive, Vec<f64>)>,
     v: Vec<f32>,
     g_e: Vec<f32>,
     g_i: Vec<f32>,
@@ -210,8 +212,15 @@ impl dynamics::SpikingModel for LifCond {
             init("g_e", &|_| 0.0)?,
             init("g_i", &|_| 0.0)?,
         );
+        let drive = dynamics::Drive::of(spec, "i_offset").map(|d| {
+            let rest = (0..n)
+                .map(|i| cm.at(i) / tau_m.at(i) * v_rest.at(i))
+                .collect();
+            (d, rest)
+        });
         fn group<C: dynamics::Coefficients<Coefficients>>(
             coefficients: C,
+            drive: Option<(dynamics::Drive, Vec<f64>)>,
             v: Vec<f32>,
             g_e: Vec<f32>,
             g_i: Vec<f32>,
@@ -219,6 +228,7 @@ impl dynamics::SpikingModel for LifCond {
             let n = v.len();
             Box::new(LifCondGroup {
                 coefficients,
+                drive,
                 v,
                 g_e,
                 g_i,
@@ -240,15 +250,27 @@ impl dynamics::SpikingModel for LifCond {
             &i_offset,
         ];
         if dynamics::all_same(&all) {
-            Ok(group(dynamics::Uniform(at(0)), v, g_e, g_i))
+            Ok(group(dynamics::Uniform(at(0)), drive, v, g_e, g_i))
         } else {
-            Ok(group((0..n).map(at).collect::<Vec<_>>(), v, g_e, g_i))
+            Ok(group(
+                (0..n).map(at).collect::<Vec<_>>(),
+                drive,
+                v,
+                g_e,
+                g_i,
+            ))
         }
     }
 }
 
 impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for LifCondGroup<C> {
-    fn step(&mut self, _: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+    fn step(&mut self, step: u64, input: dynamics::Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
+        if let Some((drive, rest)) = &mut self.drive
+            && let Some(current) = drive.changed(step)
+        {
+            self.coefficients
+                .update(&|i, c| c.leak_current = (rest[i] + current) as f32);
+        }
         let n = self.v.len();
         let (v, g_e, g_i) = (&mut self.v[..n], &mut self.g_e[..n], &mut self.g_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
