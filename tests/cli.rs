@@ -856,6 +856,29 @@ fn sigterm_and_sighup_finish_the_output_like_ctrl_c() {
         assert_eq!(times.len(), ids.len());
         assert_eq!(last_json(&out)["interrupted"], true);
         assert_eq!(listing(dir.path()), vec!["long.h5", "long.net"]);
+        // The recorded window ends where the run stopped, not at the planned 100 s, so
+        // rates read back from the file are not diluted by time that never ran.
+        let (start, stop) =
+            neurosim::record::hdf5::read_spike_window(&path, "P").expect("window attributes");
+        let stop = stop.expect("stop_ms");
+        assert_eq!(start, Some(0.0));
+        let last = times.iter().copied().fold(0.0, f64::max);
+        assert!(
+            stop < 100_000.0 && stop >= last,
+            "stop_ms {stop}, last spike {last}"
+        );
+        let shown = neurosim(&["inspect", "long.h5", "--json"], dir.path());
+        let shown: serde_json::Value = serde_json::from_slice(&shown.stdout).expect("json");
+        let rate = shown["spikes"]["P"]["rate_hz"].as_f64().expect("rate");
+        let expected = times.len() as f64 / 2000.0 / (stop / 1000.0);
+        assert!(
+            (rate - expected).abs() < 1e-6 * expected,
+            "{rate} vs {expected}"
+        );
+        assert!(
+            (rate - 20.0).abs() < 5.0,
+            "about the 20 Hz of the sources: {rate}"
+        );
     }
 }
 

@@ -690,6 +690,27 @@ impl Hdf5Recorder {
                     .map_err(self.err(&group))?;
             }
         }
+        // A run that stopped early recorded its windows only up to where it got.
+        if let Some(reached) = report.simulated_ms {
+            for (id, s) in &self.spikes {
+                let selection = &self.layout.spikes[id];
+                let planned = match self.layout.duration_ms {
+                    Some(duration) => Some(selection.window_ms(duration)),
+                    None => selection
+                        .window
+                        .and_then(|w| w.stop_ms.map(|b| (w.start_ms, b))),
+                };
+                if let Some((start, stop)) = planned
+                    && reached < stop
+                {
+                    let group = format!("spikes/{}", s.selection.population);
+                    self.file()?
+                        .group(&group)
+                        .and_then(|g| g.set_attr("stop_ms", AttrValue::F64(reached.max(start))))
+                        .map_err(self.err(&group))?;
+                }
+            }
+        }
         self.write_summary(report)?;
         let root = self.file()?.root();
         root.set_attr("status", string(&status.to_string()))

@@ -24,6 +24,10 @@ pub struct RunReport {
     /// True if the run stopped early (Ctrl-C).
     #[serde(skip)]
     pub interrupted: bool,
+    /// Spiking: the biological time the run reached, ms (less than planned when
+    /// interrupted), so that recorded windows end where the recording did.
+    #[serde(skip)]
+    pub simulated_ms: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]

@@ -156,6 +156,7 @@ fn run_prepared(
         build_s,
         run_s,
         interrupted: outcome.interrupted,
+        simulated_ms: Some(outcome.steps_done as f64 * outcome.dt),
         ..RunReport::default()
     };
     for ((name, size), spikes) in outcome.populations.into_iter().zip(outcome.spikes) {
