@@ -1662,3 +1662,35 @@ fn the_memory_estimate_is_not_below_the_measured_peak() {
         assert!(estimate >= measured, "{name}: {estimate} < {measured}");
     }
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    // `neurosim graph big.net | head -1`: the pipe closes after the first line.
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let mut populations = String::new();
+    for i in 0..10_000 {
+        populations += &format!("    population p{i} : lif[1]\n");
+    }
+    let file = write(
+        dir.path(),
+        "big.net",
+        &format!("network big : spiking {{\n{populations}    simulate 1 ms\n}}\n"),
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_neurosim"))
+        .args(["graph", file.to_str().unwrap(), "--format", "dot"])
+        .current_dir(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
