@@ -8,53 +8,17 @@
 //! Weights are conductances (nS). Defaults are PyNN's `IF_cond_exp`
 //! (`e_rev_e` = 0 mV, `e_rev_i` = -70 mV, the rest as `lif`).
 
-use super::{NeuronInfo, StateSpec, dynamics};
+use super::{NeuronInfo, StateSpec, dynamics, pynn};
 use crate::models::{Mode, ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
-    ParamSpec::per_element(
-        "tau_m",
-        Dim::TIME,
-        20.0,
-        Range::Positive,
-        "membrane time constant",
-    ),
-    ParamSpec::per_element(
-        "cm",
-        Dim::CAPACITANCE,
-        1000.0,
-        Range::Positive,
-        "membrane capacitance",
-    ),
-    ParamSpec::per_element(
-        "v_rest",
-        Dim::VOLTAGE,
-        -65.0,
-        Range::Any,
-        "resting potential",
-    ),
-    ParamSpec::per_element(
-        "v_reset",
-        Dim::VOLTAGE,
-        -65.0,
-        Range::Any,
-        "potential after a spike",
-    ),
-    ParamSpec::per_element(
-        "v_thresh",
-        Dim::VOLTAGE,
-        -50.0,
-        Range::Any,
-        "spike threshold",
-    ),
-    ParamSpec::per_element(
-        "tau_refrac",
-        Dim::TIME,
-        0.1,
-        Range::NonNegative,
-        "refractory period",
-    ),
+    pynn::TAU_M,
+    pynn::CM,
+    pynn::V_REST,
+    pynn::V_RESET,
+    pynn::V_THRESH,
+    pynn::TAU_REFRAC,
     ParamSpec::per_element(
         "tau_syn_e",
         Dim::TIME,
@@ -83,13 +47,7 @@ pub static PARAMS: &[ParamSpec] = &[
         Range::Any,
         "inhibitory reversal potential",
     ),
-    ParamSpec::per_element(
-        "i_offset",
-        Dim::CURRENT,
-        0.0,
-        Range::Any,
-        "constant injected current",
-    ),
+    pynn::I_OFFSET,
 ];
 
 pub static STATE: &[StateSpec] = &[

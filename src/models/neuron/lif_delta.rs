@@ -33,60 +33,18 @@ use super::dynamics::{
     Coefficients, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Uniform, Values, all_same,
     collect_fired, steps, with_wide_simd,
 };
-use super::{NeuronInfo, StateSpec};
-use crate::models::{Mode, ParamSpec, Range};
+use super::{NeuronInfo, StateSpec, pynn};
+use crate::models::{Mode, ParamSpec};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
-    ParamSpec::per_element(
-        "tau_m",
-        Dim::TIME,
-        20.0,
-        Range::Positive,
-        "membrane time constant",
-    ),
-    ParamSpec::per_element(
-        "cm",
-        Dim::CAPACITANCE,
-        1000.0,
-        Range::Positive,
-        "membrane capacitance",
-    ),
-    ParamSpec::per_element(
-        "v_rest",
-        Dim::VOLTAGE,
-        -65.0,
-        Range::Any,
-        "resting potential",
-    ),
-    ParamSpec::per_element(
-        "v_reset",
-        Dim::VOLTAGE,
-        -65.0,
-        Range::Any,
-        "potential after a spike",
-    ),
-    ParamSpec::per_element(
-        "v_thresh",
-        Dim::VOLTAGE,
-        -50.0,
-        Range::Any,
-        "spike threshold",
-    ),
-    ParamSpec::per_element(
-        "tau_refrac",
-        Dim::TIME,
-        0.1,
-        Range::NonNegative,
-        "refractory period (input arriving in it is discarded)",
-    ),
-    ParamSpec::per_element(
-        "i_offset",
-        Dim::CURRENT,
-        0.0,
-        Range::Any,
-        "constant injected current",
-    ),
+    pynn::TAU_M,
+    pynn::CM,
+    pynn::V_REST,
+    pynn::V_RESET,
+    pynn::V_THRESH,
+    pynn::TAU_REFRAC,
+    pynn::I_OFFSET,
 ];
 
 pub static STATE: &[StateSpec] = &[StateSpec {

@@ -17,6 +17,7 @@ pub mod lif_cond;
 pub mod lif_delta;
 pub mod lstm;
 pub mod poisson;
+pub mod pynn;
 pub mod spike_source;
 
 use super::{Mode, ParamSpec};

@@ -1,0 +1,56 @@
+//! The parameters PyNN's integrate-and-fire cells (`IF_curr_exp`, `IF_cond_exp`,
+//! `IF_curr_delta`) share, with PyNN's defaults, written once for `lif`, `lif_cond` and
+//! `lif_delta`.
+
+use crate::models::{ParamSpec, Range};
+use crate::units::Dim;
+
+pub const TAU_M: ParamSpec = ParamSpec::per_element(
+    "tau_m",
+    Dim::TIME,
+    20.0,
+    Range::Positive,
+    "membrane time constant",
+);
+pub const CM: ParamSpec = ParamSpec::per_element(
+    "cm",
+    Dim::CAPACITANCE,
+    1000.0,
+    Range::Positive,
+    "membrane capacitance",
+);
+pub const V_REST: ParamSpec = ParamSpec::per_element(
+    "v_rest",
+    Dim::VOLTAGE,
+    -65.0,
+    Range::Any,
+    "resting potential",
+);
+pub const V_RESET: ParamSpec = ParamSpec::per_element(
+    "v_reset",
+    Dim::VOLTAGE,
+    -65.0,
+    Range::Any,
+    "potential after a spike",
+);
+pub const V_THRESH: ParamSpec = ParamSpec::per_element(
+    "v_thresh",
+    Dim::VOLTAGE,
+    -50.0,
+    Range::Any,
+    "spike threshold",
+);
+pub const TAU_REFRAC: ParamSpec = ParamSpec::per_element(
+    "tau_refrac",
+    Dim::TIME,
+    0.1,
+    Range::NonNegative,
+    "refractory period",
+);
+pub const I_OFFSET: ParamSpec = ParamSpec::per_element(
+    "i_offset",
+    Dim::CURRENT,
+    0.0,
+    Range::Any,
+    "injected current (steps(...) or ramp(...) for a course in time)",
+);
