@@ -11,7 +11,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::diag::Diagnostic;
 use crate::ir::Network;
 use crate::models::Mode;
 use crate::sim::{self, NullObserver, RunConfig, RunReport};
@@ -27,31 +26,44 @@ pub enum SummaryError {
     Run(String),
 }
 
+/// Compiles `.net` source `text` (named `name`, imports read from disk relative to it) with
+/// `--set` overrides (`"simulate=400 ms"`): its networks, or every error as one message.
+pub fn compile(name: &str, text: &str, overrides: &[&str]) -> Result<Vec<Network>, SummaryError> {
+    let overrides = overrides
+        .iter()
+        .map(|o| {
+            crate::lang::Override::parse(o)
+                .ok_or_else(|| SummaryError::Invalid(format!("`{o}` is not PATH=VALUE")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut loader = |p: &Path| std::fs::read_to_string(p);
+    let compilation = crate::lang::compile(name, text, &mut loader, &overrides);
+    let errors: Vec<String> = compilation
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
+    if !errors.is_empty() {
+        return Err(SummaryError::Invalid(errors.join("\n")));
+    }
+    Ok(compilation.networks)
+}
+
 /// Compiles and runs every network of the file at `path` on `threads` threads and returns
 /// the summary of all of them.
 pub fn run_summary(path: impl AsRef<Path>, threads: usize) -> Result<String, SummaryError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path)
         .map_err(|e| SummaryError::Io(path.display().to_string(), e))?;
-    let name = path.display().to_string();
-    let mut loader = |p: &Path| std::fs::read_to_string(p);
-    let compilation = crate::lang::compile(&name, &text, &mut loader, &[]);
-    let errors: Vec<&Diagnostic> = compilation
-        .diagnostics
-        .iter()
-        .filter(|d| d.is_error())
-        .collect();
-    if !errors.is_empty() {
-        let messages: Vec<String> = errors.iter().map(|d| d.to_string()).collect();
-        return Err(SummaryError::Invalid(messages.join("\n")));
-    }
+    let networks = compile(&path.display().to_string(), &text, &[])?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
         .map_err(|e| SummaryError::Run(e.to_string()))?;
     let config = RunConfig::new(threads.max(1));
     let mut out = String::new();
-    for network in &compilation.networks {
+    for network in &networks {
         let report = pool
             .install(|| run_network(network, &config))
             .map_err(|e| SummaryError::Run(e.to_string()))?;

@@ -1815,10 +1815,12 @@ fn discriminator_steps_space_out_the_generators_steps() {
 
 /// Compiles `.net` source text (one network, no imports).
 fn compile_text(text: &str) -> Network {
-    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
-    let compiled = neurosim::lang::compile("hand_set.net", text, &mut loader, &[]);
-    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    compiled.networks.into_iter().next().expect("one network")
+    let networks = neurosim::testing::compile("hand_set.net", text, &[]);
+    networks
+        .expect("compiles")
+        .into_iter()
+        .next()
+        .expect("one network")
 }
 
 #[test]
@@ -1847,6 +1849,24 @@ fn hand_set_weights_and_biases_are_the_initial_values() {
     let (_, _, y) = capture.samples.last().expect("activation of y recorded");
     assert_eq!(y.len(), 2);
     assert!(y.iter().all(|&v| (v + 1.4).abs() < 1e-6), "{y:?}");
+}
+
+#[test]
+fn a_bias_distribution_is_drawn_per_unit() {
+    let net = compile_text(
+        "network drawn : rate {
+            population x : input[1]
+            population y : dense[200] { bias = uniform(-1, -0.5) }
+            x -> y : full { weight = 0 }
+            dataset probe = inline { [0] }
+            evaluate { data = probe, metrics = [] }
+        }",
+    );
+    let (_, capture) = run(&net, 1);
+    let b = &capture.arrays["biases/y"].1;
+    assert_eq!(b.len(), 200);
+    assert!(b.iter().all(|&x| (-1.0..-0.5).contains(&x)), "{b:?}");
+    assert!(b.windows(2).any(|p| p[0] != p[1]), "draws differ");
 }
 
 #[test]

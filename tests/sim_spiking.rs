@@ -85,15 +85,12 @@ fn record_state(net: &mut Network, var: &str, id: PopulationId, every: Option<f6
 /// Compiles a `.net` file with `--set` overrides (`"simulate=400 ms"`); its one network.
 fn compile_file(path: &std::path::Path, overrides: &[&str]) -> Network {
     let text = std::fs::read_to_string(path).expect("reads the file");
-    let overrides: Vec<_> = overrides
-        .iter()
-        .map(|o| neurosim::lang::Override::parse(o).expect("PATH=VALUE"))
-        .collect();
-    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
-    let compiled =
-        neurosim::lang::compile(&path.display().to_string(), &text, &mut loader, &overrides);
-    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    compiled.networks.into_iter().next().expect("one network")
+    let networks = neurosim::testing::compile(&path.display().to_string(), &text, overrides);
+    networks
+        .expect("compiles")
+        .into_iter()
+        .next()
+        .expect("one network")
 }
 
 fn isis(times: &[f64]) -> Vec<f64> {
@@ -734,7 +731,7 @@ fn every_weight_the_checker_accepts_the_engine_runs() {
     let mut ran = 0;
     for model in neuron::REGISTRY
         .iter()
-        .filter(|m| m.mode == Mode::Spiking && m.accepts_input)
+        .filter(|m| m.mode == Mode::Spiking && m.accepts_input())
     {
         for (dim, weight) in dims {
             for receptor in ["excitatory", "inhibitory"] {
@@ -771,10 +768,12 @@ fn every_weight_the_checker_accepts_the_engine_runs() {
 
 /// Compiles `.net` source text with one network.
 fn compile_source(text: &str) -> Network {
-    let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
-    let compiled = neurosim::lang::compile("source.net", text, &mut loader, &[]);
-    assert!(!compiled.has_errors(), "{:?}", compiled.diagnostics);
-    compiled.networks.into_iter().next().expect("one network")
+    let networks = neurosim::testing::compile("source.net", text, &[]);
+    networks
+        .expect("compiles")
+        .into_iter()
+        .next()
+        .expect("one network")
 }
 
 /// Spike counts per neuron of population 0 of an f–I network whose `i_offset` is `drive`.
@@ -974,4 +973,50 @@ fn every_model_with_a_time_varying_current_follows_it() {
         checked.push(model.name);
     }
     assert!(checked.len() >= 5, "{checked:?}");
+}
+
+#[test]
+fn an_initial_state_from_linspace_or_a_list_is_one_value_per_neuron() {
+    let trace = |v: &str| {
+        let net = compile_source(&format!(
+            "network start : spiking {{
+                population E : lif[5] {{ v_rest = -70 mV, v_thresh = -50 mV, v = {v} }}
+                record v of E
+                simulate 1 ms
+            }}"
+        ));
+        let (_, rec) = run_with(&net, 1);
+        rec.samples[0].2.clone()
+    };
+    let spaced = trace("linspace(-70 mV, -60 mV)");
+    assert_eq!(
+        spaced,
+        trace("[-70 mV, -67.5 mV, -65 mV, -62.5 mV, -60 mV]")
+    );
+    // After one 0.1 ms step each neuron has relaxed a little toward -70 mV, in order.
+    assert_eq!(spaced[0], -70.0);
+    assert!(spaced.windows(2).all(|w| w[0] < w[1]), "{spaced:?}");
+    assert!((spaced[4] + 60.0).abs() < 0.1, "{spaced:?}");
+}
+
+#[test]
+fn set_simulate_replaces_the_duration_in_either_spelling() {
+    let text = "network n : spiking {
+        population E : lif[1]
+        simulate 1 s
+    }";
+    for set in ["simulate=250 ms", "simulate.duration=250 ms"] {
+        let net = neurosim::testing::compile("n.net", text, &[set]).expect("compiles");
+        let duration = net[0].simulate.as_ref().expect("simulate").duration;
+        assert_eq!(duration, 250.0, "--set {set}");
+    }
+    // A rate network has no simulated time: the override is refused like the statement.
+    let rate = "network r : rate {
+        population x : input[1]
+    }";
+    let refused = neurosim::testing::compile("r.net", rate, &["simulate=1 s"]);
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("E0502")),
+        "simulate in a rate network"
+    );
 }

@@ -23,7 +23,8 @@ use crate::lang::check::protocol::{self, RecordScope, SETTINGS};
 use crate::lang::check::training;
 use crate::lang::check::units::{Val, eval};
 use crate::models::connector::{self, COMMON_PARAMS};
-use crate::models::{Mode, Range};
+use crate::models::neuron::NeuronInfo;
+use crate::models::{Mode, ParamKind, Range};
 use crate::units::Dim;
 
 /// A `--set PATH=VALUE` override, parsed: `target` is `None` for network settings.
@@ -511,46 +512,7 @@ fn population(
             diags.push(unknown_param(g.name, info.name, &known));
         }
     }
-    // `i_offset = steps(...)`: a course in time, for the parameters the model lets vary.
-    let mut courses = Vec::new();
-    model_given.retain(|g| {
-        let crate::lang::ast::ExprKind::Call(call) = &g.value.kind else {
-            return true;
-        };
-        if !matches!(call.name.name.as_str(), "steps" | "ramp") {
-            return true;
-        }
-        let name = g.name.name.as_str();
-        match info.params.iter().find(|s| s.name == name) {
-            Some(spec) if info.time_varying.contains(&name) => {
-                if let Some(v) = crate::lang::check::params::time_course(spec, call, diags) {
-                    courses.push((spec.name, v));
-                }
-            }
-            _ => {
-                let takers: Vec<String> = crate::models::neuron::REGISTRY
-                    .iter()
-                    .filter(|m| m.time_varying.contains(&name))
-                    .map(|m| format!("`{}`", m.name))
-                    .collect();
-                let mut d = Diagnostic::error(
-                    "E0304",
-                    format!("`{name}` of {} cannot change in time", info.name),
-                )
-                .with_label(g.value.span, "a course in time is not allowed here");
-                d = if takers.is_empty() {
-                    d.with_help("give one value, or one per neuron")
-                } else {
-                    d.with_help(format!(
-                        "`{name}` may follow a course in {}",
-                        takers.join(", ")
-                    ))
-                };
-                diags.push(d);
-            }
-        }
-        false
-    });
+    let courses = take_time_courses(info, &mut model_given, diags);
     let mut params = check_params(info.name, info.params, &model_given, ctx, decl.span, diags);
     for (name, course) in courses {
         params.insert(name, course);
@@ -572,45 +534,14 @@ fn population(
                 .with_help(problem.help),
         );
     }
-    // A list gives one value per neuron: exactly as many as the population has.
-    let size: usize = shape.iter().product();
-    for (name, value) in params.iter().chain(init.iter()) {
-        let is_list_param = info.params.iter().any(|s| {
-            s.name == name
-                && matches!(
-                    s.kind,
-                    crate::models::ParamKind::Quantity {
-                        per_element: true,
-                        ..
-                    }
-                )
-        });
-        let is_state = info.state.iter().any(|s| s.name == name);
-        if let crate::ir::Value::List(items) = value
-            && (is_list_param || is_state)
-            && items.len() != size
-        {
-            let at = merged
-                .iter()
-                .rev()
-                .find(|g| g.name.name == name)
-                .map_or(decl.span, |g| g.value.span);
-            diags.push(
-                Diagnostic::error(
-                    "E0306",
-                    format!(
-                        "`{name}` lists {} values for the {size} neurons of `{}`",
-                        items.len(),
-                        decl.name.name
-                    ),
-                )
-                .with_label(at, format!("{} values", items.len()))
-                .with_help(format!(
-                    "give one value per neuron ({size}), one value for all, or `linspace(low, high)` for evenly spaced values"
-                )),
-            );
-        }
-    }
+    check_list_lengths(
+        decl,
+        info,
+        shape.iter().product(),
+        [&params, &init],
+        &merged,
+        diags,
+    );
     let ok = diags.len() == n;
     Some((
         Population {
@@ -623,6 +554,98 @@ fn population(
         },
         ok,
     ))
+}
+
+/// Takes `param = steps(...)` / `ramp(...)` out of `given`: checked courses in time for the
+/// parameters the model lets vary (`NeuronInfo::time_varying`), E0304 for any other.
+fn take_time_courses(
+    info: &'static NeuronInfo,
+    given: &mut Vec<Given>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(&'static str, Value)> {
+    let mut courses = Vec::new();
+    given.retain(|g| {
+        let ExprKind::Call(call) = &g.value.kind else {
+            return true;
+        };
+        if !matches!(call.name.name.as_str(), "steps" | "ramp") {
+            return true;
+        }
+        let name = g.name.name.as_str();
+        let spec = info.params.iter().find(|s| s.name == name);
+        match spec.filter(|_| info.time_varying.contains(&name)) {
+            Some(spec) => courses.extend(
+                crate::lang::check::params::time_course(spec, call, diags).map(|v| (spec.name, v)),
+            ),
+            None => diags.push(fixed_in_time(info, name, g.value.span)),
+        }
+        false
+    });
+    courses
+}
+
+/// E0304 for a course in time where the model keeps a parameter fixed, naming the models
+/// that let it vary.
+fn fixed_in_time(info: &NeuronInfo, name: &str, span: Span) -> Diagnostic {
+    let takers: Vec<String> = crate::models::neuron::REGISTRY
+        .iter()
+        .filter(|m| m.time_varying.contains(&name))
+        .map(|m| format!("`{}`", m.name))
+        .collect();
+    let d = Diagnostic::error(
+        "E0304",
+        format!("`{name}` of {} cannot change in time", info.name),
+    )
+    .with_label(span, "a course in time is not allowed here");
+    if takers.is_empty() {
+        d.with_help("give one value, or one per neuron")
+    } else {
+        d.with_help(format!(
+            "`{name}` may follow a course in {}",
+            takers.join(", ")
+        ))
+    }
+}
+
+/// A list given for a per-neuron parameter or initial state holds one value per neuron:
+/// exactly `size` (E0306). List-valued parameters (`times`) are lists of their own.
+fn check_list_lengths(
+    decl: &PopulationDecl,
+    info: &NeuronInfo,
+    size: usize,
+    values: [&crate::ir::Params; 2],
+    given: &[Given],
+    diags: &mut Vec<Diagnostic>,
+) {
+    for (name, value) in values.into_iter().flat_map(|p| p.iter()) {
+        let list_valued = info.params.iter().any(|s| {
+            s.name == name && matches!(s.kind, ParamKind::List { .. } | ParamKind::Names { .. })
+        });
+        let Value::List(items) = value else { continue };
+        if list_valued || items.len() == size {
+            continue;
+        }
+        let at = given
+            .iter()
+            .rev()
+            .find(|g| g.name.name == name)
+            .map_or(decl.span, |g| g.value.span);
+        diags.push(
+            Diagnostic::error(
+                "E0306",
+                format!(
+                    "`{name}` lists {} values for the {size} neurons of `{}`",
+                    items.len(),
+                    decl.name.name
+                ),
+            )
+            .with_label(at, format!("{} values", items.len()))
+            .with_help(format!(
+                "give one value per neuron ({size}), one value for all, or \
+                 `linspace(low, high)` for evenly spaced values"
+            )),
+        );
+    }
 }
 
 /// Checks a template's own block against its model, so a mistake in a template is reported
@@ -905,7 +928,7 @@ fn check_widths(
     let outputs: Vec<_> = g
         .populations()
         .filter(|(id, p)| {
-            p.model.accepts_input && g.outgoing(*id).is_empty() && !g.incoming(*id).is_empty()
+            p.model.accepts_input() && g.outgoing(*id).is_empty() && !g.incoming(*id).is_empty()
         })
         .collect();
     if let [(_, out)] = outputs.as_slice()

@@ -447,16 +447,7 @@ impl Hdf5Recorder {
         self.commit()?;
         // The recorded stretch of time, which rates over these spikes divide by.
         for (id, group) in &spike_groups {
-            let selection = &self.layout.spikes[id];
-            let (start, stop) = match self.layout.duration_ms {
-                Some(duration) => {
-                    let (start, stop) = selection.window_ms(duration);
-                    (start, Some(stop))
-                }
-                None => selection
-                    .window
-                    .map_or((0.0, None), |w| (w.start_ms, w.stop_ms)),
-            };
+            let (start, stop) = self.layout.spikes[id].planned_window(self.layout.duration_ms);
             let g = self.file()?.group(group).map_err(self.err(group))?;
             g.set_attr("start_ms", AttrValue::F64(start))
                 .map_err(self.err(group))?;
@@ -693,14 +684,8 @@ impl Hdf5Recorder {
         // A run that stopped early recorded its windows only up to where it got.
         if let Some(reached) = report.simulated_ms {
             for (id, s) in &self.spikes {
-                let selection = &self.layout.spikes[id];
-                let planned = match self.layout.duration_ms {
-                    Some(duration) => Some(selection.window_ms(duration)),
-                    None => selection
-                        .window
-                        .and_then(|w| w.stop_ms.map(|b| (w.start_ms, b))),
-                };
-                if let Some((start, stop)) = planned
+                let planned = self.layout.spikes[id].planned_window(self.layout.duration_ms);
+                if let (start, Some(stop)) = planned
                     && reached < stop
                 {
                     let group = format!("spikes/{}", s.selection.population);

@@ -203,6 +203,18 @@ impl SpikeSelection {
         }
     }
 
+    /// The planned window for a run of `duration_ms` (if known): start, and the end when
+    /// there is one (`until`, or the run's end).
+    pub fn planned_window(&self, duration_ms: Option<f64>) -> (f64, Option<f64>) {
+        match duration_ms {
+            Some(duration) => {
+                let (start, stop) = self.window_ms(duration);
+                (start, Some(stop))
+            }
+            None => self.window.map_or((0.0, None), |w| (w.start_ms, w.stop_ms)),
+        }
+    }
+
     pub fn keeps(&self, neuron: u32) -> bool {
         match &self.ranges {
             None => true,

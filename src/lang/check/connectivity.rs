@@ -46,11 +46,6 @@ pub struct Hop<'a> {
     pub connector_overrides: Vec<Given<'a>>,
 }
 
-/// Dimensions a weight onto `target` may have: what the model's registry entry says.
-pub fn weight_dims(target: &NeuronInfo) -> &'static [Dim] {
-    target.weights
-}
-
 pub fn projection(
     hop: &Hop,
     mode: Mode,
@@ -126,7 +121,7 @@ pub fn projection(
         );
     }
 
-    if !target.info.accepts_input {
+    if !target.info.accepts_input() {
         diags.push(
             Diagnostic::error(
                 "E0404",
@@ -272,7 +267,7 @@ pub fn projection(
         );
         ok = false;
     }
-    if mode == Mode::Spiking && !weight_given && target.info.accepts_input {
+    if mode == Mode::Spiking && !weight_given && target.info.accepts_input() {
         diags.push(
             Diagnostic::error(
                 "E0302",
@@ -281,7 +276,9 @@ pub fn projection(
             .with_label(decl.span, "every spiking projection needs a weight")
             .with_help(format!(
                 "add `{{ weight = ... }}`: {} onto {}",
-                weight_dims(target.info)
+                target
+                    .info
+                    .weights
                     .iter()
                     .map(|d| d.name())
                     .collect::<Vec<_>>()
@@ -341,7 +338,7 @@ fn weight_value(
     target: &PopRef,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(Value, Dim, f64)> {
-    let allowed = weight_dims(target.info);
+    let allowed = target.info.weights;
     let val = eval(g.value, diags)?;
     let (dim, mean) = match &val {
         Val::Num { value, dim } => (*dim, *value),

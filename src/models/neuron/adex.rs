@@ -10,7 +10,7 @@
 //! Defaults are PyNN's `EIF_cond_exp_isfa_ista`.
 
 use super::{NeuronInfo, StateSpec, dynamics};
-use crate::models::{Mode, ParamSpec, Range};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -151,20 +151,14 @@ pub static STATE: &[StateSpec] = &[
     },
 ];
 
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "adex",
-    mode: Mode::Spiking,
-    summary: "adaptive exponential integrate-and-fire, conductance synapses",
-    params: PARAMS,
-    state: STATE,
-    spikes: true,
-    weights: &[Dim::CONDUCTANCE],
-    time_varying: &["i_offset"],
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: None,
-};
+pub static INFO: NeuronInfo = NeuronInfo::spiking(
+    "adex",
+    "adaptive exponential integrate-and-fire, conductance synapses",
+    PARAMS,
+    STATE,
+    &[Dim::CONDUCTANCE],
+    &["i_offset"],
+);
 
 /// The `adex` dynamics.
 ///

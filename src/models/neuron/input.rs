@@ -7,7 +7,6 @@ pub static PARAMS: &[ParamSpec] = &[];
 
 pub static INFO: NeuronInfo = NeuronInfo {
     weights: &[],
-    accepts_input: false,
     ..NeuronInfo::rate(
         "input",
         "input units clamped to the data",

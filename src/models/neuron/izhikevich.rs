@@ -18,7 +18,7 @@
 //! | `i_offset` | 0 | pA |
 
 use super::{NeuronInfo, StateSpec, dynamics};
-use crate::models::{Mode, ParamSpec, Range};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -60,20 +60,14 @@ pub static STATE: &[StateSpec] = &[
     },
 ];
 
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "izhikevich",
-    mode: Mode::Spiking,
-    summary: "Izhikevich (2003) quadratic model with recovery variable",
-    params: PARAMS,
-    state: STATE,
-    spikes: true,
-    weights: &[Dim::VOLTAGE],
-    time_varying: &["i_offset"],
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: None,
-};
+pub static INFO: NeuronInfo = NeuronInfo::spiking(
+    "izhikevich",
+    "Izhikevich (2003) quadratic model with recovery variable",
+    PARAMS,
+    STATE,
+    &[Dim::VOLTAGE],
+    &["i_offset"],
+);
 
 /// The `izhikevich` dynamics, integrated as NEST's `izhikevich` (`consistent_integration`):
 /// forward Euler at `dt` with both right-hand sides evaluated at the old state,

@@ -50,11 +50,11 @@
 use std::ops::Range as IndexRange;
 
 use super::dynamics::{
-    Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps,
+    self, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps,
     with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec, pynn};
-use crate::models::{Mode, ParamSpec, Range};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -99,20 +99,14 @@ pub static STATE: &[StateSpec] = &[
     },
 ];
 
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "lif",
-    mode: Mode::Spiking,
-    summary: "leaky integrate-and-fire, exponential synaptic currents, exact integration",
-    params: PARAMS,
-    state: STATE,
-    spikes: true,
-    weights: &[Dim::VOLTAGE, Dim::CURRENT],
-    time_varying: &["i_offset"],
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: None,
-};
+pub static INFO: NeuronInfo = NeuronInfo::spiking(
+    "lif",
+    "leaky integrate-and-fire, exponential synaptic currents, exact integration",
+    PARAMS,
+    STATE,
+    &[Dim::VOLTAGE, Dim::CURRENT],
+    &["i_offset"],
+);
 
 /// The `lif` dynamics (see the module documentation).
 pub struct Lif;
@@ -140,36 +134,6 @@ struct Coefficients {
     v_reset: f32,
     v_thresh: f32,
     refrac_steps: i32,
-}
-
-/// Access to the coefficients of neuron `i`: scalars shared by all, or per-neuron arrays.
-trait CoefficientSource: Send + 'static {
-    fn at(&self, i: usize) -> Coefficients;
-    fn set_v_inf(&mut self, v_inf: &dyn Fn(usize) -> f32);
-}
-
-impl CoefficientSource for Coefficients {
-    #[inline(always)]
-    fn at(&self, _: usize) -> Coefficients {
-        *self
-    }
-
-    fn set_v_inf(&mut self, v_inf: &dyn Fn(usize) -> f32) {
-        self.v_inf = v_inf(0);
-    }
-}
-
-impl CoefficientSource for Vec<Coefficients> {
-    #[inline(always)]
-    fn at(&self, i: usize) -> Coefficients {
-        self[i]
-    }
-
-    fn set_v_inf(&mut self, v_inf: &dyn Fn(usize) -> f32) {
-        for (i, c) in self.iter_mut().enumerate() {
-            c.v_inf = v_inf(i);
-        }
-    }
 }
 
 /// State of a group of `lif` neurons (structure of arrays).
@@ -256,7 +220,7 @@ impl SpikingModel for Lif {
             i_i[i] *= mv_per_pa.at(i) as f32;
         }
         let drive = Drive::of(spec, "i_offset").map(|d| (d, v_rest.clone()));
-        fn group<C: CoefficientSource>(
+        fn group<C: dynamics::Coefficients<Coefficients>>(
             coefficients: C,
             v: Vec<f32>,
             i_e: Vec<f32>,
@@ -277,7 +241,14 @@ impl SpikingModel for Lif {
             })
         }
         if all.iter().all(|values| values.is_same()) {
-            Ok(group(at(0), v, i_e, i_i, mv_per_pa, drive))
+            Ok(group(
+                dynamics::Uniform(at(0)),
+                v,
+                i_e,
+                i_i,
+                mv_per_pa,
+                drive,
+            ))
         } else {
             let per_neuron: Vec<Coefficients> = (0..n).map(at).collect();
             Ok(group(per_neuron, v, i_e, i_i, mv_per_pa, drive))
@@ -285,14 +256,14 @@ impl SpikingModel for Lif {
     }
 }
 
-impl<C: CoefficientSource> NeuronGroup for LifGroup<C> {
+impl<C: dynamics::Coefficients<Coefficients>> NeuronGroup for LifGroup<C> {
     fn step(&mut self, step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
         if let Some((drive, v_rest)) = &mut self.drive
             && let Some(current) = drive.changed(step)
         {
             let r = &self.mv_per_pa;
             self.coefficients
-                .set_v_inf(&|i| (v_rest.at(i) + current * r.at(i)) as f32);
+                .update(&|i, c| c.v_inf = (v_rest.at(i) + current * r.at(i)) as f32);
         }
         let n = self.v.len();
         let (v, i_e, i_i) = (&mut self.v[..n], &mut self.i_e[..n], &mut self.i_i[..n]);

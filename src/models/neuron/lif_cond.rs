@@ -9,7 +9,7 @@
 //! (`e_rev_e` = 0 mV, `e_rev_i` = -70 mV, the rest as `lif`).
 
 use super::{NeuronInfo, StateSpec, dynamics, pynn};
-use crate::models::{Mode, ParamSpec, Range};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -68,20 +68,14 @@ pub static STATE: &[StateSpec] = &[
     },
 ];
 
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "lif_cond",
-    mode: Mode::Spiking,
-    summary: "leaky integrate-and-fire, exponential synaptic conductances",
-    params: PARAMS,
-    state: STATE,
-    spikes: true,
-    weights: &[Dim::CONDUCTANCE],
-    time_varying: &["i_offset"],
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: None,
-};
+pub static INFO: NeuronInfo = NeuronInfo::spiking(
+    "lif_cond",
+    "leaky integrate-and-fire, exponential synaptic conductances",
+    PARAMS,
+    STATE,
+    &[Dim::CONDUCTANCE],
+    &["i_offset"],
+);
 
 /// The `lif_cond` dynamics.
 ///

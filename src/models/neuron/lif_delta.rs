@@ -34,7 +34,7 @@ use super::dynamics::{
     collect_fired, steps, with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec, pynn};
-use crate::models::{Mode, ParamSpec};
+use crate::models::ParamSpec;
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -53,20 +53,14 @@ pub static STATE: &[StateSpec] = &[StateSpec {
     doc: "membrane potential (initial value default: v_rest)",
 }];
 
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "lif_delta",
-    mode: Mode::Spiking,
-    summary: "leaky integrate-and-fire, delta synapses (a weight is a jump of v)",
-    params: PARAMS,
-    state: STATE,
-    spikes: true,
-    weights: &[Dim::VOLTAGE],
-    time_varying: &["i_offset"],
-    accepts_input: true,
-    check: None,
-    whole_sequence: false,
-    rate_memory: None,
-};
+pub static INFO: NeuronInfo = NeuronInfo::spiking(
+    "lif_delta",
+    "leaky integrate-and-fire, delta synapses (a weight is a jump of v)",
+    PARAMS,
+    STATE,
+    &[Dim::VOLTAGE],
+    &["i_offset"],
+);
 
 /// The `lif_delta` dynamics (see the module documentation).
 pub struct LifDelta;

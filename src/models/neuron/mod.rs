@@ -41,15 +41,13 @@ pub struct NeuronInfo {
     pub state: &'static [StateSpec],
     /// Whether the model emits spikes that can be recorded (`record spikes of P`).
     pub spikes: bool,
-    /// The dimensions a projection's `weight` onto this model may have (empty: the model
-    /// takes no synaptic input). The checker accepts exactly these; the engine's
+    /// The dimensions a projection's `weight` onto this model may have; empty for a model
+    /// that takes no synaptic input (a source, `input`: see `accepts_input`). The checker accepts exactly these; the engine's
     /// `NeuronGroup::weight_factor` must give a factor for each (a test holds them together).
     pub weights: &'static [Dim],
     /// Parameters that may follow a course in time (`i_offset = steps(...)`, a Poisson
     /// `rate = ramp(...)`); the model's group reads the course through `GroupSpec::course`.
     pub time_varying: &'static [&'static str],
-    /// Whether the model receives synaptic input (sources do not).
-    pub accepts_input: bool,
     /// A constraint between the size and the parameters that ranges cannot state (heads
     /// that divide the width); the checker reports a violation at the named parameter.
     /// It sees the population size and the numeric value of each parameter.
@@ -63,6 +61,46 @@ pub struct NeuronInfo {
 }
 
 impl NeuronInfo {
+    /// A spiking neuron: takes weights of the dimensions `weights`, emits spikes, lets the
+    /// parameters `time_varying` follow a course in time.
+    pub const fn spiking(
+        name: &'static str,
+        summary: &'static str,
+        params: &'static [ParamSpec],
+        state: &'static [StateSpec],
+        weights: &'static [Dim],
+        time_varying: &'static [&'static str],
+    ) -> NeuronInfo {
+        NeuronInfo {
+            name,
+            mode: Mode::Spiking,
+            summary,
+            params,
+            state,
+            spikes: true,
+            weights,
+            time_varying,
+            check: None,
+            whole_sequence: false,
+            rate_memory: None,
+        }
+    }
+
+    /// A spike source: emits spikes, takes no synaptic input, has no state to record.
+    pub const fn source(
+        name: &'static str,
+        summary: &'static str,
+        params: &'static [ParamSpec],
+        time_varying: &'static [&'static str],
+    ) -> NeuronInfo {
+        NeuronInfo::spiking(name, summary, params, &[], &[], time_varying)
+    }
+
+    /// Whether the model receives synaptic input (sources and `input` do not).
+    pub const fn accepts_input(&self) -> bool {
+        !self.weights.is_empty()
+    }
+
     /// A rate model: receives input, has no state variables to record and no spikes, no
     /// size constraint, computes step by step; what it costs the engine is `memory`.
     /// Models that differ say so with struct update syntax (`..NeuronInfo::rate(...)`).
@@ -81,7 +119,6 @@ impl NeuronInfo {
             spikes: false,
             weights: &[Dim::NONE],
             time_varying: &[],
-            accepts_input: true,
             check: None,
             whole_sequence: false,
             rate_memory: Some(memory),

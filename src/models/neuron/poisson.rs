@@ -4,8 +4,8 @@
 //! Each neuron is an independent Poisson process of its `rate`, drawn from its own random
 //! stream, while `start <= t < stop`; a step delivers as many spikes as events fell in it.
 
-use super::{NeuronInfo, StateSpec, dynamics};
-use crate::models::{Mode, ParamSpec, Range};
+use super::{NeuronInfo, dynamics};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -32,22 +32,8 @@ pub static PARAMS: &[ParamSpec] = &[
     ),
 ];
 
-pub static STATE: &[StateSpec] = &[];
-
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "poisson",
-    mode: Mode::Spiking,
-    summary: "Poisson spike source",
-    params: PARAMS,
-    state: STATE,
-    spikes: true,
-    weights: &[],
-    time_varying: &["rate"],
-    accepts_input: false,
-    check: None,
-    whole_sequence: false,
-    rate_memory: None,
-};
+pub static INFO: NeuronInfo =
+    NeuronInfo::source("poisson", "Poisson spike source", PARAMS, &["rate"]);
 
 /// The `poisson` dynamics: every neuron is an independent homogeneous Poisson process of
 /// its `rate`, and a step delivers the *number* of its events that fall in the step, each
@@ -71,13 +57,39 @@ pub const MAX_SPIKES_PER_STEP: f64 = 1000.0;
 struct PoissonGroup {
     /// Expected events still to go before each neuron's next event.
     residual: Vec<f64>,
-    /// Expected events per step (`rate·dt`) per neuron.
-    hazard: Vec<f64>,
-    /// A rate that follows a course in time (the same for every neuron), and dt.
-    course: Option<(crate::models::course::TimeCourse, f64)>,
+    hazard: Hazard,
     streams: Vec<rand_xoshiro::Xoshiro256PlusPlus>,
     start: u64,
     stop: u64,
+}
+
+/// Expected events per step.
+enum Hazard {
+    /// `rate·dt` of each neuron.
+    PerNeuron(Vec<f64>),
+    /// A rate that follows a course in time, the same for every neuron: `rate(t)·dt` at
+    /// the start of each step.
+    InTime {
+        course: crate::models::course::TimeCourse,
+        dt: f64,
+    },
+}
+
+/// Takes one step's `hazard` off a neuron's `residual`, emitting `id` once per event.
+#[inline(always)]
+fn advance(
+    residual: &mut f64,
+    stream: &mut rand_xoshiro::Xoshiro256PlusPlus,
+    hazard: f64,
+    id: u32,
+    fired: &mut Vec<u32>,
+) {
+    let mut left = *residual - hazard;
+    while left <= 0.0 {
+        fired.push(id);
+        left += exponential(stream);
+    }
+    *residual = left;
 }
 
 /// An Exp(1) draw: the hazard between two events of a unit-rate Poisson process.
@@ -101,33 +113,40 @@ impl dynamics::SpikingModel for Poisson {
         } else {
             (stop_ms / spec.dt).round().max(0.0) as u64
         };
-        let course = (spec.course)("rate");
-        let peak = course.as_ref().map(|c| c.max());
-        let hazard = (0..spec.n)
-            .map(|i| {
-                let r = peak.unwrap_or(rate.at(i));
-                if r < 0.0 || !r.is_finite() {
-                    Err(format!("`rate` must be >= 0, not {} Hz", r * 1e3))
-                } else if r * spec.dt > MAX_SPIKES_PER_STEP {
-                    Err(format!(
-                        "`rate` = {} Hz means {:.0} spikes per step of {} ms; at most {} are \
-                         allowed",
-                        r * 1e3,
-                        r * spec.dt,
-                        spec.dt,
-                        MAX_SPIKES_PER_STEP
-                    ))
-                } else {
-                    Ok(r * spec.dt)
+        let expected = |r: f64| {
+            if r < 0.0 || !r.is_finite() {
+                Err(format!("`rate` must be >= 0, not {} Hz", r * 1e3))
+            } else if r * spec.dt > MAX_SPIKES_PER_STEP {
+                Err(format!(
+                    "`rate` = {} Hz means {:.0} spikes per step of {} ms; at most {} are allowed",
+                    r * 1e3,
+                    r * spec.dt,
+                    spec.dt,
+                    MAX_SPIKES_PER_STEP
+                ))
+            } else {
+                Ok(r * spec.dt)
+            }
+        };
+        let hazard = match (spec.course)("rate") {
+            Some(course) => {
+                expected(course.max())?;
+                Hazard::InTime {
+                    course,
+                    dt: spec.dt,
                 }
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+            }
+            None => Hazard::PerNeuron(
+                (0..spec.n)
+                    .map(|i| expected(rate.at(i)))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
         let mut streams: Vec<_> = (0..spec.n).map(|i| (spec.neuron_stream)(i)).collect();
         let residual = streams.iter_mut().map(exponential).collect();
         Ok(Box::new(PoissonGroup {
             residual,
             hazard,
-            course: course.map(|c| (c, spec.dt)),
             streams,
             start,
             stop,
@@ -141,18 +160,19 @@ impl dynamics::NeuronGroup for PoissonGroup {
         if step < self.start || step >= self.stop {
             return;
         }
-        // An inhomogeneous rate: the hazard of this step is rate(t)·dt at its start.
-        let shared = self
-            .course
-            .as_ref()
-            .map(|(c, dt)| c.at(step as f64 * dt).max(0.0) * dt);
-        for i in 0..self.residual.len() {
-            let mut left = self.residual[i] - shared.unwrap_or(self.hazard[i]);
-            while left <= 0.0 {
-                fired.push(first_id + i as u32);
-                left += exponential(&mut self.streams[i]);
+        let neurons = self.residual.iter_mut().zip(&mut self.streams);
+        match &self.hazard {
+            Hazard::PerNeuron(hazard) => {
+                for (i, ((residual, stream), &h)) in neurons.zip(hazard).enumerate() {
+                    advance(residual, stream, h, first_id + i as u32, fired);
+                }
             }
-            self.residual[i] = left;
+            Hazard::InTime { course, dt } => {
+                let h = course.at(step as f64 * dt).max(0.0) * dt;
+                for (i, (residual, stream)) in neurons.enumerate() {
+                    advance(residual, stream, h, first_id + i as u32, fired);
+                }
+            }
         }
     }
 

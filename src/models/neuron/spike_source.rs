@@ -2,8 +2,8 @@
 //!
 //! Every neuron of the population fires at each time in `times`, rounded to the step grid.
 
-use super::{NeuronInfo, StateSpec, dynamics};
-use crate::models::{Mode, ParamKind, ParamSpec};
+use super::{NeuronInfo, dynamics};
+use crate::models::{ParamKind, ParamSpec};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[ParamSpec {
@@ -12,22 +12,12 @@ pub static PARAMS: &[ParamSpec] = &[ParamSpec {
     doc: "spike times",
 }];
 
-pub static STATE: &[StateSpec] = &[];
-
-pub static INFO: NeuronInfo = NeuronInfo {
-    name: "spike_source",
-    mode: Mode::Spiking,
-    summary: "spike source with given spike times",
-    params: PARAMS,
-    state: STATE,
-    spikes: true,
-    weights: &[],
-    time_varying: &[],
-    accepts_input: false,
-    check: None,
-    whole_sequence: false,
-    rate_memory: None,
-};
+pub static INFO: NeuronInfo = NeuronInfo::source(
+    "spike_source",
+    "spike source with given spike times",
+    PARAMS,
+    &[],
+);
 
 /// The `spike_source` dynamics: a spike at time `T` is emitted in the step that ends at
 /// `T` rounded to the step grid (`round(T/dt) - 1`, at least step 0), by every neuron.

@@ -397,7 +397,7 @@ fn generate_projection(
     let fail = |message: String| unsupported(format!("projection `{name}`: {message}"));
     let (source, target) = (projection.source.0 as usize, projection.target.0 as usize);
     let target_model = graph.population(projection.target).model;
-    if !target_model.accepts_input {
+    if !target_model.accepts_input() {
         return Err(fail(format!(
             "`{}` neurons take no synaptic input",
             target_model.name
