@@ -286,8 +286,9 @@ pub fn lower_network(
     ok.then_some(network)
 }
 
-/// What the engine would refuse at run time is refused here: a loss, a validation set or
-/// an evaluation of loss or accuracy on a dataset without targets.
+/// What the engine would refuse at run time is refused here: a loss, a validation set,
+/// an evaluation of loss or accuracy, or of overlap in an untrained network, on a dataset
+/// without targets.
 fn targets_needed(network: &Network, diags: &mut Vec<Diagnostic>) {
     let lacks = |name: &str| network.dataset(name).filter(|d| !d.source.has_targets());
     let mut report = |name: &str, why: &str, at: Span| {
@@ -319,6 +320,11 @@ fn targets_needed(network: &Network, diags: &mut Vec<Diagnostic>) {
         let measured = e.metrics.iter().any(|m| m == "loss" || m == "accuracy");
         if measured {
             report(&e.data, "measuring loss or accuracy", e.span);
+        }
+        // Overlap compares with the stored patterns: the cues' targets, or the rows the
+        // network was trained on.
+        if network.train.is_none() && e.metrics.iter().any(|m| m == "overlap") {
+            report(&e.data, "measuring overlap without training", e.span);
         }
     }
 }
