@@ -731,7 +731,7 @@ fn every_weight_the_checker_accepts_the_engine_runs() {
     let mut ran = 0;
     for model in neuron::REGISTRY
         .iter()
-        .filter(|m| m.mode == Mode::Spiking && m.accepts_input())
+        .filter(|m| m.mode() == Mode::Spiking && m.accepts_input())
     {
         for (dim, weight) in dims {
             for receptor in ["excitatory", "inhibitory"] {
@@ -950,7 +950,7 @@ fn every_model_with_a_time_varying_current_follows_it() {
     let mut checked = Vec::new();
     for model in neuron::REGISTRY
         .iter()
-        .filter(|m| m.mode == Mode::Spiking && m.time_varying.contains(&"i_offset"))
+        .filter(|m| m.mode() == Mode::Spiking && m.time_varying.contains(&"i_offset"))
     {
         let net = compile_source(&format!(
             "network step : spiking {{

@@ -107,7 +107,7 @@ impl Graph {
     /// The `input` populations (clamped to data), in declaration order.
     pub fn inputs(&self) -> Vec<PopulationId> {
         self.populations()
-            .filter(|(_, p)| p.model.name == crate::models::neuron::input::INFO.name)
+            .filter(|(_, p)| matches!(p.model.runs, crate::models::neuron::Runs::Input))
             .map(|(id, _)| id)
             .collect()
     }

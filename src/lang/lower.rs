@@ -430,10 +430,10 @@ fn population(
     let shape = shape(decl, diags);
     let resolved = resolved?;
     let info = resolved.info;
-    if info.mode != mode {
+    if info.mode() != mode {
         let alternatives: Vec<&str> = crate::models::neuron::REGISTRY
             .iter()
-            .filter(|m| m.mode == mode)
+            .filter(|m| m.mode() == mode)
             .map(|m| m.name)
             .collect();
         let via = if decl.model.name != info.name {
@@ -447,14 +447,14 @@ fn population(
                 format!(
                     "`{}` is a {} model{via}, but network is {}",
                     info.name,
-                    info.mode.name(),
+                    info.mode().name(),
                     mode.name()
                 ),
             )
-            .with_label(decl.model.span, format!("{} model", info.mode.name()))
+            .with_label(decl.model.span, format!("{} model", info.mode().name()))
             .with_help(format!(
                 "declare the network `: {}`, or use a {} model: {}",
-                info.mode.name(),
+                info.mode().name(),
                 mode.name(),
                 alternatives.join(", ")
             )),

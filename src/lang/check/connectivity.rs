@@ -381,7 +381,7 @@ fn weight_value(
             d = d.with_note(
                 "spiking weights carry a unit; only rate-mode weights are plain numbers",
             );
-        } else if target.info.mode == Mode::Rate {
+        } else if target.info.mode() == Mode::Rate {
             d = d.with_help("remove the unit: rate-mode weights are plain numbers");
         }
         diags.push(d);
@@ -428,10 +428,10 @@ fn plasticity_rule(
         ));
         return None;
     };
-    if rule.mode != mode {
+    if rule.mode() != mode {
         let others: Vec<&str> = plasticity::REGISTRY
             .iter()
-            .filter(|r| r.mode == mode)
+            .filter(|r| r.mode() == mode)
             .map(|r| r.name)
             .collect();
         diags.push(
@@ -439,11 +439,11 @@ fn plasticity_rule(
                 "E0406",
                 format!(
                     "`{name}` is a {}-mode rule, but this network is {}",
-                    rule.mode.name(),
+                    rule.mode().name(),
                     mode.name()
                 ),
             )
-            .with_label(name_span, format!("{} rule", rule.mode.name()))
+            .with_label(name_span, format!("{} rule", rule.mode().name()))
             .with_help(format!("{} rules: {}", mode.name(), others.join(", "))),
         );
         return None;

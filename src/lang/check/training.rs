@@ -9,7 +9,7 @@ use crate::diag::Diagnostic;
 use crate::ir::{Adversarial, Network, PopulationId, ProjectionId};
 use crate::models::activation::Activation;
 use crate::models::loss::Loss;
-use crate::models::neuron::{dense, input};
+use crate::models::neuron::Runs;
 
 /// Every check of this file on a network that is otherwise free of errors.
 pub fn check(network: &Network, diags: &mut Vec<Diagnostic>) {
@@ -31,7 +31,7 @@ fn spatial_targets(network: &Network, diags: &mut Vec<Diagnostic>) {
     let g = &network.graph;
     for (_, p) in g.projections() {
         let target = g.population(p.target);
-        if p.connector.spatial.is_none() || target.model.name == dense::INFO.name {
+        if p.connector.spatial.is_none() || matches!(target.model.runs, Runs::Dense) {
             continue;
         }
         diags.push(
@@ -116,7 +116,7 @@ fn outputs(network: &Network, loss_name: &str, diags: &mut Vec<Diagnostic>) {
     };
     for id in g.outputs() {
         let p = g.population(id);
-        if p.model.name != dense::INFO.name {
+        if !matches!(p.model.runs, Runs::Dense) {
             diags.push(
                 Diagnostic::error(
                     "E0701",
@@ -187,7 +187,7 @@ fn gradient_path(network: &Network, diags: &mut Vec<Diagnostic>) {
     }
     for (_, p) in g.populations() {
         let (name, activation) = p.activation();
-        if p.model.name == input::INFO.name
+        if matches!(p.model.runs, Runs::Input)
             || !activation.is_some_and(Activation::forward_only)
             || p.params.flag("straight_through").unwrap_or(false)
         {
@@ -221,7 +221,7 @@ fn adversarial_parts(
         g.population(parts.discriminator),
     );
     let part_error = |message: String| Diagnostic::error("E0705", message);
-    if generator.model.name == input::INFO.name {
+    if matches!(generator.model.runs, Runs::Input) {
         diags.push(
             part_error(format!(
                 "the generator `{}` is an input population",

@@ -158,6 +158,7 @@ pub static INFO: NeuronInfo = NeuronInfo::spiking(
     STATE,
     &[Dim::CONDUCTANCE],
     &["i_offset"],
+    &DYNAMICS,
 );
 
 /// The `adex` dynamics.
@@ -229,10 +230,6 @@ struct AdexGroup<C> {
 }
 
 impl dynamics::SpikingModel for Adex {
-    fn info(&self) -> &'static NeuronInfo {
-        &INFO
-    }
-
     fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
         let p = |name: &str| (spec.param)(name);
         let names = [

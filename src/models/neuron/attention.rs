@@ -14,7 +14,7 @@
 //! Residual connections and layer normalisation are separate populations
 //! (`identity` projections into a `layer_norm` population).
 
-use super::{NeuronInfo, ParamProblem, RateMemory};
+use super::{NeuronInfo, ParamProblem, RateMemory, Runs};
 use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static POSITIONS: &[&str] = &["sinusoidal", "none"];
@@ -48,6 +48,7 @@ pub static INFO: NeuronInfo = NeuronInfo {
     whole_sequence: true,
     ..NeuronInfo::rate(
         "attention",
+        Runs::Unit,
         "multi-head self-attention over the steps of a sequence",
         PARAMS,
         RateMemory {

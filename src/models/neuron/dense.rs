@@ -3,7 +3,7 @@
 //! Every incoming projection contributes `W x`; a population with several incoming
 //! projections sums them before the activation (skip connections, merges).
 
-use super::{NeuronInfo, RateMemory};
+use super::{NeuronInfo, RateMemory, Runs};
 use crate::models::{ParamKind, ParamSpec, Range, activation};
 use crate::units::Dim;
 
@@ -44,6 +44,7 @@ pub static PARAMS: &[ParamSpec] = &[
 
 pub static INFO: NeuronInfo = NeuronInfo::rate(
     "dense",
+    Runs::Dense,
     "rate units: activation(sum of weighted inputs + bias)",
     PARAMS,
     RateMemory::plain(|size, _, _| 7.0 * size as f64),

@@ -19,7 +19,6 @@ use std::ops::Range;
 
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::NeuronInfo;
 use crate::units::Dim;
 
 /// Values of one parameter for the neurons of a group.
@@ -71,7 +70,6 @@ pub struct GroupSpec<'a> {
 
 /// A model the spiking engine can run: one static value per model file.
 pub trait SpikingModel: Sync {
-    fn info(&self) -> &'static NeuronInfo;
     /// Builds the state of a group; an error message says which parameter is unusable.
     fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String>;
 }

@@ -10,13 +10,14 @@
 //! h_t = (1 - u) ⊙ n + u ⊙ h_{t-1}
 //! ```
 
-use super::{NeuronInfo, RateMemory};
+use super::{NeuronInfo, RateMemory, Runs};
 use crate::models::ParamSpec;
 
 pub static PARAMS: &[ParamSpec] = &[];
 
 pub static INFO: NeuronInfo = NeuronInfo::rate(
     "gru",
+    Runs::Unit,
     "gated recurrent units over the steps of a sequence",
     PARAMS,
     RateMemory {

@@ -67,6 +67,7 @@ pub static INFO: NeuronInfo = NeuronInfo::spiking(
     STATE,
     &[Dim::VOLTAGE],
     &["i_offset"],
+    &DYNAMICS,
 );
 
 /// The `izhikevich` dynamics, integrated as NEST's `izhikevich` (`consistent_integration`):
@@ -107,10 +108,6 @@ struct IzhikevichGroup<C> {
 }
 
 impl dynamics::SpikingModel for Izhikevich {
-    fn info(&self) -> &'static NeuronInfo {
-        &INFO
-    }
-
     fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
         let p = |name: &str| (spec.param)(name);
         let (a, b, c, d, i_offset) = (p("a")?, p("b")?, p("c")?, p("d")?, p("i_offset")?);

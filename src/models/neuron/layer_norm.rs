@@ -3,7 +3,7 @@
 //! `y = γ ⊙ (z - mean(z)) / sqrt(var(z) + eps) + β`. With `identity` projections from a
 //! block's input and output it is the "add & norm" of a transformer block.
 
-use super::{NeuronInfo, RateMemory};
+use super::{NeuronInfo, RateMemory, Runs};
 use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
@@ -17,6 +17,7 @@ pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
 
 pub static INFO: NeuronInfo = NeuronInfo::rate(
     "layer_norm",
+    Runs::Unit,
     "layer normalisation with a learned gain and shift",
     PARAMS,
     RateMemory {

@@ -106,6 +106,7 @@ pub static INFO: NeuronInfo = NeuronInfo::spiking(
     STATE,
     &[Dim::VOLTAGE, Dim::CURRENT],
     &["i_offset"],
+    &DYNAMICS,
 );
 
 /// The `lif` dynamics (see the module documentation).
@@ -153,10 +154,6 @@ struct LifGroup<C> {
 }
 
 impl SpikingModel for Lif {
-    fn info(&self) -> &'static NeuronInfo {
-        &INFO
-    }
-
     fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String> {
         let n = spec.n;
         let p = |name: &str| (spec.param)(name);

@@ -75,6 +75,7 @@ pub static INFO: NeuronInfo = NeuronInfo::spiking(
     STATE,
     &[Dim::CONDUCTANCE],
     &["i_offset"],
+    &DYNAMICS,
 );
 
 /// The `lif_cond` dynamics.
@@ -115,10 +116,6 @@ struct LifCondGroup<C> {
 }
 
 impl dynamics::SpikingModel for LifCond {
-    fn info(&self) -> &'static NeuronInfo {
-        &INFO
-    }
-
     fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
         let p = |name: &str| (spec.param)(name);
         let (tau_m, cm, v_rest, v_reset, v_thresh) = (

@@ -60,6 +60,7 @@ pub static INFO: NeuronInfo = NeuronInfo::spiking(
     STATE,
     &[Dim::VOLTAGE],
     &["i_offset"],
+    &DYNAMICS,
 );
 
 /// The `lif_delta` dynamics (see the module documentation).
@@ -88,10 +89,6 @@ struct LifDeltaGroup<C> {
 }
 
 impl SpikingModel for LifDelta {
-    fn info(&self) -> &'static NeuronInfo {
-        &INFO
-    }
-
     fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String> {
         let n = spec.n;
         let p = |name: &str| (spec.param)(name);

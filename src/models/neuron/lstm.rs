@@ -12,7 +12,7 @@
 //!
 //! `U` (`4H × H`) is internal: the population is recurrent without a `h -> h` projection.
 
-use super::{NeuronInfo, RateMemory};
+use super::{NeuronInfo, RateMemory, Runs};
 use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
@@ -26,6 +26,7 @@ pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
 
 pub static INFO: NeuronInfo = NeuronInfo::rate(
     "lstm",
+    Runs::Unit,
     "long short-term memory units over the steps of a sequence",
     PARAMS,
     RateMemory {

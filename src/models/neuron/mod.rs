@@ -2,7 +2,7 @@
 //!
 //! Each model lives in its own file with its equations, parameter table (PyNN names) and
 //! references. The semantic checks read `NeuronInfo::params` and `NeuronInfo::state`; the
-//! engines dispatch on `NeuronInfo::name` once per population, never per neuron.
+//! engines dispatch on `NeuronInfo::runs` once per population, never on a name.
 
 pub mod adex;
 pub mod attention;
@@ -31,11 +31,38 @@ pub struct StateSpec {
     pub doc: &'static str,
 }
 
-/// What a neuron model is, as the language sees it.
+/// How a model runs: what the engines dispatch on (never on the model's name).
+#[derive(Clone, Copy)]
+pub enum Runs {
+    /// Rate mode: clamped to the rows of a dataset, takes no input.
+    Input,
+    /// Rate mode: `activation(Σ W x + b)`.
+    Dense,
+    /// Rate mode: a population with inner structure (gates, attention, normalisation). Its
+    /// kernels need the rate engine's GEMMs, so they live in `sim/rate/units`, keyed by this
+    /// entry; the registry conformance test checks that every such entry has one.
+    Unit,
+    /// Spiking mode: the model's dynamics.
+    Spiking(&'static dyn dynamics::SpikingModel),
+}
+
+impl std::fmt::Debug for Runs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Runs::Input => "Input",
+            Runs::Dense => "Dense",
+            Runs::Unit => "Unit",
+            Runs::Spiking(_) => "Spiking",
+        })
+    }
+}
+
+/// What a neuron model is, as the language and the engines see it.
 #[derive(Debug)]
 pub struct NeuronInfo {
     pub name: &'static str,
-    pub mode: Mode,
+    /// How the model runs; its mode follows (`NeuronInfo::mode`).
+    pub runs: Runs,
     pub summary: &'static str,
     pub params: &'static [ParamSpec],
     pub state: &'static [StateSpec],
@@ -61,8 +88,8 @@ pub struct NeuronInfo {
 }
 
 impl NeuronInfo {
-    /// A spiking neuron: takes weights of the dimensions `weights`, emits spikes, lets the
-    /// parameters `time_varying` follow a course in time.
+    /// A spiking neuron run by `dynamics`: takes weights of the dimensions `weights`, emits
+    /// spikes, lets the parameters `time_varying` follow a course in time.
     pub const fn spiking(
         name: &'static str,
         summary: &'static str,
@@ -70,10 +97,11 @@ impl NeuronInfo {
         state: &'static [StateSpec],
         weights: &'static [Dim],
         time_varying: &'static [&'static str],
+        dynamics: &'static dyn dynamics::SpikingModel,
     ) -> NeuronInfo {
         NeuronInfo {
             name,
-            mode: Mode::Spiking,
+            runs: Runs::Spiking(dynamics),
             summary,
             params,
             state,
@@ -92,8 +120,25 @@ impl NeuronInfo {
         summary: &'static str,
         params: &'static [ParamSpec],
         time_varying: &'static [&'static str],
+        dynamics: &'static dyn dynamics::SpikingModel,
     ) -> NeuronInfo {
-        NeuronInfo::spiking(name, summary, params, &[], &[], time_varying)
+        NeuronInfo::spiking(name, summary, params, &[], &[], time_varying, dynamics)
+    }
+
+    /// The mode the model belongs to.
+    pub const fn mode(&self) -> Mode {
+        match self.runs {
+            Runs::Spiking(_) => Mode::Spiking,
+            Runs::Input | Runs::Dense | Runs::Unit => Mode::Rate,
+        }
+    }
+
+    /// The dynamics of a spiking model.
+    pub fn dynamics(&self) -> Option<&'static dyn dynamics::SpikingModel> {
+        match self.runs {
+            Runs::Spiking(d) => Some(d),
+            _ => None,
+        }
     }
 
     /// Whether the model receives synaptic input (sources and `input` do not).
@@ -101,18 +146,20 @@ impl NeuronInfo {
         !self.weights.is_empty()
     }
 
-    /// A rate model: receives input, has no state variables to record and no spikes, no
-    /// size constraint, computes step by step; what it costs the engine is `memory`.
-    /// Models that differ say so with struct update syntax (`..NeuronInfo::rate(...)`).
+    /// A rate model run as `runs`: receives input, has no state variables to record and
+    /// no spikes, no size constraint, computes step by step; what it costs the engine is
+    /// `memory`. Models that differ say so with struct update syntax
+    /// (`..NeuronInfo::rate(...)`).
     pub const fn rate(
         name: &'static str,
+        runs: Runs,
         summary: &'static str,
         params: &'static [ParamSpec],
         memory: RateMemory,
     ) -> NeuronInfo {
         NeuronInfo {
             name,
-            mode: Mode::Rate,
+            runs,
             summary,
             params,
             state: &[],
@@ -178,26 +225,6 @@ pub static REGISTRY: &[&NeuronInfo] = &[
     &poisson::INFO,
     &spike_source::INFO,
 ];
-
-/// The dynamics of every spiking model, beside `REGISTRY`: the spiking engine looks a
-/// population's model up here (by its `NeuronInfo`) once, at build time.
-pub static SPIKING: &[&dyn dynamics::SpikingModel] = &[
-    &lif::DYNAMICS,
-    &lif_cond::DYNAMICS,
-    &lif_delta::DYNAMICS,
-    &izhikevich::DYNAMICS,
-    &adex::DYNAMICS,
-    &poisson::DYNAMICS,
-    &spike_source::DYNAMICS,
-];
-
-/// The dynamics of a spiking model, if it has any.
-pub fn spiking_dynamics(info: &NeuronInfo) -> Option<&'static dyn dynamics::SpikingModel> {
-    SPIKING
-        .iter()
-        .copied()
-        .find(|m| std::ptr::eq(m.info(), info) || m.info().name == info.name)
-}
 
 pub fn find(name: &str) -> Option<&'static NeuronInfo> {
     REGISTRY.iter().copied().find(|m| m.name == name)

@@ -32,8 +32,13 @@ pub static PARAMS: &[ParamSpec] = &[
     ),
 ];
 
-pub static INFO: NeuronInfo =
-    NeuronInfo::source("poisson", "Poisson spike source", PARAMS, &["rate"]);
+pub static INFO: NeuronInfo = NeuronInfo::source(
+    "poisson",
+    "Poisson spike source",
+    PARAMS,
+    &["rate"],
+    &DYNAMICS,
+);
 
 /// The `poisson` dynamics: every neuron is an independent homogeneous Poisson process of
 /// its `rate`, and a step delivers the *number* of its events that fall in the step, each
@@ -100,10 +105,6 @@ fn exponential(stream: &mut rand_xoshiro::Xoshiro256PlusPlus) -> f64 {
 }
 
 impl dynamics::SpikingModel for Poisson {
-    fn info(&self) -> &'static NeuronInfo {
-        &INFO
-    }
-
     fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
         let rate = (spec.param)("rate")?;
         let start = dynamics::steps((spec.param)("start")?.at(0), spec.dt) as u64;

@@ -17,6 +17,7 @@ pub static INFO: NeuronInfo = NeuronInfo::source(
     "spike source with given spike times",
     PARAMS,
     &[],
+    &DYNAMICS,
 );
 
 /// The `spike_source` dynamics: a spike at time `T` is emitted in the step that ends at
@@ -33,10 +34,6 @@ struct SpikeSourceGroup {
 }
 
 impl dynamics::SpikingModel for SpikeSource {
-    fn info(&self) -> &'static NeuronInfo {
-        &INFO
-    }
-
     fn build(&self, spec: &dynamics::GroupSpec) -> Result<Box<dyn dynamics::NeuronGroup>, String> {
         let times = (spec.list)("times").unwrap_or_default();
         let mut steps = Vec::with_capacity(times.len());

@@ -1,8 +1,8 @@
 //! `bcm`: the Bienenstock–Cooper–Munro rule, `Δw_ij = rate · y_i (y_i - θ_i) x_j`, with a sliding
 //! threshold `θ_i` that tracks the running mean of `y_i²` with time constant `tau` (in samples).
 
-use super::PlasticityInfo;
-use crate::models::{Mode, ParamSpec, Range};
+use super::{Args, Batch, Learns, PlasticityInfo, RateLearner};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -19,10 +19,49 @@ pub static PARAMS: &[ParamSpec] = &[
 
 pub static INFO: PlasticityInfo = PlasticityInfo {
     name: "bcm",
-    mode: Mode::Rate,
+    learns: Learns::Rate(learner),
     summary: "BCM rule with a sliding threshold",
     params: PARAMS,
 };
+
+/// The rule on one projection: its constants and the sliding threshold of every target.
+#[derive(Debug)]
+struct Bcm {
+    rate: f32,
+    tau: f32,
+    theta: Vec<f32>,
+}
+
+fn learner(args: Args, n_post: usize) -> Result<Box<dyn RateLearner>, String> {
+    let number = |name| super::number(args, PARAMS, INFO.name, name);
+    Ok(Box::new(Bcm {
+        rate: number("rate")? as f32,
+        tau: number("tau")? as f32,
+        theta: vec![number("theta")? as f32; n_post],
+    }))
+}
+
+impl RateLearner for Bcm {
+    fn update(&mut self, b: Batch) {
+        update(
+            b.w,
+            &mut self.theta,
+            b.pre,
+            b.post,
+            b.n_pre,
+            b.n_post,
+            self.rate,
+            self.tau,
+        );
+    }
+
+    /// On a one-to-one projection the threshold stays at its initial value.
+    fn update_diagonal(&mut self, b: Batch) {
+        for (u, (hebb, _)) in b.diagonal_sums().into_iter().enumerate() {
+            b.w[u] += self.rate * (hebb - self.theta[u] * hebb);
+        }
+    }
+}
 
 /// Applies the rule for a batch, samples in order: `φ = y (y − θ)`, `w += rate · φ xᵀ`,
 /// then `θ += (y² − θ) / tau` per sample. Layout as in [`super::hebbian::update`]; `theta`

@@ -3,8 +3,8 @@
 //! On an undirected projection (`m -- m`) the update is symmetric and self-connections
 //! stay zero: storing ±1 patterns gives the Hopfield network's outer-product rule.
 
-use super::PlasticityInfo;
-use crate::models::{Mode, ParamSpec, Range};
+use super::{Args, Batch, Learns, PlasticityInfo, RateLearner};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
@@ -17,10 +17,33 @@ pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
 
 pub static INFO: PlasticityInfo = PlasticityInfo {
     name: "hebbian",
-    mode: Mode::Rate,
+    learns: Learns::Rate(learner),
     summary: "Hebb's rule: Δw = rate · post · pre",
     params: PARAMS,
 };
+
+/// The rule on one projection: its learning rate.
+#[derive(Debug)]
+struct Hebbian {
+    rate: f32,
+}
+
+fn learner(args: Args, _n_post: usize) -> Result<Box<dyn RateLearner>, String> {
+    let rate = super::number(args, PARAMS, INFO.name, "rate")? as f32;
+    Ok(Box::new(Hebbian { rate }))
+}
+
+impl RateLearner for Hebbian {
+    fn update(&mut self, b: Batch) {
+        update(b.w, b.pre, b.post, b.n_pre, b.n_post, self.rate);
+    }
+
+    fn update_diagonal(&mut self, b: Batch) {
+        for (u, (hebb, _)) in b.diagonal_sums().into_iter().enumerate() {
+            b.w[u] += self.rate * hebb;
+        }
+    }
+}
 
 /// Applies the rule for a batch: `w[i, j] += rate · Σ_b post[i, b] · pre[j, b]`.
 /// `w` is `n_post × n_pre`, `pre` is `n_pre × batch`, `post` is `n_post × batch`, all

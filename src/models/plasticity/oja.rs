@@ -1,8 +1,8 @@
 //! `oja`: Oja's rule, `Δw_ij = rate · y_i (x_j - y_i w_ij)`: Hebbian growth with a decay that
 //! keeps each unit's weight vector at unit norm (it converges to the first principal component).
 
-use super::PlasticityInfo;
-use crate::models::{Mode, ParamSpec, Range};
+use super::{Args, Batch, Learns, PlasticityInfo, RateLearner};
+use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
@@ -15,10 +15,33 @@ pub static PARAMS: &[ParamSpec] = &[ParamSpec::scalar(
 
 pub static INFO: PlasticityInfo = PlasticityInfo {
     name: "oja",
-    mode: Mode::Rate,
+    learns: Learns::Rate(learner),
     summary: "Oja's normalised Hebbian rule",
     params: PARAMS,
 };
+
+/// The rule on one projection: its learning rate.
+#[derive(Debug)]
+struct Oja {
+    rate: f32,
+}
+
+fn learner(args: Args, _n_post: usize) -> Result<Box<dyn RateLearner>, String> {
+    let rate = super::number(args, PARAMS, INFO.name, "rate")? as f32;
+    Ok(Box::new(Oja { rate }))
+}
+
+impl RateLearner for Oja {
+    fn update(&mut self, b: Batch) {
+        update(b.w, b.pre, b.post, b.n_pre, b.n_post, self.rate);
+    }
+
+    fn update_diagonal(&mut self, b: Batch) {
+        for (u, (hebb, y2)) in b.diagonal_sums().into_iter().enumerate() {
+            b.w[u] += self.rate * (hebb - y2 * b.w[u]);
+        }
+    }
+}
 
 /// Applies the rule for a batch: `w[i, j] += rate · Σ_b y_ib (x_jb − y_ib w[i, j])`, with the
 /// layout of [`super::hebbian::update`].

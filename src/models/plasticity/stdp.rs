@@ -9,8 +9,8 @@
 //! and potentiation by `1 - w/w_max` (van Rossum et al. 2000). Updates happen per spike
 //! event, never per step per synapse.
 
-use super::PlasticityInfo;
-use crate::models::{Mode, ParamKind, ParamSpec, Range};
+use super::{Learns, PlasticityInfo};
+use crate::models::{ParamKind, ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -61,7 +61,7 @@ pub static PARAMS: &[ParamSpec] = &[
 
 pub static INFO: PlasticityInfo = PlasticityInfo {
     name: "stdp",
-    mode: Mode::Spiking,
+    learns: Learns::PairTraces(Stdp::from_params),
     summary: "pair-based STDP with traces",
     params: PARAMS,
 };
@@ -85,14 +85,7 @@ impl Stdp {
     /// filled in by the checks; missing ones fall back to the spec's defaults). A lookup
     /// rather than `ir::Params`, so that `models` stays below `ir`.
     pub fn from_params(lookup: &dyn Fn(&str) -> Option<f64>) -> Result<Stdp, String> {
-        let number = |name: &str| -> Result<f64, String> {
-            match lookup(name) {
-                Some(x) => Ok(x),
-                None => crate::models::find_param(PARAMS, name)
-                    .and_then(ParamSpec::default_number)
-                    .ok_or_else(|| format!("stdp needs `{name}`")),
-            }
-        };
+        let number = |name| super::number(lookup, PARAMS, INFO.name, name);
         let w_max = number("w_max")?;
         if !(w_max > 0.0 && w_max.is_finite()) {
             return Err(format!("stdp `w_max` must be > 0, not {w_max}"));

@@ -38,6 +38,7 @@ use crate::models::activation::Activation;
 use crate::models::connector::grid::SpatialOp;
 use crate::models::init::Init;
 use crate::models::loss::{GradientOf, Loss};
+use crate::models::neuron::Runs;
 use crate::models::optimizer::Optimizer;
 use crate::models::plasticity::{bcm, hebbian, oja};
 use crate::sim::SimError;
@@ -259,25 +260,32 @@ impl Model {
             if id.0 as usize != index {
                 return Err(unsupported("population ids must be dense"));
             }
-            let is_input = p.model.name == crate::models::neuron::input::INFO.name;
+            let is_input = matches!(p.model.runs, Runs::Input);
             let context = UnitContext {
                 name: &p.name,
                 size: p.size(),
                 max_steps,
                 params: &p.params,
             };
-            let unit = units::build(p.model.name, &context)
-                .transpose()
-                .map_err(unsupported)?;
-            if !is_input
-                && unit.is_none()
-                && p.model.name != crate::models::neuron::dense::INFO.name
-            {
-                return Err(unsupported(format!(
-                    "population '{}': model '{}' is not a rate model",
-                    p.name, p.model.name
-                )));
-            }
+            let unit = match p.model.runs {
+                Runs::Input | Runs::Dense => None,
+                Runs::Unit => Some(
+                    units::build(p.model, &context)
+                        .ok_or_else(|| {
+                            unsupported(format!(
+                                "population '{}': no rate kernels for model '{}'",
+                                p.name, p.model.name
+                            ))
+                        })?
+                        .map_err(unsupported)?,
+                ),
+                Runs::Spiking(_) => {
+                    return Err(unsupported(format!(
+                        "population '{}': model '{}' is not a rate model",
+                        p.name, p.model.name
+                    )));
+                }
+            };
             let (name, activation) = p.activation();
             let activation = activation.ok_or_else(|| {
                 unsupported(format!(

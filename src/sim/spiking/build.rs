@@ -16,8 +16,8 @@ use crate::ir::{Interval, Network, Population, RecordTarget, Recordable, Value};
 use crate::models::ParamKind;
 use crate::models::connector::{Generate, Rows, Shape};
 use crate::models::neuron::dynamics::{GroupSpec, Values};
-use crate::models::neuron::spiking_dynamics;
-use crate::models::plasticity::stdp::{Stdp, Trace};
+use crate::models::plasticity::Learns;
+use crate::models::plasticity::stdp::Trace;
 use crate::sim::SimError;
 use crate::sim::rng::{Purpose, name_id, number_or_draw, stream};
 use crate::units::Dim;
@@ -127,7 +127,7 @@ pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
     let mut populations = Vec::new();
     let mut total: u64 = 0;
     for (_, p) in graph.populations() {
-        if spiking_dynamics(p.model).is_none() {
+        if p.model.dynamics().is_none() {
             return Err(unsupported(format!(
                 "population `{}` uses `{}`, which has no spiking dynamics",
                 p.name, p.model.name
@@ -313,7 +313,7 @@ fn build_groups(
         }
         let in_population = lo - first..hi - first;
         let info = population.model;
-        let Some(model) = spiking_dynamics(info) else {
+        let Some(model) = info.dynamics() else {
             continue;
         };
         let seed = network.seed;
@@ -480,8 +480,14 @@ fn generate_projection(
     };
     let rule = match &projection.plasticity {
         None => None,
-        Some(p) if p.rule.name == "stdp" => {
-            let rule = Stdp::from_params(&|name| p.params.numeric(name)).map_err(fail)?;
+        Some(p) => {
+            let Learns::PairTraces(numbers) = p.rule.learns else {
+                return Err(fail(format!(
+                    "`{}` is a rate-mode rule; spiking mode needs a spike-timing rule",
+                    p.rule.name
+                )));
+            };
+            let rule = numbers(&|name| p.params.numeric(name)).map_err(fail)?;
             let negative = match &weight {
                 PerSynapse::Same(w) => *w < 0.0,
                 PerSynapse::Each(v) => v.iter().any(|w| *w < 0.0),
@@ -498,12 +504,6 @@ fn generate_projection(
                 pre_last: (0..len).map(|_| AtomicU32::new(0)).collect(),
             });
             Some((rules.len() - 1) as u16)
-        }
-        Some(p) => {
-            return Err(fail(format!(
-                "`{}` is a rate-mode rule; spiking mode supports `stdp`",
-                p.rule.name
-            )));
         }
     };
     Ok(Generated {

@@ -119,25 +119,25 @@ pub(super) trait Unit: std::fmt::Debug + Send + Sync {
 
 type Build = fn(&UnitContext) -> Result<Box<dyn Unit>, String>;
 
-/// Every unit, by the name of its model in `models::neuron`.
-static REGISTRY: &[(&str, Build)] = &[
-    (crate::models::neuron::lstm::INFO.name, lstm::build),
-    (crate::models::neuron::gru::INFO.name, gru::build),
-    (
-        crate::models::neuron::attention::INFO.name,
-        attention::build,
-    ),
-    (
-        crate::models::neuron::layer_norm::INFO.name,
-        layer_norm::build,
-    ),
+use crate::models::neuron::{self as neuron, NeuronInfo};
+
+/// The kernels of every registry entry that runs as a `Runs::Unit`, keyed by the entry
+/// itself (never by its name); a registry test checks that none is missing.
+static KERNELS: &[(&NeuronInfo, Build)] = &[
+    (&neuron::lstm::INFO, lstm::build),
+    (&neuron::gru::INFO, gru::build),
+    (&neuron::attention::INFO, attention::build),
+    (&neuron::layer_norm::INFO, layer_norm::build),
 ];
 
-/// The unit of model `model`, if it is one; `Err` explains why it cannot be built.
-pub(super) fn build(model: &str, ctx: &UnitContext) -> Option<Result<Box<dyn Unit>, String>> {
-    REGISTRY
+/// The unit of `model`, if it runs as one; `Err` explains why it cannot be built.
+pub(super) fn build(
+    model: &'static NeuronInfo,
+    ctx: &UnitContext,
+) -> Option<Result<Box<dyn Unit>, String>> {
+    KERNELS
         .iter()
-        .find(|(name, _)| *name == model)
+        .find(|(info, _)| std::ptr::eq(*info, model))
         .map(|(_, build)| build(ctx))
 }
 
@@ -170,4 +170,19 @@ fn planes<const K: usize>(cache: &mut [f32], widths: [usize; K]) -> [&mut [f32];
         rest = tail;
         plane
     })
+}
+
+#[cfg(test)]
+mod registry_tests {
+    use super::KERNELS;
+    use crate::models::neuron::{REGISTRY, Runs};
+
+    /// Every model the registry says runs as a unit has kernels here, and nothing else does.
+    #[test]
+    fn every_unit_entry_of_the_registry_has_kernels() {
+        for info in REGISTRY {
+            let has = KERNELS.iter().any(|(k, _)| std::ptr::eq(*k, *info));
+            assert_eq!(has, matches!(info.runs, Runs::Unit), "{}", info.name);
+        }
+    }
 }
