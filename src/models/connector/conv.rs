@@ -55,6 +55,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &["channels"],
     spatial: Some(&SPATIAL),
+    rate_weights: super::RateWeights::Matrix,
 };
 
 /// The default kernel width (3×3, as most CNNs use).

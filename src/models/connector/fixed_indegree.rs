@@ -20,6 +20,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    rate_weights: super::RateWeights::Matrix,
 };
 
 /// One stream per target; the sources of each target are drawn, then transposed to rows.

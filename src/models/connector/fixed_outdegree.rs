@@ -19,6 +19,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    rate_weights: super::RateWeights::Matrix,
 };
 
 /// One stream per source.

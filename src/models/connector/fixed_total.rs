@@ -21,6 +21,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    rate_weights: super::RateWeights::Matrix,
 };
 
 /// One stream (row 0) draws `n` indices into the list of candidate pairs, distinct unless

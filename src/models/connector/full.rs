@@ -11,6 +11,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    rate_weights: super::RateWeights::Matrix,
 };
 
 fn generate(g: &Generate) -> Result<Rows, String> {

@@ -13,4 +13,5 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    rate_weights: super::RateWeights::Unchanged,
 };

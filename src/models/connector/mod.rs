@@ -82,6 +82,20 @@ pub struct ConnectorInfo {
     /// Rate-mode spatial connectors (shared kernels over feature maps) say here how they
     /// read the two shapes; they have no synapse list and are refused in spiking networks.
     pub spatial: Option<&'static grid::SpatialInfo>,
+    /// How the rate engine stores the synapses `generate` draws.
+    pub rate_weights: RateWeights,
+}
+
+/// How a rate network holds a (non-spatial) connector's synapses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateWeights {
+    /// An `n_post × n_pre` matrix, masked to the pairs `generate` drew (a pair drawn several
+    /// times with `multapses` is one weight: a matrix has one entry per pair).
+    Matrix,
+    /// One learned weight per unit pair `(i, i)`.
+    Diagonal,
+    /// Source `i` added to target `i` unchanged: unit weights, never trained.
+    Unchanged,
 }
 
 /// What a connector's generation rule gets.

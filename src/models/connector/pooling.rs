@@ -63,5 +63,6 @@ pub const fn connector(
         positional: &["size"],
         optional: &["stride"],
         spatial: Some(spatial),
+        rate_weights: super::RateWeights::Matrix,
     }
 }

@@ -25,6 +25,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    rate_weights: super::RateWeights::Matrix,
 };
 
 /// One stream per source; the gaps between connected targets are geometric, so the cost is

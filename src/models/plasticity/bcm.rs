@@ -55,6 +55,14 @@ impl RateLearner for Bcm {
         );
     }
 
+    fn state(&self) -> &[f32] {
+        &self.theta
+    }
+
+    fn state_mut(&mut self) -> &mut [f32] {
+        &mut self.theta
+    }
+
     /// On a one-to-one projection the threshold stays at its initial value.
     fn update_diagonal(&mut self, b: Batch) {
         for (u, (hebb, _)) in b.diagonal_sums().into_iter().enumerate() {

@@ -83,6 +83,13 @@ pub trait RateLearner: Send + Sync + std::fmt::Debug {
     fn update(&mut self, batch: Batch);
     /// Applies the rule to the weights of a one-to-one projection (unit pairs `(i, i)`).
     fn update_diagonal(&mut self, batch: Batch);
+    /// What the rule carries between batches (BCM's thresholds), for snapshots.
+    fn state(&self) -> &[f32] {
+        &[]
+    }
+    fn state_mut(&mut self) -> &mut [f32] {
+        &mut []
+    }
 }
 
 /// A parameter of a rule: the given value or the default of its spec (the one place

@@ -8,7 +8,8 @@ use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
-use super::{Model, ParamOf, apply, stream};
+use super::update::apply;
+use super::{Model, ParamOf, stream};
 use crate::data::mix;
 
 impl Model {

@@ -20,8 +20,8 @@ pub(in crate::sim::rate) struct Snapshot {
     weights: Vec<Vec<f32>>,
     biases: Vec<Vec<f32>>,
     units: Vec<Vec<Vec<f32>>>,
-    /// BCM thresholds, one list per projection.
-    thresholds: Vec<Vec<f32>>,
+    /// What each projection's local rule carries (BCM's thresholds), one list per projection.
+    rule_states: Vec<Vec<f32>>,
 }
 
 impl Model {
@@ -89,7 +89,11 @@ impl Model {
             weights: self.weights.iter().map(|w| w.as_slice().to_vec()).collect(),
             biases: self.biases.clone(),
             units: self.unit_tensors.clone(),
-            thresholds: self.links.iter().map(|l| l.theta.clone()).collect(),
+            rule_states: self
+                .links
+                .iter()
+                .map(|l| l.rule.as_ref().map_or(Vec::new(), |r| r.state().to_vec()))
+                .collect(),
         }
     }
 
@@ -102,8 +106,10 @@ impl Model {
             b.copy_from_slice(saved);
         }
         self.unit_tensors.clone_from(&snapshot.units);
-        for (l, saved) in self.links.iter_mut().zip(&snapshot.thresholds) {
-            l.theta.copy_from_slice(saved);
+        for (l, saved) in self.links.iter_mut().zip(&snapshot.rule_states) {
+            if let Some(rule) = l.rule.as_mut() {
+                rule.state_mut().copy_from_slice(saved);
+            }
         }
     }
 }
