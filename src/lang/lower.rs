@@ -19,7 +19,9 @@ use crate::lang::check::names::{self, Templates};
 use crate::lang::check::params::{
     Ctx, Given, block_entries, check_params, merge, quantity, unknown_param,
 };
-use crate::lang::check::protocol::{self, RecordScope, SETTINGS};
+use crate::lang::check::record::{self, RecordScope};
+use crate::lang::check::settings::{self, SETTINGS};
+use crate::lang::check::{dataset, train};
 use crate::lang::check::training;
 use crate::lang::check::units::{Val, eval};
 use crate::models::connector::{self, COMMON_PARAMS};
@@ -163,7 +165,7 @@ pub fn lower_network(
             diags.push(rate_only("dataset", decl.name.span.to(decl.span)));
             continue;
         }
-        if let Some(d) = protocol::dataset(decl, base, &ctx, diags) {
+        if let Some(d) = dataset::dataset(decl, base, &ctx, diags) {
             check_widths(decl, &d, &network, adversarial, diags);
             network.datasets.push(d);
         }
@@ -194,14 +196,14 @@ pub fn lower_network(
                     });
                 }
             }
-            network.train = protocol::train(t, extra, mode, &ctx, &refs, diags);
+            network.train = train::train(t, extra, mode, &ctx, &refs, diags);
         }
     }
     if let Some(b) = evals.first() {
         if mode == Mode::Spiking {
             diags.push(rate_only("evaluate", b.span));
         } else {
-            network.evaluate = protocol::evaluate(b, mode, &ctx, diags);
+            network.evaluate = train::evaluate(b, mode, &ctx, diags);
         }
     }
     targets_needed(&network, diags);
@@ -229,7 +231,7 @@ pub fn lower_network(
                 .with_help("rate networks are run with `train { ... }` and `evaluate { ... }`"),
             );
         } else {
-            network.simulate = protocol::simulate(s, span, &ctx, diags);
+            network.simulate = settings::simulate(s, span, &ctx, diags);
             if let Some(sim) = &network.simulate
                 && (sim.duration / network.dt).round() < 1.0
             {
@@ -256,11 +258,11 @@ pub fn lower_network(
     };
     let mut checked = Vec::new();
     for r in &records {
-        if let Some(rec) = protocol::record(r, mode, !trains.is_empty(), &scope, diags) {
+        if let Some(rec) = record::record(r, mode, !trains.is_empty(), &scope, diags) {
             checked.push((*r, rec));
         }
     }
-    protocol::record_windows(&checked, network.simulate.as_ref(), &network.graph, diags);
+    record::record_windows(&checked, network.simulate.as_ref(), &network.graph, diags);
     network
         .records
         .extend(checked.into_iter().map(|(_, rec)| rec));
@@ -402,7 +404,7 @@ fn lower_settings(
                 }
             }
             "output" => match &g.value.kind {
-                ExprKind::Str(s) => network.output = Some(protocol::resolve_path(base, s)),
+                ExprKind::Str(s) => network.output = Some(settings::resolve_path(base, s)),
                 _ => diags.push(
                     Diagnostic::error("E0204", "`output` must be a string")
                         .with_label(span, "expected a path such as \"run.h5\""),

@@ -259,7 +259,7 @@ fn dedup(diags: &mut Vec<Diagnostic>) {
 
 /// `a/./b/../c` → `a/c`, without touching the file system.
 fn normalize(path: &Path) -> PathBuf {
-    check::protocol::resolve_path(Path::new(""), &path.to_string_lossy())
+    check::settings::resolve_path(Path::new(""), &path.to_string_lossy())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -276,7 +276,7 @@ fn load_imports(
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for item in &file.items {
         let Item::Import(import) = item else { continue };
-        let target = check::protocol::resolve_path(&base, &import.path);
+        let target = check::settings::resolve_path(&base, &import.path);
         if let Some(pos) = stack.iter().position(|p| *p == target) {
             let cycle: Vec<String> = stack[pos..]
                 .iter()

@@ -1,10 +1,16 @@
 //! Semantic checks, one file per topic. Each check reports `Diagnostic`s with stable codes
 //! (docs/DIAGNOSTICS.md) and returns what it could validate, so that one run collects every
 //! independent mistake. Parameter specs come from `crate::models` registries only.
+//!
+//! `train.rs` checks the `train`/`evaluate` blocks as written; `training.rs` checks, after
+//! lowering, what training needs of the whole network.
 
 pub mod connectivity;
+pub mod dataset;
 pub mod names;
 pub mod params;
-pub mod protocol;
+pub mod record;
+pub mod settings;
+pub mod train;
 pub mod training;
 pub mod units;
