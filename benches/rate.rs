@@ -75,7 +75,7 @@ fn mlp() -> Network {
         batch: BATCH,
         validate: None,
         options: Default::default(),
-        extra: Params::new(),
+        shuffle: true,
         adversarial: None,
         span: Default::default(),
     });

@@ -84,7 +84,7 @@ fn mlp(epochs: usize) -> Network {
         batch: 128,
         validate: None,
         options: Default::default(),
-        extra: Params::new(),
+        shuffle: true,
         adversarial: None,
         span: Default::default(),
     });

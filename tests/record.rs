@@ -511,7 +511,7 @@ fn rate_network() -> Network {
         batch: 4,
         validate: None,
         options: Default::default(),
-        extra: Default::default(),
+        shuffle: true,
         adversarial: None,
         span: Span::default(),
     });

@@ -22,12 +22,23 @@ pub struct Graph {
 }
 
 impl Graph {
-    pub fn add_population(&mut self, population: Population) -> PopulationId {
+    /// Adds a population; parameters it does not set take their registry defaults here, so
+    /// a network built in Rust and one compiled from a `.net` file hold the same values.
+    pub fn add_population(&mut self, mut population: Population) -> PopulationId {
+        population.params.resolve(population.model.params, &[]);
         PopulationId(self.inner.add_node(population).index() as u32)
     }
 
     /// Adds a projection; its `source` and `target` must be populations of this graph.
-    pub fn add_projection(&mut self, projection: Projection) -> ProjectionId {
+    /// Connector and plasticity arguments are resolved against their registry entries.
+    pub fn add_projection(&mut self, mut projection: Projection) -> ProjectionId {
+        let connector = projection.connector;
+        let args = &mut projection.connector_args;
+        args.resolve(connector.params, connector.optional);
+        args.resolve(crate::models::connector::COMMON_PARAMS, &[]);
+        if let Some(plasticity) = &mut projection.plasticity {
+            plasticity.params.resolve(plasticity.rule.params, &[]);
+        }
         let (s, t) = (node(projection.source), node(projection.target));
         ProjectionId(self.inner.add_edge(s, t, projection).index() as u32)
     }

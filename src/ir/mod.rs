@@ -14,4 +14,4 @@ pub use network::{
     Network, Plasticity, Population, Projection, Receptor, Record, RecordTarget, Recordable,
     Simulate, Train, TrainOptions, Window,
 };
-pub use value::{Call, DistKind, Distribution, Params, TimeCourse, Value};
+pub use value::{Call, DistKind, Distribution, Params, TimeCourse, Unresolved, Unset, Value};

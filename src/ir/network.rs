@@ -233,8 +233,8 @@ pub struct Train {
     pub validate: Option<String>,
     /// Learning-rate schedule, clipping, early stopping, L1/L2 penalties.
     pub options: TrainOptions,
-    /// Further options as written (read: `shuffle`, a flag, on by default).
-    pub extra: Params,
+    /// Each epoch visits the rows in a new seeded order.
+    pub shuffle: bool,
     /// `train adversarial { ... }`: a generative adversarial network.
     pub adversarial: Option<Adversarial>,
     pub span: Span,

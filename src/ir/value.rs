@@ -2,6 +2,9 @@
 //! resolved against the registries.
 
 use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::models::{ParamKind, ParamSpec};
 
 /// One checked value of a parameter.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,5 +145,89 @@ impl Params {
 
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// Resolves these values against a parameter table: every parameter of `specs` not set
+    /// yet takes its registry default, except those named in `optional` (no default on
+    /// purpose: `k` or `p` of a connector). Returns the required ones still missing. The one
+    /// place a default is read, for the language, networks built in Rust and tests alike.
+    pub fn resolve(&mut self, specs: &[ParamSpec], optional: &[&str]) -> Vec<&'static str> {
+        let mut missing = Vec::new();
+        for spec in specs {
+            if self.0.contains_key(spec.name) || optional.contains(&spec.name) {
+                continue;
+            }
+            match Unset::of(spec) {
+                Unset::Default(value) => self.insert(spec.name, value),
+                Unset::Required => missing.push(spec.name),
+                Unset::Absent => {}
+            }
+        }
+        missing
+    }
+
+    /// A number the engine needs; after [`Params::resolve`] it is there for every parameter
+    /// with a default, so a miss means a network was built without resolving.
+    pub fn required_number(&self, name: &str) -> Result<f64, Unresolved> {
+        self.number(name).ok_or(Unresolved(name.to_string()))
+    }
+
+    pub fn required_flag(&self, name: &str) -> Result<bool, Unresolved> {
+        self.flag(name).ok_or(Unresolved(name.to_string()))
+    }
+
+    pub fn required_symbol(&self, name: &str) -> Result<&str, Unresolved> {
+        self.symbol(name).ok_or(Unresolved(name.to_string()))
+    }
+}
+
+/// What a parameter is when nobody wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Unset {
+    /// Its registry default.
+    Default(Value),
+    /// It has no default and must be given.
+    Required,
+    /// It has no value when absent (a call, a dataset, a list of names): absence means off.
+    Absent,
+}
+
+impl Unset {
+    pub fn of(spec: &ParamSpec) -> Unset {
+        let default = match spec.kind {
+            ParamKind::Quantity { default, .. } => default.map(Value::Number),
+            ParamKind::Integer { default, .. } => default.map(|d| Value::Number(d as f64)),
+            ParamKind::Choice { default, .. } => default.map(|d| Value::Symbol(d.into())),
+            ParamKind::Flag { default } | ParamKind::FlagOrValue { default } => {
+                Some(Value::Bool(default))
+            }
+            ParamKind::List { .. } => None,
+            ParamKind::Call { .. } | ParamKind::Dataset | ParamKind::Names { .. } => {
+                return Unset::Absent;
+            }
+        };
+        default.map_or(Unset::Required, Unset::Default)
+    }
+}
+
+/// A parameter an engine asked for that was never resolved against its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved(pub String);
+
+impl fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "parameter `{}` has no value (not given and without a default)",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for Unresolved {}
+
+impl From<Unresolved> for String {
+    fn from(e: Unresolved) -> String {
+        e.to_string()
     }
 }

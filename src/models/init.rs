@@ -16,6 +16,9 @@ use rand_distr::{Distribution, StandardNormal};
 
 pub static NAMES: &[&str] = &["zeros", "uniform", "normal", "xavier", "he"];
 
+/// The initialiser of a projection that names none (PyTorch's `nn.Linear` default).
+pub const DEFAULT: &str = "uniform";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Init {
     Zeros,

@@ -5,6 +5,7 @@
 //! Results depend on the seed only, never on the thread count: every random stream is
 //! derived from (seed, population/neuron ids) and every reduction has a fixed order.
 
+pub mod connect;
 pub mod rate;
 pub mod report;
 pub mod rng;

@@ -8,8 +8,7 @@ use neurosim::ir::{DistKind, Distribution, Params};
 use neurosim::ir::{
     Network, Plasticity, Population, PopulationId, Projection, Receptor, Simulate, Value,
 };
-use neurosim::models::neuron::NeuronInfo;
-use neurosim::models::{Mode, ParamKind, connector, neuron, plasticity};
+use neurosim::models::{Mode, connector, neuron, plasticity};
 use neurosim::units::Dim;
 
 /// A spiking network with the given seed, dt 0.1 ms, simulated for `duration_ms`.
@@ -38,21 +37,14 @@ pub fn normal(mean: f64, sd: f64, clip: Option<(f64, f64)>) -> Value {
     })
 }
 
-/// Every parameter of `model` at its default, then `params` on top.
-pub fn params_of(model: &NeuronInfo, params: &[(&str, Value)]) -> Params {
-    let mut all = Params::new();
-    for spec in model.params {
-        if let ParamKind::Quantity {
-            default: Some(d), ..
-        } = spec.kind
-        {
-            all.insert(spec.name, Value::Number(d));
-        }
-    }
+/// The parameters given for `model`; the rest take their registry defaults when the
+/// population is added to the graph (`ir::Graph::add_population`).
+pub fn given(params: &[(&str, Value)]) -> Params {
+    let mut given = Params::new();
     for (name, value) in params {
-        all.insert(*name, value.clone());
+        given.insert(*name, value.clone());
     }
-    all
+    given
 }
 
 /// Adds a population of `n` neurons of the model called `model`.
@@ -73,7 +65,7 @@ pub fn add_population(
         name: name.into(),
         model: info,
         shape: vec![n],
-        params: params_of(info, params),
+        params: given(params),
         init: initial,
         span: Span::default(),
     })
@@ -122,23 +114,14 @@ pub fn add_projection(
     })
 }
 
-/// STDP with the given parameters (the rest at their defaults).
+/// STDP with the given parameters (the rest take their defaults when the projection is
+/// added to the graph).
 pub fn stdp(params: &[(&str, Value)]) -> Plasticity {
     let rule = plasticity::find("stdp").expect("stdp is registered");
-    let mut all = Params::new();
-    for spec in rule.params {
-        match spec.kind {
-            ParamKind::Quantity {
-                default: Some(d), ..
-            } => all.insert(spec.name, Value::Number(d)),
-            ParamKind::Flag { default } => all.insert(spec.name, Value::Bool(default)),
-            _ => {}
-        }
+    Plasticity {
+        rule,
+        params: given(params),
     }
-    for (k, v) in params {
-        all.insert(*k, v.clone());
-    }
-    Plasticity { rule, params: all }
 }
 
 /// CUBA (Vogels & Abbott 2005 as in Brian2's example): `n` lif neurons, 80 % excitatory,

@@ -11,7 +11,7 @@ use crate::lang::check::params::{
 };
 use crate::lang::check::units::{Val, eval};
 use crate::models::connector::grid::SpatialInfo;
-use crate::models::connector::{self, COMMON_PARAMS};
+use crate::models::connector::{self, COMMON_PARAMS, ConnectorInfo};
 use crate::models::neuron::NeuronInfo;
 use crate::models::{Mode, ParamKind, ParamSpec, Range, init, plasticity};
 use crate::units::Dim;
@@ -107,7 +107,7 @@ pub fn projection(
     );
     ok &= diags.len() == n_before;
     if ok {
-        ok &= check_counts(conn.name, &connector_args, source, target, args_span, diags);
+        ok &= check_fit(conn, &connector_args, source, target, args_span, diags);
     }
     if ok && let Some(spatial) = conn.spatial {
         ok &= check_window(
@@ -545,91 +545,33 @@ fn check_window(
     }
 }
 
-/// Counts that must fit the populations: `k` of fixed in/out-degree, `n` of fixed_total,
-/// equal sizes for one_to_one and identity.
-fn check_counts(
-    connector: &str,
+/// Asks the connector whether its arguments fit the two populations (`k` of a fixed
+/// degree, `n` of fixed_total, equal sizes of one_to_one): the entry carries the rule.
+fn check_fit(
+    connector: &ConnectorInfo,
     args: &Params,
     source: &PopRef,
     target: &PopRef,
     span: Span,
     diags: &mut Vec<Diagnostic>,
 ) -> bool {
-    let same = source.id == target.id;
-    let autapses = args.flag("autapses").unwrap_or(false);
-    let multapses = args.flag("multapses").unwrap_or(false);
-    let minus_self = usize::from(same && !autapses);
-    let fail = |diags: &mut Vec<Diagnostic>, message: String, label: String, help: String| {
-        diags.push(
-            Diagnostic::error("E0401", message)
-                .with_label(span, label)
-                .with_help(help),
-        );
-        false
+    let lookup = |name: &str| args.number(name);
+    let fit = connector::Fit {
+        args: &lookup,
+        multapses: args.flag("multapses") == Some(true),
+        exclude_autapses: source.id == target.id && args.flag("autapses") != Some(true),
+        pre: (&source.name, source.size()),
+        post: (&target.name, target.size()),
     };
-    match connector {
-        "fixed_indegree" | "fixed_outdegree" if !multapses => {
-            let k = args.number("k").unwrap_or(0.0);
-            let (pool, pool_name, other) = if connector == "fixed_indegree" {
-                (source.size(), &source.name, "sources")
-            } else {
-                (target.size(), &target.name, "targets")
-            };
-            let max = pool.saturating_sub(minus_self);
-            if k > max as f64 {
-                let why = if minus_self == 1 {
-                    format!(" ({} minus the neuron itself: autapses are off)", pool)
-                } else {
-                    String::new()
-                };
-                return fail(
-                    diags,
-                    format!("`k` = {k} is more than the {max} available {other}"),
-                    format!("`{pool_name}` offers {max} distinct {other}{why}"),
-                    "lower `k`, or allow repeats with `multapses = true`".into(),
-                );
-            }
-            true
+    match (connector.fits)(&fit) {
+        Ok(()) => true,
+        Err(misfit) => {
+            diags.push(
+                Diagnostic::error("E0401", misfit.message)
+                    .with_label(span, misfit.label)
+                    .with_help(misfit.help),
+            );
+            false
         }
-        "fixed_total" if !multapses => {
-            let n = args.number("n").unwrap_or(0.0);
-            let pairs = (source.size() as f64) * (target.size() as f64)
-                - if minus_self == 1 {
-                    source.size() as f64
-                } else {
-                    0.0
-                };
-            if n > pairs {
-                return fail(
-                    diags,
-                    format!("`n` = {n} is more than the {pairs} possible pairs"),
-                    format!(
-                        "`{}` × `{}` has {pairs} distinct pairs",
-                        source.name, target.name
-                    ),
-                    "lower `n`, or allow repeats with `multapses = true`".into(),
-                );
-            }
-            true
-        }
-        "one_to_one" | "identity" if source.size() != target.size() => fail(
-            diags,
-            format!(
-                "{connector} needs populations of the same size: `{}` has {}, `{}` has {}",
-                source.name,
-                source.size(),
-                target.name,
-                target.size()
-            ),
-            "sizes differ".into(),
-            if connector == "identity" {
-                "a residual connection adds units one to one: make the sizes equal, or route \
-                 the source through a `full` projection to a population of the target's size"
-                    .into()
-            } else {
-                "use `full` or `random(p = ...)`, or make the sizes equal".into()
-            },
-        ),
-        _ => true,
     }
 }

@@ -3,7 +3,7 @@
 //! defaults filled in. Every spec comes from `crate::models`; nothing is listed twice here.
 
 use crate::diag::{Diagnostic, Span, suggest};
-use crate::ir::{Call as IrCall, Params, Value};
+use crate::ir::{Call as IrCall, Params, Unset, Value};
 use crate::lang::ast::{Arg, Args, Block, Expr, Ident, Param};
 use crate::lang::check::units::{Val, eval, show};
 use crate::models::connector::{self, COMMON_PARAMS};
@@ -177,17 +177,10 @@ pub fn fill_defaults(
         if given.iter().any(|g| g.name.name == spec.name) || optional.contains(&spec.name) {
             continue;
         }
-        let default = match spec.kind {
-            ParamKind::Quantity { default, .. } => default.map(Value::Number).ok_or(()),
-            ParamKind::Integer { default, .. } => {
-                default.map(|d| Value::Number(d as f64)).ok_or(())
-            }
-            ParamKind::Choice { default, .. } => default.map(|d| Value::Symbol(d.into())).ok_or(()),
-            ParamKind::Flag { default } | ParamKind::FlagOrValue { default } => {
-                Ok(Value::Bool(default))
-            }
-            ParamKind::List { .. } => Err(()),
-            ParamKind::Call { .. } | ParamKind::Dataset | ParamKind::Names { .. } => continue,
+        let default = match Unset::of(spec) {
+            Unset::Default(v) => Ok(v),
+            Unset::Required => Err(()),
+            Unset::Absent => continue,
         };
         match default {
             Ok(v) => params.insert(spec.name, v),

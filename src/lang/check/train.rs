@@ -62,6 +62,11 @@ pub static TRAIN_PARAMS: &[ParamSpec] = &[
         doc: "samples per weight update",
     },
     ParamSpec {
+        name: "shuffle",
+        kind: ParamKind::Flag { default: true },
+        doc: "draw the batches of each epoch in a new seeded order (PyTorch's DataLoader(shuffle=True))",
+    },
+    ParamSpec {
         name: "schedule",
         kind: ParamKind::Call {
             family: crate::models::Family::Schedule,
@@ -293,8 +298,8 @@ pub fn train<'a>(
         epochs: p.number("epochs").unwrap_or(1.0) as usize,
         batch: p.number("batch").unwrap_or(1.0) as usize,
         validate: p.symbol("validate").map(str::to_string),
+        shuffle: p.flag("shuffle") != Some(false),
         options: train_options(&p),
-        extra: Params::new(),
         adversarial,
         span: block.span,
     })

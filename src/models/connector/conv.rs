@@ -55,6 +55,7 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &["channels"],
     spatial: Some(&SPATIAL),
+    fits: super::fits_any,
     rate_weights: super::RateWeights::Matrix,
 };
 

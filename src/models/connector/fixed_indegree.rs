@@ -1,27 +1,31 @@
 //! `fixed_indegree(k)`: every target receives exactly `k` synapses from sources drawn at random
 //! (without repetition unless `multapses`). `k` must not exceed the number of candidates.
 
-use super::{Args, ConnectorInfo, Generate, Rows, Shape};
+use super::{Args, ConnectorInfo, Fit, Generate, Misfit, Rows, Shape};
 use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
-    name: "fixed_indegree",
-    summary: "k random sources per target",
-    params: &[ParamSpec {
-        name: "k",
-        kind: ParamKind::Integer {
-            default: None,
-            range: Range::NonNegative,
-        },
-        doc: "synapses per target",
-    }],
-    expected_synapses: |shape: Shape, args: Args| shape.n_post as f64 * args("k").unwrap_or(0.0),
-    generate,
-    positional: &[],
-    optional: &[],
-    spatial: None,
-    rate_weights: super::RateWeights::Matrix,
+    fits,
+    ..ConnectorInfo::drawn(
+        "fixed_indegree",
+        "k random sources per target",
+        &[ParamSpec {
+            name: "k",
+            kind: ParamKind::Integer {
+                default: None,
+                range: Range::NonNegative,
+            },
+            doc: "synapses per target",
+        }],
+        |shape: Shape, args: Args| shape.n_post as f64 * args("k").unwrap_or(0.0),
+        generate,
+    )
 };
+
+/// `k` distinct sources per target unless multapses are allowed.
+fn fits(fit: &Fit) -> Result<(), Misfit> {
+    super::degree_fits(fit, fit.pre, "sources")
+}
 
 /// One stream per target; the sources of each target are drawn, then transposed to rows.
 fn generate(g: &Generate) -> Result<Rows, String> {

@@ -1,26 +1,30 @@
 //! `fixed_outdegree(k)`: every source makes exactly `k` synapses onto targets drawn at random.
 
-use super::{Args, ConnectorInfo, Generate, Rows, Shape};
+use super::{Args, ConnectorInfo, Fit, Generate, Misfit, Rows, Shape};
 use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
-    name: "fixed_outdegree",
-    summary: "k random targets per source",
-    params: &[ParamSpec {
-        name: "k",
-        kind: ParamKind::Integer {
-            default: None,
-            range: Range::NonNegative,
-        },
-        doc: "synapses per source",
-    }],
-    expected_synapses: |shape: Shape, args: Args| shape.n_pre as f64 * args("k").unwrap_or(0.0),
-    generate,
-    positional: &[],
-    optional: &[],
-    spatial: None,
-    rate_weights: super::RateWeights::Matrix,
+    fits,
+    ..ConnectorInfo::drawn(
+        "fixed_outdegree",
+        "k random targets per source",
+        &[ParamSpec {
+            name: "k",
+            kind: ParamKind::Integer {
+                default: None,
+                range: Range::NonNegative,
+            },
+            doc: "synapses per source",
+        }],
+        |shape: Shape, args: Args| shape.n_pre as f64 * args("k").unwrap_or(0.0),
+        generate,
+    )
 };
+
+/// `k` distinct targets per source unless multapses are allowed.
+fn fits(fit: &Fit) -> Result<(), Misfit> {
+    super::degree_fits(fit, fit.post, "targets")
+}
 
 /// One stream per source.
 fn generate(g: &Generate) -> Result<Rows, String> {

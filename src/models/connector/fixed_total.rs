@@ -2,27 +2,46 @@
 
 use rand::Rng;
 
-use super::{Args, ConnectorInfo, Generate, Rows, Shape};
+use super::{Args, ConnectorInfo, Fit, Generate, Misfit, Rows, Shape};
 use crate::models::{ParamKind, ParamSpec, Range};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
-    name: "fixed_total",
-    summary: "n synapses between random pairs",
-    params: &[ParamSpec {
-        name: "n",
-        kind: ParamKind::Integer {
-            default: None,
-            range: Range::NonNegative,
-        },
-        doc: "total number of synapses",
-    }],
-    expected_synapses: |_: Shape, args: Args| args("n").unwrap_or(0.0),
-    generate,
-    positional: &[],
-    optional: &[],
-    spatial: None,
-    rate_weights: super::RateWeights::Matrix,
+    fits,
+    ..ConnectorInfo::drawn(
+        "fixed_total",
+        "n synapses between random pairs",
+        &[ParamSpec {
+            name: "n",
+            kind: ParamKind::Integer {
+                default: None,
+                range: Range::NonNegative,
+            },
+            doc: "total number of synapses",
+        }],
+        |_: Shape, args: Args| args("n").unwrap_or(0.0),
+        generate,
+    )
 };
+
+/// At most one synapse per pair unless multapses are allowed.
+fn fits(fit: &Fit) -> Result<(), Misfit> {
+    let n = (fit.args)("n").unwrap_or(0.0);
+    let ((pre, n_pre), (post, n_post)) = (fit.pre, fit.post);
+    let pairs = n_pre as f64 * n_post as f64
+        - if fit.exclude_autapses {
+            n_pre as f64
+        } else {
+            0.0
+        };
+    if fit.multapses || n <= pairs {
+        return Ok(());
+    }
+    Err(Misfit {
+        message: format!("`n` = {n} is more than the {pairs} possible pairs"),
+        label: format!("`{pre}` × `{post}` has {pairs} distinct pairs"),
+        help: "lower `n`, or allow repeats with `multapses = true`".into(),
+    })
+}
 
 /// One stream (row 0) draws `n` indices into the list of candidate pairs, distinct unless
 /// multapses are allowed; each index is decoded to (source, target).

@@ -2,17 +2,13 @@
 
 use super::{Args, ConnectorInfo, Generate, Rows, Shape};
 
-pub static INFO: ConnectorInfo = ConnectorInfo {
-    name: "full",
-    summary: "all-to-all",
-    params: &[],
-    expected_synapses: |shape: Shape, _: Args| shape.pairs(),
+pub static INFO: ConnectorInfo = ConnectorInfo::drawn(
+    "full",
+    "all-to-all",
+    &[],
+    |shape: Shape, _: Args| shape.pairs(),
     generate,
-    positional: &[],
-    optional: &[],
-    spatial: None,
-    rate_weights: super::RateWeights::Matrix,
-};
+);
 
 fn generate(g: &Generate) -> Result<Rows, String> {
     let Shape { n_pre, n_post, .. } = g.shape;

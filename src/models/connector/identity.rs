@@ -2,7 +2,7 @@
 //! (skip) connection of ResNets and transformer blocks. Both populations must have the same
 //! size. In a spiking network it is `one_to_one`.
 
-use super::{ConnectorInfo, Shape};
+use super::{ConnectorInfo, Fit, Misfit, Shape};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
     name: "identity",
@@ -13,5 +13,15 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    fits,
     rate_weights: super::RateWeights::Unchanged,
 };
+
+fn fits(fit: &Fit) -> Result<(), Misfit> {
+    super::same_size(
+        fit,
+        "identity",
+        "a residual connection adds units one to one: make the sizes equal, or route the \
+         source through a `full` projection to a population of the target's size",
+    )
+}

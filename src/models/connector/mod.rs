@@ -18,6 +18,7 @@ pub mod grid;
 pub mod identity;
 pub mod maxpool;
 pub mod one_to_one;
+pub mod pairwise_poisson;
 pub mod pooling;
 pub mod random;
 
@@ -84,6 +85,97 @@ pub struct ConnectorInfo {
     pub spatial: Option<&'static grid::SpatialInfo>,
     /// How the rate engine stores the synapses `generate` draws.
     pub rate_weights: RateWeights,
+    /// Whether the arguments fit these populations, asked by the checker before anything
+    /// is drawn so that the mistake is reported at its place in the source.
+    pub fits: fn(&Fit) -> Result<(), Misfit>,
+}
+
+impl ConnectorInfo {
+    /// A connector between flat populations that draws a synapse list, held by a rate
+    /// network as a masked matrix, whose arguments fit any populations (override `fits`).
+    pub const fn drawn(
+        name: &'static str,
+        summary: &'static str,
+        params: &'static [ParamSpec],
+        expected_synapses: fn(Shape, Args) -> f64,
+        generate: fn(&Generate) -> Result<Rows, String>,
+    ) -> ConnectorInfo {
+        ConnectorInfo {
+            name,
+            summary,
+            params,
+            expected_synapses,
+            generate,
+            positional: &[],
+            optional: &[],
+            spatial: None,
+            rate_weights: RateWeights::Matrix,
+            fits: fits_any,
+        }
+    }
+}
+
+/// What [`ConnectorInfo::fits`] is asked about: resolved arguments and the two populations.
+pub struct Fit<'a> {
+    pub args: Args<'a>,
+    pub multapses: bool,
+    /// Source and target are the same population and self-connections are excluded.
+    pub exclude_autapses: bool,
+    pub pre: (&'a str, usize),
+    pub post: (&'a str, usize),
+}
+
+/// Why arguments do not fit: the message, the label under the connector call, and a help.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Misfit {
+    pub message: String,
+    pub label: String,
+    pub help: String,
+}
+
+/// For connectors whose arguments fit any populations.
+pub fn fits_any(_: &Fit) -> Result<(), Misfit> {
+    Ok(())
+}
+
+/// `k` distinct partners out of a pool (`fixed_indegree`: the sources; `fixed_outdegree`:
+/// the targets), one fewer on a self-projection without autapses.
+pub fn degree_fits(
+    fit: &Fit,
+    (pool_name, pool): (&str, usize),
+    partners: &str,
+) -> Result<(), Misfit> {
+    let k = (fit.args)("k").unwrap_or(0.0);
+    let minus_self = usize::from(fit.exclude_autapses);
+    let max = pool.saturating_sub(minus_self);
+    if fit.multapses || k <= max as f64 {
+        return Ok(());
+    }
+    let why = if minus_self == 1 {
+        format!(" ({pool} minus the neuron itself: autapses are off)")
+    } else {
+        String::new()
+    };
+    Err(Misfit {
+        message: format!("`k` = {k} is more than the {max} available {partners}"),
+        label: format!("`{pool_name}` offers {max} distinct {partners}{why}"),
+        help: "lower `k`, or allow repeats with `multapses = true`".into(),
+    })
+}
+
+/// Equal sizes, for connectors that pair unit `i` with unit `i`.
+pub fn same_size(fit: &Fit, connector: &str, help: &str) -> Result<(), Misfit> {
+    let ((pre, n_pre), (post, n_post)) = (fit.pre, fit.post);
+    if n_pre == n_post {
+        return Ok(());
+    }
+    Err(Misfit {
+        message: format!(
+            "{connector} needs populations of the same size: `{pre}` has {n_pre}, `{post}` has {n_post}"
+        ),
+        label: "sizes differ".into(),
+        help: help.into(),
+    })
 }
 
 /// How a rate network holds a (non-spatial) connector's synapses.
@@ -251,6 +343,7 @@ pub static REGISTRY: &[&ConnectorInfo] = &[
     &fixed_indegree::INFO,
     &fixed_outdegree::INFO,
     &fixed_total::INFO,
+    &pairwise_poisson::INFO,
     &conv::INFO,
     &maxpool::INFO,
     &avgpool::INFO,

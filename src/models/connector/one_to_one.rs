@@ -1,6 +1,6 @@
 //! `one_to_one`: source i connects to target i; both populations must have the same size.
 
-use super::{Args, ConnectorInfo, Generate, Rows, Shape};
+use super::{Args, ConnectorInfo, Fit, Generate, Misfit, Rows, Shape};
 
 pub static INFO: ConnectorInfo = ConnectorInfo {
     name: "one_to_one",
@@ -11,8 +11,17 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
     positional: &[],
     optional: &[],
     spatial: None,
+    fits,
     rate_weights: super::RateWeights::Diagonal,
 };
+
+fn fits(fit: &Fit) -> Result<(), Misfit> {
+    super::same_size(
+        fit,
+        "one_to_one",
+        "use `full` or `random(p = ...)`, or make the sizes equal",
+    )
+}
 
 fn generate(g: &Generate) -> Result<Rows, String> {
     let Shape { n_pre, n_post, .. } = g.shape;

@@ -63,6 +63,7 @@ pub const fn connector(
         positional: &["size"],
         optional: &["stride"],
         spatial: Some(spatial),
+        fits: super::fits_any,
         rate_weights: super::RateWeights::Matrix,
     }
 }

@@ -7,10 +7,10 @@ use super::{Args, ConnectorInfo, Generate, Rows, Shape};
 use crate::models::{ParamKind, ParamSpec, Range};
 use crate::units::Dim;
 
-pub static INFO: ConnectorInfo = ConnectorInfo {
-    name: "random",
-    summary: "each pair independently with probability p",
-    params: &[ParamSpec {
+pub static INFO: ConnectorInfo = ConnectorInfo::drawn(
+    "random",
+    "each pair independently with probability p",
+    &[ParamSpec {
         name: "p",
         kind: ParamKind::Quantity {
             dim: Dim::NONE,
@@ -20,13 +20,9 @@ pub static INFO: ConnectorInfo = ConnectorInfo {
         },
         doc: "connection probability",
     }],
-    expected_synapses: |shape: Shape, args: Args| shape.pairs() * args("p").unwrap_or(0.0),
+    |shape: Shape, args: Args| shape.pairs() * args("p").unwrap_or(0.0),
     generate,
-    positional: &[],
-    optional: &[],
-    spatial: None,
-    rate_weights: super::RateWeights::Matrix,
-};
+);
 
 /// One stream per source; the gaps between connected targets are geometric, so the cost is
 /// proportional to the synapses made, not to the pairs examined (as Brian2 and NEST do).

@@ -50,7 +50,7 @@ pub(super) fn train(
         None => None,
     };
     let batch = train.batch.max(1).min(model.capacity());
-    let shuffle = train.extra.flag("shuffle").unwrap_or(true);
+    let shuffle = train.shuffle;
     let weight_records = weight_records(network, model);
     let n = table.n_rows;
     let mut report = TrainReport::default();

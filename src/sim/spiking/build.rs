@@ -13,8 +13,7 @@ use rayon::prelude::*;
 
 use super::partition::{Group, Partition, PlasticState, RuleState, SynapseTable};
 use crate::ir::{Interval, Network, Population, RecordTarget, Recordable, Value};
-use crate::models::ParamKind;
-use crate::models::connector::{Generate, Rows, Shape};
+use crate::models::connector::Rows;
 use crate::models::neuron::dynamics::{GroupSpec, Values};
 use crate::models::plasticity::Learns;
 use crate::models::plasticity::stdp::Trace;
@@ -329,13 +328,7 @@ fn build_groups(
             )?;
             match given {
                 Some(values) => Ok(values),
-                None => crate::models::find_param(info.params, name)
-                    .and_then(|spec| match spec.kind {
-                        ParamKind::Quantity { default, .. } => default,
-                        _ => None,
-                    })
-                    .map(Values::Same)
-                    .ok_or_else(|| format!("missing parameter `{name}`")),
+                None => Err(crate::ir::Unresolved(name.to_string()).into()),
             }
         };
         let initial = |name: &str| {
@@ -404,24 +397,10 @@ fn generate_projection(
         )));
     }
     let (n_pre, n_post) = (populations[source].size, populations[target].size);
-    let autapses = projection.connector_args.flag("autapses").unwrap_or(false);
-    let shape = Shape {
-        n_pre,
-        n_post,
-        exclude_autapses: source == target && !autapses,
-        pre_channels: 1,
-        post_channels: 1,
-    };
-    let args = |arg: &str| projection.connector_args.number(arg);
     let seed = network.seed;
-    let row_stream = |row: u64| stream(seed, Purpose::Connect, &[id as u64, row]);
-    let rows = (projection.connector.generate)(&Generate {
-        shape,
-        args: &args,
-        multapses: projection.connector_args.flag("multapses").unwrap_or(false),
-        stream: &row_stream,
-    })
-    .map_err(fail)?;
+    let rows =
+        crate::sim::connect::synapses(seed, id as u64, projection, n_pre, n_post, source == target)
+            .map_err(fail)?;
     if !projection.directed {
         return Err(fail(
             "undirected projections (`--`) are not supported in spiking mode".into(),

@@ -3,10 +3,9 @@
 //! same synapses for a seed), initial weights and biases, buffers, training set-up.
 
 use super::*;
-use crate::ir::{Population, Projection, ProjectionId};
-use crate::models::connector::{Generate, RateWeights, Shape};
+use crate::ir::{Population, Projection, ProjectionId, Unresolved};
+use crate::models::connector::RateWeights;
 use crate::models::plasticity::Learns;
-use crate::sim::rng::{Purpose, stream as keyed_stream};
 
 /// Where the layers stand in the network: the order gradients add up in, each layer's
 /// rank in it, and the projections that close cycles.
@@ -340,7 +339,12 @@ fn layer(p: &Population, max_steps: usize) -> Result<Layer, SimError> {
     })?;
     let bias = match &unit {
         Some(u) => u.has_bias(),
-        None => !is_input && p.params.flag("bias").unwrap_or(true),
+        // `bias` takes a flag or initial values; values switch it on.
+        None => !is_input && !matches!(feature(p, "bias")?, Some(Value::Bool(false)) | None),
+    };
+    let dropout = match feature(p, "dropout")? {
+        Some(v) => v.as_number().unwrap_or(0.0).clamp(0.0, 0.999) as f32,
+        None => 0.0,
     };
     Ok(Layer {
         name: p.name.clone(),
@@ -352,8 +356,8 @@ fn layer(p: &Population, max_steps: usize) -> Result<Layer, SimError> {
         is_input,
         activation,
         bias,
-        straight_through: p.params.flag("straight_through").unwrap_or(false),
-        dropout: p.params.number("dropout").unwrap_or(0.0).clamp(0.0, 0.999) as f32,
+        straight_through: feature(p, "straight_through")? == Some(&Value::Bool(true)),
+        dropout,
         bias_spatial: 1,
         incoming: Vec::new(),
         dynamics_in: Vec::new(),
@@ -482,23 +486,9 @@ fn connectivity_mask(
     n_post: usize,
 ) -> Result<Option<Vec<f32>>, SimError> {
     let self_projection = p.source == p.target;
-    let autapses = p.connector_args.flag("autapses").unwrap_or(false);
-    let shape = Shape {
-        n_pre,
-        n_post,
-        exclude_autapses: self_projection && !autapses,
-        pre_channels: 1,
-        post_channels: 1,
-    };
-    let args = |arg: &str| p.connector_args.number(arg);
-    let row_stream = |row: u64| keyed_stream(seed, Purpose::Connect, &[u64::from(id.0), row]);
-    let rows = (p.connector.generate)(&Generate {
-        shape,
-        args: &args,
-        multapses: p.connector_args.flag("multapses").unwrap_or(false),
-        stream: &row_stream,
-    })
-    .map_err(|why| unsupported(format!("projection '{}': {why}", p.name)))?;
+    let rows =
+        crate::sim::connect::synapses(seed, u64::from(id.0), p, n_pre, n_post, self_projection)
+            .map_err(|why| unsupported(format!("projection '{}': {why}", p.name)))?;
     let mut mask = vec![0.0f32; n_post * n_pre];
     for s in 0..n_pre {
         for &t in &rows.targets[rows.offsets[s]..rows.offsets[s + 1]] {
@@ -515,6 +505,23 @@ fn connectivity_mask(
     Ok((!mask.iter().all(|&m| m == 1.0)).then_some(mask))
 }
 
+/// A parameter of an optional feature (`bias`, `dropout`, `straight_through`): its
+/// resolved value where the population's model declares it, `None` where the model has no
+/// such feature (an LSTM has no dropout of its own).
+fn feature<'a>(p: &'a Population, name: &str) -> Result<Option<&'a Value>, SimError> {
+    if crate::models::find_param(p.model.params, name).is_none() {
+        return Ok(None);
+    }
+    let value = p.params.get(name).ok_or_else(|| {
+        unsupported(format!(
+            "population '{}': {}",
+            p.name,
+            Unresolved(name.into())
+        ))
+    })?;
+    Ok(Some(value))
+}
+
 /// The initial weights of a link: unit weights for `identity`, the given `weight` (one
 /// draw per weight, in storage order, from the init stream), or the projection's `init`;
 /// symmetric for an undirected self projection, zero where there is no synapse.
@@ -524,7 +531,7 @@ fn initial_weights(
     p: &Projection,
     link: &Link,
 ) -> Result<DMatrix<f32>, SimError> {
-    let init_name = p.init.as_deref().unwrap_or("uniform");
+    let init_name = p.init.as_deref().unwrap_or(crate::models::init::DEFAULT);
     let init = Init::from_name(init_name).ok_or_else(|| {
         unsupported(format!(
             "projection '{}': unknown init '{init_name}'",

@@ -17,7 +17,7 @@ struct Attention {
 }
 
 pub(super) fn build(ctx: &UnitContext) -> Result<Box<dyn Unit>, String> {
-    let heads = ctx.params.number("heads").unwrap_or(1.0).max(1.0) as usize;
+    let heads = ctx.params.required_number("heads")?.max(1.0) as usize;
     if !ctx.size.is_multiple_of(heads) {
         return Err(format!(
             "population '{}': {heads} heads do not divide its {} units",
@@ -27,8 +27,8 @@ pub(super) fn build(ctx: &UnitContext) -> Result<Box<dyn Unit>, String> {
     Ok(Box::new(Attention {
         d: ctx.size,
         heads,
-        causal: ctx.params.flag("causal").unwrap_or(false),
-        sinusoidal: ctx.params.symbol("positions").unwrap_or("sinusoidal") == "sinusoidal",
+        causal: ctx.params.required_flag("causal")?,
+        sinusoidal: ctx.params.required_symbol("positions")? == "sinusoidal",
         max_steps: ctx.max_steps.max(1),
     }))
 }

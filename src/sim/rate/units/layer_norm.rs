@@ -15,7 +15,7 @@ struct LayerNorm {
 pub(super) fn build(ctx: &UnitContext) -> Result<Box<dyn Unit>, String> {
     Ok(Box::new(LayerNorm {
         n: ctx.size,
-        eps: ctx.params.number("eps").unwrap_or(1e-5) as f32,
+        eps: ctx.params.required_number("eps")? as f32,
     }))
 }
 

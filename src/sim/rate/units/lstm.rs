@@ -22,7 +22,7 @@ struct Lstm {
 pub(super) fn build(ctx: &UnitContext) -> Result<Box<dyn Unit>, String> {
     Ok(Box::new(Lstm {
         h: ctx.size,
-        forget_bias: ctx.params.number("forget_bias").unwrap_or(1.0) as f32,
+        forget_bias: ctx.params.required_number("forget_bias")? as f32,
         zeros: vec![0.0; ctx.size],
     }))
 }
