@@ -57,30 +57,24 @@ pub fn run_summary(path: impl AsRef<Path>, threads: usize) -> Result<String, Sum
     let text = std::fs::read_to_string(path)
         .map_err(|e| SummaryError::Io(path.display().to_string(), e))?;
     let networks = compile(&path.display().to_string(), &text, &[])?;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads.max(1))
-        .build()
-        .map_err(|e| SummaryError::Run(e.to_string()))?;
     let config = RunConfig::new(threads.max(1));
     let mut out = String::new();
     for network in &networks {
-        let report = pool
-            .install(|| run_network(network, &config))
+        let data = match network.mode {
+            Mode::Rate => {
+                Some(crate::data::load(network).map_err(|e| SummaryError::Run(e.to_string()))?)
+            }
+            Mode::Spiking => None,
+        };
+        let start = sim::Start {
+            data: data.as_ref(),
+            initial: None,
+        };
+        let report = sim::run(network, start, &config, &mut NullObserver)
             .map_err(|e| SummaryError::Run(e.to_string()))?;
         out += &summarize(network, &report);
     }
     Ok(out)
-}
-
-fn run_network(network: &Network, config: &RunConfig) -> Result<RunReport, sim::SimError> {
-    match network.mode {
-        Mode::Spiking => sim::spiking::run(network, config, &mut NullObserver),
-        Mode::Rate => {
-            let data =
-                crate::data::load(network).map_err(|e| sim::SimError::Data(e.to_string()))?;
-            sim::rate::run(network, &data, config, &mut NullObserver)
-        }
-    }
 }
 
 /// The deterministic text summary of one run: no wall times, numbers rounded.

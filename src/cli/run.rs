@@ -116,10 +116,6 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         Some(n) => n,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| CliError::Run(format!("cannot start {threads} threads: {e}")))?;
     let config = RunConfig {
         threads,
         interrupt: interrupt::flag(),
@@ -190,15 +186,11 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             accuracy: super::inspect::reports_accuracy(&network),
             progress: Progress::new(args.quiet),
         };
-        let result = pool.install(|| {
-            execute(
-                &network,
-                data.as_ref(),
-                &config,
-                initial.as_ref(),
-                &mut console,
-            )
-        });
+        let start = sim::Start {
+            data: data.as_ref(),
+            initial: initial.as_ref(),
+        };
+        let result = sim::run(&network, start, &config, &mut console);
         interrupt::set_phase(Phase::Finishing);
         console.progress.finish();
         let (report, status) = match result {
@@ -381,29 +373,6 @@ fn may_replace(claim: &OutputClaim, force: bool, quiet: bool) -> Result<(), CliE
         }
     }
     Ok(())
-}
-
-fn execute(
-    network: &Network,
-    data: Option<&crate::data::Datasets>,
-    config: &RunConfig,
-    initial: Option<&BTreeMap<String, Vec<f32>>>,
-    observer: &mut dyn Observer,
-) -> Result<RunReport, sim::SimError> {
-    match (network.mode, data) {
-        (Mode::Spiking, _) if initial.is_some() => Err(sim::SimError::Unsupported(
-            "--weights applies to rate networks only".into(),
-        )),
-        (Mode::Spiking, _) => sim::spiking::run(network, config, observer),
-        (Mode::Rate, Some(data)) => {
-            let options = sim::rate::RateOptions {
-                initial: initial.cloned(),
-                ..Default::default()
-            };
-            sim::rate::run_with(network, data, config, &options, observer)
-        }
-        (Mode::Rate, None) => Err(sim::SimError::Data("no datasets were loaded".into())),
-    }
 }
 
 /// Trained weights and biases of an earlier output, keyed `weights/<projection>`, `biases/<population>`.

@@ -21,7 +21,8 @@ pub use report::{
 /// How to run, beyond what the network itself says.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
-    /// Worker threads (the rayon pool is built by the caller with this many).
+    /// Worker threads: [`run`] builds a rayon pool of this many (an engine called directly
+    /// uses the current pool, up to this many).
     pub threads: usize,
     /// Set by Ctrl-C (or SIGTERM/SIGHUP): engines stop at the next step, batch, evaluation
     /// block or relaxation step and report what they have.
@@ -119,6 +120,44 @@ pub struct NullObserver;
 
 impl Observer for NullObserver {}
 
+/// What a run starts from besides the network: the loaded datasets (a rate network needs
+/// them) and initial weights and biases (`--weights OLD.h5`, rate networks only).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Start<'a> {
+    pub data: Option<&'a crate::data::Datasets>,
+    pub initial: Option<&'a std::collections::BTreeMap<String, Vec<f32>>>,
+}
+
+/// Runs a network in its mode on a thread pool of `config.threads` workers built for the
+/// run: the one entry point of the CLI, the tests and library users. Results do not
+/// depend on the thread count.
+pub fn run(
+    network: &crate::ir::Network,
+    start: Start,
+    config: &RunConfig,
+    observer: &mut (dyn Observer + Send),
+) -> Result<RunReport, SimError> {
+    let threads = config.threads.max(1);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| SimError::Threads(format!("cannot start {threads} threads: {e}")))?;
+    pool.install(|| match (network.mode, start.data) {
+        (crate::models::Mode::Spiking, _) if start.initial.is_some() => Err(SimError::Unsupported(
+            "--weights applies to rate networks only".into(),
+        )),
+        (crate::models::Mode::Spiking, _) => spiking::run(network, config, observer),
+        (crate::models::Mode::Rate, Some(data)) => {
+            let options = rate::RateOptions {
+                initial: start.initial.cloned(),
+                ..Default::default()
+            };
+            rate::run_with(network, data, config, &options, observer)
+        }
+        (crate::models::Mode::Rate, None) => Err(SimError::Data("no datasets were loaded".into())),
+    })
+}
+
 /// Errors an engine can report.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -132,4 +171,6 @@ pub enum SimError {
     Unsupported(String),
     #[error("training diverged: {0}")]
     Diverged(String),
+    #[error("{0}")]
+    Threads(String),
 }
