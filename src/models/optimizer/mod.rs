@@ -1,7 +1,10 @@
 //! Optimizers for rate-mode training: the registry, one file per optimizer.
 //!
-//! `sgd(lr, momentum, nesterov)`, `adagrad`, `rmsprop`, `adam`, `adamw`; every optimizer
-//! takes `weight_decay` (L2 added to the gradient; decoupled for `adamw`). Defaults follow PyTorch.
+//! `sgd(lr, momentum, nesterov)`, `adagrad`, `rmsprop`, `adam`, `adamw`, `nadam`; every
+//! optimizer takes `weight_decay` (L2 added to the gradient; decoupled for `adamw`). Defaults
+//! follow PyTorch but for `sgd`'s lr (0.01; PyTorch 1e-3) and `adagrad`'s eps (1e-8; 1e-10).
+//! `tests.rs` checks every optimizer step by step against PyTorch
+//! (`benches/compare/pytorch_optimizers.py`).
 //!
 //! Update rules, as in PyTorch's `torch.optim` (g = gradient + weight_decay · p unless noted);
 //! the state is named as in PyTorch's `state_dict`:
@@ -13,6 +16,7 @@
 //! | `rmsprop` | `square_avg` v | v ← alpha·v + (1 − alpha)·g²; p ← p − lr·g / (sqrt(v) + eps) |
 //! | `adam` | `exp_avg` m, `exp_avg_sq` v | m ← β1·m + (1 − β1)·g; v ← β2·v + (1 − β2)·g²; p ← p − lr/(1 − β1^t) · m / (sqrt(v/(1 − β2^t)) + eps) |
 //! | `adamw` | `exp_avg` m, `exp_avg_sq` v | p ← p·(1 − lr·weight_decay), then `adam` without weight decay |
+//! | `nadam` | `exp_avg` m, `exp_avg_sq` v; per tensor `mu_product` Π μ_i | μ_t = β1·(1 − ½·0.96^(t·momentum_decay)); m, v as `adam`; p ← p − lr·(1 − μ_t)/(1 − Π_{i≤t} μ_i)·g/d − lr·μ_{t+1}/(1 − Π_{i≤t+1} μ_i)·m/d, d = sqrt(v/(1 − β2^t)) + eps |
 //!
 //! Each file holds one [`OptimizerInfo`]: its parameters (the one place their defaults
 //! live), the state it keeps per parameter tensor, and a constructor that builds the
@@ -26,6 +30,7 @@
 pub mod adagrad;
 pub mod adam;
 pub mod adamw;
+pub mod nadam;
 pub mod rmsprop;
 pub mod sgd;
 
@@ -81,6 +86,7 @@ pub static REGISTRY: &[&OptimizerInfo] = &[
     &rmsprop::INFO,
     &adam::INFO,
     &adamw::INFO,
+    &nadam::INFO,
 ];
 
 /// What `train` uses when a loss is given and no optimizer.

@@ -192,6 +192,109 @@ fn existing_update_rules_give_the_pinned_bits() {
     }
 }
 
+/// An optimizer call and the parameters after each of its steps.
+type Reference = (&'static str, &'static [(&'static str, f64)], [[f32; 5]; 5]);
+
+// benches/compare/pytorch_optimizers.py, PyTorch 2.15.0+cu132
+#[rustfmt::skip]
+const PYTORCH: &[Reference] = &[
+    ("sgd", &[("lr", 0.1), ("momentum", 0.9), ("nesterov", 1.0), ("weight_decay", 0.01)], [
+        [0.33917052, -1.593158, 1.9157616, 0.5751699, 4.404328],
+        [0.09719545, -1.7900503, 2.307587, 1.5480636, 5.0469337],
+        [-0.065437555, -1.6522995, 2.9998198, 2.2883873, 4.869779],
+        [-0.055102166, -1.2986287, 3.5195637, 2.3518245, 4.0613837],
+        [0.06832889, -1.0457731, 3.5334213, 1.891112, 3.3841925],
+    ]),
+    ("adagrad", &[("lr", 0.1), ("eps", 1e-08), ("weight_decay", 0.01)], [
+        [0.4, -1.35, 1.9, 0.1, 3.6],
+        [0.326657, -1.3647176, 1.9981157, 0.1784901, 3.627494],
+        [0.31513909, -1.3005604, 2.0760798, 0.2007569, 3.5717812],
+        [0.36666408, -1.2375658, 2.0978544, 0.15428776, 3.5076506],
+        [0.42134422, -1.2192454, 2.0509856, 0.09696799, 3.4816077],
+    ]),
+    ("rmsprop", &[("lr", 0.01), ("alpha", 0.9), ("eps", 1e-08), ("weight_decay", 0.01)], [
+        [0.46837723, -1.2816228, 1.9683772, 0.03162278, 3.531623],
+        [0.4446212, -1.2865349, 1.9994619, 0.056935795, 3.5407536],
+        [0.44066435, -1.2650281, 2.0246344, 0.064482704, 3.5219085],
+        [0.45847708, -1.2437878, 2.0320218, 0.048374362, 3.5002189],
+        [0.47750118, -1.2373031, 2.015763, 0.028492773, 3.491018],
+    ]),
+    ("adam", &[("lr", 0.01), ("beta1", 0.9), ("beta2", 0.999), ("eps", 1e-08), ("weight_decay", 0.01)], [
+        [0.49, -1.26, 1.99, 0.009999999, 3.51],
+        [0.47998735, -1.2677264, 1.9960066, 0.019992325, 3.5184898],
+        [0.47155654, -1.268208, 2.0038948, 0.028946863, 3.5203784],
+        [0.46862635, -1.264851, 2.0114684, 0.032740317, 3.5178354],
+        [0.4695365, -1.2610606, 2.0145638, 0.032237712, 3.514338],
+    ]),
+    ("adamw", &[("lr", 0.01), ("beta1", 0.8), ("beta2", 0.99), ("eps", 1e-08), ("weight_decay", 0.1)], [
+        [0.48950002, -1.25875, 1.988, 0.01, 3.5065],
+        [0.47897694, -1.264925, 1.9925683, 0.020045448, 3.5112433],
+        [0.4704696, -1.2632906, 1.9990593, 0.028711244, 3.5088043],
+        [0.4682833, -1.2575638, 2.0048907, 0.031405378, 3.5016077],
+        [0.47034386, -1.2516532, 2.0052693, 0.029313266, 3.4935923],
+    ]),
+    ("nadam", &[], [
+        [0.4978871, -1.2521129, 1.9978871, 0.0021129036, 3.502113],
+        [0.49626717, -1.2525582, 1.9999186, 0.0038319186, 3.502819],
+        [0.4958158, -1.2512414, 2.001754, 0.004527172, 3.5017178],
+        [0.49691507, -1.2497003, 2.0025027, 0.0035820357, 3.5001786],
+        [0.49832693, -1.2491121, 2.0014641, 0.0021283398, 3.499409],
+    ]),
+    ("nadam", &[("lr", 0.01), ("beta1", 0.8), ("beta2", 0.99), ("eps", 1e-08), ("weight_decay", 0.05), ("momentum_decay", 0.1)], [
+        [0.48903763, -1.2609624, 1.9890376, 0.010962368, 3.5109622],
+        [0.48009244, -1.26334, 1.9997652, 0.020430716, 3.514806],
+        [0.47701573, -1.2558283, 2.0100276, 0.024662307, 3.5084429],
+        [0.48257795, -1.2468432, 2.0143478, 0.019650461, 3.4994552],
+        [0.49034128, -1.2428098, 2.008258, 0.011414638, 3.4944055],
+    ]),
+];
+
+/// How far, relatively, a parameter may be from PyTorch's: 1e-6, but 4e-6 for `adam`. Its
+/// kernel computes the bias corrections 1 − β^t in single precision (PyTorch: double), and
+/// with β2 = 0.999 that cancellation costs up to 3.3e-6 on the parameter that starts at 0
+/// (whose value is its updates alone). The restructure into the registry kept Adam's bits,
+/// so this stays; `adamw` shares the kernel and passes 1e-6 only because its case uses
+/// β2 = 0.99.
+fn tolerance(name: &str) -> f64 {
+    if name == "adam" { 4e-6 } else { 1e-6 }
+}
+
+/// Every registered optimizer, run as `benches/compare/pytorch_optimizers.py` runs
+/// PyTorch's (p0 and gradients below), lands within [`tolerance`] of PyTorch's parameters
+/// after every step; the largest relative difference per case is printed.
+#[test]
+fn every_optimizer_follows_pytorch_step_by_step() {
+    let p0 = [0.5f32, -1.25, 2.0, 0.0, 3.5];
+    for info in REGISTRY {
+        assert!(
+            PYTORCH.iter().any(|(name, ..)| *name == info.name),
+            "no PyTorch reference for {}",
+            info.name
+        );
+    }
+    for (name, args, expected) in PYTORCH {
+        let opt = make(name, args);
+        let mut p = p0.to_vec();
+        let mut state = opt.new_state(p.len());
+        let mut worst = 0.0f64;
+        for (t, want) in (1..).zip(expected) {
+            let g: Vec<f32> = (0..p.len())
+                .map(|i| (((t + i) as f64).sin() * (i + 1) as f64) as f32)
+                .collect();
+            opt.step(t as u64, &mut p, &g, &mut state);
+            for (i, (&got, &want)) in p.iter().zip(want).enumerate() {
+                let relative = f64::from(got - want).abs() / f64::from(want).abs();
+                assert!(
+                    relative <= tolerance(name),
+                    "{name} {args:?} step {t} [{i}]: {got} vs PyTorch {want}"
+                );
+                worst = worst.max(relative);
+            }
+        }
+        println!("{name} {args:?}: largest relative difference {worst:.1e}");
+    }
+}
+
 #[test]
 fn sgd_with_momentum_and_decay_matches_hand_computation() {
     // p=1, g=0.5, wd=0.1 → g'=0.6, b=0.6, p=1-0.1*0.6=0.94; then g'=0.5+0.094=0.594,
