@@ -992,6 +992,39 @@ fn a_diverging_run_is_reported() {
     assert!(matches!(err, SimError::Diverged(_)), "{err}");
 }
 
+/// A `.net` network trains with every registered optimizer at `lr = 0.01` (so also with
+/// `optimizer = nadam(lr = 0.01)`), and its loss falls.
+#[test]
+fn every_optimizer_trains_a_network_written_in_the_language() {
+    for info in neurosim::models::optimizer::REGISTRY {
+        let net = compile_net(
+            "optimizers.net",
+            &format!(
+                "network fit : rate {{
+                    seed = 3
+                    population x : input[2]
+                    population y : dense[1] {{ activation = identity }}
+                    x -> y : full {{ init = xavier }}
+                    dataset d = inline {{
+                        [0, 0] -> [0.5]
+                        [0, 1] -> [-0.5]
+                        [1, 0] -> [2.5]
+                        [1, 1] -> [1.5]
+                    }}
+                    train {{ data = d, loss = mse, optimizer = {}(lr = 0.01), epochs = 200,
+                             batch = 4 }}
+                }}",
+                info.name
+            ),
+        );
+        let (_, capture) = run(&net, 1);
+        let losses: Vec<f64> = capture.epochs.iter().map(|e| e.loss).collect();
+        let (first, last) = (losses[0], losses[losses.len() - 1]);
+        println!("{}: loss {first:.4} -> {last:.4}", info.name);
+        assert!(last < 0.75 * first, "{}: {losses:?}", info.name);
+    }
+}
+
 // ---------------------------------------------------------------- training conveniences
 
 /// `x: input[2] -> y: dense[1]` (identity, with bias), trained with plain SGD on `rows`;

@@ -1,5 +1,6 @@
-//! House rules checked as tests: every source file documents itself, and the module layers
-//! only depend downwards (see ARCHITECTURE.md).
+//! House rules checked as tests: every source file documents itself, the module layers
+//! only depend downwards (see ARCHITECTURE.md), and the language reference lists every
+//! optimizer with its registry defaults.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -116,5 +117,45 @@ fn layers_depend_only_downwards() {
         violations.is_empty(),
         "layering violations:\n{}",
         violations.join("\n")
+    );
+}
+
+/// `docs/LANGUAGE.md` lists every registered optimizer in a table row of its own, with each
+/// parameter as `` `name = default` `` and the registry's default.
+#[test]
+fn the_language_reference_lists_every_optimizer_with_its_defaults() {
+    use neurosim::models::ParamKind;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/LANGUAGE.md");
+    let text = fs::read_to_string(path).expect("docs/LANGUAGE.md");
+    let mut problems = Vec::new();
+    for info in neurosim::models::optimizer::REGISTRY {
+        let start = format!("| `{}` |", info.name);
+        let Some(row) = text.lines().find(|l| l.trim_start().starts_with(&start)) else {
+            problems.push(format!("no row for `{}`", info.name));
+            continue;
+        };
+        for spec in info.params {
+            let key = format!("`{} = ", spec.name);
+            let documented = row
+                .split_once(&key)
+                .and_then(|(_, rest)| rest.split_once('`'))
+                .map(|(value, _)| value);
+            let agrees = match (documented, spec.kind) {
+                (Some(v), ParamKind::Flag { default }) => v.parse() == Ok(default),
+                (Some(v), _) => v.parse::<f64>().ok() == spec.default_number(),
+                (None, _) => false,
+            };
+            if !agrees {
+                problems.push(format!(
+                    "`{}`: `{}` documented as {documented:?}",
+                    info.name, spec.name
+                ));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "docs/LANGUAGE.md:\n{}",
+        problems.join("\n")
     );
 }

@@ -444,22 +444,22 @@ fn train_options(p: &Params) -> TrainOptions {
     }
 }
 
-/// Plain SGD with its registry defaults: what `train` uses when a loss is given and no optimizer.
+/// The default optimizer (plain SGD) with its registry defaults: what `train` uses when a
+/// loss is given and no optimizer.
 fn default_optimizer() -> crate::ir::Call {
+    let info = crate::models::optimizer::DEFAULT;
     let mut args = Params::new();
-    if let Some(sgd) = crate::models::optimizer::find("sgd") {
-        for spec in sgd.params {
-            match spec.kind {
-                ParamKind::Quantity {
-                    default: Some(d), ..
-                } => args.insert(spec.name, Value::Number(d)),
-                ParamKind::Flag { default } => args.insert(spec.name, Value::Bool(default)),
-                _ => {}
-            }
+    for spec in info.params {
+        match spec.kind {
+            ParamKind::Quantity {
+                default: Some(d), ..
+            } => args.insert(spec.name, Value::Number(d)),
+            ParamKind::Flag { default } => args.insert(spec.name, Value::Bool(default)),
+            _ => {}
         }
     }
     crate::ir::Call {
-        name: "sgd".into(),
+        name: info.name.into(),
         args,
     }
 }

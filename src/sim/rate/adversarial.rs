@@ -76,7 +76,7 @@ pub(super) fn train(
     let is_discriminator: Vec<bool> = is_generator.iter().map(|g| !g).collect();
     let batch = train.batch.max(1).min(model.capacity());
     let n = table.n_rows;
-    let base_lr = model.optimizer().map(|o| o.lr());
+    let base_lr = model.learning_rate();
     let mut report = TrainReport::default();
     let mut interrupted = false;
     let critic_steps = adversarial.discriminator_steps.max(1) as u64;
@@ -89,7 +89,7 @@ pub(super) fn train(
         if let Some(lr) = base_lr {
             model.set_learning_rate(lr);
             schedule::set_epoch_rate(model, &train.options, lr, epoch, train.epochs);
-            let now = model.optimizer().map_or(lr, |o| o.lr());
+            let now = model.learning_rate().unwrap_or(lr);
             let part = |own: Option<f64>| own.map_or(now, |r| r as f32 * now / lr);
             rates = Some((
                 part(adversarial.discriminator_lr),

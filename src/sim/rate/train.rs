@@ -57,7 +57,7 @@ pub(super) fn train(
     let mut interrupted = false;
     let in_order: Vec<usize> = (0..n).collect();
     let options = &train.options;
-    let base_lr = model.optimizer().map(|o| o.lr());
+    let base_lr = model.learning_rate();
     let mut stopper = options.early_stopping.map(EarlyStopper::new);
     if stopper.is_some() && validation.is_none() {
         return Err(SimError::Unsupported(
@@ -117,7 +117,7 @@ pub(super) fn train(
             }
             None => (None, None),
         };
-        let learning_rate = model.optimizer().map(|o| f64::from(o.lr()));
+        let learning_rate = model.learning_rate().map(f64::from);
         let seconds = started.elapsed().as_secs_f64();
         report.epochs = epoch;
         report.final_loss = loss;

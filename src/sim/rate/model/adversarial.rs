@@ -68,9 +68,9 @@ impl Model {
 
     /// One optimizer step (number `step`) on the parameters whose index passes `keep`.
     pub(in crate::sim::rate) fn update_where(&mut self, keep: &dyn Fn(usize) -> bool, step: u64) {
-        let Some(optimizer) = self.optimizer else {
+        if self.optimizer.is_none() {
             return;
-        };
+        }
         self.step = step;
         let parallel = self.threads > 1;
         let Model {
@@ -78,8 +78,12 @@ impl Model {
             weights,
             biases,
             unit_tensors,
+            optimizer: Some(optimizer),
             ..
-        } = self;
+        } = self
+        else {
+            return;
+        };
         for (_, p) in params.iter_mut().enumerate().filter(|(i, _)| keep(*i)) {
             let values: &mut [f32] = match p.target {
                 ParamOf::Weight(i) => weights[i].as_mut_slice(),

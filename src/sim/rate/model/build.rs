@@ -197,7 +197,7 @@ impl Model {
             }
         }
         let call = train.optimizer.clone().unwrap_or(crate::ir::Call {
-            name: "sgd".into(),
+            name: crate::models::optimizer::DEFAULT.name.into(),
             args: Default::default(),
         });
         let lookup = |k: &str| match call.args.get(k) {
@@ -205,16 +205,13 @@ impl Model {
             Some(Value::Bool(b)) => Some(f64::from(u8::from(*b))),
             _ => None,
         };
-        let optimizer = Optimizer::from_args(&call.name, &lookup)
-            .ok_or_else(|| unsupported(format!("unknown optimizer '{}'", call.name)))?;
-        let slots = optimizer.state_slots();
+        let optimizer = Optimizer::from_args(&call.name, &lookup).map_err(unsupported)?;
         let mut params = Vec::new();
         let mut add = |target: ParamOf, n: usize| {
             params.push(Param {
                 target,
                 grad: vec![0.0; n],
-                first: vec![0.0; if slots >= 1 { n } else { 0 }],
-                second: vec![0.0; if slots >= 2 { n } else { 0 }],
+                state: optimizer.new_state(n),
             });
         };
         for (i, link) in self.links.iter().enumerate() {

@@ -4,7 +4,6 @@
 //! conveniences touch `model.rs` by one `mod` line.
 
 use super::{Model, ParamOf};
-use crate::models::optimizer::Optimizer;
 
 /// One gradient-trained tensor between `backward` and `update`.
 pub(in crate::sim::rate) struct Trained<'a> {
@@ -25,15 +24,15 @@ pub(in crate::sim::rate) struct Snapshot {
 }
 
 impl Model {
-    /// The optimizer, if the model trains by gradient descent.
-    pub(in crate::sim::rate) fn optimizer(&self) -> Option<Optimizer> {
-        self.optimizer
+    /// The optimizer's current learning rate, if the model trains by gradient descent.
+    pub(in crate::sim::rate) fn learning_rate(&self) -> Option<f32> {
+        self.optimizer.as_ref().map(|o| o.lr)
     }
 
     /// Sets the learning rate of the following updates.
     pub(in crate::sim::rate) fn set_learning_rate(&mut self, lr: f32) {
         if let Some(o) = self.optimizer.as_mut() {
-            *o = o.with_lr(lr);
+            o.lr = lr;
         }
     }
 

@@ -38,7 +38,7 @@ use crate::models::connector::grid::SpatialOp;
 use crate::models::init::Init;
 use crate::models::loss::{GradientOf, Loss};
 use crate::models::neuron::Runs;
-use crate::models::optimizer::Optimizer;
+use crate::models::optimizer::{Optimizer, TensorState};
 use crate::models::plasticity::{Batch, RateLearner};
 use crate::sim::SimError;
 
@@ -140,8 +140,7 @@ impl Link {
 struct Param {
     target: ParamOf,
     grad: Vec<f32>,
-    first: Vec<f32>,
-    second: Vec<f32>,
+    state: TensorState,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -53,7 +53,7 @@ impl Model {
 /// One optimizer step on one tensor; elementwise, so chunks on several threads give the
 /// same bits as one pass.
 pub(super) fn apply(
-    optimizer: Optimizer,
+    optimizer: &Optimizer,
     step: u64,
     values: &mut [f32],
     p: &mut Param,
@@ -61,20 +61,63 @@ pub(super) fn apply(
 ) {
     let grads = &p.grad;
     if !parallel || values.len() < 2 * UPDATE_CHUNK {
-        optimizer.step(step, values, grads, &mut p.first, &mut p.second);
+        optimizer.step(step, values, grads, &mut p.state);
         return;
     }
-    let pairs = values
+    let (at, tensors) = optimizer.begin(step, &mut p.state);
+    // Chunk k of every state tensor, side by side.
+    let mut chunks: Vec<Vec<&mut [f32]>> = (0..values.len().div_ceil(UPDATE_CHUNK))
+        .map(|_| Vec::with_capacity(tensors.len()))
+        .collect();
+    for tensor in tensors.iter_mut() {
+        for (chunk, part) in chunks.iter_mut().zip(tensor.chunks_mut(UPDATE_CHUNK)) {
+            chunk.push(part);
+        }
+    }
+    values
         .par_chunks_mut(UPDATE_CHUNK)
-        .zip(grads.par_chunks(UPDATE_CHUNK));
-    match optimizer.state_slots() {
-        0 => pairs.for_each(|(v, g)| optimizer.step(step, v, g, &mut [], &mut [])),
-        1 => pairs
-            .zip(p.first.par_chunks_mut(UPDATE_CHUNK))
-            .for_each(|((v, g), a)| optimizer.step(step, v, g, a, &mut [])),
-        _ => pairs
-            .zip(p.first.par_chunks_mut(UPDATE_CHUNK))
-            .zip(p.second.par_chunks_mut(UPDATE_CHUNK))
-            .for_each(|(((v, g), a), s)| optimizer.step(step, v, g, a, s)),
+        .zip(grads.par_chunks(UPDATE_CHUNK))
+        .zip(chunks.par_iter_mut())
+        .for_each(|((v, g), state)| optimizer.update.step(&at, v, g, state));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::models::optimizer::REGISTRY;
+
+    /// Every registered optimizer, stepped in chunks on two threads, gives the bits of one
+    /// pass over the whole tensor.
+    #[test]
+    fn chunked_updates_equal_one_pass_for_every_optimizer() {
+        let n = 2 * UPDATE_CHUNK + 123;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .expect("thread pool");
+        for info in REGISTRY {
+            let given = |k: &str| match k {
+                "momentum" => Some(0.9),
+                "weight_decay" => Some(0.01),
+                _ => None,
+            };
+            let optimizer = Optimizer::from_args(info.name, &given).expect("builds");
+            let run = |parallel: bool| {
+                let mut values: Vec<f32> = (0..n).map(|i| (i % 97) as f32 / 50.0 - 1.0).collect();
+                let mut p = Param {
+                    target: ParamOf::Bias(0),
+                    grad: Vec::new(),
+                    state: optimizer.new_state(n),
+                };
+                for step in 1..=3u64 {
+                    p.grad = (0..n)
+                        .map(|i| ((i as u64 * 13 + step * 7) % 29) as f32 / 10.0 - 1.4)
+                        .collect();
+                    pool.install(|| apply(&optimizer, step, &mut values, &mut p, parallel));
+                }
+                (values, p.state)
+            };
+            assert_eq!(run(true), run(false), "{}", info.name);
+        }
     }
 }
