@@ -1,6 +1,7 @@
 //! House rules checked as tests: every source file documents itself, the module layers
-//! only depend downwards (see ARCHITECTURE.md), and the language reference lists every
-//! optimizer with its registry defaults.
+//! only depend downwards (see ARCHITECTURE.md), the engines never compare a registry
+//! member's name, and the language reference lists every optimizer with its registry
+//! defaults.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -63,6 +64,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("data", &["lang", "sim", "record", "cli"]),
     ("sim", &["lang", "record", "cli"]),
     ("record", &["lang", "cli"]),
+    ("plot", &["lang", "sim", "record", "cli"]),
 ];
 
 /// External crates only one place may name.
@@ -82,6 +84,49 @@ fn names_crate(text: &str, krate: &str) -> bool {
     })
 }
 
+/// The top-level modules a file names through `crate::`, including every member of a
+/// grouped import (`use crate::{ir::Network, sim};`).
+fn crate_modules(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, _) in text.match_indices("crate::") {
+        let rest = &text[i + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let (mut depth, mut item_start, mut at_item_start) = (0usize, true, true);
+            for (j, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    _ => {}
+                }
+                if item_start && at_item_start && (c.is_alphabetic() || c == '_') {
+                    let name: String = group[j..]
+                        .chars()
+                        .take_while(|c| c.is_alphanumeric() || *c == '_')
+                        .collect();
+                    out.push(name);
+                    item_start = false;
+                }
+                at_item_start = !(c.is_alphanumeric() || c == '_');
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[test]
+fn grouped_imports_are_seen_by_the_layer_check() {
+    let text = "use crate::{diag::Span, ir::{Network, Value}, sim};\nuse crate::units::Dim;";
+    assert_eq!(crate_modules(text), ["diag", "ir", "sim", "units"]);
+}
+
 #[test]
 fn layers_depend_only_downwards() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -99,10 +144,14 @@ fn layers_depend_only_downwards() {
             .unwrap_or("");
         let text = fs::read_to_string(&path).unwrap_or_default();
         if let Some((_, forbidden)) = FORBIDDEN.iter().find(|(m, _)| *m == module) {
+            let code: String = text
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or(""))
+                .collect::<Vec<_>>()
+                .join("\n");
+            let used = crate_modules(&code);
             for other in *forbidden {
-                if text.contains(&format!("crate::{other}::"))
-                    || text.contains(&format!("crate::{other};"))
-                {
+                if used.iter().any(|u| u == other) {
                     violations.push(format!("{rel} uses crate::{other}"));
                 }
             }
@@ -117,6 +166,99 @@ fn layers_depend_only_downwards() {
         violations.is_empty(),
         "layering violations:\n{}",
         violations.join("\n")
+    );
+}
+
+/// Every registry member's name: neuron models, connectors, plasticity rules, optimizers
+/// and learning-rate schedules.
+fn registry_names() -> Vec<&'static str> {
+    use neurosim::models::{connector, neuron, optimizer, plasticity, schedule};
+    let mut names: Vec<&str> = neuron::REGISTRY.iter().map(|m| m.name).collect();
+    names.extend(connector::REGISTRY.iter().map(|c| c.name));
+    names.extend(plasticity::REGISTRY.iter().map(|r| r.name));
+    names.extend(optimizer::REGISTRY.iter().map(|o| o.name));
+    names.extend(schedule::REGISTRY.iter().map(|s| s.name));
+    names
+}
+
+/// The string literals of `text` with their line numbers, outside `//` comments.
+fn string_literals(text: &str) -> Vec<(usize, String)> {
+    let (mut out, mut line, mut current) = (Vec::new(), 1, None::<String>);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (&mut current, c) {
+            (_, '\n') => line += 1,
+            (None, '/') if chars.peek() == Some(&'/') => {
+                while chars.peek().is_some_and(|&c| c != '\n') {
+                    chars.next();
+                }
+                continue;
+            }
+            (None, '\'') => {
+                // A char literal ('"') or a lifetime: skip an escaped or single character.
+                if chars.peek() == Some(&'\\') {
+                    chars.next();
+                }
+                chars.next();
+                if chars.peek() == Some(&'\'') {
+                    chars.next();
+                }
+                continue;
+            }
+            (None, '"') => {
+                current = Some(String::new());
+                continue;
+            }
+            (Some(s), '"') => {
+                out.push((line, std::mem::take(s)));
+                current = None;
+                continue;
+            }
+            (Some(s), '\\') => {
+                s.push('\\');
+                if let Some(next) = chars.next() {
+                    s.push(next);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        if let Some(s) = &mut current {
+            s.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn string_literals_are_found_outside_comments() {
+    let text = "let a = \"lif\"; // \"stdp\"\nlet c = '\"'; f(\"x\\\"y\", 'a');";
+    let found = string_literals(text);
+    assert_eq!(found, [(1, "lif".to_string()), (2, "x\\\"y".to_string())]);
+}
+
+#[test]
+fn engines_never_decide_by_a_registry_members_name() {
+    // Behaviour belongs to the registry entry (`NeuronInfo::runs`, `ConnectorInfo::generate`,
+    // `PlasticityInfo::learns`, ...): an engine that compares a name string has a second
+    // copy of what the entry says.
+    let names = registry_names();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for path in files("src/sim") {
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let text = text.split("#[cfg(test)]").next().unwrap_or("");
+        for (line, literal) in string_literals(text) {
+            if names.contains(&literal.as_str()) {
+                let rel = path.strip_prefix(root).unwrap_or(&path).display();
+                found.push(format!("{rel}:{line}: \"{literal}\""));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "registry member names in the engines:\n{}",
+        found.join("\n")
     );
 }
 

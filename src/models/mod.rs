@@ -152,6 +152,26 @@ impl ParamSpec {
         }
     }
 
+    /// The same quantity with another default: a model that shares a parameter with its
+    /// family but not the family's usual value (`adex`'s `tau_m` of 9.3667 ms).
+    pub const fn with_default(self, default: f64) -> ParamSpec {
+        let kind = match self.kind {
+            ParamKind::Quantity {
+                dim,
+                range,
+                per_element,
+                ..
+            } => ParamKind::Quantity {
+                dim,
+                default: Some(default),
+                range,
+                per_element,
+            },
+            other => other,
+        };
+        ParamSpec { kind, ..self }
+    }
+
     /// The default of a numeric parameter (a quantity, or a whole number as f64), if any.
     pub fn default_number(&self) -> Option<f64> {
         match self.kind {

@@ -9,39 +9,15 @@
 //! ```
 //! Defaults are PyNN's `EIF_cond_exp_isfa_ista`.
 
-use super::{NeuronInfo, StateSpec, dynamics};
+use super::{NeuronInfo, StateSpec, dynamics, pynn};
 use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
-    ParamSpec::per_element(
-        "tau_m",
-        Dim::TIME,
-        9.3667,
-        Range::Positive,
-        "membrane time constant",
-    ),
-    ParamSpec::per_element(
-        "cm",
-        Dim::CAPACITANCE,
-        281.0,
-        Range::Positive,
-        "membrane capacitance",
-    ),
-    ParamSpec::per_element(
-        "v_rest",
-        Dim::VOLTAGE,
-        -70.6,
-        Range::Any,
-        "resting potential",
-    ),
-    ParamSpec::per_element(
-        "v_reset",
-        Dim::VOLTAGE,
-        -70.6,
-        Range::Any,
-        "potential after a spike",
-    ),
+    pynn::TAU_M.with_default(9.3667),
+    pynn::CM.with_default(281.0),
+    pynn::V_REST.with_default(-70.6),
+    pynn::V_RESET.with_default(-70.6),
     ParamSpec::per_element(
         "v_thresh",
         Dim::VOLTAGE,
@@ -63,41 +39,11 @@ pub static PARAMS: &[ParamSpec] = &[
         Range::Positive,
         "slope factor",
     ),
-    ParamSpec::per_element(
-        "tau_refrac",
-        Dim::TIME,
-        0.1,
-        Range::NonNegative,
-        "refractory period",
-    ),
-    ParamSpec::per_element(
-        "tau_syn_e",
-        Dim::TIME,
-        5.0,
-        Range::Positive,
-        "excitatory conductance time constant",
-    ),
-    ParamSpec::per_element(
-        "tau_syn_i",
-        Dim::TIME,
-        5.0,
-        Range::Positive,
-        "inhibitory conductance time constant",
-    ),
-    ParamSpec::per_element(
-        "e_rev_e",
-        Dim::VOLTAGE,
-        0.0,
-        Range::Any,
-        "excitatory reversal potential",
-    ),
-    ParamSpec::per_element(
-        "e_rev_i",
-        Dim::VOLTAGE,
-        -80.0,
-        Range::Any,
-        "inhibitory reversal potential",
-    ),
+    pynn::TAU_REFRAC,
+    pynn::TAU_SYN_E,
+    pynn::TAU_SYN_I,
+    pynn::E_REV_E,
+    pynn::E_REV_I.with_default(-80.0),
     ParamSpec::per_element(
         "a",
         Dim::CONDUCTANCE,
@@ -119,36 +65,18 @@ pub static PARAMS: &[ParamSpec] = &[
         Range::Positive,
         "adaptation time constant",
     ),
-    ParamSpec::per_element(
-        "i_offset",
-        Dim::CURRENT,
-        0.0,
-        Range::Any,
-        "constant injected current",
-    ),
+    pynn::I_OFFSET,
 ];
 
 pub static STATE: &[StateSpec] = &[
-    StateSpec {
-        name: "v",
-        dim: Dim::VOLTAGE,
-        doc: "membrane potential (initial value default: v_rest)",
-    },
+    pynn::V,
     StateSpec {
         name: "w",
         dim: Dim::CURRENT,
         doc: "adaptation current",
     },
-    StateSpec {
-        name: "g_e",
-        dim: Dim::CONDUCTANCE,
-        doc: "excitatory conductance",
-    },
-    StateSpec {
-        name: "g_i",
-        dim: Dim::CONDUCTANCE,
-        doc: "inhibitory conductance",
-    },
+    pynn::G_E,
+    pynn::G_I,
 ];
 
 pub static INFO: NeuronInfo = NeuronInfo::spiking(
@@ -356,19 +284,12 @@ impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for AdexGrou
                     let dv2 = if free { dv2 } else { 0.0 };
                     let v_new = v0 + 0.5 * h * (dv1 + dv2);
                     let w_new = w[i] + 0.5 * h * (dw1 + dw2);
-                    g_e[i] = ge * c.decay_e + exc[i];
-                    g_i[i] = gi * c.decay_i + inh[i];
-                    exc[i] = 0.0;
-                    inh[i] = 0.0;
-                    let fire = free & (v_new >= c.v_spike);
-                    v[i] = if fire { c.v_reset } else { v_new };
+                    dynamics::decay_and_receive(&mut g_e[i], c.decay_e, &mut exc[i]);
+                    dynamics::decay_and_receive(&mut g_i[i], c.decay_i, &mut inh[i]);
+                    let (v_out, left, fire) =
+                        dynamics::fire_and_reset(v_new, left, c.v_spike, c.v_reset, c.refrac_steps);
                     w[i] = if fire { w_new + c.b } else { w_new };
-                    refractory[i] = if fire {
-                        c.refrac_steps
-                    } else {
-                        (left - 1).max(0)
-                    };
-                    flags[i] = fire as u8;
+                    (v[i], refractory[i], flags[i]) = (v_out, left, fire as u8);
                 }
             },
         );

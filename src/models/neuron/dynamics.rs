@@ -165,6 +165,37 @@ pub fn all_same(values: &[&Values]) -> bool {
     values.iter().all(|v| v.is_same())
 }
 
+/// The end of a step of an integrate-and-fire neuron. `v_new` is where the membrane went
+/// (held at the reset while refractory); crossing `v_thresh` outside the refractory period
+/// fires, resets to `v_reset` and starts `refrac_steps` of refractoriness, otherwise the
+/// count runs down. Returns (v, refractory steps left, fired). Inlined into each model's
+/// loop, so it vectorises there.
+#[inline(always)]
+pub fn fire_and_reset(
+    v_new: f32,
+    left: i32,
+    v_thresh: f32,
+    v_reset: f32,
+    refrac_steps: i32,
+) -> (f32, i32, bool) {
+    let fire = (left <= 0) & (v_new >= v_thresh);
+    let v = if fire { v_reset } else { v_new };
+    let left = if fire {
+        refrac_steps
+    } else {
+        (left - 1).max(0)
+    };
+    (v, left, fire)
+}
+
+/// An exponentially decaying synaptic variable after one step: decayed exactly, plus what
+/// arrived during the step (which is consumed).
+#[inline(always)]
+pub fn decay_and_receive(x: &mut f32, decay: f32, arriving: &mut f32) {
+    *x = *x * decay + *arriving;
+    *arriving = 0.0;
+}
+
 /// Appends the indices of the non-zero flags, offset by `first_id`. Flags are mostly zero,
 /// so blocks of 32 are skipped at once.
 pub fn collect_fired(flags: &[u8], first_id: u32, fired: &mut Vec<u32>) {

@@ -50,11 +50,11 @@
 use std::ops::Range as IndexRange;
 
 use super::dynamics::{
-    self, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps,
-    with_wide_simd,
+    self, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired,
+    decay_and_receive, fire_and_reset, steps, with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec, pynn};
-use crate::models::{ParamSpec, Range};
+use crate::models::ParamSpec;
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -64,29 +64,13 @@ pub static PARAMS: &[ParamSpec] = &[
     pynn::V_RESET,
     pynn::V_THRESH,
     pynn::TAU_REFRAC,
-    ParamSpec::per_element(
-        "tau_syn_e",
-        Dim::TIME,
-        5.0,
-        Range::Positive,
-        "excitatory synaptic time constant",
-    ),
-    ParamSpec::per_element(
-        "tau_syn_i",
-        Dim::TIME,
-        5.0,
-        Range::Positive,
-        "inhibitory synaptic time constant",
-    ),
+    pynn::TAU_SYN_E,
+    pynn::TAU_SYN_I,
     pynn::I_OFFSET,
 ];
 
 pub static STATE: &[StateSpec] = &[
-    StateSpec {
-        name: "v",
-        dim: Dim::VOLTAGE,
-        doc: "membrane potential (initial value default: v_rest)",
-    },
+    pynn::V,
     StateSpec {
         name: "i_e",
         dim: Dim::CURRENT,
@@ -277,18 +261,11 @@ impl<C: dynamics::Coefficients<Coefficients>> NeuronGroup for LifGroup<C> {
                     let left = refractory[i];
                     let free = left <= 0;
                     let v_new = if free { propagated } else { c.v_reset };
-                    i_e[i] = e * c.decay_e + exc[i];
-                    i_i[i] = h * c.decay_i + inh[i];
-                    exc[i] = 0.0;
-                    inh[i] = 0.0;
-                    let fire = free & (v_new >= c.v_thresh);
-                    v[i] = if fire { c.v_reset } else { v_new };
-                    refractory[i] = if fire {
-                        c.refrac_steps
-                    } else {
-                        (left - 1).max(0)
-                    };
-                    flags[i] = fire as u8;
+                    decay_and_receive(&mut i_e[i], c.decay_e, &mut exc[i]);
+                    decay_and_receive(&mut i_i[i], c.decay_i, &mut inh[i]);
+                    let (v_out, left, fire) =
+                        fire_and_reset(v_new, left, c.v_thresh, c.v_reset, c.refrac_steps);
+                    (v[i], refractory[i], flags[i]) = (v_out, left, fire as u8);
                 }
             },
         );

@@ -9,7 +9,7 @@
 //! (`e_rev_e` = 0 mV, `e_rev_i` = -70 mV, the rest as `lif`).
 
 use super::{NeuronInfo, StateSpec, dynamics, pynn};
-use crate::models::{ParamSpec, Range};
+use crate::models::ParamSpec;
 use crate::units::Dim;
 
 pub static PARAMS: &[ParamSpec] = &[
@@ -19,54 +19,14 @@ pub static PARAMS: &[ParamSpec] = &[
     pynn::V_RESET,
     pynn::V_THRESH,
     pynn::TAU_REFRAC,
-    ParamSpec::per_element(
-        "tau_syn_e",
-        Dim::TIME,
-        5.0,
-        Range::Positive,
-        "excitatory conductance time constant",
-    ),
-    ParamSpec::per_element(
-        "tau_syn_i",
-        Dim::TIME,
-        5.0,
-        Range::Positive,
-        "inhibitory conductance time constant",
-    ),
-    ParamSpec::per_element(
-        "e_rev_e",
-        Dim::VOLTAGE,
-        0.0,
-        Range::Any,
-        "excitatory reversal potential",
-    ),
-    ParamSpec::per_element(
-        "e_rev_i",
-        Dim::VOLTAGE,
-        -70.0,
-        Range::Any,
-        "inhibitory reversal potential",
-    ),
+    pynn::TAU_SYN_E,
+    pynn::TAU_SYN_I,
+    pynn::E_REV_E,
+    pynn::E_REV_I,
     pynn::I_OFFSET,
 ];
 
-pub static STATE: &[StateSpec] = &[
-    StateSpec {
-        name: "v",
-        dim: Dim::VOLTAGE,
-        doc: "membrane potential (initial value default: v_rest)",
-    },
-    StateSpec {
-        name: "g_e",
-        dim: Dim::CONDUCTANCE,
-        doc: "excitatory conductance",
-    },
-    StateSpec {
-        name: "g_i",
-        dim: Dim::CONDUCTANCE,
-        doc: "inhibitory conductance",
-    },
-];
+pub static STATE: &[StateSpec] = &[pynn::V, pynn::G_E, pynn::G_I];
 
 pub static INFO: NeuronInfo = NeuronInfo::spiking(
     "lif_cond",
@@ -238,18 +198,16 @@ impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for LifCondG
                     let left = refractory[i];
                     let free = left <= 0;
                     let v_new = if free { propagated } else { c.v_reset };
-                    g_e[i] = ge * c.decay_e + exc[i];
-                    g_i[i] = gi * c.decay_i + inh[i];
-                    exc[i] = 0.0;
-                    inh[i] = 0.0;
-                    let fire = free & (v_new >= c.v_thresh);
-                    v[i] = if fire { c.v_reset } else { v_new };
-                    refractory[i] = if fire {
-                        c.refrac_steps
-                    } else {
-                        (left - 1).max(0)
-                    };
-                    flags[i] = fire as u8;
+                    dynamics::decay_and_receive(&mut g_e[i], c.decay_e, &mut exc[i]);
+                    dynamics::decay_and_receive(&mut g_i[i], c.decay_i, &mut inh[i]);
+                    let (v_out, left, fire) = dynamics::fire_and_reset(
+                        v_new,
+                        left,
+                        c.v_thresh,
+                        c.v_reset,
+                        c.refrac_steps,
+                    );
+                    (v[i], refractory[i], flags[i]) = (v_out, left, fire as u8);
                 }
             },
         );

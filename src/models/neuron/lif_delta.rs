@@ -31,7 +31,7 @@ use std::ops::Range as IndexRange;
 
 use super::dynamics::{
     Coefficients, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Uniform, Values, all_same,
-    collect_fired, steps, with_wide_simd,
+    collect_fired, fire_and_reset, steps, with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec, pynn};
 use crate::models::ParamSpec;
@@ -47,11 +47,7 @@ pub static PARAMS: &[ParamSpec] = &[
     pynn::I_OFFSET,
 ];
 
-pub static STATE: &[StateSpec] = &[StateSpec {
-    name: "v",
-    dim: Dim::VOLTAGE,
-    doc: "membrane potential (initial value default: v_rest)",
-}];
+pub static STATE: &[StateSpec] = &[pynn::V];
 
 pub static INFO: NeuronInfo = NeuronInfo::spiking(
     "lif_delta",
@@ -176,14 +172,9 @@ impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
                     let free = left <= 0;
                     let propagated = c.v_inf + (v[i] - c.v_inf) * c.p_m + jump;
                     let v_new = if free { propagated } else { c.v_reset };
-                    let fire = free & (v_new >= c.v_thresh);
-                    v[i] = if fire { c.v_reset } else { v_new };
-                    refractory[i] = if fire {
-                        c.refrac_steps
-                    } else {
-                        (left - 1).max(0)
-                    };
-                    flags[i] = fire as u8;
+                    let (v_out, left, fire) =
+                        fire_and_reset(v_new, left, c.v_thresh, c.v_reset, c.refrac_steps);
+                    (v[i], refractory[i], flags[i]) = (v_out, left, fire as u8);
                 }
             },
         );

@@ -1,7 +1,8 @@
-//! The parameters PyNN's integrate-and-fire cells (`IF_curr_exp`, `IF_cond_exp`,
-//! `IF_curr_delta`) share, with PyNN's defaults, written once for `lif`, `lif_cond` and
-//! `lif_delta`.
+//! The parameters and state variables PyNN's integrate-and-fire cells (`IF_curr_exp`,
+//! `IF_cond_exp`, `IF_curr_delta`, `EIF_cond_exp_isfa_ista`) share, with PyNN's defaults,
+//! written once for `lif`, `lif_cond`, `lif_delta` and `adex`.
 
+use super::StateSpec;
 use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
 
@@ -54,3 +55,47 @@ pub const I_OFFSET: ParamSpec = ParamSpec::per_element(
     Range::Any,
     "injected current (steps(...) or ramp(...) for a course in time)",
 );
+pub const TAU_SYN_E: ParamSpec = ParamSpec::per_element(
+    "tau_syn_e",
+    Dim::TIME,
+    5.0,
+    Range::Positive,
+    "excitatory synaptic time constant",
+);
+pub const TAU_SYN_I: ParamSpec = ParamSpec::per_element(
+    "tau_syn_i",
+    Dim::TIME,
+    5.0,
+    Range::Positive,
+    "inhibitory synaptic time constant",
+);
+pub const E_REV_E: ParamSpec = ParamSpec::per_element(
+    "e_rev_e",
+    Dim::VOLTAGE,
+    0.0,
+    Range::Any,
+    "excitatory reversal potential",
+);
+pub const E_REV_I: ParamSpec = ParamSpec::per_element(
+    "e_rev_i",
+    Dim::VOLTAGE,
+    -70.0,
+    Range::Any,
+    "inhibitory reversal potential",
+);
+
+pub const V: StateSpec = StateSpec {
+    name: "v",
+    dim: Dim::VOLTAGE,
+    doc: "membrane potential (initial value default: v_rest)",
+};
+pub const G_E: StateSpec = StateSpec {
+    name: "g_e",
+    dim: Dim::CONDUCTANCE,
+    doc: "excitatory conductance",
+};
+pub const G_I: StateSpec = StateSpec {
+    name: "g_i",
+    dim: Dim::CONDUCTANCE,
+    doc: "inhibitory conductance",
+};
