@@ -8,6 +8,7 @@ pub mod adex;
 pub mod attention;
 pub mod dense;
 pub mod dynamics;
+pub mod equations;
 pub mod gru;
 pub mod input;
 pub mod izhikevich;
