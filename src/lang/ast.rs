@@ -17,7 +17,94 @@ pub enum Item {
     Import(Import),
     /// `let cell = lif { ... }` outside any network: visible in every network and to importers.
     Let(Let),
+    /// `neuron NAME { ... }`: a model written as equations; visible in every network and to
+    /// importers.
+    Neuron(NeuronDecl),
     Network(NetworkDecl),
+}
+
+/// `neuron NAME { items }`, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NeuronDecl {
+    pub name: Ident,
+    pub items: Vec<NeuronItem>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum NeuronItem {
+    /// `param tau_m = 20 ms`
+    Param(Param),
+    /// `state v = -65 mV`
+    State(Param),
+    /// `dv/dt = ...`; `var` spans the variable's name inside `dv/dt`.
+    Derivative {
+        var: Ident,
+        expr: Expr,
+        span: Span,
+    },
+    /// `let i_syn = ...`
+    Alias(Param),
+    /// `threshold LEFT CMP RIGHT`
+    Threshold {
+        left: Expr,
+        cmp: Compare,
+        right: Expr,
+        span: Span,
+    },
+    Reset(Vec<Assignment>, Span),
+    /// `refractory DURATION [clamp a, b]`
+    Refractory {
+        duration: Expr,
+        clamp: Option<Vec<Ident>>,
+        span: Span,
+    },
+    /// `on_pre RECEPTOR { ... }`
+    OnPre {
+        receptor: Ident,
+        body: Vec<Assignment>,
+        span: Span,
+    },
+    /// `method = NAME`
+    Method(Ident, Span),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compare {
+    Greater,
+    GreaterEqual,
+    Less,
+    LessEqual,
+}
+
+/// `x = ...`, `x += ...`
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assignment {
+    pub var: Ident,
+    pub op: AssignKind,
+    pub value: Expr,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignKind {
+    Set,
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+impl AssignKind {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            AssignKind::Set => "=",
+            AssignKind::Add => "+=",
+            AssignKind::Sub => "-=",
+            AssignKind::Mul => "*=",
+            AssignKind::Div => "/=",
+        }
+    }
 }
 
 /// A name as written, with its place.

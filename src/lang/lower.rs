@@ -41,7 +41,7 @@ pub struct PreparedOverride {
 /// Lowers one network. `used[i]` is set when override `i` names something in it.
 pub fn lower_network(
     net: &NetworkDecl,
-    file_templates: &[&Let],
+    file_scope: &Templates,
     overrides: &[PreparedOverride],
     used: &mut [bool],
     base: &Path,
@@ -91,10 +91,12 @@ pub fn lower_network(
     let datasets = names::declare("dataset", datasets.into_iter().map(|d| (&d.name, d)), diags);
     let settings = names::declare("setting", settings.into_iter().map(|s| (&s.name, s)), diags);
 
-    let mut all_templates: Vec<&Let> = file_templates.to_vec();
+    let mut all_templates: Vec<&Let> = file_scope.lets.clone();
     all_templates.extend(lets.iter().map(|(_, l)| *l));
     let templates = Templates {
         lets: all_templates,
+        models: file_scope.models.clone(),
+        broken: file_scope.broken.clone(),
     };
 
     lower_settings(&mut network, &settings, overrides, used, base, diags);

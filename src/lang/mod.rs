@@ -157,8 +157,31 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
         &mut diags,
     );
 
+    let mut definitions: Vec<&ast::NeuronDecl> = Vec::new();
+    for f in imported.iter().chain(std::iter::once(&file)) {
+        for item in &f.items {
+            if let Item::Neuron(n) = item {
+                definitions.push(n);
+            }
+        }
+    }
+    let _ = check::names::declare(
+        "neuron model",
+        definitions.iter().map(|n| (&n.name, ())),
+        &mut diags,
+    );
+    let (mut models, mut broken) = (Vec::new(), Vec::new());
+    for d in &definitions {
+        match check::equations::define(d, &mut diags) {
+            Some(info) => models.push(info),
+            None => broken.push(d.name.name.clone()),
+        }
+    }
+
     let file_scope = check::names::Templates {
         lets: file_templates.clone(),
+        models: models.clone(),
+        broken: broken.clone(),
     };
     for l in &file_templates {
         lower::check_template(l, &file_scope, &mut diags);
@@ -195,7 +218,7 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     for net in &networks {
         if let Some(n) = lower::lower_network(
             net,
-            &file_templates,
+            &file_scope,
             &overrides,
             &mut used,
             &base,

@@ -121,6 +121,7 @@ impl Lowerer {
             match p.as_rule() {
                 Rule::import => items.push(Item::Import(self.import(p))),
                 Rule::let_stmt => items.push(Item::Let(self.let_stmt(p))),
+                Rule::neuron_def => items.push(Item::Neuron(self.neuron_def(p))),
                 Rule::network => items.push(Item::Network(self.network(p))),
                 Rule::EOI => {}
                 r => unreachable!("file: {r:?}"),
@@ -179,6 +180,124 @@ impl Lowerer {
         let name = self.ident(inner.next().expect("param name"));
         let value = self.value(inner.next().expect("param value"));
         Param { name, value, span }
+    }
+
+    fn neuron_def(&mut self, pair: Pair<Rule>) -> NeuronDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("neuron name"));
+        let body = inner.next().expect("neuron body");
+        let items = body.into_inner().map(|p| self.neuron_item(p)).collect();
+        NeuronDecl { name, items, span }
+    }
+
+    fn neuron_item(&mut self, pair: Pair<Rule>) -> NeuronItem {
+        match pair.as_rule() {
+            Rule::param_decl => NeuronItem::Param(self.param(pair)),
+            Rule::state_decl => NeuronItem::State(self.param(pair)),
+            Rule::derivative => self.derivative(pair),
+            Rule::alias => NeuronItem::Alias(self.alias(pair)),
+            Rule::threshold => self.threshold(pair),
+            Rule::reset => {
+                let span = self.span(&pair);
+                let body = pair.into_inner().next().expect("reset assignments");
+                NeuronItem::Reset(self.assignments(body), span)
+            }
+            Rule::refractory => self.refractory(pair),
+            Rule::on_pre => self.on_pre(pair),
+            Rule::method_decl => {
+                let span = self.span(&pair);
+                let name = pair.into_inner().next().expect("method name");
+                NeuronItem::Method(self.ident(name), span)
+            }
+            r => unreachable!("neuron_item: {r:?}"),
+        }
+    }
+
+    fn derivative(&mut self, pair: Pair<Rule>) -> NeuronItem {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let of = inner.next().expect("derivative_of");
+        let var = self.ident(of.into_inner().next().expect("derivative variable"));
+        let expr = self.expr(inner.next().expect("derivative expression"));
+        NeuronItem::Derivative { var, expr, span }
+    }
+
+    fn alias(&mut self, pair: Pair<Rule>) -> Param {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("alias name"));
+        let value = self.expr(inner.next().expect("alias expression"));
+        Param { name, value, span }
+    }
+
+    fn threshold(&mut self, pair: Pair<Rule>) -> NeuronItem {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let left = self.expr(inner.next().expect("threshold left"));
+        let cmp = match inner.next().expect("threshold comparison").as_str() {
+            ">" => Compare::Greater,
+            ">=" => Compare::GreaterEqual,
+            "<" => Compare::Less,
+            "<=" => Compare::LessEqual,
+            c => unreachable!("threshold: {c}"),
+        };
+        let right = self.expr(inner.next().expect("threshold right"));
+        NeuronItem::Threshold {
+            left,
+            cmp,
+            right,
+            span,
+        }
+    }
+
+    fn assignments(&mut self, pair: Pair<Rule>) -> Vec<Assignment> {
+        pair.into_inner().map(|p| self.assignment(p)).collect()
+    }
+
+    fn assignment(&mut self, pair: Pair<Rule>) -> Assignment {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let var = self.ident(inner.next().expect("assignment target"));
+        let op = match inner.next().expect("assignment operator").as_str() {
+            "=" => AssignKind::Set,
+            "+=" => AssignKind::Add,
+            "-=" => AssignKind::Sub,
+            "*=" => AssignKind::Mul,
+            "/=" => AssignKind::Div,
+            o => unreachable!("assignment: {o}"),
+        };
+        let value = self.expr(inner.next().expect("assignment value"));
+        Assignment {
+            var,
+            op,
+            value,
+            span,
+        }
+    }
+
+    fn refractory(&mut self, pair: Pair<Rule>) -> NeuronItem {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let duration = self.expr(inner.next().expect("refractory duration"));
+        let names: Vec<Ident> = inner.map(|p| self.ident(p)).collect();
+        NeuronItem::Refractory {
+            duration,
+            clamp: (!names.is_empty()).then_some(names),
+            span,
+        }
+    }
+
+    fn on_pre(&mut self, pair: Pair<Rule>) -> NeuronItem {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let receptor = self.ident(inner.next().expect("on_pre receptor"));
+        let body = self.assignments(inner.next().expect("on_pre body"));
+        NeuronItem::OnPre {
+            receptor,
+            body,
+            span,
+        }
     }
 
     fn block(&mut self, pair: Pair<Rule>) -> Block {

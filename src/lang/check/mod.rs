@@ -7,6 +7,7 @@
 
 pub mod connectivity;
 pub mod dataset;
+pub mod equations;
 pub mod names;
 pub mod params;
 pub mod record;

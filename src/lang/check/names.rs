@@ -50,6 +50,10 @@ pub fn unknown(code: &'static str, kind: &str, name: &Ident, known: &[&str]) -> 
 /// (which shadow file-level ones of the same name).
 pub struct Templates<'a> {
     pub lets: Vec<&'a Let>,
+    /// Models defined in the file or its imports (`neuron NAME { ... }`).
+    pub models: Vec<&'static NeuronInfo>,
+    /// Defined models whose definition had errors: using one reports nothing more.
+    pub broken: Vec<String>,
 }
 
 impl<'a> Templates<'a> {
@@ -106,7 +110,8 @@ pub fn resolve_model<'a>(
             current = &template.model;
             continue;
         }
-        if let Some(info) = neuron::find(&current.name) {
+        let defined = templates.models.iter().find(|m| m.name == current.name);
+        if let Some(info) = defined.copied().or_else(|| neuron::find(&current.name)) {
             layers.reverse();
             chain.reverse();
             return Some(ResolvedModel {
@@ -115,8 +120,12 @@ pub fn resolve_model<'a>(
                 chain,
             });
         }
+        if templates.broken.contains(&current.name) {
+            return None;
+        }
         let mut known: Vec<&str> = neuron::names().collect();
         known.extend(templates.names());
+        known.extend(templates.models.iter().map(|m| m.name));
         diags.push(
             unknown("E0103", "model", current, &known).with_note(format!(
                 "models: {}",

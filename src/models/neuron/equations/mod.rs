@@ -234,3 +234,6 @@ pub struct System {
     pub on_pre: Vec<OnPre>,
     pub method: Method,
 }
+
+mod pending;
+pub use pending::{can_integrate, choose_method, info};

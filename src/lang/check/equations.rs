@@ -1,0 +1,941 @@
+//! `neuron NAME { ... }`: a model written as equations, checked and lowered to a
+//! `models::neuron::equations::System`. Every name is resolved (state variable, parameter,
+//! named subexpression, `t`, `dt`, a unit), every term is dimension-checked (a derivative of
+//! `v` must be a voltage per time; `exp` takes a dimensionless argument), subexpressions are
+//! inlined, and the method is asked whether it can integrate the system. The diagnostics
+//! are E08xx (docs/DIAGNOSTICS.md).
+
+use std::collections::HashMap;
+
+use crate::diag::{Diagnostic, Span, suggest};
+use crate::lang::ast::{
+    AssignKind, Assignment, BinOp, Compare, Expr, ExprKind, Ident, NeuronDecl, NeuronItem, Param,
+};
+use crate::lang::check::units::{eval, resolve_unit};
+use crate::models::neuron::equations::{
+    self, Assign, AssignOp, Channel, Condition, Func, Method, OnPre, ParamDef, StateDef, System,
+};
+use crate::models::neuron::{self, NeuronInfo};
+use crate::units::{self, Dim};
+
+type Eq = equations::Expr;
+
+/// Names an equation may use besides the model's own.
+const RESERVED: &[&str] = &["t", "dt", "w", "xi"];
+
+/// Checks a definition; its registry entry if it is valid.
+pub fn define(decl: &NeuronDecl, diags: &mut Vec<Diagnostic>) -> Option<&'static NeuronInfo> {
+    let n_before = diags.len();
+    if neuron::find(&decl.name.name).is_some() {
+        diags.push(
+            Diagnostic::error("E0801", format!("`{}` is a built-in model", decl.name.name))
+                .with_label(decl.name.span, "this name is taken")
+                .with_help("give the model a name of its own (`my_lif`)"),
+        );
+    }
+    let mut scope = Scope::declare(decl, diags);
+    let system = scope.lower(decl, n_before, diags);
+    if diags.len() > n_before {
+        return None;
+    }
+    let system = system?;
+    Some(equations::info(system))
+}
+
+/// What a name in the model stands for.
+#[derive(Debug, Clone)]
+enum Meaning {
+    Param(usize),
+    State(usize),
+    Alias(usize),
+}
+
+struct Scope<'a> {
+    names: HashMap<&'a str, (Meaning, Span)>,
+    params: Vec<ParamDef>,
+    states: Vec<(StateDef, Span)>,
+    /// Named subexpressions in declaration order: the expression (inlined as they are
+    /// lowered, so each sees only earlier ones), its dimension, or `None` after an error.
+    aliases: Vec<(&'a Param, Option<(Eq, Dim)>)>,
+    /// While lowering alias `i`, the aliases declared before it.
+    visible_aliases: usize,
+}
+
+impl<'a> Scope<'a> {
+    /// Declares parameters, state variables and subexpressions; reports names given twice
+    /// or reserved.
+    fn declare(decl: &'a NeuronDecl, diags: &mut Vec<Diagnostic>) -> Scope<'a> {
+        let mut scope = Scope {
+            names: HashMap::new(),
+            params: Vec::new(),
+            states: Vec::new(),
+            aliases: Vec::new(),
+            visible_aliases: usize::MAX,
+        };
+        for item in &decl.items {
+            let (param, meaning) = match item {
+                NeuronItem::Param(p) => (p, Meaning::Param(scope.params.len())),
+                NeuronItem::State(p) => (p, Meaning::State(scope.states.len())),
+                NeuronItem::Alias(p) => (p, Meaning::Alias(scope.aliases.len())),
+                _ => continue,
+            };
+            if !scope.name_is_free(&param.name, diags) {
+                continue;
+            }
+            scope
+                .names
+                .insert(&param.name.name, (meaning.clone(), param.name.span));
+            match meaning {
+                Meaning::Param(_) => {
+                    let (default, dim) = constant(&param.value, diags).unwrap_or((0.0, Dim::NONE));
+                    scope.params.push(ParamDef {
+                        name: param.name.name.clone(),
+                        dim,
+                        default,
+                    });
+                }
+                // Initial values are lowered once every parameter is known.
+                Meaning::State(_) => scope.states.push((
+                    StateDef {
+                        name: param.name.name.clone(),
+                        dim: Dim::NONE,
+                        initial: Eq::Number(0.0),
+                    },
+                    param.name.span,
+                )),
+                Meaning::Alias(_) => scope.aliases.push((param, None)),
+            }
+        }
+        scope
+    }
+
+    fn name_is_free(&self, name: &Ident, diags: &mut Vec<Diagnostic>) -> bool {
+        if let Some((_, first)) = self.names.get(name.name.as_str()) {
+            diags.push(
+                Diagnostic::error("E0802", format!("`{}` is declared twice", name.name))
+                    .with_label(name.span, "declared again here")
+                    .with_label(*first, "first declared here"),
+            );
+            return false;
+        }
+        let reserved = RESERVED.contains(&name.name.as_str())
+            || Func::from_name(&name.name).is_some()
+            || units::lookup(&name.name).is_some();
+        if reserved {
+            diags.push(
+                Diagnostic::error("E0802", format!("`{}` is a reserved name", name.name))
+                    .with_label(name.span, "means something else in an equation")
+                    .with_help(
+                        "`t`, `dt`, `w`, `xi`, the functions (`exp`, ...) and units (`mV`, ...) \
+                         cannot be declared: choose another name",
+                    ),
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Lowers the definition; `start` is where its diagnostics begin in `diags`.
+    fn lower(
+        &mut self,
+        decl: &'a NeuronDecl,
+        start: usize,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<System> {
+        self.lower_states(decl, diags);
+        self.lower_aliases(diags);
+        // A name whose dimension is unknown would make every equation using it wrong too.
+        if diags[start..].iter().any(Diagnostic::is_error) {
+            return None;
+        }
+        let mut derivatives: Vec<Option<Eq>> = vec![None; self.states.len()];
+        let mut derivative_at: Vec<Option<Span>> = vec![None; self.states.len()];
+        let mut threshold = None;
+        let mut reset = Vec::new();
+        let mut refractory = None;
+        let mut clamped = Vec::new();
+        let mut on_pre = Vec::new();
+        let mut method: Option<(Method, Span)> = None;
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for item in &decl.items {
+            let once = |what: &'static str,
+                        span: Span,
+                        seen: &mut HashMap<&str, Span>,
+                        diags: &mut Vec<Diagnostic>| {
+                if let Some(first) = seen.insert(what, span) {
+                    diags.push(
+                        Diagnostic::error("E0802", format!("`{what}` is given twice"))
+                            .with_label(span, "again here")
+                            .with_label(first, "first here"),
+                    );
+                }
+            };
+            match item {
+                NeuronItem::Derivative { var, expr, span } => {
+                    let Some(index) = self.state_of(var, "a derivative", diags) else {
+                        continue;
+                    };
+                    if let Some(first) = derivative_at[index] {
+                        diags.push(
+                            Diagnostic::error(
+                                "E0802",
+                                format!("`d{}/dt` is given twice", var.name),
+                            )
+                            .with_label(*span, "again here")
+                            .with_label(first, "first here"),
+                        );
+                        continue;
+                    }
+                    derivative_at[index] = Some(*span);
+                    let want = self.states[index].0.dim.div(Dim::TIME);
+                    if let Some((e, dim)) = self.expr(expr, diags) {
+                        if dim != want {
+                            diags.push(dimension_mismatch(
+                                expr.span,
+                                &format!("`d{}/dt`", var.name),
+                                want,
+                                dim,
+                            ));
+                        }
+                        derivatives[index] = Some(e);
+                    }
+                }
+                NeuronItem::Threshold {
+                    left,
+                    cmp,
+                    right,
+                    span,
+                } => {
+                    once("threshold", *span, &mut seen, diags);
+                    threshold = self.condition(left, *cmp, right, diags);
+                }
+                NeuronItem::Reset(body, span) => {
+                    once("reset", *span, &mut seen, diags);
+                    reset = self.assignments(body, diags);
+                }
+                NeuronItem::Refractory {
+                    duration,
+                    clamp,
+                    span,
+                } => {
+                    once("refractory", *span, &mut seen, diags);
+                    refractory = self.refractory(duration, diags);
+                    clamped = self.clamped(clamp.as_deref(), diags);
+                }
+                NeuronItem::OnPre {
+                    receptor,
+                    body,
+                    span,
+                } => on_pre.extend(self.on_pre(receptor, body, *span, &on_pre, diags)),
+                NeuronItem::Method(name, span) => {
+                    once("method", *span, &mut seen, diags);
+                    method = match Method::from_name(&name.name) {
+                        Some(m) => Some((m, name.span)),
+                        None => {
+                            let known: Vec<&str> = Method::ALL.iter().map(|(_, n)| *n).collect();
+                            diags.push(crate::lang::check::names::unknown(
+                                "E0803",
+                                "integration method",
+                                name,
+                                &known,
+                            ));
+                            None
+                        }
+                    }
+                }
+                NeuronItem::Param(_) | NeuronItem::State(_) | NeuronItem::Alias(_) => {}
+            }
+        }
+        let written = |what: &str| seen.contains_key(what);
+        if !written("threshold") && !reset.is_empty() {
+            diags.push(
+                Diagnostic::error("E0804", "a reset without a threshold never runs")
+                    .with_label(decl.name.span, "this model has `reset` but no `threshold`")
+                    .with_help("add `threshold v > v_thresh`"),
+            );
+        }
+        let has_on_pre = decl
+            .items
+            .iter()
+            .any(|i| matches!(i, NeuronItem::OnPre { .. }));
+        if !has_on_pre {
+            diags.push(
+                Diagnostic::warning(
+                    "W0801",
+                    format!("`{}` takes no synaptic input", decl.name.name),
+                )
+                .with_label(decl.name.span, "no `on_pre`")
+                .with_help("add `on_pre excitatory { g_e += w }` so projections can reach it"),
+            );
+        }
+        let mut system = System {
+            name: decl.name.name.clone(),
+            params: self.params.clone(),
+            states: self.states.iter().map(|(s, _)| s.clone()).collect(),
+            derivatives,
+            threshold,
+            reset,
+            refractory,
+            clamped,
+            on_pre,
+            method: Method::Euler,
+        };
+        if diags[start..].iter().any(Diagnostic::is_error) {
+            return None;
+        }
+        system.method = match method {
+            Some((m, span)) => {
+                if let Err(why) = equations::can_integrate(&system, m) {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0805",
+                            format!("`{}` cannot integrate these equations", m.name()),
+                        )
+                        .with_label(span, why)
+                        .with_help(format!(
+                            "leave `method` out to let neurosim choose (it would take `{}`)",
+                            equations::choose_method(&system).name()
+                        )),
+                    );
+                }
+                m
+            }
+            None => {
+                let chosen = equations::choose_method(&system);
+                if let Err(why) = equations::can_integrate(&system, chosen) {
+                    diags.push(
+                        Diagnostic::error("E0805", "no method can integrate these equations")
+                            .with_label(decl.name.span, why),
+                    );
+                }
+                chosen
+            }
+        };
+        Some(system)
+    }
+
+    fn lower_states(&mut self, decl: &'a NeuronDecl, diags: &mut Vec<Diagnostic>) {
+        let mut index = 0;
+        for item in &decl.items {
+            let NeuronItem::State(p) = item else { continue };
+            if index >= self.states.len() || self.states[index].0.name != p.name.name {
+                continue;
+            }
+            // An initial value may name parameters, not other state variables.
+            let saved = std::mem::take(&mut self.states);
+            self.visible_aliases = 0;
+            let lowered = self.expr(&p.value, diags);
+            self.visible_aliases = usize::MAX;
+            self.states = saved;
+            if let Some((e, dim)) = lowered {
+                self.states[index].0.dim = dim;
+                self.states[index].0.initial = e;
+            }
+            index += 1;
+        }
+    }
+
+    fn lower_aliases(&mut self, diags: &mut Vec<Diagnostic>) {
+        for i in 0..self.aliases.len() {
+            self.visible_aliases = i;
+            let param = self.aliases[i].0;
+            let lowered = self.expr(&param.value, diags);
+            self.aliases[i].1 = lowered;
+        }
+        self.visible_aliases = usize::MAX;
+    }
+
+    fn state_of(&self, var: &Ident, what: &str, diags: &mut Vec<Diagnostic>) -> Option<usize> {
+        match self.names.get(var.name.as_str()) {
+            Some((Meaning::State(i), _)) if *i < self.states.len() => Some(*i),
+            Some((Meaning::Param(_), at)) => {
+                diags.push(
+                    Diagnostic::error(
+                        "E0806",
+                        format!(
+                            "`{}` is a parameter: {what} must change a state variable",
+                            var.name
+                        ),
+                    )
+                    .with_label(var.span, "a parameter is fixed during the run")
+                    .with_label(*at, "declared as a parameter here")
+                    .with_help(format!("declare it with `state {} = ...`", var.name)),
+                );
+                None
+            }
+            Some((Meaning::Alias(_), at)) => {
+                diags.push(
+                    Diagnostic::error(
+                        "E0806",
+                        format!(
+                            "`{}` is a named expression: {what} must change a state variable",
+                            var.name
+                        ),
+                    )
+                    .with_label(var.span, "computed from other values, not stored")
+                    .with_label(*at, "defined here"),
+                );
+                None
+            }
+            _ => {
+                diags.push(self.unknown(var, "state variable"));
+                None
+            }
+        }
+    }
+
+    fn unknown(&self, name: &Ident, kind: &str) -> Diagnostic {
+        let mut known: Vec<&str> = self.names.keys().copied().collect();
+        known.sort_unstable();
+        let mut d = Diagnostic::error("E0807", format!("unknown {kind} `{}`", name.name))
+            .with_label(name.span, "not declared in this model");
+        if let Some(s) = suggest(&name.name, known.iter().copied()) {
+            d = d.with_help(format!("did you mean `{s}`?"));
+        } else {
+            d = d.with_help(format!(
+                "declare it with `param {0} = ...` or `state {0} = ...`",
+                name.name
+            ));
+        }
+        d
+    }
+
+    /// Lowers an expression, checking dimensions; `None` after an error was reported.
+    fn expr(&self, expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<(Eq, Dim)> {
+        match &expr.kind {
+            ExprKind::Number(x) => Some((Eq::Number(*x), Dim::NONE)),
+            ExprKind::Name(name) => self.name(name, expr.span, diags),
+            ExprKind::Neg(inner) => {
+                let (e, dim) = self.expr(inner, diags)?;
+                Some((Eq::Neg(Box::new(e)), dim))
+            }
+            ExprKind::Quantity(inner, unit) => {
+                let lowered = self.expr(inner, diags);
+                let (factor, unit_dim) = resolve_unit(unit, diags)?;
+                let (e, dim) = lowered?;
+                if dim != Dim::NONE {
+                    diags.push(
+                        Diagnostic::error("E0204", "a unit applied to a value that has one")
+                            .with_label(expr.span, format!("this is already {}", dim.name()))
+                            .with_help("write the unit once, after the number"),
+                    );
+                    return None;
+                }
+                let scaled = match e {
+                    Eq::Number(x) => Eq::Number(x * factor),
+                    e => Eq::Binary(
+                        equations::BinOp::Mul,
+                        Box::new(e),
+                        Box::new(Eq::Number(factor)),
+                    ),
+                };
+                Some((scaled, unit_dim))
+            }
+            ExprKind::Binary(op, a, b) => self.binary(*op, a, b, diags),
+            ExprKind::Call(call) => self.call(call, expr.span, diags),
+            ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::List(_)
+            | ExprKind::Range(..)
+            | ExprKind::Clip(..) => {
+                diags.push(
+                    Diagnostic::error("E0808", "not a number")
+                        .with_label(expr.span, "an equation computes with numbers and quantities only")
+                        .with_help("distributions belong in a population block: `v = uniform(-60 mV, -50 mV)`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn name(&self, name: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Option<(Eq, Dim)> {
+        match name {
+            "t" => return Some((Eq::Time, Dim::TIME)),
+            "dt" => return Some((Eq::Dt, Dim::TIME)),
+            "w" => {
+                diags.push(
+                    Diagnostic::error("E0809", "`w` is the weight of an arriving spike")
+                        .with_label(span, "only known in `on_pre { x += w }`")
+                        .with_help("write `on_pre excitatory { g_e += w }`"),
+                );
+                return None;
+            }
+            "xi" => {
+                diags.push(
+                    Diagnostic::error("E0810", "white noise `xi` is not supported yet")
+                        .with_label(span, "stochastic equations cannot be integrated yet")
+                        .with_help("drive the model with a `poisson` population instead"),
+                );
+                return None;
+            }
+            _ => {}
+        }
+        match self.names.get(name) {
+            Some((Meaning::Param(i), _)) if *i < self.params.len() => {
+                Some((Eq::Param(*i), self.params[*i].dim))
+            }
+            Some((Meaning::State(i), _)) if *i < self.states.len() => {
+                Some((Eq::State(*i), self.states[*i].0.dim))
+            }
+            Some((Meaning::State(_), _)) => {
+                diags.push(
+                    Diagnostic::error("E0811", format!("an initial value cannot use the state variable `{name}`"))
+                        .with_label(span, "initial values are computed from parameters")
+                        .with_help("write a number, a parameter, or give the value per neuron in the population block"),
+                );
+                None
+            }
+            Some((Meaning::Alias(i), at)) => {
+                if *i >= self.visible_aliases {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0811",
+                            format!("`{name}` is used before it is defined"),
+                        )
+                        .with_label(span, "not yet defined here")
+                        .with_label(*at, "defined here")
+                        .with_help("define named expressions before the expressions that use them"),
+                    );
+                    return None;
+                }
+                self.aliases[*i].1.clone()
+            }
+            _ => match units::lookup(name) {
+                Some((factor, dim)) => Some((Eq::Number(factor), dim)),
+                None => {
+                    diags.push(self.unknown(
+                        &Ident {
+                            name: name.to_string(),
+                            span,
+                        },
+                        "name",
+                    ));
+                    None
+                }
+            },
+        }
+    }
+
+    fn binary(
+        &self,
+        op: BinOp,
+        a: &Expr,
+        b: &Expr,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<(Eq, Dim)> {
+        let left = self.expr(a, diags);
+        let right = self.expr(b, diags);
+        let ((ea, da), (eb, db)) = (left?, right?);
+        let (op, dim) = match op {
+            BinOp::Add | BinOp::Sub => {
+                if da != db {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0812",
+                            format!("`{}` of {} and {}", op.symbol(), da.name(), db.name()),
+                        )
+                        .with_label(a.span, described(da))
+                        .with_label(b.span, described(db))
+                        .with_help("terms that are added or subtracted need the same dimension"),
+                    );
+                    return None;
+                }
+                let op = if op == BinOp::Add {
+                    equations::BinOp::Add
+                } else {
+                    equations::BinOp::Sub
+                };
+                (op, da)
+            }
+            BinOp::Mul => (equations::BinOp::Mul, da.mul(db)),
+            BinOp::Div => (equations::BinOp::Div, da.div(db)),
+        };
+        Some((Eq::Binary(op, Box::new(ea), Box::new(eb)), dim))
+    }
+
+    fn call(
+        &self,
+        call: &crate::lang::ast::Call,
+        span: Span,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<(Eq, Dim)> {
+        let Some(func) = Func::from_name(&call.name.name) else {
+            let known: Vec<&str> = Func::ALL.iter().map(|(_, n)| *n).collect();
+            diags.push(crate::lang::check::names::unknown(
+                "E0813", "function", &call.name, &known,
+            ));
+            return None;
+        };
+        if let Some(named) = call.args.args.iter().find_map(|a| a.name.as_ref()) {
+            diags.push(
+                Diagnostic::error(
+                    "E0813",
+                    format!("`{}` takes its arguments by position", func.name()),
+                )
+                .with_label(named.span, "no names here"),
+            );
+            return None;
+        }
+        if call.args.args.len() != func.arity() {
+            diags.push(
+                Diagnostic::error(
+                    "E0813",
+                    format!(
+                        "`{}` takes {} argument{}, not {}",
+                        func.name(),
+                        func.arity(),
+                        if func.arity() == 1 { "" } else { "s" },
+                        call.args.args.len()
+                    ),
+                )
+                .with_label(span, "here"),
+            );
+            return None;
+        }
+        let mut args = Vec::new();
+        for a in &call.args.args {
+            args.push((self.expr(&a.value, diags), a.value.span));
+        }
+        let mut lowered = Vec::new();
+        for (arg, s) in &args {
+            let (e, d) = arg.clone()?;
+            lowered.push((e, d, *s));
+        }
+        let dim = self.call_dim(func, &lowered, diags)?;
+        Some((
+            Eq::Call(func, lowered.into_iter().map(|(e, _, _)| e).collect()),
+            dim,
+        ))
+    }
+
+    /// The dimension of a function's value, checking its arguments'.
+    fn call_dim(
+        &self,
+        func: Func,
+        args: &[(Eq, Dim, Span)],
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Dim> {
+        let dimensionless = |i: usize, diags: &mut Vec<Diagnostic>| -> Option<()> {
+            let (_, d, s) = &args[i];
+            if *d == Dim::NONE {
+                return Some(());
+            }
+            diags.push(
+                Diagnostic::error("E0814", format!("`{}` of {}", func.name(), d.name()))
+                    .with_label(
+                        *s,
+                        format!(
+                            "{}: `{}` needs a dimensionless number",
+                            described(*d),
+                            func.name()
+                        ),
+                    )
+                    .with_help(
+                        "divide by a quantity of the same dimension: `exp((v - v_t) / delta_t)`",
+                    ),
+            );
+            None
+        };
+        match func {
+            Func::Exp
+            | Func::Log
+            | Func::Sin
+            | Func::Cos
+            | Func::Tan
+            | Func::Tanh
+            | Func::Sinh
+            | Func::Cosh
+            | Func::Exprel => {
+                dimensionless(0, diags)?;
+                Some(Dim::NONE)
+            }
+            Func::Abs | Func::Floor | Func::Ceil => Some(args[0].1),
+            Func::Sqrt => {
+                let d = args[0].1;
+                if d.time % 2 != 0 || d.voltage % 2 != 0 || d.current % 2 != 0 {
+                    diags.push(
+                        Diagnostic::error("E0814", format!("`sqrt` of {}", d.name())).with_label(
+                            args[0].2,
+                            "its square root has no dimension neurosim can state",
+                        ),
+                    );
+                    return None;
+                }
+                Some(Dim {
+                    time: d.time / 2,
+                    voltage: d.voltage / 2,
+                    current: d.current / 2,
+                })
+            }
+            Func::Min | Func::Max | Func::Clip => {
+                let d = args[0].1;
+                for (_, other, s) in &args[1..] {
+                    if *other != d {
+                        diags.push(
+                            Diagnostic::error(
+                                "E0812",
+                                format!("`{}` of {} and {}", func.name(), d.name(), other.name()),
+                            )
+                            .with_label(args[0].2, d.name())
+                            .with_label(*s, other.name())
+                            .with_help("every argument needs the same dimension"),
+                        );
+                        return None;
+                    }
+                }
+                Some(d)
+            }
+            Func::Pow => {
+                let base = args[0].1;
+                dimensionless(1, diags)?;
+                if base == Dim::NONE {
+                    return Some(Dim::NONE);
+                }
+                match &args[1].0 {
+                    Eq::Number(n) if n.fract() == 0.0 && n.abs() <= 8.0 => {
+                        let n = *n as i8;
+                        Some(Dim {
+                            time: base.time * n,
+                            voltage: base.voltage * n,
+                            current: base.current * n,
+                        })
+                    }
+                    _ => {
+                        diags.push(
+                            Diagnostic::error(
+                                "E0814",
+                                format!(
+                                    "`pow` of {} to a power that is not a whole number",
+                                    base.name()
+                                ),
+                            )
+                            .with_label(args[1].2, "write a whole number here")
+                            .with_help("or make the base dimensionless: `pow(v / mV, 1.5)`"),
+                        );
+                        None
+                    }
+                }
+            }
+        }
+    }
+
+    fn condition(
+        &self,
+        left: &Expr,
+        cmp: Compare,
+        right: &Expr,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<Condition> {
+        let l = self.expr(left, diags);
+        let r = self.expr(right, diags);
+        let ((el, dl), (er, dr)) = (l?, r?);
+        if dl != dr {
+            diags.push(
+                Diagnostic::error(
+                    "E0812",
+                    format!("a threshold comparing {} with {}", dl.name(), dr.name()),
+                )
+                .with_label(left.span, dl.name())
+                .with_label(right.span, dr.name())
+                .with_help("both sides need the same dimension"),
+            );
+            return None;
+        }
+        let cmp = match cmp {
+            Compare::Greater => equations::Cmp::Greater,
+            Compare::GreaterEqual => equations::Cmp::GreaterEqual,
+            Compare::Less => equations::Cmp::Less,
+            Compare::LessEqual => equations::Cmp::LessEqual,
+        };
+        Some(Condition {
+            left: el,
+            cmp,
+            right: er,
+        })
+    }
+
+    fn assignments(&self, body: &[Assignment], diags: &mut Vec<Diagnostic>) -> Vec<Assign> {
+        let mut out = Vec::new();
+        for a in body {
+            let Some(var) = self.state_of(&a.var, "an assignment", diags) else {
+                continue;
+            };
+            let Some((value, dim)) = self.expr(&a.value, diags) else {
+                continue;
+            };
+            let var_dim = self.states[var].0.dim;
+            let (op, want) = match a.op {
+                AssignKind::Set => (AssignOp::Set, var_dim),
+                AssignKind::Add => (AssignOp::Add, var_dim),
+                AssignKind::Sub => (AssignOp::Sub, var_dim),
+                AssignKind::Mul => (AssignOp::Mul, Dim::NONE),
+                AssignKind::Div => (AssignOp::Div, Dim::NONE),
+            };
+            if dim != want {
+                diags.push(dimension_mismatch(
+                    a.value.span,
+                    &format!("`{} {}`", a.var.name, a.op.symbol()),
+                    want,
+                    dim,
+                ));
+                continue;
+            }
+            out.push(Assign { var, op, value });
+        }
+        out
+    }
+
+    fn refractory(&self, duration: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Eq> {
+        let (e, dim) = self.expr(duration, diags)?;
+        if dim != Dim::TIME {
+            diags.push(dimension_mismatch(
+                duration.span,
+                "`refractory`",
+                Dim::TIME,
+                dim,
+            ));
+            return None;
+        }
+        Some(e)
+    }
+
+    /// The variables held still while refractory: those named, or `v` when there is one.
+    fn clamped(&self, clamp: Option<&[Ident]>, diags: &mut Vec<Diagnostic>) -> Vec<usize> {
+        match clamp {
+            Some(names) => names
+                .iter()
+                .filter_map(|n| self.state_of(n, "`clamp`", diags))
+                .collect(),
+            None => self
+                .states
+                .iter()
+                .position(|(s, _)| s.name == "v")
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    fn on_pre(
+        &self,
+        receptor: &Ident,
+        body: &[Assignment],
+        span: Span,
+        earlier: &[OnPre],
+        diags: &mut Vec<Diagnostic>,
+    ) -> Vec<OnPre> {
+        let channel = match receptor.name.as_str() {
+            "excitatory" => Channel::Excitatory,
+            "inhibitory" => Channel::Inhibitory,
+            _ => {
+                diags.push(
+                    crate::lang::check::names::unknown(
+                        "E0815",
+                        "receptor",
+                        receptor,
+                        &["excitatory", "inhibitory"],
+                    )
+                    .with_note(
+                        "a projection chooses one with `receptor = excitatory | inhibitory`",
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        if earlier.iter().any(|o| o.channel == channel) {
+            diags.push(
+                Diagnostic::error(
+                    "E0802",
+                    format!("`on_pre {}` is given twice", receptor.name),
+                )
+                .with_label(span, "again here"),
+            );
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for a in body {
+            let Some(var) = self.state_of(&a.var, "`on_pre`", diags) else {
+                continue;
+            };
+            let is_weight = matches!(&a.value.kind, ExprKind::Name(n) if n == "w");
+            let negate = match a.op {
+                AssignKind::Add if is_weight => false,
+                AssignKind::Sub if is_weight => true,
+                _ => {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0816",
+                            "`on_pre` adds the arriving weight to a state variable",
+                        )
+                        .with_label(a.span, "only `x += w` or `x -= w` here")
+                        .with_help(format!(
+                            "write `{} += w`; scale the weight in the projection (`weight = ...`)",
+                            a.var.name
+                        )),
+                    );
+                    continue;
+                }
+            };
+            if out.iter().any(|o: &OnPre| o.channel == channel) {
+                diags.push(
+                    Diagnostic::error(
+                        "E0816",
+                        "one receptor adds its weight to one state variable",
+                    )
+                    .with_label(a.span, "a second variable for the same receptor")
+                    .with_help(
+                        "declare another receptor, or derive the second variable from the first",
+                    ),
+                );
+                continue;
+            }
+            out.push(OnPre {
+                channel,
+                var,
+                negate,
+            });
+        }
+        out
+    }
+}
+
+/// A number (with its unit) that may not depend on anything: a parameter's default.
+fn constant(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<(f64, Dim)> {
+    match eval(expr, diags)? {
+        crate::lang::check::units::Val::Num { value, dim } => Some((value, dim)),
+        other => {
+            diags.push(
+                Diagnostic::error(
+                    "E0808",
+                    format!(
+                        "a parameter's default must be a number, not {}",
+                        other.describe()
+                    ),
+                )
+                .with_label(expr.span, "not a number with a unit")
+                .with_help(
+                    "write `param tau_m = 20 ms`; per-neuron values go in the population block",
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn dimension_mismatch(span: Span, what: &str, want: Dim, got: Dim) -> Diagnostic {
+    Diagnostic::error(
+        "E0812",
+        format!("{what} must be {}, this is {}", want.name(), got.name()),
+    )
+    .with_label(span, format!("this is {}", described(got)))
+    .with_help(format!("expected {}", described(want)))
+}
+
+/// "a voltage (mV)"; a dimension without a name of its own is said once ("s·V").
+fn described(dim: Dim) -> String {
+    let (name, unit) = (dim.name(), dim.example_unit());
+    if name.contains(&unit) {
+        name
+    } else {
+        format!("{name} ({unit})")
+    }
+}
