@@ -216,14 +216,9 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     }
     let mut out = Vec::new();
     for net in &networks {
-        if let Some(n) = lower::lower_network(
-            net,
-            &file_scope,
-            &overrides,
-            &mut used,
-            &base,
-            &mut diags,
-        ) {
+        if let Some(n) =
+            lower::lower_network(net, &file_scope, &overrides, &mut used, &base, &mut diags)
+        {
             out.push(n);
         }
     }

@@ -187,14 +187,23 @@ impl Lowerer {
         let mut inner = pair.into_inner();
         let name = self.ident(inner.next().expect("neuron name"));
         let body = inner.next().expect("neuron body");
-        let items = body.into_inner().map(|p| self.neuron_item(p)).collect();
+        let mut items = Vec::new();
+        for p in body.into_inner() {
+            match p.as_rule() {
+                Rule::param_decl => {
+                    items.extend(p.into_inner().map(|q| NeuronItem::Param(self.param(q))))
+                }
+                Rule::state_decl => {
+                    items.extend(p.into_inner().map(|q| NeuronItem::State(self.param(q))))
+                }
+                _ => items.push(self.neuron_item(p)),
+            }
+        }
         NeuronDecl { name, items, span }
     }
 
     fn neuron_item(&mut self, pair: Pair<Rule>) -> NeuronItem {
         match pair.as_rule() {
-            Rule::param_decl => NeuronItem::Param(self.param(pair)),
-            Rule::state_decl => NeuronItem::State(self.param(pair)),
             Rule::derivative => self.derivative(pair),
             Rule::alias => NeuronItem::Alias(self.alias(pair)),
             Rule::threshold => self.threshold(pair),
