@@ -21,9 +21,9 @@ use crate::lang::check::params::{
 };
 use crate::lang::check::record::{self, RecordScope};
 use crate::lang::check::settings::{self, SETTINGS};
-use crate::lang::check::{dataset, train};
 use crate::lang::check::training;
 use crate::lang::check::units::{Val, eval};
+use crate::lang::check::{dataset, train};
 use crate::models::connector::{self, COMMON_PARAMS};
 use crate::models::neuron::NeuronInfo;
 use crate::models::{Mode, ParamKind, Range};

@@ -271,8 +271,8 @@ fn idx(
     let mut labels = None;
     let (mut images_span, mut labels_span) = (call.span, None);
     for g in given.iter().filter(|g| own.contains(&g.name.name.as_str())) {
-        let path = string(g.value, &format!("`{}`", g.name.name), diags)
-            .map(|s| resolve_path(base, &s));
+        let path =
+            string(g.value, &format!("`{}`", g.name.name), diags).map(|s| resolve_path(base, &s));
         if g.name.name == "images" {
             images = path;
             images_span = g.value.span;

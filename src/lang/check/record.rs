@@ -218,13 +218,7 @@ fn population_target(
         .with_label(wanted.span, "cannot be recorded here");
         match suggest(var, known.iter().copied()) {
             Some(x) => d = d.with_help(format!("did you mean `{x}`?")),
-            None => {
-                d = d.with_note(format!(
-                    "{} records: {}",
-                    pop.info.name,
-                    known.join(", ")
-                ))
-            }
+            None => d = d.with_note(format!("{} records: {}", pop.info.name, known.join(", "))),
         }
         diags.push(d);
         return None;
@@ -251,8 +245,9 @@ fn slice_range(s: &Slice, pop: &PopRef, diags: &mut Vec<Diagnostic>) -> Option<(
     let start = eval(&s.start, diags)
         .and_then(|v| integer("slice start", Range::NonNegative, v, s.start.span, diags));
     let end = match &s.end {
-        Some(e) => eval(e, diags)
-            .and_then(|v| integer("slice end", Range::NonNegative, v, e.span, diags)),
+        Some(e) => {
+            eval(e, diags).and_then(|v| integer("slice end", Range::NonNegative, v, e.span, diags))
+        }
         None => start.map(|x| x + 1.0),
     };
     let (Some(start), Some(end)) = (start, end) else {
