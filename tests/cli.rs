@@ -118,6 +118,35 @@ fn invalid_utf8_is_e0005_at_the_first_bad_byte() {
     );
 }
 
+/// `neurosim check` prints exactly what `lang::compile_bytes` reports for the same bytes,
+/// rendered by the library's renderer: the CLI has no front door of its own.
+#[test]
+fn check_reports_what_the_library_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8]); 3] = [
+        ("latin1.net", b"network n : spiking {\n  // caf\xe9\n}\n"),
+        ("comment.net", b"network n : spiking {\n  /* never closed\n}\n"),
+        (
+            "param.net",
+            b"network n : spiking {\n  population E : lif[10] { tau_mem = 20 ms }\n  simulate 1 s\n}\n",
+        ),
+    ];
+    for (name, bytes) in cases {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let out = neurosim(&["check", name], dir.path());
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let mut loader = |p: &Path| std::fs::read_to_string(p);
+        let c = neurosim::lang::compile_bytes(name, bytes, &mut loader, &[]);
+        assert!(c.has_errors(), "{name}");
+        let library = neurosim::cli::render::render(&c.diagnostics, &c.sources);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with(&library),
+            "{name}: the CLI printed\n{stderr}\nthe library renders\n{library}"
+        );
+    }
+}
+
 #[test]
 fn sources_that_are_not_regular_files_or_too_large_are_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -9,6 +9,7 @@ pub mod check;
 mod eta;
 pub mod inspect;
 pub mod interrupt;
+pub mod memory;
 pub mod render;
 pub mod run;
 pub mod source;

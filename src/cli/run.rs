@@ -13,8 +13,9 @@ use serde_json::{Value as Json, json};
 use super::args::RunArgs;
 use super::eta::{self, Eta};
 use super::interrupt::{self, Phase};
+use super::memory::available_memory;
 use super::render::render;
-use super::source::{Compiled, available_memory, compile_bytes, compile_file};
+use super::source::{Compiled, compile_bytes, compile_file};
 use super::{CliError, Reported};
 use crate::ir::memory;
 use crate::ir::{Network, PopulationId};
@@ -83,7 +84,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             }
             compile_bytes(
                 Path::new(&provenance.file_name),
-                provenance.source.into_bytes(),
+                provenance.source.as_bytes(),
                 Some(&provenance.network),
                 &overrides,
             )?
