@@ -79,6 +79,17 @@ fn usage_errors_exit_two() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("PATH=VALUE"));
+    assert!(text(&out.stderr).contains("there is no `=`"));
+    let out = neurosim(
+        &["check", file.to_str().unwrap(), "--set", "seed="],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("got `seed=`: the VALUE after `=` is empty"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = neurosim(
         &["check", file.to_str().unwrap(), "--network", "tiyn"],
         dir.path(),

@@ -19,6 +19,7 @@ use super::source::{Compiled, compile_bytes, compile_file};
 use super::{CliError, Reported};
 use crate::ir::memory;
 use crate::ir::{Network, PopulationId};
+use crate::lang::Override;
 use crate::models::Mode;
 use crate::record::claim::OutputClaim;
 use crate::record::hdf5::{
@@ -283,8 +284,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
 
 /// Whether `--set` text sets the master seed.
 fn sets_seed(text: &str) -> bool {
-    text.split_once('=')
-        .is_some_and(|(path, _)| path.trim() == "seed")
+    Override::parse(text).is_ok_and(|o| o.path == "seed")
 }
 
 /// Refuses an existing output that is not a regular file (a FIFO, a device, a socket, or a

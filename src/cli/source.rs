@@ -26,19 +26,13 @@ pub struct Compiled {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Splits `PATH=VALUE` of `--set`.
+/// A `--set PATH=VALUE` argument through [`Override::parse`], its error as a usage error.
 pub fn parse_override(text: &str) -> Result<Override, CliError> {
-    match text.split_once('=') {
-        Some((path, value)) if !path.trim().is_empty() && !value.trim().is_empty() => {
-            Ok(Override {
-                path: path.trim().to_string(),
-                value: value.trim().to_string(),
-            })
-        }
-        _ => Err(CliError::Usage(format!(
-            "--set expects PATH=VALUE (for example `--set E.tau_m=15ms`), got `{text}`"
-        ))),
-    }
+    Override::parse(text).map_err(|e| {
+        CliError::Usage(format!(
+            "--set expects PATH=VALUE (for example `--set E.tau_m=15ms`), got `{text}`: {e}"
+        ))
+    })
 }
 
 /// Reads and compiles the file of `args`, rendering diagnostics to stderr on failure.
