@@ -143,20 +143,12 @@ impl Hdf5Recorder {
     ) -> Result<Hdf5Recorder, RecordError> {
         let layout = Layout::of(network)?;
         let final_path = claim.final_path().to_path_buf();
-        let folder = match final_path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let not_writable = |reason: String| RecordError::NotWritable {
-            folder: folder.clone(),
-            reason,
-        };
         let temp_path = claim.create_temp()?;
         // The builder truncates the (empty) file this claim just created exclusively.
         if let Err(e) = writer::new_file(provenance, network).write(&temp_path) {
             let _ = std::fs::remove_file(&temp_path);
             return Err(match e {
-                hdf5_pure::Error::Io(io) => not_writable(io.to_string()),
+                hdf5_pure::Error::Io(io) => claim.not_writable(io.to_string()),
                 other => hdf5_error(&temp_path, "/", other),
             });
         }
