@@ -149,7 +149,7 @@ fn check_reports_what_the_library_reports() {
         let mut loader = |p: &Path| std::fs::read_to_string(p);
         let c = neurosim::lang::compile_bytes(name, bytes, &mut loader, &[]);
         assert!(c.has_errors(), "{name}");
-        let library = neurosim::cli::render::render(&c.diagnostics, &c.sources);
+        let library = neurosim::diag::render::render(&c.diagnostics, &c.sources);
         let stderr = text(&out.stderr);
         assert!(
             stderr.starts_with(&library),

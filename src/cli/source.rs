@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::args::SourceArgs;
-use super::render::render;
 use super::{CliError, Reported};
+use crate::diag::render::render;
 use crate::diag::{Diagnostic, FileId, SourceMap};
 use crate::ir::Network;
 use crate::lang::{self, Compilation, Override};

@@ -13,7 +13,7 @@
 //! let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
 //! let c = lang::compile("n.net", text, &mut loader, &[]);
 //! assert!(c.networks.is_empty());
-//! let shown = neurosim::cli::render::render(&c.diagnostics, &c.sources);
+//! let shown = neurosim::diag::render::render(&c.diagnostics, &c.sources);
 //! assert!(shown.contains("error[E0102]: unknown parameter `tau_mem` for lif"));
 //! assert!(shown.contains("= help: did you mean `tau_m`?"));
 //!
