@@ -33,7 +33,7 @@ pub fn compile(name: &str, text: &str, overrides: &[&str]) -> Result<Vec<Network
         .iter()
         .map(|o| {
             crate::lang::Override::parse(o)
-                .ok_or_else(|| SummaryError::Invalid(format!("`{o}` is not PATH=VALUE")))
+                .map_err(|e| SummaryError::Invalid(format!("`{o}` is not PATH=VALUE: {e}")))
         })
         .collect::<Result<Vec<_>, _>>()?;
     let mut loader = |p: &Path| std::fs::read_to_string(p);

@@ -79,6 +79,17 @@ fn usage_errors_exit_two() {
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("PATH=VALUE"));
+    assert!(text(&out.stderr).contains("there is no `=`"));
+    let out = neurosim(
+        &["check", file.to_str().unwrap(), "--set", "seed="],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("got `seed=`: the VALUE after `=` is empty"),
+        "{}",
+        text(&out.stderr)
+    );
     let out = neurosim(
         &["check", file.to_str().unwrap(), "--network", "tiyn"],
         dir.path(),
@@ -116,6 +127,35 @@ fn invalid_utf8_is_e0005_at_the_first_bad_byte() {
         stderr.contains("invalid byte at line 2, column 9"),
         "{stderr}"
     );
+}
+
+/// `neurosim check` prints exactly what `lang::compile_bytes` reports for the same bytes,
+/// rendered by the library's renderer: the CLI has no front door of its own.
+#[test]
+fn check_reports_what_the_library_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8]); 3] = [
+        ("latin1.net", b"network n : spiking {\n  // caf\xe9\n}\n"),
+        ("comment.net", b"network n : spiking {\n  /* never closed\n}\n"),
+        (
+            "param.net",
+            b"network n : spiking {\n  population E : lif[10] { tau_mem = 20 ms }\n  simulate 1 s\n}\n",
+        ),
+    ];
+    for (name, bytes) in cases {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+        let out = neurosim(&["check", name], dir.path());
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        let mut loader = |p: &Path| std::fs::read_to_string(p);
+        let c = neurosim::lang::compile_bytes(name, bytes, &mut loader, &[]);
+        assert!(c.has_errors(), "{name}");
+        let library = neurosim::diag::render::render(&c.diagnostics, &c.sources);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with(&library),
+            "{name}: the CLI printed\n{stderr}\nthe library renders\n{library}"
+        );
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use neurosim::cli::render::render;
+use neurosim::diag::render::render;
 use neurosim::lang;
 use proptest::prelude::*;
 

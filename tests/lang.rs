@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use neurosim::cli::render::render;
-use neurosim::lang::{self, Compilation, Override};
+use neurosim::diag::render::render;
+use neurosim::lang::{self, Compilation, Override, OverrideError};
 
 fn compile_file(path: &Path, overrides: &[Override]) -> Compilation {
     let text = std::fs::read_to_string(path).expect("test file readable");
@@ -359,7 +359,13 @@ fn override_arguments_split_at_the_first_equals_sign() {
     );
     let o = Override::parse("E->I.weight=2 mV").unwrap();
     assert_eq!((o.path.as_str(), o.value.as_str()), ("E->I.weight", "2 mV"));
-    assert!(Override::parse("seed").is_none());
+    assert_eq!(Override::parse("seed"), Err(OverrideError::MissingEquals));
+    assert_eq!(Override::parse(" = 3"), Err(OverrideError::EmptyPath));
+    assert_eq!(Override::parse("seed= "), Err(OverrideError::EmptyValue));
+    assert_eq!(
+        OverrideError::EmptyValue.to_string(),
+        "the VALUE after `=` is empty"
+    );
 }
 
 #[test]

@@ -71,7 +71,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
 const CONFINED: &[(&str, &str)] = &[
     ("petgraph", "src/ir/graph.rs"),
     ("pest", "src/lang/"),
-    ("hdf5_pure", "src/record/hdf5.rs"),
+    ("hdf5_pure", "src/record/hdf5/"),
     ("clap", "src/cli/"),
 ];
 

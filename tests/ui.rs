@@ -3,7 +3,7 @@
 //! compiler's, then those of the dataset files (`neurosim::data::check`; the files a case
 //! reads are in `tests/ui/data/`).
 
-use neurosim::cli::render::render;
+use neurosim::diag::render::render;
 use neurosim::lang;
 
 #[test]

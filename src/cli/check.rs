@@ -3,9 +3,10 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::args::{CheckArgs, GraphArgs, GraphFormat};
-use super::render::render;
-use super::source::{available_memory, compile};
+use super::memory::available_memory;
+use super::source::compile;
 use super::{CliError, Reported};
+use crate::diag::render::render;
 use crate::ir::memory::{self, human_bytes};
 use crate::ir::{DistKind, Network, Value};
 use crate::units::to_unit;

@@ -10,8 +10,9 @@ use serde_json::{Map, Value as Json, json};
 
 use super::CliError;
 use super::args::{InspectArgs, PlotArgs};
-use super::source::parse_override;
+use super::source::compile_source;
 use crate::ir::{Network, Recordable};
+use crate::lang::Override;
 use crate::models::loss::Loss;
 use crate::plot::{self, Series, SpikeTrain};
 use crate::record::hdf5::{
@@ -107,17 +108,15 @@ fn read(path: &Path) -> Result<Contents, CliError> {
             provenance.overrides.join(", ")
         );
     }
-    let mut loader = |p: &Path| std::fs::read_to_string(p);
     // The overrides the run applied (they may change sizes or the duration).
     let overrides: Vec<_> = provenance
         .overrides
         .iter()
-        .filter_map(|o| parse_override(o).ok())
+        .filter_map(|o| Override::parse(o).ok())
         .collect();
-    let compilation = crate::lang::compile(
+    let compilation = compile_source(
         &provenance.file_name,
-        &provenance.source,
-        &mut loader,
+        provenance.source.as_bytes(),
         &overrides,
     );
     let network = compilation

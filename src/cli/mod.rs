@@ -1,4 +1,4 @@
-//! The `neurosim` command line: reads files, compiles, renders diagnostics, runs engines and
+//! The `neurosim` command line: reads files, compiles, prints diagnostics, runs engines and
 //! records. The only module that uses clap or prints.
 //!
 //! Exit codes: 0 success, 1 invalid model or failed run, 2 usage error, 130 interrupted
@@ -9,7 +9,7 @@ pub mod check;
 mod eta;
 pub mod inspect;
 pub mod interrupt;
-pub mod render;
+pub mod memory;
 pub mod run;
 pub mod source;
 

@@ -13,11 +13,13 @@ use serde_json::{Value as Json, json};
 use super::args::RunArgs;
 use super::eta::{self, Eta};
 use super::interrupt::{self, Phase};
-use super::render::render;
-use super::source::{Compiled, available_memory, compile_bytes, compile_file};
+use super::memory::available_memory;
+use super::source::{Compiled, compile_bytes, compile_file};
 use super::{CliError, Reported};
+use crate::diag::render::render;
 use crate::ir::memory;
 use crate::ir::{Network, PopulationId};
+use crate::lang::Override;
 use crate::models::Mode;
 use crate::record::claim::OutputClaim;
 use crate::record::hdf5::{
@@ -83,7 +85,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
             }
             compile_bytes(
                 Path::new(&provenance.file_name),
-                provenance.source.into_bytes(),
+                provenance.source.as_bytes(),
                 Some(&provenance.network),
                 &overrides,
             )?
@@ -274,8 +276,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
 
 /// Whether `--set` text sets the master seed.
 fn sets_seed(text: &str) -> bool {
-    text.split_once('=')
-        .is_some_and(|(path, _)| path.trim() == "seed")
+    Override::parse(text).is_ok_and(|o| o.path == "seed")
 }
 
 /// Refuses an existing output that is not a regular file (a FIFO, a device, a socket, or a

@@ -13,7 +13,7 @@
 //! let mut loader = |p: &std::path::Path| std::fs::read_to_string(p);
 //! let c = lang::compile("n.net", text, &mut loader, &[]);
 //! assert!(c.networks.is_empty());
-//! let shown = neurosim::cli::render::render(&c.diagnostics, &c.sources);
+//! let shown = neurosim::diag::render::render(&c.diagnostics, &c.sources);
 //! assert!(shown.contains("error[E0102]: unknown parameter `tau_mem` for lif"));
 //! assert!(shown.contains("= help: did you mean `tau_m`?"));
 //!
@@ -47,15 +47,34 @@ pub struct Override {
 }
 
 impl Override {
-    /// Splits a command-line `PATH=VALUE` at its first `=` (values may contain more:
-    /// `"E.v=normal(mean = -60 mV, sd = 2 mV)"`). `None` if there is no `=`.
-    pub fn parse(arg: &str) -> Option<Override> {
-        let (path, value) = arg.split_once('=')?;
-        Some(Override {
-            path: path.trim().to_string(),
-            value: value.trim().to_string(),
+    /// Parses a command-line `PATH=VALUE`: split at the first `=` (values may contain more:
+    /// `"E.v=normal(mean = -60 mV, sd = 2 mV)"`), both sides trimmed and non-empty. The one
+    /// parser of `--set` arguments; whether PATH names something is checked by [`compile`].
+    pub fn parse(arg: &str) -> Result<Override, OverrideError> {
+        let (path, value) = arg.split_once('=').ok_or(OverrideError::MissingEquals)?;
+        let (path, value) = (path.trim(), value.trim());
+        if path.is_empty() {
+            return Err(OverrideError::EmptyPath);
+        }
+        if value.is_empty() {
+            return Err(OverrideError::EmptyValue);
+        }
+        Ok(Override {
+            path: path.to_string(),
+            value: value.to_string(),
         })
     }
+}
+
+/// Why a `--set` argument is not `PATH=VALUE` (see [`Override::parse`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OverrideError {
+    #[error("there is no `=` between PATH and VALUE")]
+    MissingEquals,
+    #[error("the PATH before `=` is empty")]
+    EmptyPath,
+    #[error("the VALUE after `=` is empty")]
+    EmptyValue,
 }
 
 /// Everything a compilation produced. `networks` is empty if any error was reported.

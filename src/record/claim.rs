@@ -159,18 +159,21 @@ impl OutputClaim {
             match OpenOptions::new().write(true).create_new(true).open(&path) {
                 Ok(_) => return Ok(path),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => {
-                    return Err(RecordError::NotWritable {
-                        folder: self.folder.clone(),
-                        reason: e.to_string(),
-                    });
-                }
+                Err(e) => return Err(self.not_writable(e.to_string())),
             }
         }
-        Err(RecordError::NotWritable {
+        Err(self.not_writable(format!(
+            "1000 temporary names for '{}' are taken",
+            self.name
+        )))
+    }
+
+    /// [`RecordError::NotWritable`] for the claimed output's folder.
+    pub(super) fn not_writable(&self, reason: String) -> RecordError {
+        RecordError::NotWritable {
             folder: self.folder.clone(),
-            reason: format!("1000 temporary names for '{}' are taken", self.name),
-        })
+            reason,
+        }
     }
 }
 

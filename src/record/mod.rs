@@ -281,20 +281,14 @@ impl Layout {
                 }
                 Recordable::Loss | Recordable::Accuracy => layout.training = true,
                 Recordable::State(var) => {
-                    let mut columns = Vec::new();
                     let mut units = "1".to_string();
-                    for target in &record.targets {
-                        let (population, node_ids) = population_target(network, target)?;
-                        if let Some(spec) = population.model.state.iter().find(|s| s.name == var) {
-                            units = internal_unit(spec.dim);
-                        }
-                        let base = format!("report/{}/{}", population.name, var);
-                        columns.push(SampleColumns {
-                            group: unique_group(&mut used_groups, base),
-                            target: population.name.clone(),
-                            node_ids: Some(node_ids),
-                        });
-                    }
+                    let columns =
+                        population_columns(network, &record.targets, &mut used_groups, |p| {
+                            if let Some(spec) = p.model.state.iter().find(|s| s.name == var) {
+                                units = internal_unit(spec.dim);
+                            }
+                            format!("report/{}/{}", p.name, var)
+                        })?;
                     layout.samples.insert(
                         index,
                         SampleLayout {
@@ -308,16 +302,10 @@ impl Layout {
                     );
                 }
                 Recordable::Activation => {
-                    let mut columns = Vec::new();
-                    for target in &record.targets {
-                        let (population, node_ids) = population_target(network, target)?;
-                        let base = format!("activations/{}", population.name);
-                        columns.push(SampleColumns {
-                            group: unique_group(&mut used_groups, base),
-                            target: population.name.clone(),
-                            node_ids: Some(node_ids),
-                        });
-                    }
+                    let columns =
+                        population_columns(network, &record.targets, &mut used_groups, |p| {
+                            format!("activations/{}", p.name)
+                        })?;
                     layout.samples.insert(
                         index,
                         SampleLayout {
@@ -410,6 +398,26 @@ fn population_target<'n>(
         )));
     }
     Ok((population, (start as u64..end as u64).collect()))
+}
+
+/// One column per target of a record of state or activations, each in the group that
+/// `base` names for its population (made unique).
+fn population_columns<'n>(
+    network: &'n ir::Network,
+    targets: &[RecordTarget],
+    used_groups: &mut Vec<String>,
+    mut base: impl FnMut(&'n ir::Population) -> String,
+) -> Result<Vec<SampleColumns>, RecordError> {
+    let mut columns = Vec::new();
+    for target in targets {
+        let (population, node_ids) = population_target(network, target)?;
+        columns.push(SampleColumns {
+            group: unique_group(used_groups, base(population)),
+            target: population.name.clone(),
+            node_ids: Some(node_ids),
+        });
+    }
+    Ok(columns)
 }
 
 fn unique_group(used: &mut Vec<String>, base: String) -> String {

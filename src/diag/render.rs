@@ -7,7 +7,7 @@
 
 use std::fmt::Write;
 
-use crate::diag::{Diagnostic, FileId, Label, Severity, SourceMap};
+use super::{Diagnostic, FileId, Label, Severity, SourceMap};
 
 /// Renders every diagnostic, separated by blank lines.
 pub fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {

@@ -1,7 +1,10 @@
 //! Diagnostics as data: a code, a message, labelled source spans and help text.
 //!
-//! Every stage that can reject user input reports `Diagnostic` values; nothing here renders
-//! them (that happens once, in `cli::render`), so the compiler core stays pure and testable.
+//! Every stage that can reject user input reports `Diagnostic` values and never formats
+//! them; [`render`] turns them into text once, the same for the CLI and for a user of the
+//! library, so the compiler core stays pure and testable.
+
+pub mod render;
 
 use std::fmt;
 
