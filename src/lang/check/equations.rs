@@ -148,170 +148,116 @@ impl<'a> Scope<'a> {
         if diags[start..].iter().any(Diagnostic::is_error) {
             return None;
         }
-        let mut derivatives: Vec<Option<Eq>> = vec![None; self.states.len()];
-        let mut derivative_at: Vec<Option<Span>> = vec![None; self.states.len()];
-        let mut threshold = None;
-        let mut reset = Vec::new();
-        let mut refractory = None;
-        let mut clamped = Vec::new();
-        let mut on_pre = Vec::new();
-        let mut method: Option<(Method, Span)> = None;
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut parts = Parts::new(self.states.len());
         for item in &decl.items {
-            let once = |what: &'static str,
-                        span: Span,
-                        seen: &mut HashMap<&str, Span>,
-                        diags: &mut Vec<Diagnostic>| {
-                if let Some(first) = seen.insert(what, span) {
-                    diags.push(
-                        Diagnostic::error("E0802", format!("`{what}` is given twice"))
-                            .with_label(span, "again here")
-                            .with_label(first, "first here"),
-                    );
-                }
-            };
-            match item {
-                NeuronItem::Derivative { var, expr, span } => {
-                    let Some(index) = self.state_of(var, "a derivative", diags) else {
-                        continue;
-                    };
-                    if let Some(first) = derivative_at[index] {
-                        diags.push(
-                            Diagnostic::error(
-                                "E0802",
-                                format!("`d{}/dt` is given twice", var.name),
-                            )
-                            .with_label(*span, "again here")
-                            .with_label(first, "first here"),
-                        );
-                        continue;
-                    }
-                    derivative_at[index] = Some(*span);
-                    let want = self.states[index].0.dim.div(Dim::TIME);
-                    if let Some((e, dim)) = self.expr(expr, diags) {
-                        if dim != want {
-                            diags.push(dimension_mismatch(
-                                expr.span,
-                                &format!("`d{}/dt`", var.name),
-                                want,
-                                dim,
-                            ));
-                        }
-                        derivatives[index] = Some(e);
-                    }
-                }
-                NeuronItem::Threshold {
-                    left,
-                    cmp,
-                    right,
-                    span,
-                } => {
-                    once("threshold", *span, &mut seen, diags);
-                    threshold = self.condition(left, *cmp, right, diags);
-                }
-                NeuronItem::Reset(body, span) => {
-                    once("reset", *span, &mut seen, diags);
-                    reset = self.assignments(body, diags);
-                }
-                NeuronItem::Refractory {
-                    duration,
-                    clamp,
-                    span,
-                } => {
-                    once("refractory", *span, &mut seen, diags);
-                    refractory = self.refractory(duration, diags);
-                    clamped = self.clamped(clamp.as_deref(), diags);
-                }
-                NeuronItem::OnPre {
-                    receptor,
-                    body,
-                    span,
-                } => on_pre.extend(self.on_pre(receptor, body, *span, &on_pre, diags)),
-                NeuronItem::Method(name, span) => {
-                    once("method", *span, &mut seen, diags);
-                    method = match Method::from_name(&name.name) {
-                        Some(m) => Some((m, name.span)),
-                        None => {
-                            let known: Vec<&str> = Method::ALL.iter().map(|(_, n)| *n).collect();
-                            diags.push(crate::lang::check::names::unknown(
-                                "E0803",
-                                "integration method",
-                                name,
-                                &known,
-                            ));
-                            None
-                        }
-                    }
-                }
-                NeuronItem::Param(_) | NeuronItem::State(_) | NeuronItem::Alias(_) => {}
-            }
+            self.item(item, &mut parts, diags);
         }
-        let written = |what: &str| seen.contains_key(what);
-        if !written("threshold") && !reset.is_empty() {
-            diags.push(
-                Diagnostic::error("E0804", "a reset without a threshold never runs")
-                    .with_label(decl.name.span, "this model has `reset` but no `threshold`")
-                    .with_help("add `threshold v > v_thresh`"),
-            );
+        parts.complete(decl, diags);
+        if diags[start..].iter().any(Diagnostic::is_error) {
+            return None;
         }
-        let has_on_pre = decl
-            .items
-            .iter()
-            .any(|i| matches!(i, NeuronItem::OnPre { .. }));
-        if !has_on_pre {
-            diags.push(
-                Diagnostic::warning(
-                    "W0801",
-                    format!("`{}` takes no synaptic input", decl.name.name),
-                )
-                .with_label(decl.name.span, "no `on_pre`")
-                .with_help("add `on_pre excitatory { g_e += w }` so projections can reach it"),
-            );
-        }
+        let method = parts.method;
         let mut system = System {
             name: decl.name.name.clone(),
             params: self.params.clone(),
             states: self.states.iter().map(|(s, _)| s.clone()).collect(),
-            derivatives,
-            threshold,
-            reset,
-            refractory,
-            clamped,
-            on_pre,
+            derivatives: parts.derivatives,
+            threshold: parts.threshold,
+            reset: parts.reset,
+            refractory: parts.refractory,
+            clamped: parts.clamped,
+            on_pre: parts.on_pre,
             method: Method::Euler,
         };
-        if diags[start..].iter().any(Diagnostic::is_error) {
-            return None;
-        }
-        system.method = match method {
-            Some((m, span)) => {
-                if let Err(why) = equations::can_integrate(&system, m) {
-                    diags.push(
-                        Diagnostic::error(
-                            "E0805",
-                            format!("`{}` cannot integrate these equations", m.name()),
-                        )
-                        .with_label(span, why)
-                        .with_help(format!(
-                            "leave `method` out to let neurosim choose (it would take `{}`)",
-                            equations::choose_method(&system).name()
-                        )),
-                    );
-                }
-                m
-            }
-            None => {
-                let chosen = equations::choose_method(&system);
-                if let Err(why) = equations::can_integrate(&system, chosen) {
-                    diags.push(
-                        Diagnostic::error("E0805", "no method can integrate these equations")
-                            .with_label(decl.name.span, why),
-                    );
-                }
-                chosen
-            }
-        };
+        system.method = integrating_method(&system, method, decl.name.span, diags);
         Some(system)
+    }
+
+    /// Lowers one item of the body into `parts`.
+    fn item(&self, item: &NeuronItem, parts: &mut Parts, diags: &mut Vec<Diagnostic>) {
+        match item {
+            NeuronItem::Derivative { var, expr, span } => {
+                self.derivative(var, expr, *span, parts, diags)
+            }
+            NeuronItem::Threshold {
+                left,
+                cmp,
+                right,
+                span,
+            } => {
+                parts.once("threshold", *span, diags);
+                parts.threshold = self.condition(left, *cmp, right, diags);
+            }
+            NeuronItem::Reset(body, span) => {
+                parts.once("reset", *span, diags);
+                parts.reset = self.assignments(body, diags);
+            }
+            NeuronItem::Refractory {
+                duration,
+                clamp,
+                span,
+            } => {
+                parts.once("refractory", *span, diags);
+                parts.refractory = self.refractory(duration, diags);
+                parts.clamped = self.clamped(clamp.as_deref(), diags);
+            }
+            NeuronItem::OnPre {
+                receptor,
+                body,
+                span,
+            } => {
+                let more = self.on_pre(receptor, body, *span, &parts.on_pre, diags);
+                parts.on_pre.extend(more);
+            }
+            NeuronItem::Method(name, span) => {
+                parts.once("method", *span, diags);
+                parts.method = match Method::from_name(&name.name) {
+                    Some(m) => Some((m, name.span)),
+                    None => {
+                        let known: Vec<&str> = Method::ALL.iter().map(|(_, n)| *n).collect();
+                        diags.push(crate::lang::check::names::unknown(
+                            "E0803",
+                            "integration method",
+                            name,
+                            &known,
+                        ));
+                        None
+                    }
+                }
+            }
+            NeuronItem::Param(_) | NeuronItem::State(_) | NeuronItem::Alias(_) => {}
+        }
+    }
+
+    /// `dX/dt = expr`: X a state variable, given once, expr of X's dimension per time.
+    fn derivative(
+        &self,
+        var: &Ident,
+        expr: &Expr,
+        span: Span,
+        parts: &mut Parts,
+        diags: &mut Vec<Diagnostic>,
+    ) {
+        let Some(index) = self.state_of(var, "a derivative", diags) else {
+            return;
+        };
+        if let Some(first) = parts.derivative_at[index] {
+            diags.push(
+                Diagnostic::error("E0802", format!("`d{}/dt` is given twice", var.name))
+                    .with_label(span, "again here")
+                    .with_label(first, "first here"),
+            );
+            return;
+        }
+        parts.derivative_at[index] = Some(span);
+        let want = self.states[index].0.dim.div(Dim::TIME);
+        if let Some((e, dim)) = self.expr(expr, diags) {
+            if dim != want {
+                let what = format!("`d{}/dt`", var.name);
+                diags.push(dimension_mismatch(expr.span, &what, want, dim));
+            }
+            parts.derivatives[index] = Some(e);
+        }
     }
 
     fn lower_states(&mut self, decl: &'a NeuronDecl, diags: &mut Vec<Diagnostic>) {
@@ -895,6 +841,109 @@ impl<'a> Scope<'a> {
             });
         }
         out
+    }
+}
+
+/// What the body's items say, gathered while they are lowered.
+struct Parts {
+    derivatives: Vec<Option<Eq>>,
+    derivative_at: Vec<Option<Span>>,
+    threshold: Option<Condition>,
+    reset: Vec<Assign>,
+    refractory: Option<Eq>,
+    clamped: Vec<usize>,
+    on_pre: Vec<OnPre>,
+    method: Option<(Method, Span)>,
+    /// Where each once-only item (`threshold`, `reset`, ...) was first written.
+    seen: HashMap<&'static str, Span>,
+}
+
+impl Parts {
+    fn new(n_states: usize) -> Parts {
+        Parts {
+            derivatives: vec![None; n_states],
+            derivative_at: vec![None; n_states],
+            threshold: None,
+            reset: Vec::new(),
+            refractory: None,
+            clamped: Vec::new(),
+            on_pre: Vec::new(),
+            method: None,
+            seen: HashMap::new(),
+        }
+    }
+
+    /// Reports an item that may be written once when it is written again.
+    fn once(&mut self, what: &'static str, span: Span, diags: &mut Vec<Diagnostic>) {
+        if let Some(first) = self.seen.insert(what, span) {
+            diags.push(
+                Diagnostic::error("E0802", format!("`{what}` is given twice"))
+                    .with_label(span, "again here")
+                    .with_label(first, "first here"),
+            );
+        }
+    }
+
+    /// What only the whole body shows: a reset that never runs, a model nothing can reach.
+    fn complete(&self, decl: &NeuronDecl, diags: &mut Vec<Diagnostic>) {
+        if !self.seen.contains_key("threshold") && !self.reset.is_empty() {
+            diags.push(
+                Diagnostic::error("E0804", "a reset without a threshold never runs")
+                    .with_label(decl.name.span, "this model has `reset` but no `threshold`")
+                    .with_help("add `threshold v > v_thresh`"),
+            );
+        }
+        let has_on_pre = decl
+            .items
+            .iter()
+            .any(|i| matches!(i, NeuronItem::OnPre { .. }));
+        if !has_on_pre {
+            diags.push(
+                Diagnostic::warning(
+                    "W0801",
+                    format!("`{}` takes no synaptic input", decl.name.name),
+                )
+                .with_label(decl.name.span, "no `on_pre`")
+                .with_help("add `on_pre excitatory { g_e += w }` so projections can reach it"),
+            );
+        }
+    }
+}
+
+/// The method written (if it can integrate the system) or the one chosen for it.
+fn integrating_method(
+    system: &System,
+    written: Option<(Method, Span)>,
+    model: Span,
+    diags: &mut Vec<Diagnostic>,
+) -> Method {
+    match written {
+        Some((m, span)) => {
+            if let Err(why) = equations::can_integrate(system, m) {
+                diags.push(
+                    Diagnostic::error(
+                        "E0805",
+                        format!("`{}` cannot integrate these equations", m.name()),
+                    )
+                    .with_label(span, why)
+                    .with_help(format!(
+                        "leave `method` out to let neurosim choose (it would take `{}`)",
+                        equations::choose_method(system).name()
+                    )),
+                );
+            }
+            m
+        }
+        None => {
+            let chosen = equations::choose_method(system);
+            if let Err(why) = equations::can_integrate(system, chosen) {
+                diags.push(
+                    Diagnostic::error("E0805", "no method can integrate these equations")
+                        .with_label(model, why),
+                );
+            }
+            chosen
+        }
     }
 }
 
