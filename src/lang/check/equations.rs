@@ -745,9 +745,11 @@ impl<'a> Scope<'a> {
         Some(e)
     }
 
-    /// The variables held still while refractory: those named, or `v` when there is one.
+    /// The variables held still while refractory: those named (`clamp none`: none, as
+    /// Brian2's refractoriness without `(unless refractory)`), or `v` when there is one.
     fn clamped(&self, clamp: Option<&[Ident]>, diags: &mut Vec<Diagnostic>) -> Vec<usize> {
         match clamp {
+            Some([only]) if only.name == "none" && !self.names.contains_key("none") => Vec::new(),
             Some(names) => names
                 .iter()
                 .filter_map(|n| self.state_of(n, "`clamp`", diags))
