@@ -209,12 +209,8 @@ impl dynamics::SpikingModel for Adex {
             }
         };
         let n = spec.n;
-        let init = |name: &str, default: &dyn Fn(usize) -> f64| -> Result<Vec<f32>, String> {
-            Ok(match (spec.initial)(name)? {
-                Some(values) => values.to_f32(n),
-                None => (0..n).map(|i| default(i) as f32).collect(),
-            })
-        };
+        let init =
+            |name: &str, default: &dyn Fn(usize) -> f64| dynamics::initial(spec, name, default);
         let state = [
             init("v", &|i| get("v_rest", i))?,
             init("w", &|_| 0.0)?,

@@ -14,6 +14,11 @@
 //!   delay of one step, a spike influences its target one step after it was emitted.
 //! - During the refractory period `v` is clamped to `v_reset`; synaptic variables go on
 //!   decaying and receiving input.
+//!
+//! Below the interface are the pieces several models share: the end of an integrate-and-fire
+//! step ([`fire_and_reset`]), an exponential synaptic variable ([`decay_and_receive`]), and
+//! the membrane of PyNN's current-based cells ([`IfCurr`], [`Membrane`], [`VoltageForm`]),
+//! which the models with different synaptic kernels (`lif`'s exponential) build on.
 
 use std::ops::Range;
 
@@ -160,6 +165,19 @@ impl Drive {
     }
 }
 
+/// The initial values of state variable `name` of a group: what the population block gave,
+/// else `default` of each neuron.
+pub fn initial(
+    spec: &GroupSpec,
+    name: &str,
+    default: impl Fn(usize) -> f64,
+) -> Result<Vec<f32>, String> {
+    Ok(match (spec.initial)(name)? {
+        Some(values) => values.to_f32(spec.n),
+        None => (0..spec.n).map(|i| default(i) as f32).collect(),
+    })
+}
+
 /// Whether every one of `values` is a single number for the whole group.
 pub fn all_same(values: &[&Values]) -> bool {
     values.iter().all(|v| v.is_same())
@@ -278,6 +296,217 @@ pub fn with_wide_simd<R>(f: impl FnOnce() -> R) -> R {
 /// Steps that `ms` lasts at step `dt`, rounded to the nearest step.
 pub fn steps(ms: f64, dt: f64) -> u32 {
     (ms / dt).round().max(0.0) as u32
+}
+
+/// The parameters of PyNN's current-based cells (`pynn::IF_CURR`) resolved for a group.
+pub struct IfCurr {
+    pub tau_m: Values,
+    pub cm: Values,
+    pub v_rest: Values,
+    pub v_reset: Values,
+    pub v_thresh: Values,
+    pub tau_refrac: Values,
+    pub tau_syn_e: Values,
+    pub tau_syn_i: Values,
+    pub i_offset: Values,
+}
+
+impl IfCurr {
+    pub fn resolve(spec: &GroupSpec) -> Result<IfCurr, String> {
+        let p = |name: &str| (spec.param)(name);
+        Ok(IfCurr {
+            tau_m: p("tau_m")?,
+            cm: p("cm")?,
+            v_rest: p("v_rest")?,
+            v_reset: p("v_reset")?,
+            v_thresh: p("v_thresh")?,
+            tau_refrac: p("tau_refrac")?,
+            tau_syn_e: p("tau_syn_e")?,
+            tau_syn_i: p("tau_syn_i")?,
+            i_offset: p("i_offset")?,
+        })
+    }
+
+    /// Whether every parameter is one number for the whole group (so are the coefficients).
+    pub fn uniform(&self) -> bool {
+        all_same(&[
+            &self.tau_m,
+            &self.cm,
+            &self.v_rest,
+            &self.v_reset,
+            &self.v_thresh,
+            &self.tau_refrac,
+            &self.tau_syn_e,
+            &self.tau_syn_i,
+            &self.i_offset,
+        ])
+    }
+
+    /// The membrane coefficients of neuron `i` over a step of `h` ms.
+    pub fn membrane(&self, i: usize, h: f64) -> Membrane {
+        let tau_m = self.tau_m.at(i);
+        Membrane {
+            v_inf: (self.v_rest.at(i) + self.i_offset.at(i) * (tau_m / self.cm.at(i))) as f32,
+            p_m: (-h / tau_m).exp() as f32,
+            v_reset: self.v_reset.at(i) as f32,
+            v_thresh: self.v_thresh.at(i) as f32,
+            refrac_steps: steps(self.tau_refrac.at(i), h) as i32,
+        }
+    }
+}
+
+/// The membrane of one leaky integrate-and-fire neuron over a step: without synaptic input
+/// `v` relaxes exactly towards `v_inf = v_rest + i_offset·tau_m/cm`,
+/// `v(t+h) = v_inf + (v - v_inf)·p_m` with `p_m = exp(-h/tau_m)`; a model adds what its
+/// synaptic variables contribute over the step, then [`Membrane::settle`] ends the step.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Membrane {
+    pub v_inf: f32,
+    pub p_m: f32,
+    pub v_reset: f32,
+    pub v_thresh: f32,
+    pub refrac_steps: i32,
+}
+
+impl Membrane {
+    /// `v` after one step without synaptic input.
+    #[inline(always)]
+    pub fn relax(&self, v: f32) -> f32 {
+        self.v_inf + (v - self.v_inf) * self.p_m
+    }
+
+    /// The end of the step: `propagated` is where `v` went (taken only outside the
+    /// refractory period, which has `left` steps to run); see [`fire_and_reset`].
+    #[inline(always)]
+    pub fn settle(&self, propagated: f32, left: i32) -> (f32, i32, bool) {
+        let v_new = if left <= 0 { propagated } else { self.v_reset };
+        fire_and_reset(v_new, left, self.v_thresh, self.v_reset, self.refrac_steps)
+    }
+}
+
+/// How a current-based model keeps its synaptic variables: in the voltage form, the
+/// millivolts they add to `tau_m dv/dt = (v_inf - v) + ...`. A current of `x` pA is
+/// `x·tau_m/cm` mV, so a projection's weight may be a voltage (taken as it is, as in
+/// Brian2's CUBA example) or a current (as in PyNN and NEST), and the model's propagators
+/// need no capacitance. Also follows the course in time of `i_offset`, which moves `v_inf`.
+pub struct VoltageForm {
+    /// tau_m / cm per neuron: mV of voltage form per pA.
+    mv_per_pa: Values,
+    /// A time course of `i_offset`, with v_rest per neuron to rebuild v_inf.
+    drive: Option<(Drive, Values)>,
+}
+
+impl VoltageForm {
+    pub fn new(spec: &GroupSpec, p: &IfCurr) -> VoltageForm {
+        let mv_per_pa = if p.tau_m.is_same() && p.cm.is_same() {
+            Values::Same(p.tau_m.at(0) / p.cm.at(0))
+        } else {
+            Values::Each((0..spec.n).map(|i| p.tau_m.at(i) / p.cm.at(i)).collect())
+        };
+        let drive = Drive::of(spec, "i_offset").map(|d| (d, p.v_rest.clone()));
+        VoltageForm { mv_per_pa, drive }
+    }
+
+    /// The initial values of synaptic variable `name` (0 unless the population block gives
+    /// them, in pA), in the voltage form.
+    pub fn initial(&self, spec: &GroupSpec, name: &str) -> Result<Vec<f32>, String> {
+        let mut x = initial(spec, name, |_| 0.0)?;
+        for (i, x) in x.iter_mut().enumerate() {
+            *x *= self.mv_per_pa.at(i) as f32;
+        }
+        Ok(x)
+    }
+
+    /// At the start of step `step`: if `i_offset` changed, the new `v_inf` of every neuron,
+    /// written into the membrane (`membrane` of the model's coefficients).
+    pub fn follow_drive<T, C: Coefficients<T>>(
+        &mut self,
+        step: u64,
+        coefficients: &mut C,
+        membrane: fn(&mut T) -> &mut Membrane,
+    ) {
+        if let Some((drive, v_rest)) = &mut self.drive
+            && let Some(current) = drive.changed(step)
+        {
+            let r = &self.mv_per_pa;
+            coefficients.update(&|i, c| {
+                membrane(c).v_inf = (v_rest.at(i) + current * r.at(i)) as f32;
+            });
+        }
+    }
+
+    /// `NeuronGroup::weight_factor` of a current-based model.
+    pub fn weight_factor(&self, dim: Dim, i: usize) -> Option<f32> {
+        match dim {
+            Dim::VOLTAGE => Some(1.0),
+            Dim::CURRENT => Some(self.mv_per_pa.at(i) as f32),
+            _ => None,
+        }
+    }
+
+    /// Appends synaptic variable `x` (voltage form) of neurons `range` in pA.
+    pub fn read(&self, x: &[f32], range: Range<usize>, out: &mut Vec<f32>) {
+        out.extend(range.map(|i| x[i] / self.mv_per_pa.at(i) as f32));
+    }
+}
+
+/// Driving one neuron of a model by hand, for the models' unit tests.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::models::ParamSpec;
+
+    /// One neuron of `model` at step `dt`: the defaults of `params` but those `set`, the
+    /// state variables `initial` given, the rest at their defaults.
+    pub fn neuron(
+        model: &dyn SpikingModel,
+        params: &[ParamSpec],
+        set: &[(&str, f64)],
+        initial: &[(&str, f64)],
+        dt: f64,
+    ) -> Box<dyn NeuronGroup> {
+        let find = |list: &[(&str, f64)], name: &str| {
+            list.iter().find(|(n, _)| *n == name).map(|&(_, x)| x)
+        };
+        let param = |name: &str| -> Result<Values, String> {
+            let spec = params.iter().find(|p| p.name == name).ok_or("no such")?;
+            let default = || spec.default_number().unwrap_or(0.0);
+            Ok(Values::Same(find(set, name).unwrap_or_else(default)))
+        };
+        let initial = |name: &str| Ok(find(initial, name).map(Values::Same));
+        let stream = |_: usize| rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
+        let spec = GroupSpec {
+            n: 1,
+            dt,
+            param: &param,
+            initial: &initial,
+            list: &|_| None,
+            course: &|_| None,
+            neuron_stream: &stream,
+        };
+        model.build(&spec).expect("builds")
+    }
+
+    /// Step `k` with `excitatory` and `inhibitory` input arriving: whether the neuron fired.
+    pub fn step(neuron: &mut dyn NeuronGroup, k: u64, excitatory: f32, inhibitory: f32) -> bool {
+        let (mut exc, mut inh) = ([excitatory], [inhibitory]);
+        let mut fired = Vec::new();
+        let input = Input {
+            excitatory: &mut exc,
+            inhibitory: &mut inh,
+        };
+        neuron.step(k, input, 0, &mut fired);
+        !fired.is_empty()
+    }
+
+    /// State variable number `var` of the neuron, in its documented unit.
+    pub fn state(neuron: &dyn NeuronGroup, var: usize) -> f32 {
+        let mut out = Vec::new();
+        neuron.read_state(var, 0..1, &mut out);
+        out[0]
+    }
 }
 
 #[cfg(test)]

@@ -50,38 +50,16 @@
 use std::ops::Range as IndexRange;
 
 use super::dynamics::{
-    self, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired,
-    decay_and_receive, fire_and_reset, steps, with_wide_simd,
+    self, GroupSpec, IfCurr, Input, Membrane, NeuronGroup, SpikingModel, VoltageForm,
+    collect_fired, decay_and_receive, with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec, pynn};
 use crate::models::ParamSpec;
 use crate::units::Dim;
 
-pub static PARAMS: &[ParamSpec] = &[
-    pynn::TAU_M,
-    pynn::CM,
-    pynn::V_REST,
-    pynn::V_RESET,
-    pynn::V_THRESH,
-    pynn::TAU_REFRAC,
-    pynn::TAU_SYN_E,
-    pynn::TAU_SYN_I,
-    pynn::I_OFFSET,
-];
+pub static PARAMS: &[ParamSpec] = pynn::IF_CURR;
 
-pub static STATE: &[StateSpec] = &[
-    pynn::V,
-    StateSpec {
-        name: "i_e",
-        dim: Dim::CURRENT,
-        doc: "excitatory synaptic current",
-    },
-    StateSpec {
-        name: "i_i",
-        dim: Dim::CURRENT,
-        doc: "inhibitory synaptic current",
-    },
-];
+pub static STATE: &[StateSpec] = &[pynn::V, pynn::I_E, pynn::I_I];
 
 pub static INFO: NeuronInfo = NeuronInfo::spiking(
     "lif",
@@ -110,15 +88,11 @@ fn synaptic_propagator(tau_s: f64, tau_m: f64, h: f64) -> f64 {
 /// Per-step coefficients of one neuron, computed in f64 and stored in f32.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Coefficients {
-    v_inf: f32,
-    p_m: f32,
+    membrane: Membrane,
     p_e: f32,
     p_i: f32,
     decay_e: f32,
     decay_i: f32,
-    v_reset: f32,
-    v_thresh: f32,
-    refrac_steps: i32,
 }
 
 /// State of a group of `lif` neurons (structure of arrays).
@@ -131,83 +105,34 @@ struct LifGroup<C> {
     /// Steps of refractoriness left.
     refractory: Vec<i32>,
     fired: Vec<u8>,
-    /// tau_m / cm per neuron: mV of voltage form per pA.
-    mv_per_pa: Values,
-    /// A time course of `i_offset`, with v_rest per neuron to rebuild v_inf.
-    drive: Option<(Drive, Values)>,
+    form: VoltageForm,
 }
 
 impl SpikingModel for Lif {
     fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String> {
-        let n = spec.n;
-        let p = |name: &str| (spec.param)(name);
-        let (tau_m, cm, v_rest, v_reset, v_thresh) = (
-            p("tau_m")?,
-            p("cm")?,
-            p("v_rest")?,
-            p("v_reset")?,
-            p("v_thresh")?,
-        );
-        let (tau_refrac, tau_e, tau_i, i_offset) = (
-            p("tau_refrac")?,
-            p("tau_syn_e")?,
-            p("tau_syn_i")?,
-            p("i_offset")?,
-        );
-        let all = [
-            &tau_m,
-            &cm,
-            &v_rest,
-            &v_reset,
-            &v_thresh,
-            &tau_refrac,
-            &tau_e,
-            &tau_i,
-            &i_offset,
-        ];
+        let p = IfCurr::resolve(spec)?;
         let h = spec.dt;
         let at = |i: usize| {
-            let tm = tau_m.at(i);
-            let r = tm / cm.at(i);
+            let tm = p.tau_m.at(i);
+            let (tau_e, tau_i) = (p.tau_syn_e.at(i), p.tau_syn_i.at(i));
             Coefficients {
-                v_inf: (v_rest.at(i) + i_offset.at(i) * r) as f32,
-                p_m: (-h / tm).exp() as f32,
-                p_e: synaptic_propagator(tau_e.at(i), tm, h) as f32,
-                p_i: synaptic_propagator(tau_i.at(i), tm, h) as f32,
-                decay_e: (-h / tau_e.at(i)).exp() as f32,
-                decay_i: (-h / tau_i.at(i)).exp() as f32,
-                v_reset: v_reset.at(i) as f32,
-                v_thresh: v_thresh.at(i) as f32,
-                refrac_steps: steps(tau_refrac.at(i), h) as i32,
+                membrane: p.membrane(i, h),
+                p_e: synaptic_propagator(tau_e, tm, h) as f32,
+                p_i: synaptic_propagator(tau_i, tm, h) as f32,
+                decay_e: (-h / tau_e).exp() as f32,
+                decay_i: (-h / tau_i).exp() as f32,
             }
         };
-        let mv_per_pa = if tau_m.is_same() && cm.is_same() {
-            Values::Same(tau_m.at(0) / cm.at(0))
-        } else {
-            Values::Each((0..n).map(|i| tau_m.at(i) / cm.at(i)).collect())
-        };
-        let init = |name: &str, default: &dyn Fn(usize) -> f64| -> Result<Vec<f32>, String> {
-            Ok(match (spec.initial)(name)? {
-                Some(values) => values.to_f32(n),
-                None => (0..n).map(|i| default(i) as f32).collect(),
-            })
-        };
-        let v = init("v", &|i| v_rest.at(i))?;
-        // Initial currents are given in pA; the state holds them in mV.
-        let mut i_e = init("i_e", &|_| 0.0)?;
-        let mut i_i = init("i_i", &|_| 0.0)?;
-        for i in 0..n {
-            i_e[i] *= mv_per_pa.at(i) as f32;
-            i_i[i] *= mv_per_pa.at(i) as f32;
-        }
-        let drive = Drive::of(spec, "i_offset").map(|d| (d, v_rest.clone()));
+        let form = VoltageForm::new(spec, &p);
+        let v = dynamics::initial(spec, "v", |i| p.v_rest.at(i))?;
+        let i_e = form.initial(spec, "i_e")?;
+        let i_i = form.initial(spec, "i_i")?;
         fn group<C: dynamics::Coefficients<Coefficients>>(
             coefficients: C,
             v: Vec<f32>,
             i_e: Vec<f32>,
             i_i: Vec<f32>,
-            mv_per_pa: Values,
-            drive: Option<(Drive, Values)>,
+            form: VoltageForm,
         ) -> Box<dyn NeuronGroup> {
             let n = v.len();
             Box::new(LifGroup {
@@ -217,35 +142,22 @@ impl SpikingModel for Lif {
                 i_i,
                 refractory: vec![0; n],
                 fired: vec![0; n],
-                mv_per_pa,
-                drive,
+                form,
             })
         }
-        if all.iter().all(|values| values.is_same()) {
-            Ok(group(
-                dynamics::Uniform(at(0)),
-                v,
-                i_e,
-                i_i,
-                mv_per_pa,
-                drive,
-            ))
+        if p.uniform() {
+            Ok(group(dynamics::Uniform(at(0)), v, i_e, i_i, form))
         } else {
-            let per_neuron: Vec<Coefficients> = (0..n).map(at).collect();
-            Ok(group(per_neuron, v, i_e, i_i, mv_per_pa, drive))
+            let per_neuron: Vec<Coefficients> = (0..spec.n).map(at).collect();
+            Ok(group(per_neuron, v, i_e, i_i, form))
         }
     }
 }
 
 impl<C: dynamics::Coefficients<Coefficients>> NeuronGroup for LifGroup<C> {
     fn step(&mut self, step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
-        if let Some((drive, v_rest)) = &mut self.drive
-            && let Some(current) = drive.changed(step)
-        {
-            let r = &self.mv_per_pa;
-            self.coefficients
-                .update(&|i, c| c.v_inf = (v_rest.at(i) + current * r.at(i)) as f32);
-        }
+        self.form
+            .follow_drive(step, &mut self.coefficients, |c| &mut c.membrane);
         let n = self.v.len();
         let (v, i_e, i_i) = (&mut self.v[..n], &mut self.i_e[..n], &mut self.i_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
@@ -257,14 +169,10 @@ impl<C: dynamics::Coefficients<Coefficients>> NeuronGroup for LifGroup<C> {
                 for i in 0..n {
                     let c = coefficients.at(i);
                     let (e, h) = (i_e[i], i_i[i]);
-                    let propagated = c.v_inf + (v[i] - c.v_inf) * c.p_m + e * c.p_e + h * c.p_i;
-                    let left = refractory[i];
-                    let free = left <= 0;
-                    let v_new = if free { propagated } else { c.v_reset };
+                    let propagated = c.membrane.relax(v[i]) + e * c.p_e + h * c.p_i;
                     decay_and_receive(&mut i_e[i], c.decay_e, &mut exc[i]);
                     decay_and_receive(&mut i_i[i], c.decay_i, &mut inh[i]);
-                    let (v_out, left, fire) =
-                        fire_and_reset(v_new, left, c.v_thresh, c.v_reset, c.refrac_steps);
+                    let (v_out, left, fire) = c.membrane.settle(propagated, refractory[i]);
                     (v[i], refractory[i], flags[i]) = (v_out, left, fire as u8);
                 }
             },
@@ -273,20 +181,14 @@ impl<C: dynamics::Coefficients<Coefficients>> NeuronGroup for LifGroup<C> {
     }
 
     fn weight_factor(&self, dim: Dim, i: usize) -> Option<f32> {
-        match dim {
-            Dim::VOLTAGE => Some(1.0),
-            Dim::CURRENT => Some(self.mv_per_pa.at(i) as f32),
-            _ => None,
-        }
+        self.form.weight_factor(dim, i)
     }
 
     fn read_state(&self, var: usize, range: IndexRange<usize>, out: &mut Vec<f32>) {
         match var {
             0 => out.extend_from_slice(&self.v[range]),
-            1 | 2 => {
-                let values = if var == 1 { &self.i_e } else { &self.i_i };
-                out.extend(range.map(|i| values[i] / self.mv_per_pa.at(i) as f32));
-            }
+            1 => self.form.read(&self.i_e, range, out),
+            2 => self.form.read(&self.i_i, range, out),
             _ => {}
         }
     }

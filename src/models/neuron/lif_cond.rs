@@ -110,12 +110,8 @@ impl dynamics::SpikingModel for LifCond {
             }
         };
         let n = spec.n;
-        let init = |name: &str, default: &dyn Fn(usize) -> f64| -> Result<Vec<f32>, String> {
-            Ok(match (spec.initial)(name)? {
-                Some(values) => values.to_f32(n),
-                None => (0..n).map(|i| default(i) as f32).collect(),
-            })
-        };
+        let init =
+            |name: &str, default: &dyn Fn(usize) -> f64| dynamics::initial(spec, name, default);
         let (v, g_e, g_i) = (
             init("v", &|i| v_rest.at(i))?,
             init("g_e", &|_| 0.0)?,

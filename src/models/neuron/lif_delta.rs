@@ -30,8 +30,8 @@
 use std::ops::Range as IndexRange;
 
 use super::dynamics::{
-    Coefficients, Drive, GroupSpec, Input, NeuronGroup, SpikingModel, Uniform, Values, all_same,
-    collect_fired, fire_and_reset, steps, with_wide_simd,
+    self, Coefficients, Drive, GroupSpec, Input, Membrane, NeuronGroup, SpikingModel, Uniform,
+    Values, all_same, collect_fired, steps, with_wide_simd,
 };
 use super::{NeuronInfo, StateSpec, pynn};
 use crate::models::ParamSpec;
@@ -64,16 +64,6 @@ pub struct LifDelta;
 
 pub static DYNAMICS: LifDelta = LifDelta;
 
-/// Per-step coefficients of one neuron.
-#[derive(Debug, Clone, Copy, PartialEq)]
-struct Step {
-    v_inf: f32,
-    p_m: f32,
-    v_reset: f32,
-    v_thresh: f32,
-    refrac_steps: i32,
-}
-
 struct LifDeltaGroup<C> {
     coefficients: C,
     /// A time course of `i_offset`, with v_rest and tau_m/cm per neuron to rebuild v_inf.
@@ -100,7 +90,7 @@ impl SpikingModel for LifDelta {
         let h = spec.dt;
         let at = |i: usize| {
             let tm = tau_m.at(i);
-            Step {
+            Membrane {
                 v_inf: (v_rest.at(i) + i_offset.at(i) * tm / cm.at(i)) as f32,
                 p_m: (-h / tm).exp() as f32,
                 v_reset: v_reset.at(i) as f32,
@@ -108,15 +98,12 @@ impl SpikingModel for LifDelta {
                 refrac_steps: steps(tau_refrac.at(i), h) as i32,
             }
         };
-        let v = match (spec.initial)("v")? {
-            Some(values) => values.to_f32(n),
-            None => (0..n).map(|i| v_rest.at(i) as f32).collect(),
-        };
+        let v = dynamics::initial(spec, "v", |i| v_rest.at(i))?;
         let drive = Drive::of(spec, "i_offset").map(|d| {
             let r = Values::Each((0..n).map(|i| tau_m.at(i) / cm.at(i)).collect());
             (d, v_rest.clone(), r)
         });
-        fn group<C: Coefficients<Step>>(
+        fn group<C: Coefficients<Membrane>>(
             coefficients: C,
             v: Vec<f32>,
             drive: Option<(Drive, Values, Values)>,
@@ -147,7 +134,7 @@ impl SpikingModel for LifDelta {
     }
 }
 
-impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
+impl<C: Coefficients<Membrane>> NeuronGroup for LifDeltaGroup<C> {
     fn step(&mut self, step: u64, input: Input<'_>, first_id: u32, fired: &mut Vec<u32>) {
         if let Some((drive, v_rest, r)) = &mut self.drive
             && let Some(current) = drive.changed(step)
@@ -168,12 +155,7 @@ impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
                     let jump = exc[i] + inh[i];
                     exc[i] = 0.0;
                     inh[i] = 0.0;
-                    let left = refractory[i];
-                    let free = left <= 0;
-                    let propagated = c.v_inf + (v[i] - c.v_inf) * c.p_m + jump;
-                    let v_new = if free { propagated } else { c.v_reset };
-                    let (v_out, left, fire) =
-                        fire_and_reset(v_new, left, c.v_thresh, c.v_reset, c.refrac_steps);
+                    let (v_out, left, fire) = c.settle(c.relax(v[i]) + jump, refractory[i]);
                     (v[i], refractory[i], flags[i]) = (v_out, left, fire as u8);
                 }
             },
@@ -195,58 +177,28 @@ impl<C: Coefficients<Step>> NeuronGroup for LifDeltaGroup<C> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
+    use crate::models::neuron::dynamics::testing::{neuron, state, step};
 
     fn build(params: &[(&str, f64)], v0: f64) -> Box<dyn NeuronGroup> {
-        let param = |name: &str| -> Result<Values, String> {
-            let spec = PARAMS.iter().find(|p| p.name == name).ok_or("no such")?;
-            Ok(Values::Same(
-                params
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map_or_else(|| spec.default_number().unwrap_or(0.0), |(_, x)| *x),
-            ))
-        };
-        let initial = |name: &str| -> Result<Option<Values>, String> {
-            Ok((name == "v").then_some(Values::Same(v0)))
-        };
-        let stream = |_: usize| rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
-        let spec = GroupSpec {
-            n: 1,
-            dt: 0.1,
-            param: &param,
-            initial: &initial,
-            list: &|_| None,
-            course: &|_| None,
-            neuron_stream: &stream,
-        };
-        DYNAMICS.build(&spec).expect("builds")
+        neuron(&DYNAMICS, PARAMS, params, &[("v", v0)], 0.1)
     }
 
-    fn step(group: &mut Box<dyn NeuronGroup>, k: u64, jump: f32) -> bool {
-        let (mut exc, mut inh) = ([jump.max(0.0)], [jump.min(0.0)]);
-        let mut fired = Vec::new();
-        let input = Input {
-            excitatory: &mut exc,
-            inhibitory: &mut inh,
-        };
-        group.step(k, input, 0, &mut fired);
-        !fired.is_empty()
+    /// Step `k` with a jump of `w` arriving (excitatory if positive): whether it fired.
+    fn jump(group: &mut Box<dyn NeuronGroup>, k: u64, w: f32) -> bool {
+        step(group.as_mut(), k, w.max(0.0), w.min(0.0))
     }
 
     fn v(group: &dyn NeuronGroup) -> f32 {
-        let mut out = Vec::new();
-        group.read_state(0, 0..1, &mut out);
-        out[0]
+        state(group, 0)
     }
 
     #[test]
     fn a_weight_is_a_jump_of_v_that_then_decays_with_tau_m() {
         let mut g = build(&[("v_rest", 0.0), ("v_thresh", 20.0)], 0.0);
-        step(&mut g, 0, 0.5);
+        jump(&mut g, 0, 0.5);
         assert!((v(g.as_ref()) - 0.5).abs() < 1e-6, "jump of 0.5 mV");
         for k in 1..=100 {
-            step(&mut g, k, 0.0);
+            jump(&mut g, k, 0.0);
         }
         // 100 steps of 0.1 ms = 10 ms = tau_m / 2.
         let expected = 0.5 * (-0.5f64).exp();
@@ -259,7 +211,7 @@ mod tests {
             &[("v_rest", 0.0), ("v_thresh", 20.0), ("v_reset", 10.0)],
             19.95,
         );
-        assert!(step(&mut g, 0, 0.3));
+        assert!(jump(&mut g, 0, 0.3));
         assert_eq!(v(g.as_ref()), 10.0);
     }
 
@@ -274,13 +226,13 @@ mod tests {
             ],
             19.95,
         );
-        assert!(step(&mut g, 0, 0.3));
+        assert!(jump(&mut g, 0, 0.3));
         for k in 1..=20 {
-            assert!(!step(&mut g, k, 5.0), "refractory at step {k}");
+            assert!(!jump(&mut g, k, 5.0), "refractory at step {k}");
             assert_eq!(v(g.as_ref()), 10.0);
         }
         // Refractoriness over: a jump acts again.
-        step(&mut g, 21, 5.0);
+        jump(&mut g, 21, 5.0);
         assert!(v(g.as_ref()) > 14.0);
     }
 }

@@ -14,6 +14,7 @@ pub mod input;
 pub mod izhikevich;
 pub mod layer_norm;
 pub mod lif;
+pub mod lif_alpha;
 pub mod lif_cond;
 pub mod lif_delta;
 pub mod lstm;
@@ -219,6 +220,7 @@ pub static REGISTRY: &[&NeuronInfo] = &[
     &attention::INFO,
     &layer_norm::INFO,
     &lif::INFO,
+    &lif_alpha::INFO,
     &lif_cond::INFO,
     &lif_delta::INFO,
     &izhikevich::INFO,

@@ -1,6 +1,7 @@
 //! The parameters and state variables PyNN's integrate-and-fire cells (`IF_curr_exp`,
-//! `IF_cond_exp`, `IF_curr_delta`, `EIF_cond_exp_isfa_ista`) share, with PyNN's defaults,
-//! written once for `lif`, `lif_cond`, `lif_delta` and `adex`.
+//! `IF_curr_alpha`, `IF_cond_exp`, `IF_curr_delta`, `EIF_cond_exp_isfa_ista`) share, with
+//! PyNN's defaults, written once for the models that follow them (`lif`, `lif_cond`,
+//! `lif_delta`, `adex`, ...).
 
 use super::StateSpec;
 use crate::models::{ParamSpec, Range};
@@ -84,10 +85,27 @@ pub const E_REV_I: ParamSpec = ParamSpec::per_element(
     "inhibitory reversal potential",
 );
 
+/// The parameters of PyNN's current-based cells with synaptic time constants (`IF_curr_exp`,
+/// and `IF_curr_alpha`, which PyNN gives the same list and defaults), read by
+/// `dynamics::IfCurr`.
+pub const IF_CURR: &[ParamSpec] = &[
+    TAU_M, CM, V_REST, V_RESET, V_THRESH, TAU_REFRAC, TAU_SYN_E, TAU_SYN_I, I_OFFSET,
+];
+
 pub const V: StateSpec = StateSpec {
     name: "v",
     dim: Dim::VOLTAGE,
     doc: "membrane potential (initial value default: v_rest)",
+};
+pub const I_E: StateSpec = StateSpec {
+    name: "i_e",
+    dim: Dim::CURRENT,
+    doc: "excitatory synaptic current",
+};
+pub const I_I: StateSpec = StateSpec {
+    name: "i_i",
+    dim: Dim::CURRENT,
+    doc: "inhibitory synaptic current",
 };
 pub const G_E: StateSpec = StateSpec {
     name: "g_e",
