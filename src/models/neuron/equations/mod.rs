@@ -31,8 +31,10 @@
 mod eval;
 mod expm;
 pub mod linear;
+mod program;
 
 pub use linear::affine_in;
+pub use program::LANES;
 
 use crate::units::Dim;
 
