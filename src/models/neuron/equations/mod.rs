@@ -30,9 +30,17 @@
 
 mod eval;
 mod expm;
+mod group;
+mod info;
+mod integrate;
 pub mod linear;
 mod program;
+#[cfg(test)]
+mod tests;
 
+pub use group::{UserGroup, UserModel};
+pub use info::info;
+pub use integrate::{can_integrate, choose_method};
 pub use linear::affine_in;
 pub use program::LANES;
 
