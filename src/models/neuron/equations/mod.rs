@@ -14,6 +14,36 @@
 //! tests the threshold on neurons that are not refractory and applies the reset, in order,
 //! to those that fired, which become refractory for `refractory` (rounded to steps).
 
+//!
+//! ## Files
+//!
+//! - `linear.rs`: symbolic linearity (`affine_in`, the linear system of `exact`).
+//! - `integrate.rs`: the methods, [`can_integrate`], [`choose_method`], the step each
+//!   compiles to.
+//! - `expm.rs`: the matrix exponential of `exact`'s propagator.
+//! - `program.rs`: the bytecode (folding, registers, the chunked interpreter).
+//! - `eval.rs`: the scalar arithmetic every path shares.
+//! - `group.rs`: [`UserModel`] and its `NeuronGroup`; `info.rs`: [`info`], the registry entry.
+//!
+//! Not done yet: noise (`xi`), time-varying parameters (`steps(...)`), and a `t`-dependent
+//! refractory period or initial value (both see `t = 0`).
+
+mod eval;
+mod expm;
+mod group;
+mod info;
+mod integrate;
+pub mod linear;
+mod program;
+#[cfg(test)]
+mod tests;
+
+pub use group::{UserGroup, UserModel};
+pub use info::info;
+pub use integrate::{can_integrate, choose_method};
+pub use linear::affine_in;
+pub use program::LANES;
+
 use crate::units::Dim;
 
 /// An expression over a neuron's state and parameters, in internal units.
@@ -33,7 +63,7 @@ pub enum Expr {
     Call(Func, Vec<Expr>),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BinOp {
     Add,
     Sub,
@@ -42,7 +72,7 @@ pub enum BinOp {
 }
 
 /// Functions an expression may call; `arity` arguments each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Func {
     Exp,
     Log,
