@@ -26,7 +26,7 @@ fn every_example_network_has_a_pinned_summary() {
 #[test]
 fn summaries_do_not_depend_on_the_thread_count() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("networks");
-    for name in ["cuba.net", "xor.net"] {
+    for name in ["cuba.net", "xor.net", "cuba_equations.net", "cobahh.net"] {
         let path = root.join(name);
         let one = neurosim::testing::run_summary(&path, 1).expect("runs on one thread");
         let two = neurosim::testing::run_summary(&path, 2).expect("runs on two threads");

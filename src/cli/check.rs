@@ -9,6 +9,7 @@ use super::{CliError, Reported};
 use crate::diag::render::render;
 use crate::ir::memory::{self, human_bytes};
 use crate::ir::{DistKind, Network, Value};
+use crate::models::neuron::NeuronInfo;
 use crate::units::to_unit;
 
 pub fn check(args: &CheckArgs) -> Result<(), CliError> {
@@ -35,6 +36,30 @@ pub fn check(args: &CheckArgs) -> Result<(), CliError> {
     }
     println!("ok: {} is valid", compiled.path.display());
     Ok(())
+}
+
+/// The models the network's file defines as equations, with what they are and the method
+/// that integrates them (chosen by neurosim when the definition names none).
+fn defined_models(network: &Network) -> String {
+    let builtin = |m: &NeuronInfo| {
+        crate::models::neuron::REGISTRY
+            .iter()
+            .any(|b| std::ptr::eq(*b, m))
+    };
+    let mut seen: Vec<&NeuronInfo> = Vec::new();
+    for (_, p) in network.graph.populations() {
+        if !builtin(p.model) && !seen.iter().any(|m| std::ptr::eq(*m, p.model)) {
+            seen.push(p.model);
+        }
+    }
+    if seen.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("  models defined in the file:\n");
+    for m in seen {
+        out += &format!("    {}: {}\n", m.name, m.summary);
+    }
+    out
 }
 
 /// The human summary `check` prints for one network.
@@ -71,6 +96,7 @@ pub fn summary(network: &Network) -> String {
             group(p.size() as f64)
         );
     }
+    out += &defined_models(network);
     if g.n_projections() > 0 {
         out += "  projections:\n";
         let width = g

@@ -264,6 +264,3 @@ pub struct System {
     pub on_pre: Vec<OnPre>,
     pub method: Method,
 }
-
-mod pending;
-pub use pending::{can_integrate, choose_method, info};
