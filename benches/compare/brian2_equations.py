@@ -181,7 +181,7 @@ P = b2.NeuronGroup(1, model=eqs, threshold="v>-20*mV", refractory=3 * ms, method
 P.v = El
 mon = b2.StateMonitor(P, "v", record=0)
 b2.run(100 * ms)
-print(json.dumps(list(np.asarray(mon.v[0] / mV))))
+print(json.dumps(dict(t=list(np.asarray(mon.t / ms)), v=list(np.asarray(mon.v[0] / mV)))))
 '''
 
 
@@ -195,12 +195,18 @@ def trace():
     _, _, output = neurosim(path, 1)
     with h5py.File(output, "r") as f:
         ours = np.asarray(f["report/N/v/data"]).ravel()
+        ours_t = np.asarray(f["report/N/v/time"])
     out = subprocess.run([sys.executable, "-c", BRIAN2_TRACE], check=True, capture_output=True,
                          text=True).stdout
-    theirs = np.asarray(json.loads(out.strip().splitlines()[-1]))
-    n = min(len(ours), len(theirs))
-    diff = np.abs(ours[:n] - theirs[:n])
-    print(json.dumps(dict(samples=n, max_abs_mv=float(diff.max()), mean_abs_mv=float(diff.mean()))))
+    theirs = json.loads(out.strip().splitlines()[-1])
+    # neurosim stamps a sample with the end of its step, Brian2 with the start: align on time.
+    by_time = {round(t, 6): v for t, v in zip(theirs["t"], theirs["v"])}
+    pairs = [(v, by_time[round(t, 6)]) for t, v in zip(ours_t, ours) if round(t, 6) in by_time]
+    diff = np.abs(np.array([float(a) - b for a, b in pairs]))  # ours are f32
+    spikes = lambda v: int(np.sum((np.asarray(v[1:]) > -20) & (np.asarray(v[:-1]) <= -20)))
+    print(json.dumps(dict(samples=len(pairs), max_abs_mv=float(diff.max()),
+                          mean_abs_mv=float(diff.mean()), spikes_neurosim=spikes(ours),
+                          spikes_brian2=spikes(theirs["v"]))))
     shutil.rmtree(work, ignore_errors=True)
 
 
