@@ -799,7 +799,7 @@ impl<'a> Scope<'a> {
             );
             return Vec::new();
         }
-        let mut out = Vec::new();
+        let mut out: Vec<OnPre> = Vec::new();
         for a in body {
             let Some(var) = self.state_of(&a.var, "`on_pre`", diags) else {
                 continue;
@@ -823,18 +823,27 @@ impl<'a> Scope<'a> {
                     continue;
                 }
             };
-            if out.iter().any(|o: &OnPre| o.channel == channel) {
-                diags.push(
-                    Diagnostic::error(
-                        "E0816",
-                        "one receptor adds its weight to one state variable",
-                    )
-                    .with_label(a.span, "a second variable for the same receptor")
-                    .with_help(
-                        "declare another receptor, or derive the second variable from the first",
-                    ),
-                );
-                continue;
+            // Several variables may take the same weight (AMPA and NMDA parts of one
+            // excitatory synapse), so they must share its dimension.
+            let dim = self.states[var].0.dim;
+            if let Some(first) = out.first() {
+                let first_dim = self.states[first.var].0.dim;
+                if first_dim != dim {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0816",
+                            format!(
+                                "the weight of `{}` would be {} and {}",
+                                receptor.name,
+                                first_dim.name(),
+                                dim.name()
+                            ),
+                        )
+                        .with_label(a.span, format!("`{}` is {}", a.var.name, described(dim)))
+                        .with_help("a receptor's weight has one dimension: use another receptor for this variable"),
+                    );
+                    continue;
+                }
             }
             out.push(OnPre {
                 channel,
@@ -945,6 +954,35 @@ fn integrating_method(
                 );
             }
             chosen
+        }
+    }
+}
+
+/// Every projection's receptor is one its target reads (a user-defined model reads only
+/// the receptors it has an `on_pre` for): E0817 otherwise, since the input would be
+/// delivered and ignored.
+pub fn receptors_read(network: &crate::ir::Network, diags: &mut Vec<Diagnostic>) {
+    for (_, p) in network.graph.projections() {
+        let target = network.graph.population(p.target).model;
+        if target.receptors.is_empty() {
+            continue;
+        }
+        let (channel, name) = match p.receptor {
+            crate::ir::Receptor::Excitatory => (Channel::Excitatory, "excitatory"),
+            crate::ir::Receptor::Inhibitory => (Channel::Inhibitory, "inhibitory"),
+        };
+        if !target.receptors.contains(&channel) {
+            diags.push(
+                Diagnostic::error(
+                    "E0817",
+                    format!("`{}` has no `on_pre {name}`", target.name),
+                )
+                .with_label(p.span, format!("projection `{}` arrives as {name}", p.name))
+                .with_help(format!(
+                    "add `on_pre {name} {{ ... += w }}` to `{}`, or give the projection another `receptor`",
+                    target.name
+                )),
+            );
         }
     }
 }

@@ -87,7 +87,16 @@ pub struct NeuronInfo {
     /// What a population of a rate model costs the rate engine, for the memory estimate
     /// made before anything is allocated; `None` for spiking models.
     pub rate_memory: Option<RateMemory>,
+    /// The synaptic input channels (`receptor = ...` of a projection) the model reads; a
+    /// projection onto another one would be delivered and ignored, so the checker refuses it.
+    pub receptors: &'static [equations::Channel],
 }
+
+/// Both input channels: what every built-in spiking model reads.
+pub const BOTH_RECEPTORS: &[equations::Channel] = &[
+    equations::Channel::Excitatory,
+    equations::Channel::Inhibitory,
+];
 
 impl NeuronInfo {
     /// A spiking neuron run by `dynamics`: takes weights of the dimensions `weights`, emits
@@ -113,6 +122,7 @@ impl NeuronInfo {
             check: None,
             whole_sequence: false,
             rate_memory: None,
+            receptors: BOTH_RECEPTORS,
         }
     }
 
@@ -171,6 +181,7 @@ impl NeuronInfo {
             check: None,
             whole_sequence: false,
             rate_memory: Some(memory),
+            receptors: &[],
         }
     }
 }

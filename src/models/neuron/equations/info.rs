@@ -58,13 +58,23 @@ pub fn info(system: System) -> &'static NeuronInfo {
     ));
     let model: &'static UserModel = Box::leak(Box::new(UserModel::new(system)));
     let weights: &'static [Dim] = Box::leak(model.weights().to_vec().into_boxed_slice());
-    Box::leak(Box::new(NeuronInfo::spiking(
-        name,
-        summary,
-        Box::leak(params.into_boxed_slice()),
-        Box::leak(state.into_boxed_slice()),
-        weights,
-        &[],
-        model,
-    )))
+    let mut receptors: Vec<super::Channel> = Vec::new();
+    for on_pre in &model.system().on_pre {
+        if !receptors.contains(&on_pre.channel) {
+            receptors.push(on_pre.channel);
+        }
+    }
+    let receptors: &'static [super::Channel] = Box::leak(receptors.into_boxed_slice());
+    Box::leak(Box::new(NeuronInfo {
+        receptors,
+        ..NeuronInfo::spiking(
+            name,
+            summary,
+            Box::leak(params.into_boxed_slice()),
+            Box::leak(state.into_boxed_slice()),
+            weights,
+            &[],
+            model,
+        )
+    }))
 }
