@@ -18,7 +18,7 @@ use crate::plot::{self, Series, SpikeTrain};
 use crate::record::hdf5::{
     read_arrays, read_evaluation, read_provenance, read_spike_window, read_spikes, read_status,
 };
-use crate::record::{Layout, RecordError, SpikeSelection};
+use crate::record::{Layout, Provenance, RecordError, SpikeSelection};
 
 type Arrays = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
@@ -75,6 +75,9 @@ fn io(path: &Path) -> impl Fn(RecordError) -> CliError + '_ {
     move |e| CliError::Io(format!("cannot read {}: {e}", path.display()))
 }
 
+/// Reads an output file back: its provenance, the network recompiled from the stored
+/// source, every numeric array, the spikes of each population with the neurons and the
+/// window they were recorded from, and the evaluation.
 fn read(path: &Path) -> Result<Contents, CliError> {
     let provenance = read_provenance(path).map_err(io(path))?;
     let status = match read_status(path).map_err(io(path))? {
@@ -89,10 +92,27 @@ fn read(path: &Path) -> Result<Contents, CliError> {
         "seed": provenance.seed,
         "status": status,
     });
-    let mut provenance_text = String::new();
-    let _ = writeln!(provenance_text, "file {}", path.display());
-    let _ = writeln!(
+    let provenance_text = provenance_text(path, &provenance, &status);
+    let network = recompile(&provenance);
+    let arrays = read_numeric(path)?;
+    let spikes = read_all_spikes(path, &arrays, network.as_ref())?;
+    let evaluation = read_evaluation(path).map_err(io(path))?;
+    Ok(Contents {
+        network,
         provenance_text,
+        provenance: provenance_json,
+        arrays,
+        spikes,
+        evaluation,
+    })
+}
+
+/// The first lines of `inspect`: the file, where its network came from, how it ran.
+fn provenance_text(path: &Path, provenance: &Provenance, status: &str) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "file {}", path.display());
+    let _ = writeln!(
+        text,
         "  network {} from {} (neurosim {}, seed {}, {} threads, started {}, status {status})",
         provenance.network,
         provenance.file_name,
@@ -102,13 +122,14 @@ fn read(path: &Path) -> Result<Contents, CliError> {
         provenance.start_time
     );
     if !provenance.overrides.is_empty() {
-        let _ = writeln!(
-            provenance_text,
-            "  overrides: {}",
-            provenance.overrides.join(", ")
-        );
+        let _ = writeln!(text, "  overrides: {}", provenance.overrides.join(", "));
     }
-    // The overrides the run applied (they may change sizes or the duration).
+    text
+}
+
+/// The network that ran, compiled again from the stored source with the overrides the run
+/// applied (they may change sizes or the duration); `None` if it no longer compiles.
+fn recompile(provenance: &Provenance) -> Option<Network> {
     let overrides: Vec<_> = provenance
         .overrides
         .iter()
@@ -119,10 +140,14 @@ fn read(path: &Path) -> Result<Contents, CliError> {
         provenance.source.as_bytes(),
         &overrides,
     );
-    let network = compilation
+    compilation
         .networks
         .into_iter()
-        .find(|n| n.name == provenance.network);
+        .find(|n| n.name == provenance.network)
+}
+
+/// Every array of the groups that hold numeric data; a group the file lacks is skipped.
+fn read_numeric(path: &Path) -> Result<Arrays, CliError> {
     let mut arrays = Arrays::new();
     for group in NUMERIC_GROUPS {
         match read_arrays(path, group) {
@@ -131,7 +156,15 @@ fn read(path: &Path) -> Result<Contents, CliError> {
             Err(e) => return Err(io(path)(e)),
         }
     }
-    let mut spikes = Vec::new();
+    Ok(arrays)
+}
+
+/// The spikes of every population the file holds spikes of (`spikes/NAME/timestamps`).
+fn read_all_spikes(
+    path: &Path,
+    arrays: &Arrays,
+    network: Option<&Network>,
+) -> Result<Vec<Spikes>, CliError> {
     let populations: Vec<String> = arrays
         .keys()
         .filter_map(|k| {
@@ -140,57 +173,10 @@ fn read(path: &Path) -> Result<Contents, CliError> {
                 .map(str::to_string)
         })
         .collect();
-    let layout = network.as_ref().and_then(|n| Layout::of(n).ok());
+    let layout = network.and_then(|n| Layout::of(n).ok());
+    let mut spikes = Vec::new();
     for population in populations {
-        let (times, ids) = read_spikes(path, &population).map_err(io(path))?;
-        let selection = layout
-            .as_ref()
-            .and_then(|l| l.spikes.values().find(|s| s.population == population));
-        let (neurons, span) = match selection {
-            Some(selection) => {
-                let kept = kept_ranges(selection);
-                if let Some(&id) = ids
-                    .iter()
-                    .find(|&&id| !kept.iter().any(|&(a, b)| (a..b).contains(&id)))
-                {
-                    return Err(CliError::Io(format!(
-                        "{} is corrupt: spikes/{population}/node_ids holds neuron {id}, which \
-                         is not among the recorded neurons of {population} ({})",
-                        path.display(),
-                        describe_ranges(&kept, selection.size)
-                    )));
-                }
-                let neurons = kept.iter().map(|&(a, b)| b - a).sum();
-                let span = match (kept.first(), kept.last()) {
-                    (Some(&(first, _)), Some(&(_, end))) => (first, end),
-                    _ => (0, 0),
-                };
-                (neurons, span)
-            }
-            // Without the network only the ids themselves say which neurons there were;
-            // nothing is sized from them.
-            None => {
-                let end = ids.iter().max().map_or(0, |&m| m.saturating_add(1));
-                (end, (0, end))
-            }
-        };
-        // What the file says first; for outputs written before windows existed, what the
-        // stored source says, which is the whole run.
-        let (start, stop) = read_spike_window(path, &population).map_err(io(path))?;
-        let run_ms = layout.as_ref().and_then(|l| l.duration_ms);
-        let planned = selection.and_then(|s| run_ms.map(|d| s.window_ms(d)));
-        let window_ms = (
-            start.or(planned.map(|w| w.0)).unwrap_or(0.0),
-            stop.or(planned.map(|w| w.1)),
-        );
-        spikes.push(Spikes {
-            population,
-            times,
-            ids,
-            neurons,
-            span,
-            window_ms: (window_ms.0, window_ms.1.unwrap_or(f64::NAN)),
-        });
+        spikes.push(read_population_spikes(path, population, layout.as_ref())?);
     }
     // Without attributes or a network, the window ends at the last spike of any population.
     let fallback = duration_ms(None, &spikes);
@@ -199,15 +185,72 @@ fn read(path: &Path) -> Result<Contents, CliError> {
             s.window_ms.1 = fallback;
         }
     }
-    let evaluation = read_evaluation(path).map_err(io(path))?;
-    Ok(Contents {
-        network,
-        provenance_text,
-        provenance: provenance_json,
-        arrays,
-        spikes,
-        evaluation,
+    Ok(spikes)
+}
+
+/// One population's spikes, the neurons they were recorded from and the window (its end
+/// NaN when neither the file nor the network says: the caller fills it in).
+fn read_population_spikes(
+    path: &Path,
+    population: String,
+    layout: Option<&Layout>,
+) -> Result<Spikes, CliError> {
+    let (times, ids) = read_spikes(path, &population).map_err(io(path))?;
+    let selection = layout.and_then(|l| l.spikes.values().find(|s| s.population == population));
+    let (neurons, span) = match selection {
+        Some(selection) => recorded_neurons(path, selection, &ids)?,
+        // Without the network only the ids themselves say which neurons there were;
+        // nothing is sized from them.
+        None => {
+            let end = ids.iter().max().map_or(0, |&m| m.saturating_add(1));
+            (end, (0, end))
+        }
+    };
+    // What the file says first; for outputs written before windows existed, what the
+    // stored source says, which is the whole run.
+    let (start, stop) = read_spike_window(path, &population).map_err(io(path))?;
+    let run_ms = layout.and_then(|l| l.duration_ms);
+    let planned = selection.and_then(|s| run_ms.map(|d| s.window_ms(d)));
+    let window_ms = (
+        start.or(planned.map(|w| w.0)).unwrap_or(0.0),
+        stop.or(planned.map(|w| w.1)).unwrap_or(f64::NAN),
+    );
+    Ok(Spikes {
+        population,
+        times,
+        ids,
+        neurons,
+        span,
+        window_ms,
     })
+}
+
+/// How many neurons `selection` records and the span of their ids; a spike of any other
+/// neuron means the file is corrupt.
+fn recorded_neurons(
+    path: &Path,
+    selection: &SpikeSelection,
+    ids: &[u64],
+) -> Result<(u64, (u64, u64)), CliError> {
+    let kept = kept_ranges(selection);
+    if let Some(&id) = ids
+        .iter()
+        .find(|&&id| !kept.iter().any(|&(a, b)| (a..b).contains(&id)))
+    {
+        let population = &selection.population;
+        return Err(CliError::Io(format!(
+            "{} is corrupt: spikes/{population}/node_ids holds neuron {id}, which \
+             is not among the recorded neurons of {population} ({})",
+            path.display(),
+            describe_ranges(&kept, selection.size)
+        )));
+    }
+    let neurons = kept.iter().map(|&(a, b)| b - a).sum();
+    let span = match (kept.first(), kept.last()) {
+        (Some(&(first, _)), Some(&(_, end))) => (first, end),
+        _ => (0, 0),
+    };
+    Ok((neurons, span))
 }
 
 /// Whether a training accuracy means something for `network`: it is trained with a
@@ -366,94 +409,11 @@ fn inspect_json(c: &Contents) -> Json {
     out
 }
 
+/// What `inspect` prints: the provenance, then a table per kind of data the file holds.
 fn inspect_text(c: &Contents) -> String {
     let mut out = c.provenance_text.clone();
-    let network = c.network.as_ref();
-    let t_ms = duration_ms(network, &c.spikes);
-    if !c.spikes.is_empty() {
-        // A window column only when some population was recorded for less than the run.
-        let windowed = c.spikes.iter().any(|s| s.window_ms != (0.0, t_ms));
-        if windowed {
-            let _ = writeln!(out, "  spikes (run of {t_ms} ms; rates over each window):");
-        } else {
-            let _ = writeln!(out, "  spikes over {} ms:", t_ms);
-        }
-        let window_header = if windowed {
-            format!(" {:>18}", "window (ms)")
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "    {:<12} {:>8}{window_header} {:>12} {:>10} {:>8}",
-            "population", "size", "spikes", "rate (Hz)", "CV ISI"
-        );
-        for s in &c.spikes {
-            let rate = s.rate_hz();
-            let cv = cv_isi(&s.times, &s.ids).map_or("-".to_string(), |cv| format!("{cv:.3}"));
-            let window = if windowed {
-                format!(" {:>18}", format!("{}..{}", s.window_ms.0, s.window_ms.1))
-            } else {
-                String::new()
-            };
-            let _ = writeln!(
-                out,
-                "    {:<12} {:>8}{window} {:>12} {rate:>10.3} {cv:>8}",
-                s.population,
-                s.neurons,
-                s.times.len()
-            );
-        }
-    }
-    if let Some((_, epochs)) = c.arrays.get("training/epoch") {
-        let column = |name: &str| {
-            c.arrays
-                .get(&format!("training/{name}"))
-                .map(|(_, v)| v.clone())
-        };
-        let accuracy = network.is_none_or(reports_accuracy);
-        let names = ["loss", "accuracy", "val_loss", "val_accuracy"];
-        let columns: Vec<(&str, Vec<f32>)> = names
-            .iter()
-            .filter(|n| accuracy || !n.ends_with("accuracy"))
-            .filter_map(|n| {
-                column(n)
-                    .filter(|v| v.iter().any(|x| x.is_finite()))
-                    .map(|v| (*n, v))
-            })
-            .collect();
-        if columns.is_empty() {
-            // Local rules only (Hopfield, Hebbian): no loss, no accuracy, nothing to tabulate.
-            let _ = writeln!(
-                out,
-                "  training ({} epochs, local rules: no loss)",
-                epochs.len()
-            );
-        } else {
-            let _ = writeln!(out, "  training ({} epochs):", epochs.len());
-        }
-        let mut header = format!("    {:>6}", "epoch");
-        for (name, _) in &columns {
-            let _ = write!(header, " {name:>13}");
-        }
-        if !columns.is_empty() {
-            let _ = writeln!(out, "{header}");
-        }
-        // A compact table: at most 12 rows, evenly spaced, always including the last epoch.
-        let n = if columns.is_empty() { 0 } else { epochs.len() };
-        let step = n.div_ceil(12).max(1);
-        let rows: Vec<usize> = (0..n)
-            .step_by(step)
-            .chain((n > 0 && (n - 1) % step != 0).then(|| n - 1))
-            .collect();
-        for i in rows {
-            let mut line = format!("    {:>6}", epochs[i]);
-            for (_, v) in &columns {
-                let _ = write!(line, " {:>13.6}", v.get(i).copied().unwrap_or(f32::NAN));
-            }
-            let _ = writeln!(out, "{line}");
-        }
-    }
+    spike_table(&mut out, c);
+    training_table(&mut out, c);
     if !c.evaluation.is_empty() {
         let _ = writeln!(out, "  evaluation:");
         for (metric, value) in &c.evaluation {
@@ -468,16 +428,12 @@ fn inspect_text(c: &Contents) -> String {
     if !weights.is_empty() {
         let _ = writeln!(out, "  trained parameters:");
         for (name, (shape, values)) in weights {
-            let (mean, sd, min, max) = stats(values);
             let shape = shape
                 .iter()
                 .map(usize::to_string)
                 .collect::<Vec<_>>()
                 .join("×");
-            let _ = writeln!(
-                out,
-                "    {name:<24} [{shape}]  mean {mean:.4}  sd {sd:.4}  min {min:.4}  max {max:.4}"
-            );
+            let _ = writeln!(out, "    {name:<24} [{shape}]  {}", stats_text(values));
         }
     }
     let samples: Vec<_> = c
@@ -488,15 +444,114 @@ fn inspect_text(c: &Contents) -> String {
     if !samples.is_empty() {
         let _ = writeln!(out, "  sampled recordings:");
         for (name, (_, values)) in samples {
-            let (mean, sd, min, max) = stats(values);
             let _ = writeln!(
                 out,
-                "    {name:<24} {} values  mean {mean:.4}  sd {sd:.4}  min {min:.4}  max {max:.4}",
-                values.len()
+                "    {name:<24} {} values  {}",
+                values.len(),
+                stats_text(values)
             );
         }
     }
     out
+}
+
+/// Per recorded population: size, spikes, mean rate and CV ISI, with a window column only
+/// when some population was recorded for less than the run.
+fn spike_table(out: &mut String, c: &Contents) {
+    if c.spikes.is_empty() {
+        return;
+    }
+    let t_ms = duration_ms(c.network.as_ref(), &c.spikes);
+    let windowed = c.spikes.iter().any(|s| s.window_ms != (0.0, t_ms));
+    if windowed {
+        let _ = writeln!(out, "  spikes (run of {t_ms} ms; rates over each window):");
+    } else {
+        let _ = writeln!(out, "  spikes over {} ms:", t_ms);
+    }
+    let window_header = if windowed {
+        format!(" {:>18}", "window (ms)")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "    {:<12} {:>8}{window_header} {:>12} {:>10} {:>8}",
+        "population", "size", "spikes", "rate (Hz)", "CV ISI"
+    );
+    for s in &c.spikes {
+        let rate = s.rate_hz();
+        let cv = cv_isi(&s.times, &s.ids).map_or("-".to_string(), |cv| format!("{cv:.3}"));
+        let window = if windowed {
+            format!(" {:>18}", format!("{}..{}", s.window_ms.0, s.window_ms.1))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "    {:<12} {:>8}{window} {:>12} {rate:>10.3} {cv:>8}",
+            s.population,
+            s.neurons,
+            s.times.len()
+        );
+    }
+}
+
+/// The training curves as a compact table: at most 12 rows, evenly spaced, always
+/// including the last epoch.
+fn training_table(out: &mut String, c: &Contents) {
+    let Some((_, epochs)) = c.arrays.get("training/epoch") else {
+        return;
+    };
+    let accuracy = c.network.as_ref().is_none_or(reports_accuracy);
+    let names = ["loss", "accuracy", "val_loss", "val_accuracy"];
+    let columns: Vec<(&str, &[f32])> = names
+        .iter()
+        .filter(|n| accuracy || !n.ends_with("accuracy"))
+        .filter_map(|n| curve(&c.arrays, n).map(|v| (*n, v)))
+        .collect();
+    if columns.is_empty() {
+        // Local rules only (Hopfield, Hebbian): no loss, no accuracy, nothing to tabulate.
+        let _ = writeln!(
+            out,
+            "  training ({} epochs, local rules: no loss)",
+            epochs.len()
+        );
+        return;
+    }
+    let _ = writeln!(out, "  training ({} epochs):", epochs.len());
+    let mut header = format!("    {:>6}", "epoch");
+    for (name, _) in &columns {
+        let _ = write!(header, " {name:>13}");
+    }
+    let _ = writeln!(out, "{header}");
+    let n = epochs.len();
+    let step = n.div_ceil(12).max(1);
+    let rows: Vec<usize> = (0..n)
+        .step_by(step)
+        .chain((n > 0 && (n - 1) % step != 0).then(|| n - 1))
+        .collect();
+    for i in rows {
+        let mut line = format!("    {:>6}", epochs[i]);
+        for (_, v) in &columns {
+            let _ = write!(line, " {:>13.6}", v.get(i).copied().unwrap_or(f32::NAN));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// A training curve (`training/loss`, ...) that holds at least one number: a curve of NaN
+/// only is a figure the run did not compute.
+fn curve<'a>(arrays: &'a Arrays, name: &str) -> Option<&'a [f32]> {
+    arrays
+        .get(&format!("training/{name}"))
+        .map(|(_, v)| v.as_slice())
+        .filter(|v| v.iter().any(|x| x.is_finite()))
+}
+
+/// `mean … sd … min … max …` of an array, for the tables of `inspect`.
+fn stats_text(values: &[f32]) -> String {
+    let (mean, sd, min, max) = stats(values);
+    format!("mean {mean:.4}  sd {sd:.4}  min {min:.4}  max {max:.4}")
 }
 
 pub fn plot(args: &PlotArgs) -> Result<(), CliError> {
@@ -590,6 +645,35 @@ pub fn plot_file(
         )));
     }
     let c = read(file)?;
+    let dir = picture_dir(file, out_dir)?;
+    let stem = file
+        .file_stem()
+        .map_or("out".into(), |s| s.to_string_lossy().into_owned());
+    let network = c.network.as_ref();
+    let mut canvas = Canvas {
+        pictures: Pictures { drawn: Vec::new() },
+        dir,
+        name: network.map_or(stem.clone(), |n| n.name.clone()),
+        stem,
+        format,
+        network,
+    };
+    plot_spikes(&mut canvas, &c)?;
+    plot_training(&mut canvas, &c)?;
+    plot_traces(&mut canvas, &c)?;
+    plot_weights(&mut canvas, &c)?;
+    plot_weights_over_time(&mut canvas, &c)?;
+    if canvas.pictures.drawn.is_empty() {
+        return Err(CliError::Run(format!(
+            "{} holds nothing to plot",
+            file.display()
+        )));
+    }
+    canvas.pictures.finish(force)
+}
+
+/// The folder pictures go into (`out_dir`, else the file's own), created if missing.
+fn picture_dir(file: &Path, out_dir: Option<&Path>) -> Result<PathBuf, CliError> {
     let dir = out_dir
         .map(Path::to_path_buf)
         .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
@@ -600,98 +684,121 @@ pub fn plot_file(
     };
     std::fs::create_dir_all(&dir)
         .map_err(|e| CliError::Io(format!("cannot create {}: {e}", dir.display())))?;
-    let stem = file
-        .file_stem()
-        .map_or("out".into(), |s| s.to_string_lossy().into_owned());
-    let mut pictures = Pictures { drawn: Vec::new() };
-    let mut target = |kind: &str| pictures.draw_as(dir.join(format!("{stem}_{kind}.{format}")));
-    let plot_err = |e: plot::PlotError| CliError::Run(e.to_string());
-    let network = c.network.as_ref();
-    let name = network.map_or(stem.clone(), |n| n.name.clone());
-    let mut written = Vec::new();
+    Ok(dir)
+}
 
-    if !c.spikes.is_empty() {
-        let t_ms = duration_ms(network, &c.spikes);
-        let trains: Vec<SpikeTrain> = c
-            .spikes
+/// What the pictures of one file share: where they go (`DIR/STEM_KIND.FORMAT`), what their
+/// titles start with, the network when the stored source still compiles, and the pictures
+/// drawn so far.
+struct Canvas<'a> {
+    pictures: Pictures,
+    dir: PathBuf,
+    stem: String,
+    format: &'a str,
+    /// The network's name, or the file's stem.
+    name: String,
+    network: Option<&'a Network>,
+}
+
+impl Canvas<'_> {
+    /// The file to draw the picture of `kind` into (its temporary name).
+    fn target(&mut self, kind: &str) -> PathBuf {
+        let picture = self
+            .dir
+            .join(format!("{}_{kind}.{}", self.stem, self.format));
+        self.pictures.draw_as(picture)
+    }
+}
+
+fn plot_err(e: plot::PlotError) -> CliError {
+    CliError::Run(e.to_string())
+}
+
+/// The raster and the population rate of the recorded spikes.
+fn plot_spikes(canvas: &mut Canvas, c: &Contents) -> Result<(), CliError> {
+    if c.spikes.is_empty() {
+        return Ok(());
+    }
+    let name = canvas.name.clone();
+    let t_ms = duration_ms(canvas.network, &c.spikes);
+    let trains: Vec<SpikeTrain> = c
+        .spikes
+        .iter()
+        .map(|s| SpikeTrain {
+            population: &s.population,
+            neurons: s.neurons,
+            ids: s.span.0..s.span.1,
+            window_ms: s.window_ms,
+            times_ms: &s.times,
+            node_ids: &s.ids,
+        })
+        .collect();
+    let path = canvas.target("raster");
+    plot::raster(&path, &format!("{name}: spike raster"), &trains, t_ms).map_err(plot_err)?;
+    let bin = (t_ms / 200.0).clamp(1.0, 50.0);
+    let path = canvas.target("rate");
+    plot::population_rate(
+        &path,
+        &format!("{name}: population rate"),
+        &trains,
+        t_ms,
+        bin,
+    )
+    .map_err(plot_err)
+}
+
+/// Loss and accuracy per epoch, training and validation, each where the run computed it.
+fn plot_training(canvas: &mut Canvas, c: &Contents) -> Result<(), CliError> {
+    let Some((_, epochs)) = c.arrays.get("training/epoch") else {
+        return Ok(());
+    };
+    let x: Vec<f64> = epochs.iter().map(|&e| f64::from(e)).collect();
+    for (kind, names, y_desc) in [
+        ("loss", ["loss", "val_loss"], "loss"),
+        ("accuracy", ["accuracy", "val_accuracy"], "accuracy"),
+    ] {
+        if kind == "accuracy" && !canvas.network.is_none_or(reports_accuracy) {
+            continue;
+        }
+        let columns: Vec<(&str, Vec<f64>)> = names
             .iter()
-            .map(|s| SpikeTrain {
-                population: &s.population,
-                neurons: s.neurons,
-                ids: s.span.0..s.span.1,
-                window_ms: s.window_ms,
-                times_ms: &s.times,
-                node_ids: &s.ids,
+            .filter_map(|n| {
+                curve(&c.arrays, n).map(|v| (*n, v.iter().map(|&y| f64::from(y)).collect()))
             })
             .collect();
-        let path = target("raster");
-        plot::raster(&path, &format!("{name}: spike raster"), &trains, t_ms).map_err(plot_err)?;
-        written.push(path);
-        let bin = (t_ms / 200.0).clamp(1.0, 50.0);
-        let path = target("rate");
-        plot::population_rate(
-            &path,
-            &format!("{name}: population rate"),
-            &trains,
-            t_ms,
-            bin,
-        )
-        .map_err(plot_err)?;
-        written.push(path);
-    }
-
-    if let Some((_, epochs)) = c.arrays.get("training/epoch") {
-        let x: Vec<f64> = epochs.iter().map(|&e| f64::from(e)).collect();
-        let as_f64 = |name: &str| {
-            c.arrays
-                .get(&format!("training/{name}"))
-                .map(|(_, v)| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>())
-        };
-        for (kind, names, y_desc) in [
-            ("loss", ["loss", "val_loss"], "loss"),
-            ("accuracy", ["accuracy", "val_accuracy"], "accuracy"),
-        ] {
-            if kind == "accuracy" && !network.is_none_or(reports_accuracy) {
-                continue;
-            }
-            let columns: Vec<(&str, Vec<f64>)> = names
-                .iter()
-                .filter_map(|n| {
-                    as_f64(n)
-                        .filter(|v| v.iter().any(|y| y.is_finite()))
-                        .map(|v| (*n, v))
-                })
-                .collect();
-            if columns.is_empty() {
-                continue;
-            }
-            let series: Vec<Series> = columns
-                .iter()
-                .map(|(label, y)| Series { label, x: &x, y })
-                .collect();
-            let path = target(kind);
-            plot::lines(
-                &path,
-                &format!("{name}: {kind} per epoch"),
-                "epoch",
-                y_desc,
-                &series,
-            )
-            .map_err(plot_err)?;
-            written.push(path);
+        if columns.is_empty() {
+            continue;
         }
+        let series: Vec<Series> = columns
+            .iter()
+            .map(|(label, y)| Series { label, x: &x, y })
+            .collect();
+        let path = canvas.target(kind);
+        let title = format!("{}: {kind} per epoch", canvas.name);
+        plot::lines(&path, &title, "epoch", y_desc, &series).map_err(plot_err)?;
     }
+    Ok(())
+}
 
-    for (key, (_, values)) in &c.arrays {
-        let Some(rest) = key
-            .strip_prefix("report/")
-            .and_then(|r| r.strip_suffix("/data"))
-        else {
-            continue;
-        };
-        let Some((_, times)) = c.arrays.get(&format!("report/{rest}/time")) else {
-            continue;
-        };
+/// The time series stored under `group`: (`NAME`, `group/NAME/data`, `group/NAME/time`)
+/// for every name with both.
+fn time_series<'a>(
+    arrays: &'a Arrays,
+    group: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a [f32], &'a [f32])> + 'a {
+    arrays.iter().filter_map(move |(key, (_, values))| {
+        let name = key
+            .strip_prefix(group)?
+            .strip_prefix('/')?
+            .strip_suffix("/data")?;
+        let (_, times) = arrays.get(&format!("{group}/{name}/time"))?;
+        Some((name, values.as_slice(), times.as_slice()))
+    })
+}
+
+/// The sampled state of the first few recorded neurons, one picture per `record`.
+fn plot_traces(canvas: &mut Canvas, c: &Contents) -> Result<(), CliError> {
+    for (rest, values, times) in time_series(&c.arrays, "report") {
         let columns = c
             .arrays
             .get(&format!("report/{rest}/node_ids"))
@@ -715,63 +822,59 @@ pub fn plot_file(
             .iter()
             .map(|(l, y)| Series { label: l, x: &x, y })
             .collect();
-        let path = target(&format!("trace_{}", rest.replace('/', "_")));
+        let path = canvas.target(&format!("trace_{}", rest.replace('/', "_")));
         let var = rest.rsplit('/').next().unwrap_or(rest);
         let population = rest.split('/').next().unwrap_or(rest);
-        // State variables are stored in internal units, which are the ones a person would write.
-        let unit = network
-            .and_then(|n| {
-                n.graph
-                    .find_population(population)
-                    .map(|id| n.graph.population(id).model)
-            })
-            .and_then(|model| model.state.iter().find(|s| s.name == var))
-            .map_or_else(|| "internal units".to_string(), |s| s.dim.example_unit());
-        let time_axis = if network.is_some_and(|n| n.mode == crate::models::Mode::Rate) {
+        let time_axis = if canvas
+            .network
+            .is_some_and(|n| n.mode == crate::models::Mode::Rate)
+        {
             "sample"
         } else {
             "time (ms)"
         };
         plot::lines(
             &path,
-            &format!("{name}: {rest} (first {shown} of {columns})"),
+            &format!("{}: {rest} (first {shown} of {columns})", canvas.name),
             time_axis,
-            &format!("{var} ({unit})"),
+            &format!("{var} ({})", state_unit(canvas.network, population, var)),
             &series,
         )
         .map_err(plot_err)?;
-        written.push(path);
     }
+    Ok(())
+}
 
+/// The unit a state variable is written in. State variables are stored in internal units,
+/// which are the ones a person would write.
+fn state_unit(network: Option<&Network>, population: &str, var: &str) -> String {
+    network
+        .and_then(|n| {
+            n.graph
+                .find_population(population)
+                .map(|id| n.graph.population(id).model)
+        })
+        .and_then(|model| model.state.iter().find(|s| s.name == var))
+        .map_or_else(|| "internal units".to_string(), |s| s.dim.example_unit())
+}
+
+/// A histogram of each projection's trained weights (`weights/NAME`).
+fn plot_weights(canvas: &mut Canvas, c: &Contents) -> Result<(), CliError> {
     for (key, (_, values)) in &c.arrays {
         let Some(projection) = key.strip_prefix("weights/") else {
             continue;
         };
         let values: Vec<f64> = values.iter().map(|&v| f64::from(v)).collect();
-        let path = target(&format!("weights_{}", sanitize(projection)));
-        plot::histogram(
-            &path,
-            &format!("{name}: weights of {projection}"),
-            "weight",
-            &values,
-            50,
-        )
-        .map_err(plot_err)?;
-        written.push(path);
+        let path = canvas.target(&format!("weights_{}", sanitize(projection)));
+        let title = format!("{}: weights of {projection}", canvas.name);
+        plot::histogram(&path, &title, "weight", &values, 50).map_err(plot_err)?;
     }
-    for (key, (_, values)) in &c.arrays {
-        let Some(projection) = key
-            .strip_prefix("weights_over_time/")
-            .and_then(|r| r.strip_suffix("/data"))
-        else {
-            continue;
-        };
-        let Some((_, times)) = c
-            .arrays
-            .get(&format!("weights_over_time/{projection}/time"))
-        else {
-            continue;
-        };
+    Ok(())
+}
+
+/// A histogram of each recorded projection's weights at the last sample.
+fn plot_weights_over_time(canvas: &mut Canvas, c: &Contents) -> Result<(), CliError> {
+    for (projection, values, times) in time_series(&c.arrays, "weights_over_time") {
         let (Some(&t_last), rows) = (times.last(), times.len()) else {
             continue;
         };
@@ -780,8 +883,9 @@ pub fn plot_file(
             .iter()
             .map(|&v| f64::from(v))
             .collect();
-        let path = target(&format!("weights_{}", sanitize(projection)));
-        let unit = network
+        let path = canvas.target(&format!("weights_{}", sanitize(projection)));
+        let unit = canvas
+            .network
             .and_then(|n| {
                 n.graph
                     .find_projection(projection)
@@ -789,19 +893,13 @@ pub fn plot_file(
             })
             .map_or_else(|| "internal units".to_string(), |d| d.example_unit());
         let title = format!(
-            "{name}: weights of {projection} at t = {} s",
+            "{}: weights of {projection} at t = {} s",
+            canvas.name,
             t_last / 1000.0
         );
         plot::histogram(&path, &title, &format!("weight ({unit})"), &last, 50).map_err(plot_err)?;
-        written.push(path);
     }
-    if written.is_empty() {
-        return Err(CliError::Run(format!(
-            "{} holds nothing to plot",
-            file.display()
-        )));
-    }
-    pictures.finish(force)
+    Ok(())
 }
 
 fn sanitize(name: &str) -> String {

@@ -70,29 +70,10 @@ fn rfc3339_now() -> String {
 /// has cores, far fewer than would exhaust the process's threads.
 pub const MAX_THREADS: usize = 1024;
 
+/// `neurosim run`: compile, check every network and claim its output before any runs
+/// (an error found then leaves no file behind), then run the networks in order.
 pub fn run(args: &RunArgs) -> Result<(), CliError> {
-    // The seed a replay must reuse exactly, set on the network rather than as `--set
-    // seed=...` (the language reads numbers as f64, exact only up to 2^53).
-    let mut stored_seed = None;
-    let compiled = match (&args.from, &args.file) {
-        (Some(old), _) => {
-            let provenance = read_provenance(old)
-                .map_err(|e| CliError::Io(format!("cannot read {}: {e}", old.display())))?;
-            let mut overrides = provenance.overrides.clone();
-            overrides.extend(args.overrides.iter().cloned());
-            if !args.overrides.iter().any(|o| sets_seed(o)) {
-                stored_seed = Some(provenance.seed);
-            }
-            compile_bytes(
-                Path::new(&provenance.file_name),
-                provenance.source.as_bytes(),
-                Some(&provenance.network),
-                &overrides,
-            )?
-        }
-        (None, Some(file)) => compile_file(file, args.network.as_deref(), &args.overrides)?,
-        (None, None) => return Err(CliError::Usage("give a .net file or --from OUT.h5".into())),
-    };
+    let (compiled, stored_seed) = compile(args)?;
     if compiled.networks.is_empty() {
         // The compiler's warning says why (shown even with --quiet: the run fails); running
         // nothing is no success.
@@ -109,22 +90,88 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
     if !compiled.warnings.is_empty() && !args.quiet {
         eprint!("{}", render(&compiled.warnings, &compiled.sources));
     }
-    let threads = match args.threads {
-        Some(n) if n == 0 || n > MAX_THREADS => {
-            return Err(CliError::Usage(format!(
-                "--threads must be between 1 and {MAX_THREADS}, got {n}"
-            )));
+    let threads = thread_count(args.threads)?;
+    let session = Session {
+        args,
+        compiled: &compiled,
+        config: RunConfig {
+            threads,
+            interrupt: interrupt::flag(),
+        },
+        initial,
+    };
+    let plans = claim_outputs(args, &compiled, stored_seed)?;
+    let mut summaries = Vec::new();
+    let mut interrupted = false;
+    for (network, claim) in plans {
+        let (summary, status) = run_network(&session, network, claim)?;
+        summaries.push(summary);
+        if status == RunStatus::Interrupted {
+            interrupted = true;
+            break;
         }
-        Some(n) => n,
-        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-    };
-    let config = RunConfig {
-        threads,
-        interrupt: interrupt::flag(),
-    };
+    }
+    if args.json {
+        let out = if summaries.len() == 1 {
+            summaries.remove(0)
+        } else {
+            json!({ "runs": summaries })
+        };
+        println!("{out}");
+    }
+    if interrupted {
+        return Err(CliError::Interrupted);
+    }
+    Ok(())
+}
 
-    // Everything that can be checked is checked, for every network, before any output
-    // file is created: an error found here leaves no file behind.
+/// The networks to run: the `.net` file's, or those stored in `--from OUT.h5` with its
+/// overrides (further `--set` values on top). A replay also returns the seed it must reuse
+/// exactly, set on the network rather than as `--set seed=...` (the language reads numbers
+/// as f64, exact only up to 2^53), unless a `--set` gives another.
+fn compile(args: &RunArgs) -> Result<(Compiled, Option<u64>), CliError> {
+    match (&args.from, &args.file) {
+        (Some(old), _) => {
+            let provenance = read_provenance(old)
+                .map_err(|e| CliError::Io(format!("cannot read {}: {e}", old.display())))?;
+            let mut overrides = provenance.overrides.clone();
+            overrides.extend(args.overrides.iter().cloned());
+            let stored_seed =
+                (!args.overrides.iter().any(|o| sets_seed(o))).then_some(provenance.seed);
+            let compiled = compile_bytes(
+                Path::new(&provenance.file_name),
+                provenance.source.as_bytes(),
+                Some(&provenance.network),
+                &overrides,
+            )?;
+            Ok((compiled, stored_seed))
+        }
+        (None, Some(file)) => Ok((
+            compile_file(file, args.network.as_deref(), &args.overrides)?,
+            None,
+        )),
+        (None, None) => Err(CliError::Usage("give a .net file or --from OUT.h5".into())),
+    }
+}
+
+/// `--threads`, between 1 and [`MAX_THREADS`]; all cores without it.
+fn thread_count(threads: Option<usize>) -> Result<usize, CliError> {
+    match threads {
+        Some(n) if n == 0 || n > MAX_THREADS => Err(CliError::Usage(format!(
+            "--threads must be between 1 and {MAX_THREADS}, got {n}"
+        ))),
+        Some(n) => Ok(n),
+        None => Ok(std::thread::available_parallelism().map_or(1, |n| n.get())),
+    }
+}
+
+/// Checks everything that can be checked, for every network, and claims its output, before
+/// any output file is created: an error found here leaves no file behind.
+fn claim_outputs(
+    args: &RunArgs,
+    compiled: &Compiled,
+    stored_seed: Option<u64>,
+) -> Result<Vec<(Network, OutputClaim)>, CliError> {
     let several = compiled.networks.len() > 1;
     let replayed = args.from.as_deref();
     let mut plans = Vec::new();
@@ -149,16 +196,7 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
                 output.display()
             )));
         }
-        Layout::of(&network).map_err(|e| CliError::Run(e.to_string()))?;
-        if let Err(diagnostic) = memory::check_fits(&network, available_memory()) {
-            eprint!("{}", render(&[diagnostic], &compiled.sources));
-            return Err(CliError::Reported(Reported::InvalidModel));
-        }
-        let data = crate::data::check(&network);
-        if !data.is_empty() {
-            eprint!("{}", render(&data, &compiled.sources));
-            return Err(CliError::Reported(Reported::InvalidModel));
-        }
+        check_runnable(&network, compiled)?;
         let claim = OutputClaim::acquire(&output).map_err(|e| match e {
             RecordError::InUse { .. } => CliError::Run(e.to_string()),
             other => CliError::Io(format!("cannot create {}: {other}", output.display())),
@@ -166,112 +204,136 @@ pub fn run(args: &RunArgs) -> Result<(), CliError> {
         may_replace(&claim, args.force, args.quiet)?;
         plans.push((network, claim));
     }
+    Ok(plans)
+}
 
-    let mut summaries = Vec::new();
-    let mut interrupted = false;
-    for (network, claim) in plans {
-        let output_file = claim.final_path().to_path_buf();
-        let data =
-            match network.mode {
-                Mode::Rate => Some(crate::data::load(&network).map_err(|e| {
-                    CliError::Run(format!("network '{}' failed: {e}", network.name))
-                })?),
-                Mode::Spiking => None,
-            };
-        let mut console = Console {
-            output: Output::Pending {
-                claim,
-                provenance: provenance(&compiled, &network, threads),
-            },
-            network: &network,
-            epochs: network.train.as_ref().map_or(0, |t| t.epochs),
-            accuracy: super::inspect::reports_accuracy(&network),
-            progress: Progress::new(args.quiet),
-        };
-        let start = sim::Start {
-            data: data.as_ref(),
-            initial: initial.as_ref(),
-        };
-        let result = sim::run(&network, start, &config, &mut console);
-        interrupt::set_phase(Phase::Finishing);
-        console.progress.finish();
-        let (report, status) = match result {
-            Ok(report) if report.interrupted => (report, RunStatus::Interrupted),
-            Ok(report) => (report, RunStatus::Complete),
-            Err(e) => (RunReport::default(), RunStatus::Failed(e.to_string())),
-        };
-        let recorder = match console.output {
-            Output::Open(recorder) => recorder,
-            Output::Refused(e) => {
-                return Err(CliError::Io(format!(
-                    "cannot create {}: {e}",
-                    output_file.display()
-                )));
-            }
-            // The engine failed before it started: nothing was recorded, so no file is left.
-            Output::Pending { .. } if matches!(status, RunStatus::Failed(_)) => {
-                interrupt::set_phase(Phase::Idle);
-                return Err(CliError::Run(format!(
-                    "network '{}' failed: {}",
-                    network.name,
-                    status.to_string().trim_start_matches("failed: ")
-                )));
-            }
-            // An engine that never called the observer still gets its (empty) output.
-            Output::Pending { claim, provenance } => {
-                Hdf5Recorder::create_claimed(claim, &provenance, &network, &Default::default())
-                    .map_err(|e| {
-                        CliError::Io(format!("cannot create {}: {e}", output_file.display()))
-                    })?
-            }
-        };
-        let written = recorder
-            .finish(&report, status.clone())
-            .map_err(|e| CliError::Io(format!("cannot complete {}: {e}", output_file.display())))?;
-        interrupt::set_phase(Phase::Idle);
-        if let RunStatus::Failed(message) = status {
-            return Err(CliError::Run(format!(
-                "network '{}' failed: {message}",
-                network.name
-            )));
-        }
-        if !args.quiet {
-            print_human(&network, &report, &written);
-        }
-        if args.plot {
-            for picture in super::inspect::plot_file(&written, None, "png", args.force)? {
-                if !args.quiet {
-                    eprintln!("  plot: {}", picture.display());
-                }
-            }
-        }
-        if args.summary {
-            print!("{}", crate::testing::summarize(&network, &report));
-        }
-        summaries.push(summary_json(
-            &network, &report, &written, &compiled, threads,
-        ));
-        if status == RunStatus::Interrupted {
-            eprintln!(
-                "interrupted: {} holds what was recorded so far",
-                written.display()
-            );
-            interrupted = true;
-            break;
-        }
+/// What the engine would refuse only once started: a layout the recorder cannot write,
+/// more memory than the system allows, datasets that do not load.
+fn check_runnable(network: &Network, compiled: &Compiled) -> Result<(), CliError> {
+    Layout::of(network).map_err(|e| CliError::Run(e.to_string()))?;
+    if let Err(diagnostic) = memory::check_fits(network, available_memory()) {
+        eprint!("{}", render(&[diagnostic], &compiled.sources));
+        return Err(CliError::Reported(Reported::InvalidModel));
     }
-    if args.json {
-        let out = if summaries.len() == 1 {
-            summaries.remove(0)
-        } else {
-            json!({ "runs": summaries })
-        };
-        println!("{out}");
-    }
-    if interrupted {
-        return Err(CliError::Interrupted);
+    let data = crate::data::check(network);
+    if !data.is_empty() {
+        eprint!("{}", render(&data, &compiled.sources));
+        return Err(CliError::Reported(Reported::InvalidModel));
     }
     Ok(())
+}
+
+/// What every network of one `neurosim run` shares.
+struct Session<'a> {
+    args: &'a RunArgs,
+    compiled: &'a Compiled,
+    config: RunConfig,
+    /// `--weights OLD.h5`: the trained parameters to start from.
+    initial: Option<BTreeMap<String, Vec<f32>>>,
+}
+
+/// Runs one network into its claimed output and reports it; returns its `--json` summary
+/// and how it ended (complete or interrupted: a failed run is an error).
+fn run_network(
+    session: &Session,
+    network: Network,
+    claim: OutputClaim,
+) -> Result<(Json, RunStatus), CliError> {
+    let args = session.args;
+    let threads = session.config.threads;
+    let output_file = claim.final_path().to_path_buf();
+    let data = match network.mode {
+        Mode::Rate => Some(
+            crate::data::load(&network)
+                .map_err(|e| CliError::Run(format!("network '{}' failed: {e}", network.name)))?,
+        ),
+        Mode::Spiking => None,
+    };
+    let mut console = Console {
+        output: Output::Pending {
+            claim,
+            provenance: provenance(session.compiled, &network, threads),
+        },
+        network: &network,
+        epochs: network.train.as_ref().map_or(0, |t| t.epochs),
+        accuracy: super::inspect::reports_accuracy(&network),
+        progress: Progress::new(args.quiet),
+    };
+    let start = sim::Start {
+        data: data.as_ref(),
+        initial: session.initial.as_ref(),
+    };
+    let result = sim::run(&network, start, &session.config, &mut console);
+    interrupt::set_phase(Phase::Finishing);
+    console.progress.finish();
+    let (report, status) = match result {
+        Ok(report) if report.interrupted => (report, RunStatus::Interrupted),
+        Ok(report) => (report, RunStatus::Complete),
+        Err(e) => (RunReport::default(), RunStatus::Failed(e.to_string())),
+    };
+    let written = finish_output(console.output, &network, &report, &status, &output_file)?;
+    if let RunStatus::Failed(message) = status {
+        return Err(CliError::Run(format!(
+            "network '{}' failed: {message}",
+            network.name
+        )));
+    }
+    if !args.quiet {
+        print_human(&network, &report, &written);
+    }
+    if args.plot {
+        for picture in super::inspect::plot_file(&written, None, "png", args.force)? {
+            if !args.quiet {
+                eprintln!("  plot: {}", picture.display());
+            }
+        }
+    }
+    if args.summary {
+        print!("{}", crate::testing::summarize(&network, &report));
+    }
+    let summary = summary_json(&network, &report, &written, session.compiled, threads);
+    if status == RunStatus::Interrupted {
+        eprintln!(
+            "interrupted: {} holds what was recorded so far",
+            written.display()
+        );
+    }
+    Ok((summary, status))
+}
+
+/// Stamps the output with how the run ended and gives it its final name; returns that
+/// name. An engine that failed before it started leaves no file (and the error); one that
+/// never called the observer still gets its (empty) output.
+fn finish_output(
+    output: Output,
+    network: &Network,
+    report: &RunReport,
+    status: &RunStatus,
+    output_file: &Path,
+) -> Result<PathBuf, CliError> {
+    let cannot_create =
+        |e: RecordError| CliError::Io(format!("cannot create {}: {e}", output_file.display()));
+    let recorder = match output {
+        Output::Open(recorder) => recorder,
+        Output::Refused(e) => return Err(cannot_create(e)),
+        Output::Pending { .. } if matches!(status, RunStatus::Failed(_)) => {
+            interrupt::set_phase(Phase::Idle);
+            return Err(CliError::Run(format!(
+                "network '{}' failed: {}",
+                network.name,
+                status.to_string().trim_start_matches("failed: ")
+            )));
+        }
+        Output::Pending { claim, provenance } => {
+            Hdf5Recorder::create_claimed(claim, &provenance, network, &Default::default())
+                .map_err(cannot_create)?
+        }
+    };
+    let written = recorder
+        .finish(report, status.clone())
+        .map_err(|e| CliError::Io(format!("cannot complete {}: {e}", output_file.display())))?;
+    interrupt::set_phase(Phase::Idle);
+    Ok(written)
 }
 
 /// Whether `--set` text sets the master seed.

@@ -5,13 +5,15 @@
 use std::fmt::Write;
 
 use crate::ir::{
-    DataSource, DistKind, Distribution, Interval, Network, Params, RecordTarget, Recordable, Value,
+    DataSource, DistKind, Distribution, Graph, Interval, Network, Params, Projection, Record,
+    RecordTarget, Recordable, Value,
 };
+use crate::models::Mode;
 
-/// Summarises a network in a deterministic text form.
+/// Summarises a network in a deterministic text form: a header line, then its
+/// populations, projections, datasets, protocol and records, one part after the other.
 pub fn summary(n: &Network) -> String {
     let mut s = String::new();
-    let g = &n.graph;
     let _ = writeln!(
         s,
         "network {} : {} (seed {}, dt {} ms)",
@@ -23,7 +25,27 @@ pub fn summary(n: &Network) -> String {
     if let Some(o) = &n.output {
         let _ = writeln!(s, "  output {}", o.display());
     }
-    for (id, p) in g.populations() {
+    populations(&mut s, n);
+    projections(&mut s, n);
+    for d in &n.datasets {
+        let _ = writeln!(
+            s,
+            "  dataset {} = {} {:?}",
+            d.name,
+            source(&d.source),
+            d.options
+        );
+    }
+    protocol(&mut s, n);
+    for r in &n.records {
+        let _ = writeln!(s, "  record {}", record(r, &n.graph));
+    }
+    s
+}
+
+/// Every population with its model and shape, then the parameters and initial state given.
+fn populations(s: &mut String, n: &Network) {
+    for (id, p) in n.graph.populations() {
         let shape: Vec<String> = p.shape.iter().map(|d| d.to_string()).collect();
         let _ = writeln!(
             s,
@@ -40,6 +62,11 @@ pub fn summary(n: &Network) -> String {
             let _ = writeln!(s, "    init {}", params(&p.init));
         }
     }
+}
+
+/// Every projection with its pair and connector, then what its block gives.
+fn projections(s: &mut String, n: &Network) {
+    let g = &n.graph;
     for (id, p) in g.projections() {
         let _ = writeln!(
             s,
@@ -53,66 +80,77 @@ pub fn summary(n: &Network) -> String {
             p.connector.name,
             params(&p.connector_args)
         );
-        let mut parts = Vec::new();
-        if let Some(w) = &p.weight {
-            parts.push(format!("weight {} ({})", value(w), p.weight_dim.name()));
-        }
-        if let Some(d) = &p.delay {
-            parts.push(format!("delay {}", value(d)));
-        }
-        if n.mode == crate::models::Mode::Spiking {
-            parts.push(format!("receptor {:?}", p.receptor).to_lowercase());
-        }
-        if let Some(i) = &p.init {
-            parts.push(format!("init {i}"));
-        }
-        if let Some(pl) = &p.plasticity {
-            parts.push(format!(
-                "plasticity {}({})",
-                pl.rule.name,
-                params(&pl.params)
-            ));
-        }
+        let parts = projection_block(p, n.mode);
         if !parts.is_empty() {
             let _ = writeln!(s, "    {}", parts.join(", "));
         }
     }
-    for d in &n.datasets {
-        let src = match &d.source {
-            DataSource::Inline { rows } => {
-                let targets = rows
-                    .first()
-                    .and_then(|r| r.targets.as_ref())
-                    .map_or(0, Vec::len);
-                format!(
-                    "inline {} rows × {} inputs → {} targets",
-                    rows.len(),
-                    rows.first().map_or(0, |r| r.inputs.len()),
-                    targets
-                )
-            }
-            DataSource::Csv {
-                path,
-                target,
-                targets,
-                lengths,
-            } => format!(
-                "csv {} target {:?} targets {:?}{}",
-                path.display(),
-                target,
-                targets,
-                lengths
-                    .as_ref()
-                    .map_or(String::new(), |c| format!(" lengths {c:?}"))
-            ),
-            DataSource::Idx { images, labels } => format!(
-                "idx images {} labels {:?}",
-                images.display(),
-                labels.as_ref().map(|l| l.display().to_string())
-            ),
-        };
-        let _ = writeln!(s, "  dataset {} = {} {:?}", d.name, src, d.options);
+}
+
+/// A projection's weight, delay, receptor (spiking mode), initialiser and rule, as given.
+fn projection_block(p: &Projection, mode: Mode) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(w) = &p.weight {
+        parts.push(format!("weight {} ({})", value(w), p.weight_dim.name()));
     }
+    if let Some(d) = &p.delay {
+        parts.push(format!("delay {}", value(d)));
+    }
+    if mode == Mode::Spiking {
+        parts.push(format!("receptor {:?}", p.receptor).to_lowercase());
+    }
+    if let Some(i) = &p.init {
+        parts.push(format!("init {i}"));
+    }
+    if let Some(pl) = &p.plasticity {
+        parts.push(format!(
+            "plasticity {}({})",
+            pl.rule.name,
+            params(&pl.params)
+        ));
+    }
+    parts
+}
+
+/// Where a dataset's rows come from: their counts for inline rows, the files otherwise.
+fn source(source: &DataSource) -> String {
+    match source {
+        DataSource::Inline { rows } => {
+            let targets = rows
+                .first()
+                .and_then(|r| r.targets.as_ref())
+                .map_or(0, Vec::len);
+            format!(
+                "inline {} rows × {} inputs → {} targets",
+                rows.len(),
+                rows.first().map_or(0, |r| r.inputs.len()),
+                targets
+            )
+        }
+        DataSource::Csv {
+            path,
+            target,
+            targets,
+            lengths,
+        } => format!(
+            "csv {} target {:?} targets {:?}{}",
+            path.display(),
+            target,
+            targets,
+            lengths
+                .as_ref()
+                .map_or(String::new(), |c| format!(" lengths {c:?}"))
+        ),
+        DataSource::Idx { images, labels } => format!(
+            "idx images {} labels {:?}",
+            images.display(),
+            labels.as_ref().map(|l| l.display().to_string())
+        ),
+    }
+}
+
+/// The `train`, `evaluate` and `simulate` statements.
+fn protocol(s: &mut String, n: &Network) {
     if let Some(t) = &n.train {
         let _ = writeln!(
             s,
@@ -142,48 +180,49 @@ pub fn summary(n: &Network) -> String {
     if let Some(sim) = &n.simulate {
         let _ = writeln!(s, "  simulate {} ms", sim.duration);
     }
-    for r in &n.records {
-        let what = match &r.what {
-            Recordable::State(v) => v.clone(),
-            other => format!("{other:?}").to_lowercase(),
-        };
-        let targets: Vec<String> = r
-            .targets
-            .iter()
-            .map(|t| match t {
-                RecordTarget::Population { id, range: None } => g.population(*id).name.clone(),
-                RecordTarget::Population {
-                    id,
-                    range: Some((a, b)),
-                } => {
-                    format!("{}[{a}..{b}]", g.population(*id).name)
-                }
-                RecordTarget::Projection(id) => g.projection(*id).name.clone(),
-            })
-            .collect();
-        let every = match r.every {
-            None => String::new(),
-            Some(Interval::Time(ms)) => format!(" every {ms} ms"),
-            Some(Interval::Epochs(e)) => format!(" every {e} epoch"),
-        };
-        let of = if targets.is_empty() {
-            String::new()
-        } else {
-            format!(" of {}", targets.join(", "))
-        };
-        let window = match r.window {
-            None => String::new(),
-            Some(w) => {
-                let until = w
-                    .stop_ms
-                    .map(|t| format!(" until {t} ms"))
-                    .unwrap_or_default();
-                format!(" from {} ms{until}", w.start_ms)
+}
+
+/// A `record` statement: what, of which populations or projections, in which window, how often.
+fn record(r: &Record, g: &Graph) -> String {
+    let what = match &r.what {
+        Recordable::State(v) => v.clone(),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    let targets: Vec<String> = r
+        .targets
+        .iter()
+        .map(|t| match t {
+            RecordTarget::Population { id, range: None } => g.population(*id).name.clone(),
+            RecordTarget::Population {
+                id,
+                range: Some((a, b)),
+            } => {
+                format!("{}[{a}..{b}]", g.population(*id).name)
             }
-        };
-        let _ = writeln!(s, "  record {what}{of}{window}{every}");
-    }
-    s
+            RecordTarget::Projection(id) => g.projection(*id).name.clone(),
+        })
+        .collect();
+    let every = match r.every {
+        None => String::new(),
+        Some(Interval::Time(ms)) => format!(" every {ms} ms"),
+        Some(Interval::Epochs(e)) => format!(" every {e} epoch"),
+    };
+    let of = if targets.is_empty() {
+        String::new()
+    } else {
+        format!(" of {}", targets.join(", "))
+    };
+    let window = match r.window {
+        None => String::new(),
+        Some(w) => {
+            let until = w
+                .stop_ms
+                .map(|t| format!(" until {t} ms"))
+                .unwrap_or_default();
+            format!(" from {} ms{until}", w.start_ms)
+        }
+    };
+    format!("{what}{of}{window}{every}")
 }
 
 fn params(p: &Params) -> String {

@@ -11,8 +11,8 @@ use std::path::Path;
 use crate::diag::{Diagnostic, Span, suggest};
 use crate::ir::{Network, Population, PopulationId, Value};
 use crate::lang::ast::{
-    Arrow, DatasetDecl, Expr, ExprKind, Ident, Let, NetworkDecl, Param, PopulationDecl,
-    ProjectionDecl, SimulateDecl, Stmt,
+    Arrow, Block, DatasetDecl, Expr, ExprKind, Ident, Let, NetworkDecl, Param, PopulationDecl,
+    ProjectionDecl, RecordDecl, SimulateDecl, Stmt, TrainDecl,
 };
 use crate::lang::check::connectivity::{self, Hop, PopRef};
 use crate::lang::check::names::{self, Templates};
@@ -26,7 +26,7 @@ use crate::lang::check::units::{Val, eval};
 use crate::lang::check::{dataset, train};
 use crate::models::connector::{self, COMMON_PARAMS};
 use crate::models::neuron::NeuronInfo;
-use crate::models::{Mode, ParamKind, Range};
+use crate::models::{Mode, ParamKind, ParamSpec, Range};
 use crate::units::Dim;
 
 /// A `--set PATH=VALUE` override, parsed: `target` is `None` for network settings.
@@ -39,6 +39,11 @@ pub struct PreparedOverride {
 }
 
 /// Lowers one network. `used[i]` is set when override `i` names something in it.
+///
+/// The steps follow the order a reader meets the parts of a network in (settings and
+/// templates, populations, projections, datasets, protocol, records) and each collects its
+/// own diagnostics, so one pass reports every mistake in that order; only the checks of the
+/// graph as a whole wait until every part is known to be right.
 pub fn lower_network(
     net: &NetworkDecl,
     file_scope: &Templates,
@@ -48,219 +53,362 @@ pub fn lower_network(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Network> {
     let n_before = diags.len();
-    let mode = match net.mode.name.as_str() {
-        "rate" => Mode::Rate,
-        "spiking" => Mode::Spiking,
+    let mode = network_mode(net, diags)?;
+    let mut network = Network::new(net.name.name.clone(), mode);
+    network.span = net.span;
+    let mut overrides = Overrides {
+        list: overrides,
+        used,
+    };
+    let body = Body::of(net, diags);
+    let templates = body.templates(file_scope);
+    lower_settings(&mut network, &body.settings, &mut overrides, base, diags);
+    for (_, l) in &body.lets {
+        check_template(l, &templates, diags);
+    }
+    let dataset_names: Vec<String> = body.datasets.iter().map(|(n, _)| n.name.clone()).collect();
+    let ctx = Ctx {
+        datasets: &dataset_names,
+    };
+    let refs = lower_populations(&body, &templates, &mut overrides, &ctx, &mut network, diags);
+    let declared: Vec<&str> = body.pops.iter().map(|(n, _)| n.name.as_str()).collect();
+    let projections = lower_projections(
+        &body,
+        (&refs, &declared),
+        &mut overrides,
+        &ctx,
+        &mut network,
+        diags,
+    );
+    if mode == Mode::Spiking {
+        check_engine_limits(&network, diags);
+    }
+    lower_datasets(&body, base, &ctx, &mut network, diags);
+    lower_protocol(&body, &refs, &mut overrides, &ctx, &mut network, diags);
+    let scope = RecordScope {
+        populations: &refs,
+        declared: &declared,
+        projections: &projections,
+    };
+    lower_records(&body, &scope, &mut network, diags);
+    whole_network(net, network, n_before, diags)
+}
+
+/// `: rate` or `: spiking`; any other mode (E0112) leaves nothing to lower.
+fn network_mode(net: &NetworkDecl, diags: &mut Vec<Diagnostic>) -> Option<Mode> {
+    match net.mode.name.as_str() {
+        "rate" => Some(Mode::Rate),
+        "spiking" => Some(Mode::Spiking),
         _ => {
             diags.push(
                 names::unknown("E0112", "network mode", &net.mode, &["rate", "spiking"]).with_note(
                     "a network is `rate` (units, training) or `spiking` (neurons, simulation)",
                 ),
             );
-            return None;
-        }
-    };
-    let mut network = Network::new(net.name.name.clone(), mode);
-    network.span = net.span;
-
-    let mut lets = Vec::new();
-    let mut settings = Vec::new();
-    let mut pops = Vec::new();
-    let mut projs = Vec::new();
-    let mut datasets = Vec::new();
-    let mut trains = Vec::new();
-    let mut evals = Vec::new();
-    let mut sims = Vec::new();
-    let mut records = Vec::new();
-    for stmt in &net.body {
-        match stmt {
-            Stmt::Let(l) => lets.push(l),
-            Stmt::Setting(p) => settings.push(p),
-            Stmt::Population(p) => pops.push(p),
-            Stmt::Projection(p) => projs.push(p),
-            Stmt::Dataset(d) => datasets.push(d),
-            Stmt::Train(b) => trains.push(b),
-            Stmt::Evaluate(b) => evals.push(b),
-            Stmt::Simulate(s) => sims.push((s, stmt_span(stmt))),
-            Stmt::Record(r) => records.push(r),
+            None
         }
     }
+}
 
-    let lets = names::declare("template", lets.into_iter().map(|l| (&l.name, l)), diags);
-    let pops = names::declare("population", pops.into_iter().map(|p| (&p.name, p)), diags);
-    let datasets = names::declare("dataset", datasets.into_iter().map(|d| (&d.name, d)), diags);
-    let settings = names::declare("setting", settings.into_iter().map(|s| (&s.name, s)), diags);
+/// The `--set` overrides of a compilation, with which of them named something so far.
+struct Overrides<'a, 'u> {
+    list: &'a [PreparedOverride],
+    used: &'u mut [bool],
+}
 
-    let mut all_templates: Vec<&Let> = file_scope.lets.clone();
-    all_templates.extend(lets.iter().map(|(_, l)| *l));
-    let templates = Templates {
-        lets: all_templates,
-        models: file_scope.models.clone(),
-        broken: file_scope.broken.clone(),
-    };
-
-    lower_settings(&mut network, &settings, overrides, used, base, diags);
-    for (_, l) in &lets {
-        check_template(l, &templates, diags);
+impl<'a> Overrides<'a, '_> {
+    /// The overrides `applies` picks, in the order given, as entries to add after what the
+    /// file says; each is marked used.
+    fn take(&mut self, applies: impl Fn(&PreparedOverride) -> bool) -> Vec<Given<'a>> {
+        let mut taken = Vec::new();
+        for (i, o) in self.list.iter().enumerate() {
+            if applies(o) {
+                self.used[i] = true;
+                taken.push(Given {
+                    name: &o.param,
+                    value: &o.value,
+                });
+            }
+        }
+        taken
     }
 
-    let dataset_names: Vec<String> = datasets.iter().map(|(n, _)| n.name.clone()).collect();
-    let ctx = Ctx {
-        datasets: &dataset_names,
-    };
+    /// The last override `applies` picks, marked used (an earlier one stays unused).
+    fn take_last(
+        &mut self,
+        applies: impl Fn(&PreparedOverride) -> bool,
+    ) -> Option<&'a PreparedOverride> {
+        let (i, o) = self
+            .list
+            .iter()
+            .enumerate()
+            .rev()
+            .find(|(_, o)| applies(o))?;
+        self.used[i] = true;
+        Some(o)
+    }
 
-    // Populations.
-    let mut refs: Vec<PopRef> = Vec::new();
-    // A population with errors in its own parameters still takes part in the checks of
-    // projections and records (under an id that is never added to the graph), so their
-    // mistakes are reported in the same run.
-    for (_, decl) in &pops {
-        if let Some((p, ok)) = population(decl, mode, &templates, overrides, used, &ctx, diags) {
-            let info = p.model;
-            let shape = p.shape.clone();
-            let id = if ok {
-                network.graph.add_population(p)
-            } else {
-                PopulationId(u32::MAX)
-            };
-            refs.push(PopRef {
-                id,
-                name: decl.name.name.clone(),
-                info,
-                shape,
-            });
+    /// The overrides of the population or template `name` (`--set E.tau_m=15ms`).
+    fn of(&mut self, name: &str) -> Vec<Given<'a>> {
+        self.take(|o| o.target.as_deref() == Some(name))
+    }
+}
+
+/// A network's statements sorted by kind, each kind in declaration order. Templates,
+/// populations, datasets and settings are declared by name: a second of one name is
+/// reported and left out.
+struct Body<'a> {
+    lets: Vec<(&'a Ident, &'a Let)>,
+    settings: Vec<(&'a Ident, &'a Param)>,
+    pops: Vec<(&'a Ident, &'a PopulationDecl)>,
+    projs: Vec<&'a ProjectionDecl>,
+    datasets: Vec<(&'a Ident, &'a DatasetDecl)>,
+    trains: Vec<&'a TrainDecl>,
+    evals: Vec<&'a Block>,
+    sims: Vec<(&'a SimulateDecl, Span)>,
+    records: Vec<&'a RecordDecl>,
+}
+
+impl<'a> Body<'a> {
+    fn of(net: &'a NetworkDecl, diags: &mut Vec<Diagnostic>) -> Body<'a> {
+        let mut lets = Vec::new();
+        let mut settings = Vec::new();
+        let mut pops = Vec::new();
+        let mut datasets = Vec::new();
+        let mut body = Body {
+            lets: Vec::new(),
+            settings: Vec::new(),
+            pops: Vec::new(),
+            projs: Vec::new(),
+            datasets: Vec::new(),
+            trains: Vec::new(),
+            evals: Vec::new(),
+            sims: Vec::new(),
+            records: Vec::new(),
+        };
+        for stmt in &net.body {
+            match stmt {
+                Stmt::Let(l) => lets.push(l),
+                Stmt::Setting(p) => settings.push(p),
+                Stmt::Population(p) => pops.push(p),
+                Stmt::Projection(p) => body.projs.push(p),
+                Stmt::Dataset(d) => datasets.push(d),
+                Stmt::Train(b) => body.trains.push(b),
+                Stmt::Evaluate(b) => body.evals.push(b),
+                Stmt::Simulate(s) => body.sims.push((s, stmt_span(stmt))),
+                Stmt::Record(r) => body.records.push(r),
+            }
+        }
+        body.lets = names::declare("template", lets.into_iter().map(|l| (&l.name, l)), diags);
+        body.pops = names::declare("population", pops.into_iter().map(|p| (&p.name, p)), diags);
+        body.datasets =
+            names::declare("dataset", datasets.into_iter().map(|d| (&d.name, d)), diags);
+        body.settings =
+            names::declare("setting", settings.into_iter().map(|s| (&s.name, s)), diags);
+        body
+    }
+
+    /// The templates in scope: the file's, then the network's own.
+    fn templates(&self, file_scope: &Templates<'a>) -> Templates<'a> {
+        let mut lets: Vec<&Let> = file_scope.lets.clone();
+        lets.extend(self.lets.iter().map(|(_, l)| *l));
+        Templates {
+            lets,
+            models: file_scope.models.clone(),
+            broken: file_scope.broken.clone(),
         }
     }
-    let declared: Vec<&str> = pops.iter().map(|(n, _)| n.name.as_str()).collect();
+}
 
-    // Projections. Names are looked up in maps: scans per projection were quadratic.
-    let by_name: HashMap<&str, usize> = refs
-        .iter()
-        .enumerate()
-        .map(|(i, r)| (r.name.as_str(), i))
-        .collect();
-    let mut proj_index: Vec<(String, bool, String, crate::ir::ProjectionId)> = Vec::new();
-    let mut pair_counts: HashMap<(String, bool, String), usize> = HashMap::new();
-    for decl in &projs {
-        lower_projection(
-            decl,
-            mode,
-            (&refs, &by_name),
-            &declared,
-            overrides,
-            used,
-            &ctx,
-            &mut network,
-            (&mut proj_index, &mut pair_counts),
-            diags,
-        );
+/// Adds the populations to the graph and returns how projections and records see them.
+///
+/// A population with errors in its own parameters still takes part in the checks of
+/// projections and records (under an id that is never added to the graph), so their
+/// mistakes are reported in the same run.
+fn lower_populations(
+    body: &Body,
+    templates: &Templates,
+    overrides: &mut Overrides,
+    ctx: &Ctx,
+    network: &mut Network,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<PopRef> {
+    let mut refs = Vec::new();
+    for (_, decl) in &body.pops {
+        let Some((p, ok)) = population(decl, network.mode, templates, overrides, ctx, diags) else {
+            continue;
+        };
+        let info = p.model;
+        let shape = p.shape.clone();
+        let id = if ok {
+            network.graph.add_population(p)
+        } else {
+            PopulationId(u32::MAX)
+        };
+        refs.push(PopRef {
+            id,
+            name: decl.name.name.clone(),
+            info,
+            shape,
+        });
     }
+    refs
+}
 
-    if mode == Mode::Spiking {
-        check_engine_limits(&network, diags);
+/// Adds the projections to the graph, one per (source, target) pair of every statement,
+/// and returns them by (source, directed, target) for records to look up.
+fn lower_projections(
+    body: &Body,
+    populations: (&[PopRef], &[&str]),
+    overrides: &mut Overrides,
+    ctx: &Ctx,
+    network: &mut Network,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ProjectionEntry> {
+    let (refs, declared) = populations;
+    // Names are looked up in maps: scans per projection were quadratic.
+    let mut lowered = Lowered {
+        refs,
+        by_name: refs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.name.as_str(), i))
+            .collect(),
+        declared,
+        index: Vec::new(),
+        pair_counts: HashMap::new(),
+    };
+    for decl in &body.projs {
+        lower_projection(decl, &mut lowered, overrides, ctx, network, diags);
     }
+    lowered.index
+}
 
-    // Datasets. The rows of a GAN go to the generator, resolved with the train block.
-    let adversarial = trains.iter().any(|t| t.kind.is_some());
-    for (_, decl) in &datasets {
-        if mode == Mode::Spiking {
+/// The datasets of a rate network (a spiking one has none, E0503), checked against the
+/// populations. The rows of a GAN go to the generator, resolved with the train block.
+fn lower_datasets(
+    body: &Body,
+    base: &Path,
+    ctx: &Ctx,
+    network: &mut Network,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let adversarial = body.trains.iter().any(|t| t.kind.is_some());
+    for (_, decl) in &body.datasets {
+        if network.mode == Mode::Spiking {
             diags.push(rate_only("dataset", decl.name.span.to(decl.span)));
             continue;
         }
-        if let Some(d) = dataset::dataset(decl, base, &ctx, diags) {
-            check_widths(decl, &d, &network, adversarial, diags);
+        if let Some(d) = dataset::dataset(decl, base, ctx, diags) {
+            check_widths(decl, &d, network, adversarial, diags);
             network.datasets.push(d);
         }
     }
+}
 
-    // Protocol.
-    for extra in trains.iter().skip(1) {
-        diags.push(twice("train", extra.block.span, trains[0].block.span));
-    }
-    for extra in evals.iter().skip(1) {
-        diags.push(twice("evaluate", extra.span, evals[0].span));
-    }
-    for extra in sims.iter().skip(1) {
-        diags.push(twice("simulate", extra.1, sims[0].1));
-    }
-    if let Some(t) = trains.first() {
-        if mode == Mode::Spiking {
+/// `train`, `evaluate` and `simulate`: each at most once, each in the mode it belongs to,
+/// and the datasets they use with the targets they need.
+fn lower_protocol(
+    body: &Body,
+    refs: &[PopRef],
+    overrides: &mut Overrides,
+    ctx: &Ctx,
+    network: &mut Network,
+    diags: &mut Vec<Diagnostic>,
+) {
+    given_once("train", &body.trains, |t| t.block.span, diags);
+    given_once("evaluate", &body.evals, |b| b.span, diags);
+    given_once("simulate", &body.sims, |s| s.1, diags);
+    if let Some(t) = body.trains.first() {
+        if network.mode == Mode::Spiking {
             diags.push(rate_only("train", t.block.span));
         } else {
             // `--set train.epochs=3`: overrides of the block's options, given after it.
-            let mut extra = Vec::new();
-            for (i, o) in overrides.iter().enumerate() {
-                if o.target.as_deref() == Some("train") {
-                    used[i] = true;
-                    extra.push(Given {
-                        name: &o.param,
-                        value: &o.value,
-                    });
-                }
-            }
-            network.train = train::train(t, extra, mode, &ctx, &refs, diags);
+            let extra = overrides.of("train");
+            network.train = train::train(t, extra, network.mode, ctx, refs, diags);
         }
     }
-    if let Some(b) = evals.first() {
-        if mode == Mode::Spiking {
+    if let Some(b) = body.evals.first() {
+        if network.mode == Mode::Spiking {
             diags.push(rate_only("evaluate", b.span));
         } else {
-            network.evaluate = train::evaluate(b, mode, &ctx, diags);
+            network.evaluate = train::evaluate(b, network.mode, ctx, diags);
         }
     }
-    targets_needed(&network, diags);
-    // `--set simulate=2s` (or `simulate.duration=2s`) replaces the file's duration.
-    let duration_override = overrides.iter().enumerate().rev().find(|(_, o)| {
-        (o.target.is_none() && o.param.name == "simulate")
-            || (o.target.as_deref() == Some("simulate") && o.param.name == "duration")
-    });
-    let overridden = duration_override.map(|(i, o)| {
-        used[i] = true;
-        (SimulateDecl::Duration(o.value.clone()), o.value.span)
-    });
+    targets_needed(network, diags);
+    lower_simulate(body, overrides, ctx, network, diags);
+}
+
+/// E0504 for every statement of a kind after the first.
+fn given_once<T>(what: &str, given: &[T], span: impl Fn(&T) -> Span, diags: &mut Vec<Diagnostic>) {
+    for extra in given.iter().skip(1) {
+        diags.push(twice(what, span(extra), span(&given[0])));
+    }
+}
+
+/// The duration a spiking network runs for (E0502 in a rate network), warning when it
+/// rounds to no step at all. `--set simulate=2s` (or `simulate.duration=2s`) replaces the
+/// file's duration.
+fn lower_simulate(
+    body: &Body,
+    overrides: &mut Overrides,
+    ctx: &Ctx,
+    network: &mut Network,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let overridden = overrides
+        .take_last(|o| {
+            (o.target.is_none() && o.param.name == "simulate")
+                || (o.target.as_deref() == Some("simulate") && o.param.name == "duration")
+        })
+        .map(|o| (SimulateDecl::Duration(o.value.clone()), o.value.span));
     let simulate = overridden
         .as_ref()
         .map(|(s, span)| (s, *span))
-        .or_else(|| sims.first().map(|(s, span)| (*s, *span)));
-    if let Some((s, span)) = simulate {
-        if mode == Mode::Rate {
-            diags.push(
-                Diagnostic::error(
-                    "E0502",
-                    "`simulate` runs spiking networks; this network is rate",
-                )
-                .with_label(span, "not in a rate network")
-                .with_help("rate networks are run with `train { ... }` and `evaluate { ... }`"),
-            );
-        } else {
-            network.simulate = settings::simulate(s, span, &ctx, diags);
-            if let Some(sim) = &network.simulate
-                && (sim.duration / network.dt).round() < 1.0
-            {
-                diags.push(
-                    Diagnostic::warning(
-                        "W0006",
-                        format!(
-                            "`simulate {} ms` is less than half a step of dt = {} ms: it rounds to zero steps, nothing is simulated",
-                            sim.duration, network.dt
-                        ),
-                    )
-                    .with_label(span, "runs zero steps")
-                    .with_help("simulate for longer, or make `dt` smaller"),
-                );
-            }
-        }
-    }
-
-    // Records.
-    let scope = RecordScope {
-        populations: &refs,
-        declared: &declared,
-        projections: &proj_index,
+        .or_else(|| body.sims.first().map(|(s, span)| (*s, *span)));
+    let Some((s, span)) = simulate else {
+        return;
     };
+    if network.mode == Mode::Rate {
+        diags.push(
+            Diagnostic::error(
+                "E0502",
+                "`simulate` runs spiking networks; this network is rate",
+            )
+            .with_label(span, "not in a rate network")
+            .with_help("rate networks are run with `train { ... }` and `evaluate { ... }`"),
+        );
+        return;
+    }
+    network.simulate = settings::simulate(s, span, ctx, diags);
+    if let Some(sim) = &network.simulate
+        && (sim.duration / network.dt).round() < 1.0
+    {
+        diags.push(
+            Diagnostic::warning(
+                "W0006",
+                format!(
+                    "`simulate {} ms` is less than half a step of dt = {} ms: it rounds to zero steps, nothing is simulated",
+                    sim.duration, network.dt
+                ),
+            )
+            .with_label(span, "runs zero steps")
+            .with_help("simulate for longer, or make `dt` smaller"),
+        );
+    }
+}
+
+/// The `record` statements, each on its own and then their windows against the duration.
+fn lower_records(
+    body: &Body,
+    scope: &RecordScope,
+    network: &mut Network,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let trained = !body.trains.is_empty();
     let mut checked = Vec::new();
-    for r in &records {
-        if let Some(rec) = record::record(r, mode, !trains.is_empty(), &scope, diags) {
+    for r in &body.records {
+        if let Some(rec) = record::record(r, network.mode, trained, scope, diags) {
             checked.push((*r, rec));
         }
     }
@@ -268,15 +416,24 @@ pub fn lower_network(
     network
         .records
         .extend(checked.into_iter().map(|(_, rec)| rec));
+}
 
-    let mut ok = diags[n_before..].iter().all(|d| !d.is_error());
-    // The graph as a whole, once every part of it is known to be right.
-    if ok && mode == Mode::Rate {
+/// The network, if nothing since `n_before` was an error. The checks of the graph as a
+/// whole run only on a network whose every part is right; so does the warning that a
+/// spiking network is not run, which is only worth saying about a network otherwise fine.
+fn whole_network(
+    net: &NetworkDecl,
+    network: Network,
+    n_before: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Network> {
+    let no_errors = |diags: &[Diagnostic]| diags[n_before..].iter().all(|d| !d.is_error());
+    let mut ok = no_errors(diags);
+    if ok && network.mode == Mode::Rate {
         training::check(&network, diags);
-        ok = diags[n_before..].iter().all(|d| !d.is_error());
+        ok = no_errors(diags);
     }
-    // Only worth saying about a network that is otherwise fine.
-    if ok && mode == Mode::Spiking && network.simulate.is_none() {
+    if ok && network.mode == Mode::Spiking && network.simulate.is_none() {
         diags.push(
             Diagnostic::warning(
                 "W0004",
@@ -286,7 +443,6 @@ pub fn lower_network(
             .with_help("add `simulate 1 s` (or another duration)"),
         );
     }
-
     ok.then_some(network)
 }
 
@@ -363,25 +519,18 @@ fn rate_only(what: &str, span: Span) -> Diagnostic {
     .with_help("a spiking network runs with `simulate DURATION`")
 }
 
+/// The network's settings (`seed`, `dt`, `output`), `--set seed=3` and the like replacing
+/// what the file says.
 fn lower_settings(
     network: &mut Network,
     settings: &[(&Ident, &Param)],
-    overrides: &[PreparedOverride],
-    used: &mut [bool],
+    overrides: &mut Overrides,
     base: &Path,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mut given: Vec<Given> = settings.iter().map(|(_, p)| Given::from(*p)).collect();
-    for (i, o) in overrides.iter().enumerate() {
-        if o.target.is_none() && SETTINGS.contains(&o.param.name.as_str()) {
-            used[i] = true;
-            given.retain(|g| g.name.name != o.param.name);
-            given.push(Given {
-                name: &o.param,
-                value: &o.value,
-            });
-        }
-    }
+    let written: Vec<Given> = settings.iter().map(|(_, p)| Given::from(*p)).collect();
+    let set = overrides.take(|o| o.target.is_none() && SETTINGS.contains(&o.param.name.as_str()));
+    let given = merge([written, set]);
     for g in given {
         let span = g.value.span;
         match g.name.name.as_str() {
@@ -420,12 +569,15 @@ fn lower_settings(
     }
 }
 
+/// Lowers one population: its model (through templates) in the network's mode, its shape,
+/// and its parameters and initial state from every layer that gives them. `None` when
+/// there is no model to check against; the flag is false when the population has errors
+/// of its own (it still takes part in the checks of projections and records).
 fn population(
     decl: &PopulationDecl,
     mode: Mode,
     templates: &Templates,
-    overrides: &[PreparedOverride],
-    used: &mut [bool],
+    overrides: &mut Overrides,
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(Population, bool)> {
@@ -435,91 +587,17 @@ fn population(
     let resolved = resolved?;
     let info = resolved.info;
     if info.mode() != mode {
-        let alternatives: Vec<&str> = crate::models::neuron::REGISTRY
-            .iter()
-            .filter(|m| m.mode() == mode)
-            .map(|m| m.name)
-            .collect();
-        let via = if decl.model.name != info.name {
-            format!(" (through template `{}`)", decl.model.name)
-        } else {
-            String::new()
-        };
-        diags.push(
-            Diagnostic::error(
-                "E0501",
-                format!(
-                    "`{}` is a {} model{via}, but network is {}",
-                    info.name,
-                    info.mode().name(),
-                    mode.name()
-                ),
-            )
-            .with_label(decl.model.span, format!("{} model", info.mode().name()))
-            .with_help(format!(
-                "declare the network `: {}`, or use a {} model: {}",
-                info.mode().name(),
-                mode.name(),
-                alternatives.join(", ")
-            )),
-        );
+        diags.push(model_of_other_mode(decl, info, mode));
         return None;
     }
-    // Layers: templates (outermost first, each with its own overrides), then the block,
-    // then overrides of the population itself.
-    let mut layers: Vec<Vec<Given>> = Vec::new();
-    for (layer, name) in resolved.layers.into_iter().zip(resolved.chain.iter()) {
-        let mut layer = layer;
-        for (i, o) in overrides.iter().enumerate() {
-            if o.target.as_deref() == Some(name.as_str()) {
-                used[i] = true;
-                layer.push(Given {
-                    name: &o.param,
-                    value: &o.value,
-                });
-            }
-        }
-        layers.push(layer);
-    }
-    layers.push(block_entries(decl.block.as_ref(), diags));
-    let mut own = Vec::new();
-    for (i, o) in overrides.iter().enumerate() {
-        if o.target.as_deref() == Some(decl.name.name.as_str()) {
-            used[i] = true;
-            own.push(Given {
-                name: &o.param,
-                value: &o.value,
-            });
-        }
-    }
-    layers.push(own);
-    let merged = merge(layers);
-
-    let is_param = |n: &str| info.params.iter().any(|s| s.name == n);
+    let merged = layered_entries(decl, resolved, overrides, diags);
     let mut model_given = Vec::new();
     let mut init = crate::ir::Params::new();
     for g in &merged {
-        let name = g.name.name.as_str();
-        if is_param(name) {
-            model_given.push(*g);
-        } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
-            if let Some(v) = eval(g.value, diags)
-                && let Some(v) = quantity(
-                    state.name,
-                    state.dim,
-                    Range::Any,
-                    true,
-                    v,
-                    g.value.span,
-                    diags,
-                )
-            {
-                init.insert(state.name, v);
-            }
-        } else {
-            let mut known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
-            known.extend(info.state.iter().map(|s| s.name));
-            diags.push(unknown_param(g.name, info.name, &known));
+        match block_entry(info, g, diags) {
+            Entry::Param(_) => model_given.push(*g),
+            Entry::State(name, value) => init.insert(name, value),
+            Entry::Reported => {}
         }
     }
     let courses = take_time_courses(info, &mut model_given, diags);
@@ -528,30 +606,9 @@ fn population(
         params.insert(name, course);
     }
     let shape = shape?;
-    if let Some(check) = info.check
-        && let Err(problem) = check(shape.iter().product(), &|name| params.number(name))
-    {
-        let at = model_given
-            .iter()
-            .find(|g| g.name.name == problem.param)
-            .map_or(decl.span, |g| g.value.span);
-        diags.push(
-            Diagnostic::error("E0301", format!("`{}`: {}", problem.param, problem.message))
-                .with_label(
-                    at,
-                    format!("for the {} population `{}`", info.name, decl.name.name),
-                )
-                .with_help(problem.help),
-        );
-    }
-    check_list_lengths(
-        decl,
-        info,
-        shape.iter().product(),
-        [&params, &init],
-        &merged,
-        diags,
-    );
+    let size = shape.iter().product();
+    check_model_rule(decl, info, size, &params, &model_given, diags);
+    check_list_lengths(decl, info, size, [&params, &init], &merged, diags);
     let ok = diags.len() == n;
     Some((
         Population {
@@ -564,6 +621,125 @@ fn population(
         },
         ok,
     ))
+}
+
+/// E0501 for a model of the other mode, naming the models of this one.
+fn model_of_other_mode(decl: &PopulationDecl, info: &NeuronInfo, mode: Mode) -> Diagnostic {
+    let alternatives: Vec<&str> = crate::models::neuron::REGISTRY
+        .iter()
+        .filter(|m| m.mode() == mode)
+        .map(|m| m.name)
+        .collect();
+    let via = if decl.model.name != info.name {
+        format!(" (through template `{}`)", decl.model.name)
+    } else {
+        String::new()
+    };
+    Diagnostic::error(
+        "E0501",
+        format!(
+            "`{}` is a {} model{via}, but network is {}",
+            info.name,
+            info.mode().name(),
+            mode.name()
+        ),
+    )
+    .with_label(decl.model.span, format!("{} model", info.mode().name()))
+    .with_help(format!(
+        "declare the network `: {}`, or use a {} model: {}",
+        info.mode().name(),
+        mode.name(),
+        alternatives.join(", ")
+    ))
+}
+
+/// A population's entries, later layers overriding earlier ones: templates (outermost
+/// first, each with its own overrides), then the block, then overrides of the population
+/// itself.
+fn layered_entries<'a, 'o: 'a>(
+    decl: &'a PopulationDecl,
+    resolved: names::ResolvedModel<'a>,
+    overrides: &mut Overrides<'o, '_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Given<'a>> {
+    let mut layers: Vec<Vec<Given>> = Vec::new();
+    for (mut layer, name) in resolved.layers.into_iter().zip(resolved.chain.iter()) {
+        layer.extend(overrides.of(name));
+        layers.push(layer);
+    }
+    layers.push(block_entries(decl.block.as_ref(), diags));
+    layers.push(overrides.of(&decl.name.name));
+    merge(layers)
+}
+
+/// What an entry of a population's or template's block is to its model.
+enum Entry {
+    /// A parameter of the model, checked with the others.
+    Param(&'static ParamSpec),
+    /// The initial value of a state variable, checked.
+    State(&'static str, Value),
+    /// A wrong initial value or a name the model does not know, reported.
+    Reported,
+}
+
+/// Sorts one block entry: a parameter is left to the caller, an initial state value is
+/// checked against the variable's dimension, anything else is reported (E0102).
+fn block_entry(info: &'static NeuronInfo, g: &Given, diags: &mut Vec<Diagnostic>) -> Entry {
+    let name = g.name.name.as_str();
+    if let Some(spec) = info.params.iter().find(|s| s.name == name) {
+        return Entry::Param(spec);
+    }
+    let Some(state) = info.state.iter().find(|s| s.name == name) else {
+        let mut known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
+        known.extend(info.state.iter().map(|s| s.name));
+        diags.push(unknown_param(g.name, info.name, &known));
+        return Entry::Reported;
+    };
+    let value = eval(g.value, diags).and_then(|v| {
+        quantity(
+            state.name,
+            state.dim,
+            Range::Any,
+            true,
+            v,
+            g.value.span,
+            diags,
+        )
+    });
+    match value {
+        Some(value) => Entry::State(state.name, value),
+        None => Entry::Reported,
+    }
+}
+
+/// The model's own rule about its parameters for a population of `size` (E0301), such as
+/// an attention population's heads dividing its width.
+fn check_model_rule(
+    decl: &PopulationDecl,
+    info: &NeuronInfo,
+    size: usize,
+    params: &crate::ir::Params,
+    given: &[Given],
+    diags: &mut Vec<Diagnostic>,
+) {
+    let Some(check) = info.check else {
+        return;
+    };
+    let Err(problem) = check(size, &|name| params.number(name)) else {
+        return;
+    };
+    let at = given
+        .iter()
+        .find(|g| g.name.name == problem.param)
+        .map_or(decl.span, |g| g.value.span);
+    diags.push(
+        Diagnostic::error("E0301", format!("`{}`: {}", problem.param, problem.message))
+            .with_label(
+                at,
+                format!("for the {} population `{}`", info.name, decl.name.name),
+            )
+            .with_help(problem.help),
+    );
 }
 
 /// Takes `param = steps(...)` / `ramp(...)` out of `given`: checked courses in time for the
@@ -670,25 +846,8 @@ pub fn check_template(template: &Let, templates: &Templates, diags: &mut Vec<Dia
         datasets: &no_datasets,
     };
     for g in block_entries(template.block.as_ref(), diags) {
-        let name = g.name.name.as_str();
-        if let Some(spec) = info.params.iter().find(|s| s.name == name) {
+        if let Entry::Param(spec) = block_entry(info, &g, diags) {
             let _ = crate::lang::check::params::convert(spec, g.value, &ctx, diags);
-        } else if let Some(state) = info.state.iter().find(|s| s.name == name) {
-            if let Some(v) = eval(g.value, diags) {
-                let _ = quantity(
-                    state.name,
-                    state.dim,
-                    Range::Any,
-                    true,
-                    v,
-                    g.value.span,
-                    diags,
-                );
-            }
-        } else {
-            let mut known: Vec<&str> = info.params.iter().map(|p| p.name).collect();
-            known.extend(info.state.iter().map(|s| s.name));
-            diags.push(unknown_param(g.name, info.name, &known));
         }
     }
 }
@@ -768,31 +927,63 @@ type ProjectionEntry = (String, bool, String, crate::ir::ProjectionId);
 /// (source, directed, target) of a projection, for counting repeats of a pair.
 type PairKey = (String, bool, String);
 
-#[allow(clippy::too_many_arguments)]
+/// What lowering the projections of a network keeps from one statement to the next: the
+/// populations by name, and the projections added so far.
+struct Lowered<'p> {
+    refs: &'p [PopRef],
+    by_name: HashMap<&'p str, usize>,
+    /// Every declared population, including those that failed their own checks.
+    declared: &'p [&'p str],
+    index: Vec<ProjectionEntry>,
+    pair_counts: HashMap<PairKey, usize>,
+}
+
+impl Lowered<'_> {
+    /// The population `id` names; an unknown name is reported (E0101), one that exists
+    /// but failed its own checks is not reported again.
+    fn resolve(&self, id: &Ident, diags: &mut Vec<Diagnostic>) -> Option<usize> {
+        let found = self.by_name.get(id.name.as_str()).copied();
+        if found.is_none() && !self.declared.contains(&id.name.as_str()) {
+            diags.push(names::unknown("E0101", "population", id, self.declared));
+        }
+        found
+    }
+
+    /// Adds a checked projection under its name: `A->B`, then `A->B#2` for a second one of
+    /// the same pair.
+    fn add(
+        &mut self,
+        mut p: crate::ir::Projection,
+        (source, directed, target): (&str, bool, &str),
+        base: String,
+        network: &mut Network,
+    ) {
+        let count = self
+            .pair_counts
+            .entry((source.to_string(), directed, target.to_string()))
+            .or_insert(0);
+        *count += 1;
+        p.name = if *count == 1 {
+            base
+        } else {
+            format!("{base}#{count}")
+        };
+        let id = network.graph.add_projection(p);
+        self.index
+            .push((source.to_string(), directed, target.to_string(), id));
+    }
+}
+
+/// Lowers one projection statement: a chain `A -> B -> C` and lists `[A, B] -> C` expand
+/// into one projection per (source, target) pair, each with the overrides that name it.
 fn lower_projection(
     decl: &ProjectionDecl,
-    mode: Mode,
-    (refs, by_name): (&[PopRef], &HashMap<&str, usize>),
-    declared: &[&str],
-    overrides: &[PreparedOverride],
-    used: &mut [bool],
+    lowered: &mut Lowered,
+    overrides: &mut Overrides,
     ctx: &Ctx,
     network: &mut Network,
-    (index, pair_counts): (&mut Vec<ProjectionEntry>, &mut HashMap<PairKey, usize>),
     diags: &mut Vec<Diagnostic>,
 ) {
-    let resolve = |id: &Ident, diags: &mut Vec<Diagnostic>| -> Option<usize> {
-        match by_name.get(id.name.as_str()) {
-            Some(&i) => Some(i),
-            None => {
-                // A population that exists but failed its own checks is not reported again.
-                if !declared.contains(&id.name.as_str()) {
-                    diags.push(names::unknown("E0101", "population", id, declared));
-                }
-                None
-            }
-        }
-    };
     let connector_params: Vec<&str> = connector::find(&decl.connector.name)
         .map(|c| {
             c.params
@@ -807,64 +998,44 @@ fn lower_projection(
         let directed = *arrow == Arrow::Directed;
         for s in &decl.stages[hop] {
             for t in &decl.stages[hop + 1] {
-                let (si, ti) = (resolve(s, diags), resolve(t, diags));
+                let (si, ti) = (lowered.resolve(s, diags), lowered.resolve(t, diags));
                 let (Some(si), Some(ti)) = (si, ti) else {
                     continue;
                 };
                 let base = format!("{}{}{}", s.name, arrow.symbol(), t.name);
-                let mut hop_block = block.clone();
-                let mut connector_overrides = Vec::new();
-                for (i, o) in overrides.iter().enumerate() {
-                    let Some(target) = o.target.as_deref() else {
-                        continue;
-                    };
-                    let plain: String = target.split_whitespace().collect();
-                    let reversed = format!("{}--{}", t.name, s.name);
-                    let names_this_pair = plain == base || (!directed && plain == reversed);
-                    if !names_this_pair {
-                        continue;
-                    }
-                    used[i] = true;
-                    let g = Given {
-                        name: &o.param,
-                        value: &o.value,
-                    };
-                    if connector_params.contains(&o.param.name.as_str()) {
-                        connector_overrides.push(g);
-                    } else {
-                        hop_block.retain(|b| b.name.name != o.param.name);
-                        hop_block.push(g);
-                    }
-                }
+                let reversed = format!("{}--{}", t.name, s.name);
+                let (connector_overrides, block_overrides): (Vec<_>, Vec<_>) = overrides
+                    .take(|o| names_pair(o, &base, (!directed).then_some(&reversed)))
+                    .into_iter()
+                    .partition(|g| connector_params.contains(&g.name.name.as_str()));
                 let h = Hop {
-                    source: &refs[si],
-                    target: &refs[ti],
+                    source: &lowered.refs[si],
+                    target: &lowered.refs[ti],
                     directed,
                     decl,
-                    block: hop_block,
+                    block: merge([block.clone(), block_overrides]),
                     connector_overrides,
                 };
                 let placeholder = PopulationId(u32::MAX);
-                if let Some(mut p) = connectivity::projection(&h, mode, ctx, diags)
+                if let Some(p) = connectivity::projection(&h, network.mode, ctx, diags)
                     && p.source != placeholder
                     && p.target != placeholder
                 {
-                    let count = pair_counts
-                        .entry((s.name.clone(), directed, t.name.clone()))
-                        .or_insert(0);
-                    *count += 1;
-                    let count = *count - 1;
-                    p.name = if count == 0 {
-                        base
-                    } else {
-                        format!("{base}#{}", count + 1)
-                    };
-                    let id = network.graph.add_projection(p);
-                    index.push((s.name.clone(), directed, t.name.clone(), id));
+                    lowered.add(p, (&s.name, directed, &t.name), base, network);
                 }
             }
         }
     }
+}
+
+/// Whether override `o` names the pair `name` (`--set "A->B.weight=..."`, spaces allowed),
+/// or, for an undirected pair, its `reversed` name.
+fn names_pair(o: &PreparedOverride, name: &str, reversed: Option<&String>) -> bool {
+    let Some(target) = o.target.as_deref() else {
+        return false;
+    };
+    let plain: String = target.split_whitespace().collect();
+    plain == name || reversed.is_some_and(|r| plain == *r)
 }
 
 /// An inline dataset's widths must match the input population and the single output (per

@@ -46,31 +46,92 @@ pub struct Hop<'a> {
     pub connector_overrides: Vec<Given<'a>>,
 }
 
+/// Checks one (source, target) pair of a projection statement and builds its
+/// `ir::Projection`, or reports why it cannot be built. The steps run in a fixed order (the
+/// connector and its arguments, the target, the block, what the block lacks, the rule), so
+/// the diagnostics of a projection always come in that order; all of them run whatever the
+/// earlier ones found, so one pass reports every mistake.
 pub fn projection(
     hop: &Hop,
     mode: Mode,
     ctx: &Ctx,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Projection> {
-    let decl = hop.decl;
-    let (source, target) = (hop.source, hop.target);
-    let mut ok = true;
-
-    // Connector.
-    let conn = match connector::find(&decl.connector.name) {
-        Some(c) => c,
-        None => {
-            diags.push(unknown_in_family(
-                "E0106",
-                "connector",
-                &decl.connector.name,
-                decl.connector.span,
-                connector::REGISTRY.iter().map(|c| c.name),
-            ));
-            return None;
+    let conn = find_connector(hop.decl, diags)?;
+    let (connector_args, mut ok) = connector_arguments(conn, hop, mode, ctx, diags);
+    ok &= receives_synapses(hop, diags);
+    let block = block_values(conn, hop, mode, ctx, diags);
+    ok &= block.ok;
+    ok &= weight_or_init(hop, diags);
+    ok &= has_spiking_weight(hop, mode, diags);
+    let plasticity = match block.plasticity {
+        Some(g) => {
+            let rule = plasticity_rule(&g, mode, block.weight.dim, ctx, diags);
+            ok &= rule.is_some();
+            rule
         }
+        None => None,
     };
-    let specs: Vec<ParamSpec> = conn.params.iter().chain(COMMON_PARAMS).copied().collect();
+    let receptor = block.receptor.unwrap_or(if block.weight.mean >= 0.0 {
+        Receptor::Excitatory
+    } else {
+        Receptor::Inhibitory
+    });
+    ok.then(|| Projection {
+        name: String::new(),
+        source: hop.source.id,
+        target: hop.target.id,
+        directed: hop.directed,
+        connector: conn,
+        connector_args,
+        weight: block.weight.value,
+        weight_dim: block.weight.dim,
+        delay: block.delay,
+        receptor,
+        init: block.init,
+        plasticity,
+        extra: Params::new(),
+        span: hop.decl.span,
+    })
+}
+
+/// The connector's registry entry; without one (E0106) nothing else about the projection
+/// can be checked.
+fn find_connector(
+    decl: &ProjectionDecl,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<&'static ConnectorInfo> {
+    let found = connector::find(&decl.connector.name);
+    if found.is_none() {
+        diags.push(unknown_in_family(
+            "E0106",
+            "connector",
+            &decl.connector.name,
+            decl.connector.span,
+            connector::REGISTRY.iter().map(|c| c.name),
+        ));
+    }
+    found
+}
+
+/// Every parameter the connector takes in parentheses: its own and the common ones
+/// (`multapses`, `autapses`).
+fn connector_specs(conn: &ConnectorInfo) -> impl Iterator<Item = &ParamSpec> {
+    conn.params.iter().chain(COMMON_PARAMS)
+}
+
+/// The connector's arguments, checked, and whether they are right: their values, then (only
+/// if those are right) whether they fit the two populations and, for a spatial connector,
+/// the window.
+fn connector_arguments(
+    conn: &'static ConnectorInfo,
+    hop: &Hop,
+    mode: Mode,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> (Params, bool) {
+    let decl = hop.decl;
+    let specs: Vec<ParamSpec> = connector_specs(conn).copied().collect();
     // Leading unnamed arguments bind to the connector's positional parameters (`maxpool(2)`).
     let bound: Vec<(Ident, &Expr)> = decl
         .connector_args
@@ -96,7 +157,7 @@ pub fn projection(
         .as_ref()
         .map_or(decl.connector.span, |a| decl.connector.span.to(a.span));
     let n_before = diags.len();
-    let connector_args = check_params_with(
+    let args = check_params_with(
         conn.name,
         &specs,
         conn.optional,
@@ -105,222 +166,244 @@ pub fn projection(
         args_span,
         diags,
     );
-    ok &= diags.len() == n_before;
+    let mut ok = diags.len() == n_before;
     if ok {
-        ok &= check_fit(conn, &connector_args, source, target, args_span, diags);
+        ok &= check_fit(conn, &args, hop.source, hop.target, args_span, diags);
     }
     if ok && let Some(spatial) = conn.spatial {
-        ok &= check_window(
-            conn.name,
-            spatial,
-            &connector_args,
-            hop,
-            mode,
-            args_span,
-            diags,
-        );
+        ok &= check_window(conn.name, spatial, &args, hop, mode, args_span, diags);
     }
+    (args, ok)
+}
 
-    if !target.info.accepts_input() {
-        diags.push(
-            Diagnostic::error(
-                "E0404",
-                format!(
-                    "`{}` is a {} population: it cannot receive synapses",
-                    target.name, target.info.name
-                ),
-            )
-            .with_label(decl.span, format!("projects into `{}`", target.name))
-            .with_note(format!("{}: {}", target.info.name, target.info.summary)),
-        );
-        ok = false;
+/// E0404 for a target that takes no synaptic input (a `poisson` source).
+fn receives_synapses(hop: &Hop, diags: &mut Vec<Diagnostic>) -> bool {
+    let target = hop.target;
+    if target.info.accepts_input() {
+        return true;
     }
+    diags.push(
+        Diagnostic::error(
+            "E0404",
+            format!(
+                "`{}` is a {} population: it cannot receive synapses",
+                target.name, target.info.name
+            ),
+        )
+        .with_label(hop.decl.span, format!("projects into `{}`", target.name))
+        .with_note(format!("{}: {}", target.info.name, target.info.summary)),
+    );
+    false
+}
 
-    // Block parameters.
-    let mut weight = None;
-    let mut weight_dim = Dim::NONE;
-    let mut weight_mean = 0.0;
-    let mut delay = None;
-    let mut receptor = None;
-    let mut init_name = None;
-    let mut plasticity_given = None;
+/// The weight as the block gives it: the value, its dimension (what the target model and a
+/// spiking rule's `w_max` are checked against) and its mean (what the receptor defaults by).
+struct Weight {
+    value: Option<Value>,
+    dim: Dim,
+    mean: f64,
+}
+
+/// What a projection's block gives, each entry checked on its own; `ok` is false if any
+/// entry was wrong. The rule is only found here: it is checked once the weight is known.
+struct BlockValues<'a> {
+    weight: Weight,
+    delay: Option<Value>,
+    receptor: Option<Receptor>,
+    init: Option<String>,
+    plasticity: Option<Given<'a>>,
+    ok: bool,
+}
+
+/// Checks the block's entries in the order they are written.
+fn block_values<'a>(
+    conn: &ConnectorInfo,
+    hop: &Hop<'a>,
+    mode: Mode,
+    ctx: &Ctx,
+    diags: &mut Vec<Diagnostic>,
+) -> BlockValues<'a> {
+    let mut block = BlockValues {
+        weight: Weight {
+            value: None,
+            dim: Dim::NONE,
+            mean: 0.0,
+        },
+        delay: None,
+        receptor: None,
+        init: None,
+        plasticity: None,
+        ok: true,
+    };
     for g in &hop.block {
-        let name = g.name.name.as_str();
-        let wrong_mode = match (name, mode) {
-            ("delay" | "receptor", Mode::Rate) => Some("spiking"),
-            ("init", Mode::Spiking) => Some("rate"),
-            _ => None,
-        };
-        if let Some(needs) = wrong_mode {
-            let help = if mode == Mode::Rate {
-                "rate networks have no delays or receptor types"
-            } else {
-                "spiking weights are given with `weight = ...`"
-            };
-            diags.push(
-                Diagnostic::error(
-                    "E0407",
-                    format!(
-                        "`{name}` is a {needs}-mode parameter, but this network is {}",
-                        mode.name()
-                    ),
-                )
-                .with_label(g.name.span, format!("not used in {} networks", mode.name()))
-                .with_help(help),
-            );
-            ok = false;
+        if let Some(wrong) = wrong_mode(g, mode) {
+            diags.push(wrong);
+            block.ok = false;
             continue;
         }
-        match name {
-            "weight" => match weight_value(g, target, diags) {
-                Some((v, dim, mean)) => {
-                    weight = Some(v);
-                    weight_dim = dim;
-                    weight_mean = mean;
-                }
-                None => ok = false,
-            },
-            "delay" => {
-                match eval(g.value, diags).and_then(|v| {
-                    quantity(
-                        "delay",
-                        Dim::TIME,
-                        Range::NonNegative,
-                        true,
-                        v,
-                        g.value.span,
-                        diags,
-                    )
-                }) {
-                    Some(Value::List(_) | Value::Linear { .. }) => {
-                        diags.push(
-                            Diagnostic::error(
-                                "E0304",
-                                "`delay` takes a number or a distribution per synapse",
-                            )
-                            .with_label(g.value.span, "one value per neuron is not a delay")
-                            .with_help("write `delay = 1.5 ms` or `delay = uniform(1 ms, 2 ms)`"),
-                        );
-                        ok = false;
-                    }
-                    Some(v) => delay = Some(v),
-                    None => ok = false,
-                }
+        let checked = match g.name.name.as_str() {
+            "weight" => weight_value(g, hop.target, diags).map(|w| block.weight = w),
+            "delay" => delay_value(g, diags).map(|d| block.delay = Some(d)),
+            "receptor" => receptor_value(g, ctx, diags).map(|r| block.receptor = Some(r)),
+            "init" => init_value(g, ctx, diags).map(|i| block.init = Some(i)),
+            "plasticity" => {
+                block.plasticity = Some(*g);
+                Some(())
             }
-            "receptor" => {
-                let spec = ParamSpec {
-                    name: "receptor",
-                    kind: ParamKind::Choice {
-                        options: RECEPTORS,
-                        default: None,
-                    },
-                    doc: "",
-                };
-                match convert(&spec, g.value, ctx, diags) {
-                    Some(Value::Symbol(s)) if s == "inhibitory" => {
-                        receptor = Some(Receptor::Inhibitory)
-                    }
-                    Some(_) => receptor = Some(Receptor::Excitatory),
-                    None => ok = false,
-                }
-            }
-            "init" => {
-                let spec = ParamSpec {
-                    name: "init",
-                    kind: ParamKind::Choice {
-                        options: init::NAMES,
-                        default: None,
-                    },
-                    doc: "",
-                };
-                match convert(&spec, g.value, ctx, diags) {
-                    Some(Value::Symbol(s)) => init_name = Some(s),
-                    _ => ok = false,
-                }
-            }
-            "plasticity" => plasticity_given = Some(*g),
             _ => {
-                let mut d = unknown_param(g.name, "a projection", PROJECTION_PARAMS);
-                if specs.iter().any(|s| s.name == name) {
-                    d = d.with_help(format!(
-                        "`{name}` is an argument of the connector: write `{}({name} = ...)`",
-                        conn.name
-                    ));
-                }
-                diags.push(d);
-                ok = false;
-            }
-        }
-    }
-    let weight_given = hop.block.iter().any(|g| g.name.name == "weight");
-    if let (Some(w), Some(i)) = (
-        hop.block.iter().find(|g| g.name.name == "weight"),
-        hop.block.iter().find(|g| g.name.name == "init"),
-    ) {
-        diags.push(
-            Diagnostic::error("E0407", "give `weight` or `init`, not both")
-                .with_label(w.name.span, "fixes every initial weight")
-                .with_label(i.name.span, "draws the initial weights")
-                .with_help(
-                    "`init` names an initialiser (xavier, he, ...); `weight` gives the values",
-                ),
-        );
-        ok = false;
-    }
-    if mode == Mode::Spiking && !weight_given && target.info.accepts_input() {
-        diags.push(
-            Diagnostic::error(
-                "E0302",
-                format!("missing `weight` for the projection {}", pair_name(hop)),
-            )
-            .with_label(decl.span, "every spiking projection needs a weight")
-            .with_help(format!(
-                "add `{{ weight = ... }}`: {} onto {}",
-                target
-                    .info
-                    .weights
-                    .iter()
-                    .map(|d| d.name())
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-                target.info.name
-            )),
-        );
-        ok = false;
-    }
-
-    let plasticity = match plasticity_given {
-        Some(g) => match plasticity_rule(&g, mode, weight_dim, ctx, diags) {
-            Some(p) => Some(p),
-            None => {
-                ok = false;
+                diags.push(unknown_block_entry(g, conn));
                 None
             }
-        },
-        None => None,
-    };
+        };
+        block.ok &= checked.is_some();
+    }
+    block
+}
 
-    let receptor = receptor.unwrap_or(if weight_mean >= 0.0 {
-        Receptor::Excitatory
+/// E0407 for an entry of the other mode: `delay` and `receptor` in a rate network, `init`
+/// in a spiking one.
+fn wrong_mode(g: &Given, mode: Mode) -> Option<Diagnostic> {
+    let name = g.name.name.as_str();
+    let needs = match (name, mode) {
+        ("delay" | "receptor", Mode::Rate) => "spiking",
+        ("init", Mode::Spiking) => "rate",
+        _ => return None,
+    };
+    let help = if mode == Mode::Rate {
+        "rate networks have no delays or receptor types"
     } else {
-        Receptor::Inhibitory
-    });
-    ok.then(|| Projection {
-        name: String::new(),
-        source: source.id,
-        target: target.id,
-        directed: hop.directed,
-        connector: conn,
-        connector_args,
-        weight,
-        weight_dim,
-        delay,
-        receptor,
-        init: init_name,
-        plasticity,
-        extra: Params::new(),
-        span: decl.span,
-    })
+        "spiking weights are given with `weight = ...`"
+    };
+    Some(
+        Diagnostic::error(
+            "E0407",
+            format!(
+                "`{name}` is a {needs}-mode parameter, but this network is {}",
+                mode.name()
+            ),
+        )
+        .with_label(g.name.span, format!("not used in {} networks", mode.name()))
+        .with_help(help),
+    )
+}
+
+/// `delay = 1.5 ms` or a distribution per synapse, never one value per neuron (E0304).
+fn delay_value(g: &Given, diags: &mut Vec<Diagnostic>) -> Option<Value> {
+    let value = eval(g.value, diags).and_then(|v| {
+        quantity(
+            "delay",
+            Dim::TIME,
+            Range::NonNegative,
+            true,
+            v,
+            g.value.span,
+            diags,
+        )
+    })?;
+    if let Value::List(_) | Value::Linear { .. } = value {
+        diags.push(
+            Diagnostic::error(
+                "E0304",
+                "`delay` takes a number or a distribution per synapse",
+            )
+            .with_label(g.value.span, "one value per neuron is not a delay")
+            .with_help("write `delay = 1.5 ms` or `delay = uniform(1 ms, 2 ms)`"),
+        );
+        return None;
+    }
+    Some(value)
+}
+
+/// A block entry that takes one of `options`, as a parameter spec for `convert`.
+fn choice(name: &'static str, options: &'static [&'static str]) -> ParamSpec {
+    ParamSpec {
+        name,
+        kind: ParamKind::Choice {
+            options,
+            default: None,
+        },
+        doc: "",
+    }
+}
+
+/// `receptor = excitatory | inhibitory`.
+fn receptor_value(g: &Given, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Receptor> {
+    match convert(&choice("receptor", RECEPTORS), g.value, ctx, diags)? {
+        Value::Symbol(s) if s == "inhibitory" => Some(Receptor::Inhibitory),
+        _ => Some(Receptor::Excitatory),
+    }
+}
+
+/// `init = xavier` (or another initialiser of the registry).
+fn init_value(g: &Given, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    match convert(&choice("init", init::NAMES), g.value, ctx, diags) {
+        Some(Value::Symbol(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// E0102 for an entry a projection block does not take, with a hint when it is an argument
+/// of the connector written in the block.
+fn unknown_block_entry(g: &Given, conn: &ConnectorInfo) -> Diagnostic {
+    let name = g.name.name.as_str();
+    let d = unknown_param(g.name, "a projection", PROJECTION_PARAMS);
+    if connector_specs(conn).any(|s| s.name == name) {
+        d.with_help(format!(
+            "`{name}` is an argument of the connector: write `{}({name} = ...)`",
+            conn.name
+        ))
+    } else {
+        d
+    }
+}
+
+/// E0407 for a block that gives both `weight` and `init`.
+fn weight_or_init(hop: &Hop, diags: &mut Vec<Diagnostic>) -> bool {
+    let (Some(w), Some(i)) = (
+        hop.block.iter().find(|g| g.name.name == "weight"),
+        hop.block.iter().find(|g| g.name.name == "init"),
+    ) else {
+        return true;
+    };
+    diags.push(
+        Diagnostic::error("E0407", "give `weight` or `init`, not both")
+            .with_label(w.name.span, "fixes every initial weight")
+            .with_label(i.name.span, "draws the initial weights")
+            .with_help("`init` names an initialiser (xavier, he, ...); `weight` gives the values"),
+    );
+    false
+}
+
+/// E0302 for a spiking projection without a weight (into a target that takes synapses: one
+/// that takes none is reported as such).
+fn has_spiking_weight(hop: &Hop, mode: Mode, diags: &mut Vec<Diagnostic>) -> bool {
+    let target = hop.target;
+    let weight_given = hop.block.iter().any(|g| g.name.name == "weight");
+    if mode != Mode::Spiking || weight_given || !target.info.accepts_input() {
+        return true;
+    }
+    diags.push(
+        Diagnostic::error(
+            "E0302",
+            format!("missing `weight` for the projection {}", pair_name(hop)),
+        )
+        .with_label(hop.decl.span, "every spiking projection needs a weight")
+        .with_help(format!(
+            "add `{{ weight = ... }}`: {} onto {}",
+            weight_dims(target.info),
+            target.info.name
+        )),
+    );
+    false
+}
+
+/// The dimensions a model's weights may have, for a message: `voltage or current`.
+fn weight_dims(info: &NeuronInfo) -> String {
+    info.weights
+        .iter()
+        .map(|d| d.name())
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn pair_name(hop: &Hop) -> String {
@@ -332,12 +415,8 @@ fn pair_name(hop: &Hop) -> String {
     )
 }
 
-/// The weight, its dimension and its mean (for the receptor default).
-fn weight_value(
-    g: &Given,
-    target: &PopRef,
-    diags: &mut Vec<Diagnostic>,
-) -> Option<(Value, Dim, f64)> {
+/// `weight = ...`: a number or a distribution of a dimension the target model takes.
+fn weight_value(g: &Given, target: &PopRef, diags: &mut Vec<Diagnostic>) -> Option<Weight> {
     let allowed = target.info.weights;
     let val = eval(g.value, diags)?;
     let (dim, mean) = match &val {
@@ -356,11 +435,7 @@ fn weight_value(
     };
     // A target that takes no input at all is reported once, as such (E0404).
     if !allowed.contains(&dim) && !allowed.is_empty() {
-        let expected = allowed
-            .iter()
-            .map(|d| d.name())
-            .collect::<Vec<_>>()
-            .join(" or ");
+        let expected = weight_dims(target.info);
         let example = allowed
             .iter()
             .map(|d| format!("`{}`", d.example_unit()))
@@ -388,7 +463,11 @@ fn weight_value(
         return None;
     }
     let value = quantity("weight", dim, Range::Any, true, val, g.value.span, diags)?;
-    Some((value, dim, mean))
+    Some(Weight {
+        value: Some(value),
+        dim,
+        mean,
+    })
 }
 
 /// `plasticity = stdp(...)`: the rule must belong to the network's mode; a spiking rule's

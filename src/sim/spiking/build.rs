@@ -111,7 +111,64 @@ struct Generated {
 }
 
 /// Builds the plan with `n_partitions` partitions (fewer if there are fewer neurons).
+///
+/// In steps: the schedule, the populations laid out one after the other in global ids,
+/// neuron state per partition (in parallel), every projection's synapses, then the
+/// synapses split by target partition, and the samplers of the records.
 pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
+    let (dt, n_steps) = schedule(network)?;
+    let graph = &network.graph;
+    let populations = population_plans(network)?;
+    let n_total: usize = populations.iter().map(|p| p.size).sum();
+    let n_parts = n_partitions.clamp(1, n_total.max(1));
+    let bounds: Vec<usize> = (0..=n_parts).map(|i| n_total * i / n_parts).collect();
+    let pops: Vec<&Population> = graph.populations().map(|(_, p)| p).collect();
+
+    // Neuron state, one group per (partition, population) overlap.
+    let partition_groups: Vec<Vec<Group>> = (0..n_parts)
+        .into_par_iter()
+        .map(|part| build_groups(network, &pops, &populations, bounds[part]..bounds[part + 1]))
+        .collect::<Result<_, _>>()?;
+
+    let synapses = generate_synapses(network, &populations)?;
+    let mut weight_refs = recorded_weight_refs(&synapses.generated);
+    let mut partitions = Vec::with_capacity(n_parts);
+    for (part, groups) in partition_groups.into_iter().enumerate() {
+        let range = bounds[part] as u32..bounds[part + 1] as u32;
+        let mut partition = empty_partition(range, groups, synapses.slots);
+        fill_tables(
+            &mut partition,
+            part as u32,
+            n_total,
+            &populations,
+            &synapses.generated,
+            &mut weight_refs,
+            &synapses.rules,
+        )?;
+        partitions.push(partition);
+    }
+    let Synapses {
+        generated,
+        rules,
+        counts,
+        ..
+    } = synapses;
+    drop(generated);
+
+    let samplers = plan_samplers(network, &partitions, &pops, dt, weight_refs)?;
+    Ok(Plan {
+        dt,
+        n_steps,
+        populations,
+        partitions,
+        rules,
+        projections: counts,
+        samplers,
+    })
+}
+
+/// The step `dt` and how many steps `simulate` runs for.
+fn schedule(network: &Network) -> Result<(f64, u64), SimError> {
     let dt = network.dt;
     if !(dt > 0.0 && dt.is_finite()) {
         return Err(unsupported(format!("dt must be > 0, not {dt} ms")));
@@ -120,12 +177,15 @@ pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
     if !(duration >= 0.0 && duration.is_finite()) {
         return Err(unsupported(format!("cannot simulate {duration} ms")));
     }
-    let n_steps = (duration / dt).round() as u64;
-    let graph = &network.graph;
+    Ok((dt, (duration / dt).round() as u64))
+}
 
+/// The populations in declaration order, each with the first of its global ids; every
+/// population needs spiking dynamics, and all of them fewer than 2^32 - 1 neurons.
+fn population_plans(network: &Network) -> Result<Vec<PopulationPlan>, SimError> {
     let mut populations = Vec::new();
     let mut total: u64 = 0;
-    for (_, p) in graph.populations() {
+    for (_, p) in network.graph.populations() {
         if p.model.dynamics().is_none() {
             return Err(unsupported(format!(
                 "population `{}` uses `{}`, which has no spiking dynamics",
@@ -142,21 +202,24 @@ pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
             return Err(unsupported("more than 4 billion neurons".into()));
         }
     }
-    let n_total = total as usize;
-    let n_parts = n_partitions.clamp(1, n_total.max(1));
-    let bounds: Vec<usize> = (0..=n_parts).map(|i| n_total * i / n_parts).collect();
-    let pops: Vec<&Population> = graph.populations().map(|(_, p)| p).collect();
+    Ok(populations)
+}
 
-    // Neuron state, one group per (partition, population) overlap.
-    let partition_groups: Vec<Vec<Group>> = (0..n_parts)
-        .into_par_iter()
-        .map(|part| build_groups(network, &pops, &populations, bounds[part]..bounds[part + 1]))
-        .collect::<Result<_, _>>()?;
+/// Every projection's synapses, generated, with what the plan keeps of them.
+struct Synapses {
+    generated: Vec<Generated>,
+    rules: Vec<RuleState>,
+    /// (projection name, synapse count) in declaration order.
+    counts: Vec<(String, u64)>,
+    /// Ring slots per partition: a power of two above the longest delay.
+    slots: usize,
+}
 
-    // Synapses, projection by projection.
-    let mut generated = Vec::new();
-    let mut rules = Vec::new();
-    let mut projection_counts = Vec::new();
+/// Generates the synapses of every projection, in declaration order.
+fn generate_synapses(
+    network: &Network,
+    populations: &[PopulationPlan],
+) -> Result<Synapses, SimError> {
     let recorded_projections: Vec<u32> = network
         .records
         .iter()
@@ -167,9 +230,15 @@ pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
             _ => None,
         })
         .collect();
+    let mut synapses = Synapses {
+        generated: Vec::new(),
+        rules: Vec::new(),
+        counts: Vec::new(),
+        slots: 0,
+    };
     let mut max_delay: u16 = 1;
-    for (id, projection) in graph.projections() {
-        let g = generate_projection(network, id.0, projection, &populations, &mut rules)?;
+    for (id, projection) in network.graph.projections() {
+        let g = generate_projection(network, id.0, projection, populations, &mut synapses.rules)?;
         let g = Generated {
             recorded: recorded_projections.contains(&id.0),
             ..g
@@ -178,13 +247,19 @@ pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
             PerSynapse::Same(d) => *d,
             PerSynapse::Each(v) => v.iter().copied().max().unwrap_or(1),
         });
-        projection_counts.push((projection.name.clone(), g.rows.n_synapses() as u64));
-        generated.push(g);
+        synapses
+            .counts
+            .push((projection.name.clone(), g.rows.n_synapses() as u64));
+        synapses.generated.push(g);
     }
-    let slots = (max_delay as usize + 1).next_power_of_two();
+    synapses.slots = (max_delay as usize + 1).next_power_of_two();
+    Ok(synapses)
+}
 
-    // Split the synapses by target partition.
-    let mut weight_refs: Vec<Vec<WeightRef>> = generated
+/// A slot per synapse of every projection whose weights are recorded (none for the
+/// others), filled in as the synapses are split into partitions.
+fn recorded_weight_refs(generated: &[Generated]) -> Vec<Vec<WeightRef>> {
+    generated
         .iter()
         .map(|g| {
             if g.recorded {
@@ -201,44 +276,22 @@ pub fn build(network: &Network, n_partitions: usize) -> Result<Plan, SimError> {
                 Vec::new()
             }
         })
-        .collect();
-    let mut partitions = Vec::with_capacity(n_parts);
-    for (part, groups) in partition_groups.into_iter().enumerate() {
-        let range = bounds[part] as u32..bounds[part + 1] as u32;
-        let n_local = range.len();
-        let mut partition = Partition {
-            first_id: range.start,
-            n_local,
-            groups,
-            ring: vec![0.0; slots * 2 * n_local],
-            slot_mask: slots - 1,
-            synapses: SynapseTable::default(),
-            uniform_delay: None,
-            plastic: None,
-        };
-        fill_tables(
-            &mut partition,
-            part as u32,
-            n_total,
-            &populations,
-            &generated,
-            &mut weight_refs,
-            &rules,
-        )?;
-        partitions.push(partition);
-    }
-    drop(generated);
+        .collect()
+}
 
-    let samplers = plan_samplers(network, &partitions, &pops, dt, weight_refs)?;
-    Ok(Plan {
-        dt,
-        n_steps,
-        populations,
-        partitions,
-        rules,
-        projections: projection_counts,
-        samplers,
-    })
+/// A partition of the neurons `range` with their groups and an empty delay ring.
+fn empty_partition(range: Range<u32>, groups: Vec<Group>, slots: usize) -> Partition {
+    let n_local = range.len();
+    Partition {
+        first_id: range.start,
+        n_local,
+        groups,
+        ring: vec![0.0; slots * 2 * n_local],
+        slot_mask: slots - 1,
+        synapses: SynapseTable::default(),
+        uniform_delay: None,
+        plastic: None,
+    }
 }
 
 /// The value of a parameter for neurons `range` of a population of `size`: the given
@@ -378,6 +431,7 @@ fn build_groups(
     Ok(groups)
 }
 
+/// Draws one projection's synapses, weights and delays, and registers its rule's state.
 fn generate_projection(
     network: &Network,
     id: u32,
@@ -406,48 +460,23 @@ fn generate_projection(
             "undirected projections (`--`) are not supported in spiking mode".into(),
         ));
     }
-
-    // Per-synapse values are drawn row by row, each source from its own stream.
-    let per_synapse = |value: &Value, purpose: Purpose| -> Result<PerSynapse<f64>, String> {
-        match value {
-            Value::Number(x) => Ok(PerSynapse::Same(*x)),
-            Value::Dist(_) => {
-                let mut out = Vec::with_capacity(rows.n_synapses());
-                for s in 0..n_pre {
-                    let mut rng = stream(seed, purpose, &[id as u64, s as u64]);
-                    for _ in rows.offsets[s]..rows.offsets[s + 1] {
-                        out.push(number_or_draw(value, &mut rng).unwrap_or(0.0));
-                    }
-                }
-                Ok(PerSynapse::Each(out))
-            }
-            other => Err(format!(
-                "expected a number or a distribution, not {other:?}"
-            )),
-        }
+    let draws = Draws {
+        seed,
+        projection: id,
+        rows: &rows,
+        n_pre,
     };
     let weight = match &projection.weight {
-        Some(w) => per_synapse(w, Purpose::Weight).map_err(fail)?,
+        Some(w) => match draws.per_synapse(w, Purpose::Weight).map_err(fail)? {
+            PerSynapse::Same(x) => PerSynapse::Same(x as f32),
+            PerSynapse::Each(v) => PerSynapse::Each(v.into_iter().map(|x| x as f32).collect()),
+        },
         None => return Err(fail("no `weight` given".into())),
     };
-    let weight = match weight {
-        PerSynapse::Same(x) => PerSynapse::Same(x as f32),
-        PerSynapse::Each(v) => PerSynapse::Each(v.into_iter().map(|x| x as f32).collect()),
-    };
-    let to_steps = |ms: f64| -> Result<u16, String> {
-        let steps = (ms / network.dt).round().max(1.0);
-        if steps > u16::MAX as f64 - 1.0 || !steps.is_finite() {
-            Err(format!(
-                "delay {ms} ms is longer than {} steps",
-                u16::MAX - 1
-            ))
-        } else {
-            Ok(steps as u16)
-        }
-    };
+    let to_steps = |ms: f64| delay_steps(ms, network.dt);
     let delay = match &projection.delay {
         None => PerSynapse::Same(1),
-        Some(d) => match per_synapse(d, Purpose::Delay).map_err(fail)? {
+        Some(d) => match draws.per_synapse(d, Purpose::Delay).map_err(fail)? {
             PerSynapse::Same(ms) => PerSynapse::Same(to_steps(ms).map_err(fail)?),
             PerSynapse::Each(v) => PerSynapse::Each(
                 v.into_iter()
@@ -459,31 +488,7 @@ fn generate_projection(
     };
     let rule = match &projection.plasticity {
         None => None,
-        Some(p) => {
-            let Learns::PairTraces(numbers) = p.rule.learns else {
-                return Err(fail(format!(
-                    "`{}` is a rate-mode rule; spiking mode needs a spike-timing rule",
-                    p.rule.name
-                )));
-            };
-            let rule = numbers(&|name| p.params.numeric(name)).map_err(fail)?;
-            let negative = match &weight {
-                PerSynapse::Same(w) => *w < 0.0,
-                PerSynapse::Each(v) => v.iter().any(|w| *w < 0.0),
-            };
-            if negative {
-                return Err(fail("plastic weights must be >= 0".into()));
-            }
-            let len = n_pre;
-            rules.push(RuleState {
-                rule,
-                source_first: populations[source].first_id,
-                source_len: len as u32,
-                pre_value: (0..len).map(|_| AtomicU32::new(0)).collect(),
-                pre_last: (0..len).map(|_| AtomicU32::new(0)).collect(),
-            });
-            Some((rules.len() - 1) as u16)
-        }
+        Some(p) => Some(pair_rule(p, &weight, &populations[source], rules).map_err(fail)?),
     };
     Ok(Generated {
         source_population: source,
@@ -503,7 +508,87 @@ fn generate_projection(
     })
 }
 
-/// Fills a partition's static and plastic tables from the generated projections.
+/// What per-synapse values of one projection are drawn from: row by row, each source
+/// from its own stream keyed by (projection, source).
+struct Draws<'a> {
+    seed: u64,
+    projection: u32,
+    rows: &'a Rows,
+    n_pre: usize,
+}
+
+impl Draws<'_> {
+    /// One value for every synapse, or one drawn per synapse from a distribution.
+    fn per_synapse(&self, value: &Value, purpose: Purpose) -> Result<PerSynapse<f64>, String> {
+        match value {
+            Value::Number(x) => Ok(PerSynapse::Same(*x)),
+            Value::Dist(_) => {
+                let rows = self.rows;
+                let mut out = Vec::with_capacity(rows.n_synapses());
+                for s in 0..self.n_pre {
+                    let mut rng = stream(self.seed, purpose, &[self.projection as u64, s as u64]);
+                    for _ in rows.offsets[s]..rows.offsets[s + 1] {
+                        out.push(number_or_draw(value, &mut rng).unwrap_or(0.0));
+                    }
+                }
+                Ok(PerSynapse::Each(out))
+            }
+            other => Err(format!(
+                "expected a number or a distribution, not {other:?}"
+            )),
+        }
+    }
+}
+
+/// A delay in whole steps of `dt`, at least one, at most what a `u16` ring index holds.
+fn delay_steps(ms: f64, dt: f64) -> Result<u16, String> {
+    let steps = (ms / dt).round().max(1.0);
+    if steps > u16::MAX as f64 - 1.0 || !steps.is_finite() {
+        Err(format!(
+            "delay {ms} ms is longer than {} steps",
+            u16::MAX - 1
+        ))
+    } else {
+        Ok(steps as u16)
+    }
+}
+
+/// The spike-timing rule of a plastic projection, registered with the presynaptic traces
+/// of its sources; returns its index into `rules`. Plastic weights must be >= 0.
+fn pair_rule(
+    p: &crate::ir::Plasticity,
+    weight: &PerSynapse<f32>,
+    source: &PopulationPlan,
+    rules: &mut Vec<RuleState>,
+) -> Result<u16, String> {
+    let Learns::PairTraces(numbers) = p.rule.learns else {
+        return Err(format!(
+            "`{}` is a rate-mode rule; spiking mode needs a spike-timing rule",
+            p.rule.name
+        ));
+    };
+    let rule = numbers(&|name| p.params.numeric(name))?;
+    let negative = match weight {
+        PerSynapse::Same(w) => *w < 0.0,
+        PerSynapse::Each(v) => v.iter().any(|w| *w < 0.0),
+    };
+    if negative {
+        return Err("plastic weights must be >= 0".into());
+    }
+    let len = source.size;
+    rules.push(RuleState {
+        rule,
+        source_first: source.first_id,
+        source_len: len as u32,
+        pre_value: (0..len).map(|_| AtomicU32::new(0)).collect(),
+        pre_last: (0..len).map(|_| AtomicU32::new(0)).collect(),
+    });
+    Ok((rules.len() - 1) as u16)
+}
+
+/// Fills a partition's static and plastic tables from the generated projections: one row
+/// per source neuron (every population's neurons in order), holding the synapses of every
+/// projection from it onto this partition's neurons.
 fn fill_tables(
     partition: &mut Partition,
     part: u32,
@@ -516,16 +601,6 @@ fn fill_tables(
     let lo = partition.first_id;
     let hi = lo + partition.n_local as u32;
     let n_local = partition.n_local;
-    // Targets of source `s` (index within its population) that fall into this partition.
-    let local_span = |g: &Generated, s: usize| -> Range<usize> {
-        let (a, b) = (g.rows.offsets[s], g.rows.offsets[s + 1]);
-        let row = &g.rows.targets[a..b];
-        let t_lo = lo.saturating_sub(g.target_first);
-        let t_hi = hi.saturating_sub(g.target_first);
-        let start = row.partition_point(|&t| t < t_lo);
-        let end = row.partition_point(|&t| t < t_hi);
-        a + start..a + end
-    };
     let by_source: Vec<Vec<usize>> = (0..populations.len())
         .map(|p| {
             (0..generated.len())
@@ -533,126 +608,206 @@ fn fill_tables(
                 .collect()
         })
         .collect();
-    let group_of_population = |population: usize| {
-        partition
-            .groups
-            .iter()
-            .position(|g| g.population == population)
-    };
-
-    let mut static_table = SynapseTable {
-        row: Vec::with_capacity(n_total + 1),
-        ..SynapseTable::default()
-    };
-    let mut plastic = PlasticState {
-        table: SynapseTable {
-            row: Vec::with_capacity(n_total + 1),
-            ..SynapseTable::default()
-        },
-        ..PlasticState::default()
-    };
-    let any_plastic = generated.iter().any(|g| g.rule.is_some());
-    static_table.row.push(0);
-    plastic.table.row.push(0);
+    let mut tables = Tables::new(n_total);
     for (p, plan) in populations.iter().enumerate() {
         for s in 0..plan.size {
             for &gi in &by_source[p] {
                 let g = &generated[gi];
-                let span = local_span(g, s);
+                let span = local_span(g, s, lo..hi);
                 if span.is_empty() {
                     continue;
                 }
-                let group_index = group_of_population(g.target_population).ok_or_else(|| {
-                    unsupported("internal error: target group missing from its partition".into())
-                })?;
-                let group = &partition.groups[group_index];
+                let group = target_group(&partition.groups, g.target_population)?;
                 for k in span {
-                    let target_global = g.rows.targets[k] + g.target_first;
-                    let j = (target_global - lo) as usize;
-                    let factor = group
-                        .dynamics
-                        .weight_factor(g.dim, j - group.local_start)
-                        .ok_or_else(|| {
-                            unsupported(format!(
-                                "population `{}` does not take weights that are {}",
-                                populations[g.target_population].name,
-                                g.dim.name()
-                            ))
-                        })?;
-                    let slot_index = g.receptor * n_local as u32 + j as u32;
-                    let (w, d) = (g.weight.at(k), g.delay.at(k));
-                    match g.rule {
-                        None => {
-                            if g.recorded {
-                                weight_refs[gi][k] = WeightRef {
-                                    partition: part,
-                                    plastic: false,
-                                    index: static_table.weight.len() as u32,
-                                    scale: if factor != 0.0 { 1.0 / factor } else { 0.0 },
-                                };
-                            }
-                            static_table.slot_index.push(slot_index);
-                            static_table.weight.push(w * factor);
-                            static_table.delay.push(d);
-                        }
-                        Some(rule) => {
-                            if g.recorded {
-                                weight_refs[gi][k] = WeightRef {
-                                    partition: part,
-                                    plastic: true,
-                                    index: plastic.table.weight.len() as u32,
-                                    scale: 1.0,
-                                };
-                            }
-                            plastic.table.slot_index.push(slot_index);
-                            plastic.table.weight.push(w);
-                            plastic.table.delay.push(d);
-                            plastic.factor.push(factor);
-                            plastic.rule.push(rule);
-                            plastic.source.push(g.source_first + s as u32);
-                            plastic.target.push(j as u32);
-                        }
+                    let landing = land(g, k, group, lo, n_local, populations)?;
+                    let weight = tables.push(g, k, s, landing, part);
+                    if g.recorded {
+                        weight_refs[gi][k] = weight;
                     }
                 }
             }
-            let too_many = static_table.weight.len() >= u32::MAX as usize
-                || plastic.table.weight.len() >= u32::MAX as usize;
-            if too_many {
-                return Err(unsupported(
-                    "more than 4 billion synapses in one partition; use more threads".into(),
-                ));
-            }
-            static_table.row.push(static_table.weight.len() as u32);
-            plastic.table.row.push(plastic.table.weight.len() as u32);
+            tables.end_row()?;
         }
     }
-    let first = static_table.delay.first().copied().unwrap_or(1);
-    partition.uniform_delay = static_table
-        .delay
-        .iter()
-        .all(|&d| d == first)
-        .then_some(first);
-    partition.synapses = static_table;
-    if any_plastic {
-        let mut counts = vec![0u32; n_local + 1];
-        for &j in &plastic.target {
-            counts[j as usize + 1] += 1;
-        }
-        for j in 0..n_local {
-            counts[j + 1] += counts[j];
-        }
-        let mut fill = counts.clone();
-        let mut index = vec![0u32; plastic.target.len()];
-        for (k, &j) in plastic.target.iter().enumerate() {
-            index[fill[j as usize] as usize] = k as u32;
-            fill[j as usize] += 1;
-        }
-        plastic.by_target_row = counts;
-        plastic.by_target_index = index;
+    let Tables { fixed, mut plastic } = tables;
+    let first = fixed.delay.first().copied().unwrap_or(1);
+    partition.uniform_delay = fixed.delay.iter().all(|&d| d == first).then_some(first);
+    partition.synapses = fixed;
+    if generated.iter().any(|g| g.rule.is_some()) {
+        index_by_target(&mut plastic, n_local);
         plastic.post_trace = vec![vec![Trace::default(); n_local]; rules.len()];
         partition.plastic = Some(plastic);
     }
     Ok(())
+}
+
+/// The synapses of source `s` (index within its population) whose targets fall into the
+/// global ids `ids`: a range of `g.rows.targets`, whose rows are sorted.
+fn local_span(g: &Generated, s: usize, ids: Range<u32>) -> Range<usize> {
+    let (a, b) = (g.rows.offsets[s], g.rows.offsets[s + 1]);
+    let row = &g.rows.targets[a..b];
+    let t_lo = ids.start.saturating_sub(g.target_first);
+    let t_hi = ids.end.saturating_sub(g.target_first);
+    let start = row.partition_point(|&t| t < t_lo);
+    let end = row.partition_point(|&t| t < t_hi);
+    a + start..a + end
+}
+
+/// The partition's group of the target population.
+fn target_group(groups: &[Group], population: usize) -> Result<&Group, SimError> {
+    groups
+        .iter()
+        .find(|g| g.population == population)
+        .ok_or_else(|| {
+            unsupported("internal error: target group missing from its partition".into())
+        })
+}
+
+/// Where one synapse lands in its target partition.
+struct Landing {
+    /// The target neuron, within the partition.
+    local: u32,
+    /// The ring slot its input goes to: `receptor · n_local + local`.
+    slot_index: u32,
+    /// Target-model units per projection unit (the target model converts the weight).
+    factor: f32,
+}
+
+/// Where synapse `k` of `g` lands in the partition that starts at global id `lo`.
+fn land(
+    g: &Generated,
+    k: usize,
+    group: &Group,
+    lo: u32,
+    n_local: usize,
+    populations: &[PopulationPlan],
+) -> Result<Landing, SimError> {
+    let target_global = g.rows.targets[k] + g.target_first;
+    let j = (target_global - lo) as usize;
+    let factor = group
+        .dynamics
+        .weight_factor(g.dim, j - group.local_start)
+        .ok_or_else(|| {
+            unsupported(format!(
+                "population `{}` does not take weights that are {}",
+                populations[g.target_population].name,
+                g.dim.name()
+            ))
+        })?;
+    Ok(Landing {
+        local: j as u32,
+        slot_index: g.receptor * n_local as u32 + j as u32,
+        factor,
+    })
+}
+
+/// A partition's static and plastic synapse tables while they are filled, row by row.
+struct Tables {
+    fixed: SynapseTable,
+    plastic: PlasticState,
+}
+
+impl Tables {
+    /// Empty tables with room for a row per neuron of the network.
+    fn new(n_total: usize) -> Tables {
+        let rows = || {
+            let mut row = Vec::with_capacity(n_total + 1);
+            row.push(0);
+            row
+        };
+        Tables {
+            fixed: SynapseTable {
+                row: rows(),
+                ..SynapseTable::default()
+            },
+            plastic: PlasticState {
+                table: SynapseTable {
+                    row: rows(),
+                    ..SynapseTable::default()
+                },
+                ..PlasticState::default()
+            },
+        }
+    }
+
+    /// Adds synapse `k` of `g` from source `s` to the current row: a static synapse holds
+    /// its weight in the target model's units, a plastic one in the projection's (what
+    /// `w_max` bounds) with the factor beside it. Returns where the weight lives.
+    fn push(&mut self, g: &Generated, k: usize, s: usize, at: Landing, part: u32) -> WeightRef {
+        let (w, d) = (g.weight.at(k), g.delay.at(k));
+        match g.rule {
+            None => {
+                let weight = WeightRef {
+                    partition: part,
+                    plastic: false,
+                    index: self.fixed.weight.len() as u32,
+                    scale: if at.factor != 0.0 {
+                        1.0 / at.factor
+                    } else {
+                        0.0
+                    },
+                };
+                self.fixed.slot_index.push(at.slot_index);
+                self.fixed.weight.push(w * at.factor);
+                self.fixed.delay.push(d);
+                weight
+            }
+            Some(rule) => {
+                let plastic = &mut self.plastic;
+                let weight = WeightRef {
+                    partition: part,
+                    plastic: true,
+                    index: plastic.table.weight.len() as u32,
+                    scale: 1.0,
+                };
+                plastic.table.slot_index.push(at.slot_index);
+                plastic.table.weight.push(w);
+                plastic.table.delay.push(d);
+                plastic.factor.push(at.factor);
+                plastic.rule.push(rule);
+                plastic.source.push(g.source_first + s as u32);
+                plastic.target.push(at.local);
+                weight
+            }
+        }
+    }
+
+    /// Ends the row of one source neuron; synapse indices must fit in a `u32`.
+    fn end_row(&mut self) -> Result<(), SimError> {
+        let too_many = self.fixed.weight.len() >= u32::MAX as usize
+            || self.plastic.table.weight.len() >= u32::MAX as usize;
+        if too_many {
+            return Err(unsupported(
+                "more than 4 billion synapses in one partition; use more threads".into(),
+            ));
+        }
+        self.fixed.row.push(self.fixed.weight.len() as u32);
+        self.plastic
+            .table
+            .row
+            .push(self.plastic.table.weight.len() as u32);
+        Ok(())
+    }
+}
+
+/// The incoming plastic synapses of each local neuron (a CSR index over `plastic.target`),
+/// which the postsynaptic half of the rule walks when a neuron fires.
+fn index_by_target(plastic: &mut PlasticState, n_local: usize) {
+    let mut counts = vec![0u32; n_local + 1];
+    for &j in &plastic.target {
+        counts[j as usize + 1] += 1;
+    }
+    for j in 0..n_local {
+        counts[j + 1] += counts[j];
+    }
+    let mut fill = counts.clone();
+    let mut index = vec![0u32; plastic.target.len()];
+    for (k, &j) in plastic.target.iter().enumerate() {
+        index[fill[j as usize] as usize] = k as u32;
+        fill[j as usize] += 1;
+    }
+    plastic.by_target_row = counts;
+    plastic.by_target_index = index;
 }
 
 fn plan_samplers(
