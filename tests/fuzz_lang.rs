@@ -15,6 +15,7 @@ const EXAMPLES: &[&str] = &[
     include_str!("data/parse/ok/cuba.net"),
     include_str!("data/parse/ok/hopfield.net"),
     include_str!("data/parse/ok/features.net"),
+    include_str!("data/parse/ok/cobahh.net"),
 ];
 
 /// Compiles and renders; returns whether an error was reported.
