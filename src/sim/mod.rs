@@ -173,4 +173,6 @@ pub enum SimError {
     Diverged(String),
     #[error("{0}")]
     Threads(String),
+    #[error("the simulation produced a value that is not a number: {0}")]
+    NotFinite(String),
 }

@@ -99,6 +99,13 @@ pub trait NeuronGroup: Send {
     /// Appends the values of state variable number `var` (index into `info().state`) of
     /// neurons `range`, in the variable's documented unit.
     fn read_state(&self, var: usize, range: Range<usize>, out: &mut Vec<f32>);
+
+    /// A state variable that is no longer a finite number (an equation that divides by
+    /// zero, an explicit method stepping past its stability limit), named with the first
+    /// neuron (index within the group) where it is. The built-in models cannot diverge.
+    fn diverged(&self) -> Option<(String, usize)> {
+        None
+    }
 }
 
 /// Per-neuron coefficients of a model: one value shared by the whole group ([`Uniform`], so

@@ -277,6 +277,22 @@ fn execute(
     if let Some(error) = main.error {
         return Err(SimError::Observe(error));
     }
+    // A state that became NaN or infinite would leave wrong numbers without a word.
+    for cell in &shared.partitions {
+        // SAFETY: every worker has finished (the scope above joined them).
+        let partition = unsafe { cell.get() };
+        for group in &partition.groups {
+            if let Some((var, i)) = group.dynamics.diverged() {
+                let population = &populations[group.population].name;
+                return Err(SimError::NotFinite(format!(
+                    "state `{var}` of population '{population}' (neuron {}) is not a finite \
+                     number at the end of the run: an equation divides by zero or the method \
+                     is unstable at this dt",
+                    group.first_in_population + i
+                )));
+            }
+        }
+    }
     main.observer.progress(1.0, "done");
     Ok(Outcome {
         dt,
