@@ -116,6 +116,36 @@ impl Dim {
         }
     }
 
+    /// The internal unit of a value of this dimension, written with the base units: the
+    /// internal system is coherent (ms, mV, pA), so `ms^t·mV^v·pA^i` is exact — `pA/ms`
+    /// for a current per time, where `Display` would say `s^-1·A`.
+    pub fn internal_symbol(self) -> String {
+        let mut up = Vec::new();
+        let mut down = Vec::new();
+        for (symbol, exponent) in [
+            ("ms", self.time),
+            ("mV", self.voltage),
+            ("pA", self.current),
+        ] {
+            let side = if exponent > 0 { &mut up } else { &mut down };
+            match exponent.unsigned_abs() {
+                0 => {}
+                1 => side.push(symbol.to_string()),
+                n => side.push(format!("{symbol}^{n}")),
+            }
+        }
+        let numerator = if up.is_empty() {
+            "1".to_string()
+        } else {
+            up.join("*")
+        };
+        if down.is_empty() {
+            numerator
+        } else {
+            format!("{numerator}/{}", down.join("/"))
+        }
+    }
+
     /// The dimension's name as a person would say it.
     pub fn name(self) -> String {
         match self {
@@ -227,6 +257,22 @@ pub fn to_unit(value: f64, symbol: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dimension_without_a_name_is_written_in_the_internal_units() {
+        let current_rate = Dim::CURRENT.div(Dim::TIME);
+        assert_eq!(current_rate.internal_symbol(), "pA/ms");
+        assert_eq!(Dim::TIME.mul(Dim::VOLTAGE).internal_symbol(), "ms*mV");
+        assert_eq!(
+            Dim::NONE.div(Dim::TIME).div(Dim::TIME).internal_symbol(),
+            "1/ms^2"
+        );
+        // The symbol reads back as the same dimension with factor 1: it is the internal unit.
+        let (factor, dim) = lookup("pA")
+            .map(|(f, d)| (f / lookup("ms").unwrap().0, d.div(Dim::TIME)))
+            .unwrap();
+        assert_eq!((factor, dim), (1.0, current_rate));
+    }
 
     #[test]
     fn the_internal_system_is_coherent() {

@@ -443,7 +443,7 @@ pub fn internal_unit(dim: Dim) -> String {
         Dim::RESISTANCE => "GOhm".into(),
         Dim::FREQUENCY => "1/ms".into(),
         Dim::VOLTAGE_RATE => "mV/ms".into(),
-        other => other.to_string(),
+        other => other.internal_symbol(),
     }
 }
 
