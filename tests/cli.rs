@@ -36,6 +36,12 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// Asserts that a command's stderr contains `needle`, showing all of it when not.
+fn assert_stderr_has(out: &std::process::Output, needle: &str) {
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains(needle), "expected {needle:?} in:\n{stderr}");
+}
+
 fn write(dir: &Path, name: &str, source: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, source).expect("temp file");
@@ -85,21 +91,13 @@ fn usage_errors_exit_two() {
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("got `seed=`: the VALUE after `=` is empty"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "got `seed=`: the VALUE after `=` is empty");
     let out = neurosim(
         &["check", file.to_str().unwrap(), "--network", "tiyn"],
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        text(&out.stderr).contains("did you mean 'tiny'"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "did you mean 'tiny'");
 }
 
 #[test]
@@ -164,19 +162,11 @@ fn sources_that_are_not_regular_files_or_too_large_are_refused() {
     std::fs::create_dir(dir.path().join("folder.net")).unwrap();
     let out = neurosim(&["check", "folder.net"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("cannot read folder.net: it is a directory"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "cannot read folder.net: it is a directory");
     // A device is endless: refused before reading a byte.
     let out = neurosim(&["check", "/dev/zero"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not a regular file"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "not a regular file");
     // Importing one is refused the same way, at the import.
     write(
         dir.path(),
@@ -194,11 +184,7 @@ fn sources_that_are_not_regular_files_or_too_large_are_refused() {
     big.set_len(65 * 1024 * 1024).unwrap();
     let out = neurosim(&["check", "big.net"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("larger than 64 MiB"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "larger than 64 MiB");
 }
 
 #[cfg(unix)]
@@ -218,11 +204,7 @@ fn importing_a_fifo_is_refused_instead_of_blocking() {
     );
     let out = neurosim(&["check", "imports.net"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("not a regular file"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "not a regular file");
 }
 
 #[test]
@@ -252,11 +234,7 @@ fn a_missing_dataset_file_is_refused_by_check_and_by_run_before_any_output() {
     assert!(stderr.contains("did you mean `train.csv`?"), "{stderr}");
     let out = run_json(dir.path(), &file, &[]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("error[E0507]"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "error[E0507]");
     let left: Vec<_> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -814,19 +792,11 @@ fn force_deletes_the_partial_result_of_a_killed_run() {
     write(dir.path(), ".other.h5.4242.tmp", "");
     let out = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains(".tiny.h5.4242.tmp"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, ".tiny.h5.4242.tmp");
     assert!(!dir.path().join("tiny.h5").exists());
     let out = neurosim(&["run", file.to_str().unwrap(), "--force"], dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("deleted"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "deleted");
     assert_eq!(
         listing(dir.path()),
         vec![".other.h5.4242.tmp", "tiny.h5", "tiny.net"],
@@ -938,11 +908,7 @@ fn a_second_ctrl_c_ends_the_run_at_once() {
     // The first signal may have let the output finish before the second arrived.
     if !finished.exists() {
         let temp_name = temp.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(
-            text(&out.stderr).contains(&temp_name),
-            "{}",
-            text(&out.stderr)
-        );
+        assert_stderr_has(&out, &temp_name);
         assert_eq!(
             neurosim::record::hdf5::read_status(&temp).expect("a valid partial file"),
             Err("running".to_string())
@@ -1058,11 +1024,7 @@ fn an_error_before_the_engine_starts_leaves_no_file() {
     let file = write(dir.path(), "nodata.net", MISSING_DATASET);
     let out = neurosim(&["run", file.to_str().unwrap()], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("missing.csv"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "missing.csv");
     assert_eq!(
         listing(dir.path()),
         vec!["nodata.net"],
@@ -1084,11 +1046,7 @@ fn a_file_of_a_failed_run_is_replaced_without_force() {
     let file = write(dir.path(), "and.net", &diverging);
     let out = neurosim(&["run", file.to_str().unwrap(), "--quiet"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("diverged"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "diverged");
     let path = dir.path().join("and.h5");
     // A failure during the run keeps what was recorded, marked failed.
     let status = neurosim::record::hdf5::read_status(&path).expect("a file marked failed");
@@ -1099,11 +1057,7 @@ fn a_file_of_a_failed_run_is_replaced_without_force() {
     let file = write(dir.path(), "and.net", TINY_RATE);
     let out = neurosim(&["run", file.to_str().unwrap()], dir.path());
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("replacing"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "replacing");
     assert_eq!(
         neurosim::record::hdf5::read_status(&path).unwrap(),
         Ok(neurosim::record::RunStatus::Complete)
@@ -1176,11 +1130,7 @@ fn absurd_thread_counts_are_a_usage_error() {
     for n in ["0", "1025", "100000"] {
         let out = neurosim(&["run", file.to_str().unwrap(), "--threads", n], dir.path());
         assert_eq!(out.status.code(), Some(2), "--threads {n}");
-        assert!(
-            text(&out.stderr).contains("--threads must be between 1 and 1024"),
-            "{}",
-            text(&out.stderr)
-        );
+        assert_stderr_has(&out, "--threads must be between 1 and 1024");
     }
     assert_eq!(listing(dir.path()), vec!["tiny.net"]);
 }
@@ -1256,11 +1206,7 @@ fn a_replay_writes_next_to_the_output_it_replays() {
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("the output it replays"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert_stderr_has(&out, "the output it replays");
 }
 
 /// 100 Poisson neurons at 40 Hz, of which only `P[10..20]` is recorded.

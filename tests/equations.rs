@@ -7,9 +7,11 @@ use std::fs;
 use std::path::Path;
 
 use neurosim::ir::Network;
-use neurosim::record::memory::MemoryRecorder;
-use neurosim::sim::{RunConfig, spiking};
 use neurosim::units::Dim;
+
+#[path = "support/recorded.rs"]
+mod recorded;
+use recorded::run_on;
 
 /// The ```-blocks of the docs' "User-defined neuron models" section that define a model.
 fn documented_definitions() -> Vec<String> {
@@ -38,27 +40,6 @@ fn compile(text: &str, overrides: &[&str]) -> Network {
     let networks = neurosim::testing::compile("equations.net", text, overrides)
         .unwrap_or_else(|e| panic!("does not compile: {e:?}\n{text}"));
     networks.into_iter().next().expect("one network")
-}
-
-fn run_on(network: &Network, threads: usize) -> MemoryRecorder {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    let mut recorder = MemoryRecorder::new(network).expect("recorder");
-    pool.install(|| {
-        let partitioning = spiking::Partitioning {
-            min_neurons_per_worker: 1,
-        };
-        spiking::run_partitioned(
-            network,
-            &RunConfig::new(threads),
-            &mut recorder,
-            partitioning,
-        )
-    })
-    .expect("run succeeds");
-    recorder
 }
 
 /// A weight of `dim` strong enough to drive a neuron from 40 inputs at 20 Hz.

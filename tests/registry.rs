@@ -9,9 +9,11 @@ use std::path::Path;
 use neurosim::ir::Network;
 use neurosim::models::neuron::{NeuronInfo, Runs};
 use neurosim::models::{ParamKind, ParamSpec, connector, neuron, optimizer, plasticity, schedule};
-use neurosim::record::memory::MemoryRecorder;
-use neurosim::sim::{RunConfig, spiking};
 use neurosim::units::Dim;
+
+#[path = "support/recorded.rs"]
+mod recorded;
+use recorded::run_on;
 
 /// Every member as (family, name, parameter table).
 fn members() -> Vec<(&'static str, &'static str, &'static [ParamSpec])> {
@@ -162,27 +164,6 @@ fn driven(model: &NeuronInfo) -> Network {
     let networks = neurosim::testing::compile("conformance.net", &text, &[])
         .unwrap_or_else(|e| panic!("`{}` does not compile: {e:?}\n{text}", model.name));
     networks.into_iter().next().expect("one network")
-}
-
-fn run_on(network: &Network, threads: usize) -> MemoryRecorder {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .expect("thread pool");
-    let mut recorder = MemoryRecorder::new(network).expect("recorder");
-    pool.install(|| {
-        let partitioning = spiking::Partitioning {
-            min_neurons_per_worker: 1,
-        };
-        spiking::run_partitioned(
-            network,
-            &RunConfig::new(threads),
-            &mut recorder,
-            partitioning,
-        )
-    })
-    .expect("run succeeds");
-    recorder
 }
 
 #[test]

@@ -1,0 +1,27 @@
+//! Runs a spiking network into an in-memory recorder on a pool of `threads` threads, one
+//! worker per thread however small the network (to exercise the exchange between them).
+
+use neurosim::ir::Network;
+use neurosim::record::memory::MemoryRecorder;
+use neurosim::sim::{RunConfig, spiking};
+
+pub fn run_on(network: &Network, threads: usize) -> MemoryRecorder {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    let mut recorder = MemoryRecorder::new(network).expect("recorder");
+    pool.install(|| {
+        let partitioning = spiking::Partitioning {
+            min_neurons_per_worker: 1,
+        };
+        spiking::run_partitioned(
+            network,
+            &RunConfig::new(threads),
+            &mut recorder,
+            partitioning,
+        )
+    })
+    .expect("run succeeds");
+    recorder
+}
