@@ -1,10 +1,11 @@
 //! A user-defined model as the spiking engine runs it: [`UserModel`] builds a group's
 //! programs and state, [`UserGroup`] steps them chunk by chunk.
 //!
-//! State is f64, structure of arrays (one vector per variable): slow variables (an
-//! adaptation current with a time constant of seconds, a variable that accumulates) change
-//! by less than an f32 ulp per step at `dt = 0.1 ms`, and Brian2 and NEST integrate in
-//! double precision too. `read_state` converts to f32 for recording.
+//! State is f64, structure of arrays (one vector per variable): the increment of a slow
+//! variable (an adaptation current with a time constant of seconds, a variable that
+//! accumulates) can be a few f32 ulps or less per step at `dt = 0.1 ms`, so f32 state would
+//! lose or bias it; Brian2 and NEST integrate in double precision too. `read_state`
+//! converts to f32 for recording.
 //!
 //! A step walks the group once, chunk by chunk (`program::LANES` neurons), and does for
 //! each chunk what the module documentation lists: the step program (integration); one pass
@@ -16,14 +17,13 @@
 
 use std::ops::Range;
 
-use super::eval::eval_params;
+use super::eval::{Op, eval_params};
 use super::integrate::{self, Plan};
 use super::program::{Bind, Builder, Constants, Frame, LANES, Lane, Operand, Program, Splat, Src};
 use super::{AssignOp, BinOp, Channel, Cmp, System};
 use crate::models::neuron::dynamics::{
     GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps, with_wide_simd,
 };
-use crate::models::neuron::equations::eval::Op;
 use crate::units::Dim;
 
 /// The dynamics of a user-defined model: its checked system and what its method found out

@@ -21,11 +21,11 @@
 //! stage (the others go on, seeing it held). For `exact` that is a second propagator, of the
 //! system with the clamped rows zeroed, used for refractory neurons by the rows it changes.
 
+use super::eval::Op;
 use super::expm::expm;
 use super::linear::{self, LinearSystem, affine_in, nonlinear_term, show};
 use super::program::{Bind, Builder, Operand, Program, TIME};
 use super::{BinOp, Expr, Func, Method, System};
-use crate::models::neuron::equations::eval::Op;
 
 /// Whether `method` can integrate `system`, and if not why (naming the derivative and the
 /// term). The explicit methods integrate anything.
