@@ -22,6 +22,9 @@ pub enum Op {
     /// `IfFree(a, b)`: `a` for a neuron that is not refractory, `b` for one that is. Depends
     /// on the lane, so it is never folded.
     IfFree,
+    /// `a·b + c`, rounded twice (not a fused multiply-add): a multiplication and the
+    /// addition that is its only use, in one pass over a chunk.
+    MulAdd,
 }
 
 impl Op {
@@ -29,6 +32,7 @@ impl Op {
         match self {
             Op::Neg | Op::Copy => 1,
             Op::Bin(_) | Op::IfFree => 2,
+            Op::MulAdd => 3,
             Op::Call(f) => f.arity(),
         }
     }
@@ -41,6 +45,7 @@ pub fn apply(op: Op, a: f64, b: f64, c: f64) -> f64 {
     match op {
         Op::Neg => -a,
         Op::Copy | Op::IfFree => a,
+        Op::MulAdd => a * b + c,
         Op::Bin(op) => binary(op, a, b),
         Op::Call(f) => call(f, a, b, c),
     }

@@ -1,27 +1,29 @@
 //! A user-defined model as the spiking engine runs it: [`UserModel`] builds a group's
 //! programs and state, [`UserGroup`] steps them chunk by chunk.
 //!
-//! State is f64, structure of arrays (one vector per variable): slow variables (an
-//! adaptation current with a time constant of seconds, a variable that accumulates) change
-//! by less than an f32 ulp per step at `dt = 0.1 ms`, and Brian2 and NEST integrate in
-//! double precision too. `read_state` converts to f32 for recording.
+//! State is f64, structure of arrays (one vector per variable): the increment of a slow
+//! variable (an adaptation current with a time constant of seconds, a variable that
+//! accumulates) can be a few f32 ulps or less per step at `dt = 0.1 ms`, so f32 state would
+//! lose or bias it; Brian2 and NEST integrate in double precision too. `read_state`
+//! converts to f32 for recording.
 //!
 //! A step walks the group once, chunk by chunk (`program::LANES` neurons), and does for
-//! each chunk what the module documentation lists: the step program (integration), input,
-//! threshold, and the reset program where a neuron of the chunk fired. Each phase only
-//! reads and writes the chunk's own neurons, so walking chunk by chunk is the same as phase
-//! by phase over the group.
+//! each chunk what the module documentation lists: the step program (integration); one pass
+//! per changed variable writing its new value (held while refractory where clamped, the
+//! last product computed there) plus the synaptic input; the threshold with the refractory
+//! count; and the reset program where a neuron of the chunk fired. Each phase only reads and
+//! writes the chunk's own neurons, so walking chunk by chunk is the same as phase by phase
+//! over the group.
 
 use std::ops::Range;
 
-use super::eval::eval_params;
+use super::eval::{Op, eval_params};
 use super::integrate::{self, Plan};
-use super::program::{Bind, Builder, Constants, Frame, LANES, Operand, Program, Src};
-use super::{AssignOp, BinOp, Channel, Cmp, OnPre, System};
+use super::program::{Bind, Builder, Constants, Frame, LANES, Lane, Operand, Program, Splat, Src};
+use super::{AssignOp, BinOp, Channel, Cmp, System};
 use crate::models::neuron::dynamics::{
     GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps, with_wide_simd,
 };
-use crate::models::neuron::equations::eval::Op;
 use crate::units::Dim;
 
 /// The dynamics of a user-defined model: its checked system and what its method found out
@@ -140,6 +142,14 @@ impl UserModel {
         let reset =
             (!system.reset.is_empty()).then(|| reset_program(system, &mut builder, &x, t_end));
         let constants = builder.finish();
+        // The step reads them through its frame; threshold and reset run without (`chunk`).
+        debug_assert!(
+            threshold
+                .iter()
+                .map(|t| &t.0)
+                .chain(reset.iter().map(|r| &r.0))
+                .all(|p| !p.reads_refractory())
+        );
         let n_regs = [
             Some(&step),
             threshold.as_ref().map(|t| &t.0),
@@ -150,6 +160,7 @@ impl UserModel {
         .map(|p| p.n_regs)
         .max()
         .unwrap_or(0);
+        let writes = writes(system, &step, &targets);
         Ok(UserGroup {
             n,
             dt,
@@ -157,10 +168,9 @@ impl UserModel {
             uniforms: vec![0.0; constants.n_uniforms],
             constants,
             step,
-            targets,
+            writes,
             threshold,
             reset,
-            on_pre: system.on_pre.clone(),
             refractory: vec![0; n],
             refractory_steps,
             flags: vec![0; n],
@@ -168,6 +178,39 @@ impl UserModel {
             weights: self.weights.clone(),
         })
     }
+}
+
+/// What the end of the integration writes to each variable it changes: the step program's
+/// output (if any) and the synaptic input (with its sign).
+fn writes(system: &System, step: &Program, targets: &[usize]) -> Vec<Write> {
+    let mut writes: Vec<Write> = Vec::new();
+    for var in 0..system.states.len() {
+        let output = targets
+            .iter()
+            .position(|&t| t == var)
+            .map(|k| {
+                let value = match step.fused[k] {
+                    Some((op, args)) => Value::Fused(op, args),
+                    None => Value::Operand(step.outputs[k]),
+                };
+                (value, step.held[k])
+            })
+            .filter(|(v, _)| *v != Value::Operand(Operand::State(var as u32)));
+        let inputs: Vec<(Channel, f64)> = system
+            .on_pre
+            .iter()
+            .filter(|p| p.var == var)
+            .map(|p| (p.channel, if p.negate { -1.0 } else { 1.0 }))
+            .collect();
+        if output.is_some() || !inputs.is_empty() {
+            writes.push(Write {
+                var,
+                output,
+                inputs,
+            });
+        }
+    }
+    writes
 }
 
 /// The reset as one program: each assignment sees the values the previous ones wrote; the
@@ -219,6 +262,23 @@ enum Steps {
     Each(Vec<i32>),
 }
 
+/// The end of a step for one variable: `x ← output (held while refractory, if so marked) +
+/// Σ sign·input`.
+#[derive(Debug, Clone)]
+struct Write {
+    var: usize,
+    output: Option<(Value, bool)>,
+    inputs: Vec<(Channel, f64)>,
+}
+
+/// A step program's output as its write sees it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Value {
+    Operand(Operand),
+    /// `a·b` (`Mul`) or `a·b + c` (`MulAdd`), computed by the write.
+    Fused(Op, [Operand; 3]),
+}
+
 /// The state of a group of neurons of a user-defined model.
 #[derive(Debug)]
 pub struct UserGroup {
@@ -229,11 +289,9 @@ pub struct UserGroup {
     constants: Constants,
     uniforms: Vec<f64>,
     step: Program,
-    /// The variable each output of `step` is written to.
-    targets: Vec<usize>,
+    writes: Vec<Write>,
     threshold: Option<(Program, Cmp)>,
     reset: Option<(Program, Vec<usize>)>,
-    on_pre: Vec<OnPre>,
     /// Refractory steps left.
     refractory: Vec<i32>,
     refractory_steps: Steps,
@@ -242,51 +300,274 @@ pub struct UserGroup {
     weights: Vec<Dim>,
 }
 
-/// Writes `values` to `out` (all lanes, or those with a flag).
+/// Writes `values` where `flags` is set (the reset of the neurons that fired).
 #[inline(always)]
-fn write(out: &mut [f64], values: Src, flags: Option<&[u8]>) {
-    match (values, flags) {
-        (Src::V(v), None) => out.copy_from_slice(v),
-        (Src::S(x), None) => out.fill(x),
-        (values, Some(flags)) => {
-            for (l, o) in out.iter_mut().enumerate() {
-                if flags[l] != 0 {
-                    *o = values.at(l);
-                }
-            }
+fn write_fired(out: &mut [f64], values: Src, flags: &[u8]) {
+    for (l, (o, &f)) in out.iter_mut().zip(flags).enumerate() {
+        if f != 0 {
+            *o = values.at(l);
         }
     }
 }
 
-/// `flags[l] = free[l] && cmp(a[l], b[l])`, one loop per comparison and operand kind.
-#[inline(always)]
-fn threshold(flags: &mut [u8], refractory: &[i32], a: Src, b: Src, cmp: Cmp) {
+/// A lane of an operand of a write: a vector, one number, the variable's value before the
+/// write, or a product (plus a term) of those.
+trait Term: Copy {
+    fn get(self, l: usize, old: f64) -> f64;
+}
+
+impl Term for &[f64] {
     #[inline(always)]
-    fn lanes(flags: &mut [u8], refractory: &[i32], a: Src, b: Src, f: impl Fn(f64, f64) -> bool) {
-        let refractory = &refractory[..flags.len()];
-        match (a, b) {
-            (Src::V(a), Src::S(y)) => {
-                let a = &a[..flags.len()];
-                for l in 0..flags.len() {
-                    flags[l] = ((refractory[l] <= 0) & f(a[l], y)) as u8;
-                }
+    fn get(self, l: usize, _: f64) -> f64 {
+        self[l]
+    }
+}
+
+impl Term for Splat {
+    #[inline(always)]
+    fn get(self, _: usize, _: f64) -> f64 {
+        self.0
+    }
+}
+
+/// The variable's own value before the write.
+#[derive(Clone, Copy)]
+struct Old;
+
+impl Term for Old {
+    #[inline(always)]
+    fn get(self, _: usize, old: f64) -> f64 {
+        old
+    }
+}
+
+/// `a·b`.
+#[derive(Clone, Copy)]
+struct Product<A, B>(A, B);
+
+impl<A: Term, B: Term> Term for Product<A, B> {
+    #[inline(always)]
+    fn get(self, l: usize, old: f64) -> f64 {
+        self.0.get(l, old) * self.1.get(l, old)
+    }
+}
+
+/// `a·b + c` (two roundings, as `MulAdd`).
+#[derive(Clone, Copy)]
+struct ProductSum<A, B, C>(A, B, C);
+
+impl<A: Term, B: Term, C: Term> Term for ProductSum<A, B, C> {
+    #[inline(always)]
+    fn get(self, l: usize, old: f64) -> f64 {
+        self.0.get(l, old) * self.1.get(l, old) + self.2.get(l, old)
+    }
+}
+
+/// An operand of a write, resolved for the chunk.
+#[derive(Clone, Copy)]
+enum Arg<'a> {
+    V(&'a [f64]),
+    S(f64),
+    Old,
+}
+
+/// `x[l] ← new[l] (x[l] where refractory, if `held`) + Σ sign·input[l]`, one loop.
+#[inline(always)]
+fn write_lanes<V: Term, const K: usize>(
+    x: &mut [f64],
+    new: V,
+    held: bool,
+    free: &[i32],
+    inputs: [(&[f32], f64); K],
+) {
+    let n = x.len();
+    let free = &free[..n];
+    let inputs = inputs.map(|(w, sign)| (&w[..n], sign));
+    for l in 0..n {
+        // A select, not a branch, so that the loop vectorises.
+        let old = x[l];
+        let new = new.get(l, old);
+        let mut value = if held && free[l] > 0 { old } else { new };
+        for (w, sign) in inputs {
+            value += sign * w[l] as f64;
+        }
+        x[l] = value;
+    }
+}
+
+/// `write_lanes` for up to two inputs.
+#[inline(always)]
+fn write_inputs<V: Term>(
+    x: &mut [f64],
+    new: V,
+    held: bool,
+    free: &[i32],
+    inputs: &[(&[f32], f64)],
+) {
+    match *inputs {
+        [] => write_lanes(x, new, held, free, []),
+        [a] => write_lanes(x, new, held, free, [a]),
+        [a, b] => write_lanes(x, new, held, free, [a, b]),
+        _ => unreachable!("write_inputs: at most two inputs"),
+    }
+}
+
+/// The write of an output: `a` alone, `a·b`, or `a·b + c`; one loop per kind of each
+/// operand.
+#[inline(always)]
+fn write_value(
+    x: &mut [f64],
+    (a, b, c): (Arg, Option<Arg>, Option<Arg>),
+    held: bool,
+    free: &[i32],
+    inputs: &[(&[f32], f64)],
+) {
+    /// Holds the write's other arguments while the operands' types are found.
+    struct To<'x, 'w> {
+        x: &'x mut [f64],
+        held: bool,
+        free: &'x [i32],
+        inputs: &'x [(&'w [f32], f64)],
+    }
+    impl To<'_, '_> {
+        #[inline(always)]
+        fn write<V: Term>(self, new: V) {
+            write_inputs(self.x, new, self.held, self.free, self.inputs)
+        }
+        #[inline(always)]
+        fn with_c<A: Term, B: Term>(self, a: A, b: B, c: Option<Arg>) {
+            let n = self.x.len();
+            match c {
+                None => self.write(Product(a, b)),
+                Some(Arg::V(c)) => self.write(ProductSum(a, b, &c[..n])),
+                Some(Arg::S(c)) => self.write(ProductSum(a, b, Splat(c))),
+                Some(Arg::Old) => self.write(ProductSum(a, b, Old)),
             }
-            (a, b) => {
-                for l in 0..flags.len() {
-                    flags[l] = ((refractory[l] <= 0) & f(a.at(l), b.at(l))) as u8;
-                }
+        }
+        #[inline(always)]
+        fn with_b<A: Term>(self, a: A, b: Option<Arg>, c: Option<Arg>) {
+            let n = self.x.len();
+            match b {
+                None => self.write(a),
+                Some(Arg::V(b)) => self.with_c(a, &b[..n], c),
+                Some(Arg::S(b)) => self.with_c(a, Splat(b), c),
+                Some(Arg::Old) => self.with_c(a, Old, c),
             }
         }
     }
-    match cmp {
-        Cmp::Greater => lanes(flags, refractory, a, b, |x, y| x > y),
-        Cmp::GreaterEqual => lanes(flags, refractory, a, b, |x, y| x >= y),
-        Cmp::Less => lanes(flags, refractory, a, b, |x, y| x < y),
-        Cmp::LessEqual => lanes(flags, refractory, a, b, |x, y| x <= y),
+    let n = x.len();
+    let to = To {
+        x,
+        held,
+        free,
+        inputs,
+    };
+    match a {
+        Arg::V(a) => to.with_b(&a[..n], b, c),
+        Arg::S(a) => to.with_b(Splat(a), b, c),
+        Arg::Old => to.with_b(Old, b, c),
+    }
+}
+
+/// Refractory steps after a spike of lane `l`.
+trait StepsLane: Copy {
+    fn get(self, l: usize) -> i32;
+}
+
+impl StepsLane for i32 {
+    #[inline(always)]
+    fn get(self, _: usize) -> i32 {
+        self
+    }
+}
+
+impl StepsLane for &[i32] {
+    #[inline(always)]
+    fn get(self, l: usize) -> i32 {
+        self[l]
+    }
+}
+
+/// The threshold of a chunk: `fire = free && cmp(a, b)` where `left` (refractory steps
+/// left) is 0; a neuron that fires starts its refractory count, the others count down.
+/// Returns whether any fired.
+#[inline(always)]
+fn threshold(
+    flags: &mut [u8],
+    left: &mut [i32],
+    (a, b, cmp): (Src, Src, Cmp),
+    steps: Result<i32, &[i32]>,
+) -> bool {
+    #[inline(always)]
+    fn lanes<A: Lane, B: Lane, S: StepsLane>(
+        flags: &mut [u8],
+        left: &mut [i32],
+        (a, b, steps): (A, B, S),
+        f: impl Fn(f64, f64) -> bool,
+    ) -> bool {
+        let n = flags.len();
+        let left = &mut left[..n];
+        let mut any = 0u8;
+        for l in 0..n {
+            let fire = (left[l] <= 0) & f(a.get(l), b.get(l));
+            flags[l] = fire as u8;
+            left[l] = if fire {
+                steps.get(l)
+            } else {
+                (left[l] - 1).max(0)
+            };
+            any |= fire as u8;
+        }
+        any != 0
+    }
+    #[inline(always)]
+    fn compare<A: Lane, B: Lane, S: StepsLane>(
+        flags: &mut [u8],
+        left: &mut [i32],
+        (a, b, cmp, steps): (A, B, Cmp, S),
+    ) -> bool {
+        let args = (a, b, steps);
+        match cmp {
+            Cmp::Greater => lanes(flags, left, args, |x, y| x > y),
+            Cmp::GreaterEqual => lanes(flags, left, args, |x, y| x >= y),
+            Cmp::Less => lanes(flags, left, args, |x, y| x < y),
+            Cmp::LessEqual => lanes(flags, left, args, |x, y| x <= y),
+        }
+    }
+    #[inline(always)]
+    fn operands<S: StepsLane>(
+        flags: &mut [u8],
+        left: &mut [i32],
+        (a, b, cmp, steps): (Src, Src, Cmp, S),
+    ) -> bool {
+        let n = flags.len();
+        match (a, b) {
+            (Src::V(a), Src::S(b)) => compare(flags, left, (&a[..n], Splat(b), cmp, steps)),
+            (Src::V(a), Src::V(b)) => compare(flags, left, (&a[..n], &b[..n], cmp, steps)),
+            (Src::S(a), Src::V(b)) => compare(flags, left, (Splat(a), &b[..n], cmp, steps)),
+            (Src::S(a), Src::S(b)) => compare(flags, left, (Splat(a), Splat(b), cmp, steps)),
+        }
+    }
+    match steps {
+        Ok(s) => operands(flags, left, (a, b, cmp, s)),
+        Err(s) => operands(flags, left, (a, b, cmp, &s[..flags.len()])),
     }
 }
 
 impl UserGroup {
+    /// Lane instructions of the step, threshold and reset programs, and how many outputs
+    /// of the step are computed by their writes (for tests of the compiler).
+    #[cfg(test)]
+    pub(super) fn sizes(&self) -> [usize; 4] {
+        let length = |p: Option<&Program>| p.map_or(0, |p| p.code.len());
+        [
+            length(Some(&self.step)),
+            length(self.threshold.as_ref().map(|t| &t.0)),
+            length(self.reset.as_ref().map(|r| &r.0)),
+            self.step.fused.iter().flatten().count(),
+        ]
+    }
+
     /// One step of the neurons `start..start + len`.
     #[inline(always)]
     fn chunk(&mut self, start: usize, len: usize, input: &mut Input<'_>) {
@@ -296,10 +577,9 @@ impl UserGroup {
             constants,
             uniforms,
             step,
-            targets,
+            writes,
             threshold: condition,
             reset,
-            on_pre,
             refractory,
             refractory_steps,
             flags,
@@ -307,31 +587,64 @@ impl UserGroup {
             ..
         } = self;
         let (columns, uniforms) = (&constants.columns[..], &uniforms[..]);
+        // Refractory steps left at the start of the step (updated by the threshold).
+        let free = &refractory[range.clone()];
         // Integration: the outputs are in registers or constants, never in the state, so
-        // they can be written in any order.
+        // they can be written in any order; the synaptic input of the step is added as they
+        // are written, then the buffers are cleared.
         step.run(
-            &Frame::new(state, columns, uniforms, refractory, start, len),
+            &Frame::new(state, columns, uniforms, free, start, len),
             regs,
         );
-        let results = Frame::new(&[], columns, uniforms, refractory, start, len);
-        for (&o, &var) in step.outputs.iter().zip(targets.iter()) {
-            write(&mut state[var][range.clone()], results.src(regs, o), None);
-        }
-        // Synaptic input of the step, then the buffers are cleared.
-        for on_pre in on_pre.iter() {
-            let arriving = match on_pre.channel {
-                Channel::Excitatory => &input.excitatory[range.clone()],
-                Channel::Inhibitory => &input.inhibitory[range.clone()],
+        let results = Frame::new(&[], columns, uniforms, free, start, len);
+        let (exc, inh) = (
+            &input.excitatory[range.clone()],
+            &input.inhibitory[range.clone()],
+        );
+        let arriving = |&(channel, sign): &(Channel, f64)| match channel {
+            Channel::Excitatory => (exc, sign),
+            Channel::Inhibitory => (inh, sign),
+        };
+        for write in writes.iter() {
+            // The variable written, and the others (which a fused output may read).
+            let (before, rest) = state.split_at_mut(write.var);
+            let (x, after) = rest.split_first_mut().expect("a variable of the group");
+            let x = &mut x[range.clone()];
+            let arg = |o: Operand| match o {
+                Operand::State(k) if k as usize == write.var => Arg::Old,
+                Operand::State(k) => {
+                    let k = k as usize;
+                    let other = if k < write.var {
+                        &before[k]
+                    } else {
+                        &after[k - write.var - 1]
+                    };
+                    Arg::V(&other[range.clone()])
+                }
+                o => match results.src(regs, o) {
+                    Src::V(v) => Arg::V(v),
+                    Src::S(v) => Arg::S(v),
+                },
             };
-            let x = &mut state[on_pre.var][range.clone()];
-            if on_pre.negate {
-                x.iter_mut()
-                    .zip(arriving)
-                    .for_each(|(x, &w)| *x -= w as f64);
-            } else {
-                x.iter_mut()
-                    .zip(arriving)
-                    .for_each(|(x, &w)| *x += w as f64);
+            // The output and the first two inputs in one pass, any further inputs after.
+            let (first, rest) = write.inputs.split_at(write.inputs.len().min(2));
+            let first: &[(&[f32], f64)] = match first {
+                [] => &[],
+                [a] => &[arriving(a)],
+                [a, b] => &[arriving(a), arriving(b)],
+                _ => unreachable!("UserGroup::chunk: at most two inputs in the first pass"),
+            };
+            let (value, held) = match write.output {
+                None => ((Arg::Old, None, None), false),
+                Some((Value::Operand(o), held)) => ((arg(o), None, None), held),
+                Some((Value::Fused(op, [a, b, c]), held)) => {
+                    let c = (op == Op::MulAdd).then(|| arg(c));
+                    ((arg(a), Some(arg(b)), c), held)
+                }
+            };
+            write_value(x, value, held, free, first);
+            for w in rest {
+                write_inputs(x, Old, false, free, &[arriving(w)]);
             }
         }
         input.excitatory[range.clone()].fill(0.0);
@@ -340,50 +653,34 @@ impl UserGroup {
         let flags = &mut flags[range.clone()];
         let Some((program, cmp)) = condition else {
             flags.fill(0);
-            refractory[range]
-                .iter_mut()
-                .for_each(|r| *r = (*r - 1).max(0));
+            let left = &mut refractory[range];
+            left.iter_mut().for_each(|r| *r = (*r - 1).max(0));
             return;
         };
-        let here = Frame::new(state, columns, uniforms, refractory, start, len);
+        // Threshold and reset never read the refractory state (no `IfFree`).
+        let here = Frame::new(state, columns, uniforms, &[], start, len);
         program.run(&here, regs);
-        let (left, right) = (
+        let left_right = (
             here.src(regs, program.outputs[0]),
             here.src(regs, program.outputs[1]),
+            *cmp,
         );
-        threshold(flags, here.refractory, left, right, *cmp);
-        let left_steps = &mut refractory[range.clone()];
-        match refractory_steps {
-            Steps::Same(s) => {
-                let s = *s;
-                for (r, &f) in left_steps.iter_mut().zip(flags.iter()) {
-                    *r = if f != 0 { s } else { (*r - 1).max(0) };
-                }
-            }
-            Steps::Each(s) => {
-                let s = &s[range.clone()];
-                for ((r, &f), &s) in left_steps.iter_mut().zip(flags.iter()).zip(s) {
-                    *r = if f != 0 { s } else { (*r - 1).max(0) };
-                }
-            }
-        }
-        if flags.iter().all(|&f| f == 0) {
+        let left = &mut refractory[range.clone()];
+        // The refractory period of the chunk's neurons (`Err` when they differ).
+        let steps = match refractory_steps {
+            Steps::Same(s) => Ok(*s),
+            Steps::Each(s) => Err(&s[range.clone()]),
+        };
+        if !threshold(flags, left, left_right, steps) {
             return;
         }
-        // Reset of the neurons that fired (their outputs are never in the state either).
+        // Reset of the neurons that fired (its outputs are never in the state either).
         let Some((program, vars)) = reset else { return };
-        program.run(
-            &Frame::new(state, columns, uniforms, refractory, start, len),
-            regs,
-        );
-        let results = Frame::new(&[], columns, uniforms, refractory, start, len);
+        program.run(&Frame::new(state, columns, uniforms, &[], start, len), regs);
+        let results = Frame::new(&[], columns, uniforms, &[], start, len);
         for (&o, &var) in program.outputs.iter().zip(vars.iter()) {
             if o != Operand::State(var as u32) {
-                write(
-                    &mut state[var][range.clone()],
-                    results.src(regs, o),
-                    Some(flags),
-                );
+                write_fired(&mut state[var][range.clone()], results.src(regs, o), flags);
             }
         }
     }

@@ -21,11 +21,11 @@
 //! stage (the others go on, seeing it held). For `exact` that is a second propagator, of the
 //! system with the clamped rows zeroed, used for refractory neurons by the rows it changes.
 
+use super::eval::Op;
 use super::expm::expm;
 use super::linear::{self, LinearSystem, affine_in, nonlinear_term, show};
 use super::program::{Bind, Builder, Operand, Program, TIME};
 use super::{BinOp, Expr, Func, Method, System};
-use crate::models::neuron::equations::eval::Op;
 
 /// Whether `method` can integrate `system`, and if not why (naming the derivative and the
 /// term). The explicit methods integrate anything.
@@ -181,12 +181,17 @@ pub fn step_program(system: &System, plan: &Plan, b: &mut Builder) -> (Program, 
         .filter_map(|(i, o)| o.map(|o| (o, i)))
         .filter(|&(o, i)| o != x[i])
         .collect();
-    let program = b.program(
-        &outputs
-            .iter()
-            .map(|&(o, i)| (o, Some(i)))
-            .collect::<Vec<_>>(),
-    );
+    // The group writes every variable that has an output or receives input, in order.
+    let mut written = vec![false; n];
+    for &(_, i) in &outputs {
+        written[i] = true;
+    }
+    for on_pre in &system.on_pre {
+        written[on_pre.var] = true;
+    }
+    let targets: Vec<(Operand, Option<usize>)> =
+        outputs.iter().map(|&(o, i)| (o, Some(i))).collect();
+    let program = b.program_writing(&targets, Some(&written));
     (program, outputs.into_iter().map(|(_, i)| i).collect())
 }
 
@@ -260,7 +265,7 @@ fn reach(matrix: &[Vec<Expr>], rows: &[bool]) -> Vec<Vec<bool>> {
     reach
 }
 
-/// The `exact` step: `x_j ← Σ_k P_jk·x_k + q_j` over the structurally non-zero entries.
+/// The `exact` step: `x_j ← q_j + Σ_k P_jk·x_k` over the structurally non-zero entries.
 fn exact(
     system: &System,
     linear: &LinearSystem,
@@ -300,10 +305,11 @@ fn exact(
         .collect()
 }
 
-/// `Σ_k P_k·x_k + q` for one row `(P_0, …, P_{n-1}, q)`, skipping structural zeros.
+/// `q + Σ_k P_k·x_k` for one row `(P_0, …, P_{n-1}, q)`, skipping structural zeros.
 fn row(b: &mut Builder, entries: &[Option<Operand>]) -> Operand {
     let n = entries.len() - 1;
-    let mut sum: Option<Operand> = None;
+    // q first, then the terms: each addition fuses with its product (`MulAdd`).
+    let mut sum = entries[n];
     for (k, p) in entries[..n].iter().enumerate() {
         let Some(p) = p else { continue };
         let term = b.apply(Op::Bin(BinOp::Mul), &[*p, Operand::State(k as u32)]);
@@ -312,12 +318,7 @@ fn row(b: &mut Builder, entries: &[Option<Operand>]) -> Operand {
             Some(s) => b.apply(Op::Bin(BinOp::Add), &[s, term]),
         });
     }
-    match (sum, entries[n]) {
-        (Some(s), Some(q)) => b.apply(Op::Bin(BinOp::Add), &[s, q]),
-        (Some(s), None) => s,
-        (None, Some(q)) => q,
-        (None, None) => Operand::Scalar(0.0),
-    }
+    sum.unwrap_or(Operand::Scalar(0.0))
 }
 
 /// The propagator of `dx/dt = M·x + c` restricted to `rows` (the others have derivative 0)

@@ -17,6 +17,12 @@
 //! Equal subexpressions are computed once (hash-consing), so an inlined subexpression
 //! written several times costs one instruction.
 //!
+//! Each instruction is a pass over the chunk, so the compiler saves passes: a product whose
+//! only use is a sum becomes one `MulAdd` (two roundings, as written); an integrator's
+//! `IfFree(new, x)` output becomes a write of `new` held for refractory neurons; and the last
+//! `Mul`/`MulAdd` of an output is left to the pass that writes the output to its variable
+//! (adding the synaptic input there too). The exact LIF is then two instructions per chunk.
+//!
 //! ## Registers
 //!
 //! The lane program is built in SSA form and then given registers by a linear scan over
@@ -37,11 +43,13 @@ use super::eval::{self, Op};
 use super::{BinOp, Expr, Func};
 use crate::models::neuron::dynamics::Values;
 
-/// Neurons per chunk. 128 lanes of f64 are 1 KiB per register: long enough to amortise the
-/// dispatch of an instruction (a few nanoseconds) over 16 AVX-512 operations, short enough
-/// that the register file of an HH model fits the L1 cache (measured in
-/// `benches/equations.rs`).
-pub const LANES: usize = 128;
+/// Neurons per chunk. An instruction costs some 30 cycles of dispatch (operand lookup, the
+/// match, loop set-up) before its lanes; at 512 lanes that is under a tenth of the
+/// instruction, while a chunk of the exact LIF (3 state variables, 2 registers, input) stays
+/// in the 48 KiB L1 cache (a register is 4 KiB). Measured with `benches/equations.rs`: 128
+/// lanes took 2.0 ns per LIF neuron and step, 256 1.2 ns, 512 and 1024 1.0 ns; HH was the same
+/// within noise from 256 to 1024 lanes (its 10 registers, 28 with `rk4`, then live in L2).
+pub const LANES: usize = 512;
 
 /// Where an instruction finds an operand.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,6 +101,13 @@ pub struct Program {
     pub code: Vec<Instr>,
     pub n_regs: usize,
     pub outputs: Vec<Operand>,
+    /// Per output: written only where the neuron is not refractory (an output
+    /// `IfFree(new, State(target))` becomes `new`, held: one pass less).
+    pub held: Vec<bool>,
+    /// Per output: `Some((op, args))` when the last instruction (`Mul` or `MulAdd`) is
+    /// left to the pass that writes the output to its variable (one pass less); `outputs`
+    /// then holds nothing meaningful for it.
+    pub fused: Vec<Option<(Op, [Operand; 3])>>,
 }
 
 /// The per-group constants the programs refer to.
@@ -304,43 +319,69 @@ impl<'a> Builder<'a> {
     }
 
     /// Ends the lane program whose results are `outputs`, each with the state variable it
-    /// will be written to (if any): a result that is another state variable is copied into
-    /// a register first, so that writing the results in order cannot change one not yet
-    /// written. Unused instructions are dropped, registers allocated; the next program
+    /// will be written to (if any): a result written to a variable that is another state
+    /// variable is copied into a register first, so that writing the results in order
+    /// cannot change one not yet written. Unused instructions are dropped, registers allocated; the next program
     /// starts empty (constants and uniforms are shared by the group's programs).
     pub fn program(&mut self, outputs: &[(Operand, Option<usize>)]) -> Program {
+        self.program_writing(outputs, None)
+    }
+
+    /// `program`, for outputs that are written to their variables in the order of the
+    /// variables (`written[k]`: whether variable `k` is written at all, by an output or by
+    /// input): the last instruction of an output is fused into its write when that cannot
+    /// read a variable already written.
+    pub fn program_writing(
+        &mut self,
+        outputs: &[(Operand, Option<usize>)],
+        written: Option<&[bool]>,
+    ) -> Program {
+        let targets: Vec<Option<usize>> = outputs.iter().map(|o| o.1).collect();
         let outputs: Vec<Operand> = outputs
             .iter()
-            .map(|&(o, target)| match o {
-                Operand::State(s) if target != Some(s as usize) => self.lane_op(Op::Copy, [o; 3]),
-                o => o,
+            .map(|&(o, target)| match (o, target) {
+                (Operand::State(s), Some(t)) if t != s as usize => self.lane_op(Op::Copy, [o; 3]),
+                (o, _) => o,
             })
             .collect();
         let code = std::mem::take(&mut self.lane);
         self.lane_cse.clear();
+        let (outputs, held) = held_outputs(&code, outputs, &targets);
         // Liveness, backwards from the outputs.
         let mut live = vec![false; code.len()];
-        let mut last_use = vec![usize::MAX; code.len()];
         for o in &outputs {
             if let Operand::Reg(r) = o {
                 live[*r as usize] = true;
             }
         }
         for (index, ins) in code.iter().enumerate().rev() {
-            if !live[index] {
-                continue;
-            }
-            for arg in &ins.args[..ins.op.arity()] {
-                if let Operand::Reg(r) = arg {
-                    live[*r as usize] = true;
-                    let r = *r as usize;
-                    if last_use[r] == usize::MAX {
-                        last_use[r] = index;
+            if live[index] {
+                for arg in &ins.args[..ins.op.arity()] {
+                    if let Operand::Reg(r) = arg {
+                        live[*r as usize] = true;
                     }
                 }
             }
         }
-        for o in &outputs {
+        let code = fuse_multiply_add(code, &mut live, &outputs);
+        let fused = match written {
+            Some(written) => fuse_writes(&code, &mut live, &outputs, &targets, written),
+            None => vec![None; outputs.len()],
+        };
+        let mut last_use = vec![0; code.len()];
+        for (index, ins) in code.iter().enumerate().filter(|(i, _)| live[*i]) {
+            for arg in &ins.args[..ins.op.arity()] {
+                if let Operand::Reg(r) = arg {
+                    last_use[*r as usize] = index;
+                }
+            }
+        }
+        let read_at_end = fused
+            .iter()
+            .flatten()
+            .flat_map(|(op, args)| args[..op.arity()].iter())
+            .chain(&outputs);
+        for o in read_at_end {
             if let Operand::Reg(r) = o {
                 last_use[*r as usize] = code.len();
             }
@@ -375,17 +416,21 @@ impl<'a> Builder<'a> {
                 args,
             });
         }
-        let outputs = outputs
+        let rename = |o: Operand| match o {
+            Operand::Reg(r) => Operand::Reg(physical[r as usize]),
+            o => o,
+        };
+        let outputs = outputs.into_iter().map(rename).collect();
+        let fused = fused
             .into_iter()
-            .map(|o| match o {
-                Operand::Reg(r) => Operand::Reg(physical[r as usize]),
-                o => o,
-            })
+            .map(|f| f.map(|(op, args)| (op, args.map(rename))))
             .collect();
         Program {
             code: out,
             n_regs: n_regs as usize,
             outputs,
+            held,
+            fused,
         }
     }
 
@@ -393,6 +438,125 @@ impl<'a> Builder<'a> {
     pub fn finish(self) -> Constants {
         self.constants
     }
+}
+
+/// How often each instruction's result is read by the live instructions and the outputs.
+fn use_counts(code: &[Instr], live: &[bool], outputs: &[Operand]) -> Vec<u32> {
+    let mut uses = vec![0u32; code.len()];
+    let live_args = code
+        .iter()
+        .zip(live)
+        .filter(|(_, live)| **live)
+        .flat_map(|(ins, _)| ins.args[..ins.op.arity()].iter());
+    for o in live_args.chain(outputs) {
+        if let Operand::Reg(r) = o {
+            uses[*r as usize] += 1;
+        }
+    }
+    uses
+}
+
+/// Outputs `IfFree(new, State(target))` whose only use is the output become `new`, written
+/// only for free neurons (the `IfFree` is then dead).
+fn held_outputs(
+    code: &[Instr],
+    outputs: Vec<Operand>,
+    targets: &[Option<usize>],
+) -> (Vec<Operand>, Vec<bool>) {
+    let uses = use_counts(code, &vec![true; code.len()], &outputs);
+    outputs
+        .into_iter()
+        .zip(targets)
+        .map(|(o, &target)| match (o, target) {
+            (Operand::Reg(r), Some(t)) => {
+                let ins = &code[r as usize];
+                let own = Operand::State(t as u32);
+                let new = ins.args[0];
+                let other_state = matches!(new, Operand::State(_)) && new != own;
+                if ins.op == Op::IfFree
+                    && ins.args[1] == own
+                    && uses[r as usize] == 1
+                    && !other_state
+                {
+                    (new, true)
+                } else {
+                    (o, false)
+                }
+            }
+            (o, _) => (o, false),
+        })
+        .unzip()
+}
+
+/// Outputs whose last instruction is a `Mul` or `MulAdd` used by nothing else, and whose
+/// state operands are their own variable or one not written before theirs, leave that
+/// instruction to the write (which reads the operands then). The instruction is marked dead.
+fn fuse_writes(
+    code: &[Instr],
+    live: &mut [bool],
+    outputs: &[Operand],
+    targets: &[Option<usize>],
+    written: &[bool],
+) -> Vec<Option<(Op, [Operand; 3])>> {
+    let uses = use_counts(code, live, outputs);
+    outputs
+        .iter()
+        .zip(targets)
+        .map(|(&o, &target)| {
+            let (Operand::Reg(r), Some(var)) = (o, target) else {
+                return None;
+            };
+            let ins = &code[r as usize];
+            let fusable =
+                matches!(ins.op, Op::Bin(BinOp::Mul) | Op::MulAdd) && uses[r as usize] == 1;
+            let reads_old = ins.args[..ins.op.arity()].iter().all(|a| match *a {
+                Operand::State(k) => {
+                    let k = k as usize;
+                    // Its own variable (read lane by lane before the write), one written
+                    // later, or one never written.
+                    k >= var || !written[k]
+                }
+                _ => true,
+            });
+            (fusable && reads_old).then(|| {
+                live[r as usize] = false;
+                (ins.op, ins.args)
+            })
+        })
+        .collect()
+}
+
+/// `Add(Mul(a, b), c)` (either order) where the product has no other use becomes
+/// `MulAdd(a, b, c)`: the same two roundings, one pass over the chunk instead of two. The
+/// product's instruction is marked dead; last uses are unchanged (the fused instruction
+/// sits where the addition was and reads `a` and `b` later than the product did, so the
+/// caller computes last uses after this).
+fn fuse_multiply_add(mut code: Vec<Instr>, live: &mut [bool], outputs: &[Operand]) -> Vec<Instr> {
+    let uses = use_counts(&code, live, outputs);
+    for index in 0..code.len() {
+        if !live[index] || code[index].op != Op::Bin(BinOp::Add) {
+            continue;
+        }
+        let [x, y, _] = code[index].args;
+        let product = |o: Operand| match o {
+            Operand::Reg(r)
+                if code[r as usize].op == Op::Bin(BinOp::Mul) && uses[r as usize] == 1 =>
+            {
+                Some(r as usize)
+            }
+            _ => None,
+        };
+        let (m, other) = match (product(x), product(y)) {
+            (Some(m), _) => (m, y),
+            (None, Some(m)) => (m, x),
+            (None, None) => continue,
+        };
+        let [a, b, _] = code[m].args;
+        code[index].op = Op::MulAdd;
+        code[index].args = [a, b, other];
+        live[m] = false;
+    }
+    code
 }
 
 /// An operand resolved for a chunk: a lane vector or one number.
@@ -424,7 +588,8 @@ pub struct Frame<'a> {
 }
 
 impl<'a> Frame<'a> {
-    /// The frame of neurons `start..start + len`; `refractory` is the group's.
+    /// The frame of neurons `start..start + len`; `refractory` is the chunk's (empty for a
+    /// program without `IfFree`: threshold and reset).
     #[inline(always)]
     pub fn new(
         state: &'a [Vec<f64>],
@@ -438,7 +603,7 @@ impl<'a> Frame<'a> {
             state,
             columns,
             uniforms,
-            refractory: &refractory[start..start + len],
+            refractory,
             start,
             len,
         }
@@ -478,7 +643,83 @@ fn map2(out: &mut [f64], a: Src, b: Src, f: impl Fn(f64, f64) -> f64) {
     }
 }
 
+/// One lane of an operand: a vector (cut to the chunk) or a number.
+pub trait Lane: Copy {
+    fn get(self, l: usize) -> f64;
+}
+
+impl Lane for &[f64] {
+    #[inline(always)]
+    fn get(self, l: usize) -> f64 {
+        self[l]
+    }
+}
+
+#[derive(Clone, Copy)]
+pub struct Splat(pub f64);
+
+impl Lane for Splat {
+    #[inline(always)]
+    fn get(self, _: usize) -> f64 {
+        self.0
+    }
+}
+
+#[inline(always)]
+fn lanes3<A: Lane, B: Lane, C: Lane>(
+    out: &mut [f64],
+    a: A,
+    b: B,
+    c: C,
+    f: impl Fn(f64, f64, f64) -> f64,
+) {
+    for (l, o) in out.iter_mut().enumerate() {
+        *o = f(a.get(l), b.get(l), c.get(l));
+    }
+}
+
+/// `f` over three operands, one loop per combination of vectors and numbers.
+#[inline(always)]
+fn map3(out: &mut [f64], a: Src, b: Src, c: Src, f: impl Fn(f64, f64, f64) -> f64) {
+    let n = out.len();
+    match (a, b, c) {
+        (Src::V(a), Src::V(b), Src::V(c)) => lanes3(out, &a[..n], &b[..n], &c[..n], f),
+        (Src::V(a), Src::V(b), Src::S(c)) => lanes3(out, &a[..n], &b[..n], Splat(c), f),
+        (Src::V(a), Src::S(b), Src::V(c)) => lanes3(out, &a[..n], Splat(b), &c[..n], f),
+        (Src::S(a), Src::V(b), Src::V(c)) => lanes3(out, Splat(a), &b[..n], &c[..n], f),
+        (Src::V(a), Src::S(b), Src::S(c)) => lanes3(out, &a[..n], Splat(b), Splat(c), f),
+        (Src::S(a), Src::V(b), Src::S(c)) => lanes3(out, Splat(a), &b[..n], Splat(c), f),
+        (Src::S(a), Src::S(b), Src::V(c)) => lanes3(out, Splat(a), Splat(b), &c[..n], f),
+        (Src::S(a), Src::S(b), Src::S(c)) => out.fill(f(a, b, c)),
+    }
+}
+
+/// `IfFree`: `a` where the neuron is not refractory, else `b`.
+#[inline(always)]
+fn select(out: &mut [f64], refractory: &[i32], a: Src, b: Src) {
+    let n = out.len();
+    let refractory = &refractory[..n];
+    #[inline(always)]
+    fn pick<A: Lane, B: Lane>(out: &mut [f64], refractory: &[i32], a: A, b: B) {
+        for (l, (o, &r)) in out.iter_mut().zip(refractory).enumerate() {
+            let (x, y) = (a.get(l), b.get(l));
+            *o = if r <= 0 { x } else { y };
+        }
+    }
+    match (a, b) {
+        (Src::V(a), Src::V(b)) => pick(out, refractory, &a[..n], &b[..n]),
+        (Src::V(a), Src::S(b)) => pick(out, refractory, &a[..n], Splat(b)),
+        (Src::S(a), Src::V(b)) => pick(out, refractory, Splat(a), &b[..n]),
+        (Src::S(a), Src::S(b)) => pick(out, refractory, Splat(a), Splat(b)),
+    }
+}
+
 impl Program {
+    /// Whether the program reads the refractory state (`IfFree`).
+    pub fn reads_refractory(&self) -> bool {
+        self.code.iter().any(|ins| ins.op == Op::IfFree)
+    }
+
     /// Runs the program on one chunk; `regs` holds at least `n_regs` registers of `LANES`.
     #[inline(always)]
     pub fn run(&self, frame: &Frame, regs: &mut [Vec<f64>]) {
@@ -486,17 +727,24 @@ impl Program {
             let mut out = std::mem::take(&mut regs[ins.dst as usize]);
             {
                 let regs = &*regs;
-                let [a, b, c] = ins.args.map(|o| frame.src(regs, o));
+                let arity = ins.op.arity();
+                let a = frame.src(regs, ins.args[0]);
+                let b = if arity > 1 {
+                    frame.src(regs, ins.args[1])
+                } else {
+                    a
+                };
+                let c = if arity > 2 {
+                    frame.src(regs, ins.args[2])
+                } else {
+                    a
+                };
                 let out = &mut out[..frame.len];
                 match ins.op {
                     Op::Neg => map1(out, a, |x| -x),
                     Op::Copy => map1(out, a, |x| x),
-                    Op::IfFree => {
-                        let free = frame.refractory;
-                        for (l, o) in out.iter_mut().enumerate() {
-                            *o = if free[l] <= 0 { a.at(l) } else { b.at(l) };
-                        }
-                    }
+                    Op::IfFree => select(out, frame.refractory, a, b),
+                    Op::MulAdd => map3(out, a, b, c, |x, y, z| x * y + z),
                     Op::Bin(BinOp::Add) => map2(out, a, b, |x, y| x + y),
                     Op::Bin(BinOp::Sub) => map2(out, a, b, |x, y| x - y),
                     Op::Bin(BinOp::Mul) => map2(out, a, b, |x, y| x * y),
@@ -652,6 +900,47 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn products_fuse_with_their_sums_and_with_the_write() {
+        let params = [Values::Same(2.0)];
+        let states = [Operand::State(0), Operand::State(1)];
+        let bind = Bind {
+            states: &states,
+            time: TIME,
+        };
+        // p0·x0 + x1
+        let e = Expr::Binary(
+            BinOp::Add,
+            boxed(Expr::Binary(
+                BinOp::Mul,
+                boxed(Expr::Param(0)),
+                boxed(Expr::State(0)),
+            )),
+            boxed(Expr::State(1)),
+        );
+        let fused = (Op::MulAdd, [Operand::Scalar(2.0), states[0], states[1]]);
+        let mut builder = Builder::new(&params, 1, 0.1);
+        let out = builder.lower(&e, &bind);
+        let program = builder.program(&[(out, None)]);
+        assert_eq!(program.code.len(), 1);
+        assert_eq!((program.code[0].op, program.code[0].args), fused);
+        // Written to x0: the write computes it (x1 is written after x0, so still old).
+        let out = builder.lower(&e, &bind);
+        let program = builder.program_writing(&[(out, Some(0))], Some(&[true, true]));
+        assert!(program.code.is_empty());
+        assert_eq!(program.fused[0], Some(fused));
+        // Written to x1: x0 is written before, so the product stays an instruction.
+        let out = builder.lower(&e, &bind);
+        let program = builder.program_writing(&[(out, Some(1))], Some(&[true, true]));
+        assert_eq!((program.code.len(), program.fused[0]), (1, None));
+        // Held while refractory: the IfFree goes, the output is marked.
+        let out = builder.lower(&e, &bind);
+        let held = builder.apply(Op::IfFree, &[out, states[0]]);
+        let program = builder.program_writing(&[(held, Some(0))], Some(&[true, true]));
+        assert!(program.code.is_empty() && program.held[0]);
+        assert_eq!(program.fused[0], Some(fused));
     }
 
     #[test]

@@ -236,6 +236,15 @@ fn kicks(rng: &mut Xoshiro256PlusPlus, n: usize, probability: f64, size: f32) ->
         .collect()
 }
 
+/// Asserts that two rasters of (step or neuron, neuron or step) are equal, showing the
+/// first difference rather than both.
+fn same_spikes<T: PartialEq + std::fmt::Debug>(a: &[T], b: &[T], what: &str) {
+    if let Some(i) = (0..a.len().min(b.len())).find(|&i| a[i] != b[i]) {
+        panic!("{what}: spike {i} differs: {:?} vs {:?}", a[i], b[i]);
+    }
+    assert_eq!(a.len(), b.len(), "{what}: spike counts differ");
+}
+
 fn read(group: &dyn NeuronGroup, var: usize, n: usize) -> Vec<f32> {
     let mut out = Vec::new();
     group.read_state(var, 0..n, &mut out);
@@ -426,6 +435,20 @@ fn every_method_integrates_the_exponential_decay_to_its_order() {
     println!("{}", report.join("\n"));
 }
 
+#[test]
+fn a_linear_model_compiles_to_few_instructions() {
+    // exact LIF: v ← q + P_vv·v + P_ve·i_e + P_vi·i_i is two multiply-adds and a third done
+    // by the write of v (held while refractory), i_e and i_i are scaled by their writes; the
+    // threshold compares the state with a number, the reset writes one.
+    let model = UserModel::new(lif_system(Method::Exact));
+    assert_eq!(user_group(&model, 10, 0.1, &[], &[]).sizes(), [2, 0, 0, 3]);
+    // Euler's x + dt·f leaves the last multiply-add to the write; u += d is one addition.
+    let model = UserModel::new(izhikevich_system(Method::Euler));
+    let [step, threshold, reset, fused] = user_group(&model, 10, 0.1, &[], &[]).sizes();
+    assert_eq!((threshold, reset, fused), (0, 1, 2));
+    assert!(step <= 9, "{step} instructions");
+}
+
 // ---------------------------------------------------------------------------------------
 // (b) A user-defined LIF with `exact` against the built-in `lif`.
 
@@ -534,9 +557,9 @@ fn a_user_defined_lif_matches_the_builtin_lif() {
         spikes[2].len()
     );
     assert!(spikes[1].len() > 300, "the neurons fire");
-    assert_eq!(spikes[0], spikes[2]);
+    same_spikes(&spikes[0], &spikes[2], "user LIF vs f64 reference");
     assert!(worst_reference < 1e-9, "worst |Δv| {worst_reference} mV");
-    assert_eq!(spikes[0], spikes[1]);
+    same_spikes(&spikes[0], &spikes[1], "user LIF vs built-in");
     // The built-in's f32 arithmetic is the difference: P_m = exp(-dt/tau_m) rounded to f32
     // is off by up to 3e-8, which the membrane sums over 1/(1 - P_m) = 200 steps, times
     // |v - v_inf| of about 15 mV.
@@ -747,11 +770,12 @@ fn izhikevich_with_euler_is_the_builtin_update_in_double_precision() {
     for s in &mut spikes {
         s.sort();
     }
-    assert_eq!(
-        spikes[0], spikes[2],
-        "the user-defined model is the f64 reference"
+    same_spikes(
+        &spikes[0],
+        &spikes[2],
+        "the user-defined model is the f64 reference",
     );
-    assert_eq!(spikes[1], spikes[3], "the built-in is the f32 reference");
+    same_spikes(&spikes[1], &spikes[3], "the built-in is the f32 reference");
     assert!(spikes[1].len() > 2000);
     // So the rasters differ by the precision only. f32 rounding shifts a threshold
     // crossing by a step now and then, and the neuron's later spikes with it; in this
@@ -760,7 +784,11 @@ fn izhikevich_with_euler_is_the_builtin_update_in_double_precision() {
     // over 2 s.
     let until =
         |s: &[(u32, u64)], end: u64| s.iter().filter(|x| x.1 < end).copied().collect::<Vec<_>>();
-    assert_eq!(until(&spikes[0], 900), until(&spikes[1], 900));
+    same_spikes(
+        &until(&spikes[0], 900),
+        &until(&spikes[1], 900),
+        "the first 90 ms",
+    );
     let first_shift = (0..n as u32)
         .filter_map(|i| {
             let of = |s: &[(u32, u64)]| {
@@ -832,59 +860,57 @@ fn run_split(
 
 #[test]
 fn results_do_not_depend_on_how_a_population_is_split_into_groups() {
-    let n = 100;
-    let spread = |lo: f64, hi: f64| {
-        (0..n)
-            .map(|i| lo + (hi - lo) * ((i * 37) % n) as f64 / n as f64)
-            .collect::<Vec<_>>()
-    };
-    type Case = (System, Vec<(&'static str, Vec<f64>)>);
-    let mut cases: Vec<Case> = vec![
+    /// Per-neuron parameters of `n` neurons, by name: values spread over [lo, hi].
+    type PerNeuron = Vec<(&'static str, f64, f64)>;
+    let mut cases: Vec<(System, PerNeuron)> = vec![
         (
             lif_system(Method::Exact),
             vec![
-                ("tau_m", spread(10.0, 30.0)),
-                ("i_offset", spread(600.0, 900.0)),
+                ("tau_m", 10.0, 30.0),
+                ("i_offset", 600.0, 900.0),
+                ("tau_refrac", 0.5, 3.0),
             ],
         ),
         (
             hh_system(Method::ExponentialEuler),
-            vec![
-                ("i_inj", spread(300.0, 2000.0)),
-                ("vt", spread(-65.0, -60.0)),
-            ],
+            vec![("i_inj", 300.0, 2000.0), ("vt", -65.0, -60.0)],
         ),
     ];
     for method in [Method::Euler, Method::Rk2, Method::Rk4] {
         cases.push((
             izhikevich_system(method),
-            vec![("a", spread(0.02, 0.1)), ("i_offset", spread(5.0, 15.0))],
+            vec![("a", 0.02, 0.1), ("i_offset", 5.0, 15.0)],
         ));
     }
-    for (system, per_neuron) in &cases {
-        let (whole, spikes) = run_split(system, &[100], per_neuron);
-        let (split, spikes_split) = run_split(system, &[37, 63], per_neuron);
-        assert!(
-            !spikes.is_empty(),
-            "{} {:?} spikes",
-            system.name,
-            system.method
-        );
-        assert_eq!(spikes, spikes_split, "{} {:?}", system.name, system.method);
-        assert!(
-            whole == split,
-            "{} {:?}: state bits differ",
-            system.name,
-            system.method
-        );
-        // Chunk boundaries fall elsewhere again in a split of three odd sizes.
-        let (odd, _) = run_split(system, &[1, 98, 1], per_neuron);
-        assert!(
-            whole == odd,
-            "{} {:?}: state bits differ",
-            system.name,
-            system.method
-        );
+    // 100 neurons in one group, in 37 + 63 and in 1 + 98 + 1; and more neurons than two
+    // chunks, split where a chunk boundary of the whole is not one of the parts.
+    let big = 2 * LANES + 276;
+    let splits: [(usize, Vec<Vec<usize>>); 2] = [
+        (100, vec![vec![37, 63], vec![1, 98, 1]]),
+        (
+            big,
+            vec![vec![LANES - 3, big - LANES + 3], vec![5, big - 10, 5]],
+        ),
+    ];
+    for (system, spread) in &cases {
+        for (n, parts) in &splits {
+            let n = *n;
+            let per_neuron: Vec<(&str, Vec<f64>)> = spread
+                .iter()
+                .map(|&(name, lo, hi)| {
+                    let at = |i: usize| lo + (hi - lo) * ((i * 37) % n) as f64 / n as f64;
+                    (name, (0..n).map(at).collect())
+                })
+                .collect();
+            let (whole, spikes) = run_split(system, &[n], &per_neuron);
+            let what = format!("{} {:?}, {n} neurons", system.name, system.method);
+            assert!(!spikes.is_empty(), "{what}: spikes");
+            for split in parts {
+                let (bits, spikes_split) = run_split(system, split, &per_neuron);
+                same_spikes(&spikes, &spikes_split, &format!("{what} split {split:?}"));
+                assert!(whole == bits, "{what} split {split:?}: state bits differ");
+            }
+        }
     }
 }
 
