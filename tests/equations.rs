@@ -165,3 +165,31 @@ fn definitions_of_builtin_models_agree_with_them() {
         );
     }
 }
+
+#[test]
+fn a_state_that_stops_being_a_number_ends_the_run_with_an_error() {
+    // An explicit method past its stability limit: dv/dt = v·v/(mV·ms) from 10 mV blows up.
+    let text = "neuron runaway {
+            state v = 10 mV
+            dv/dt = v * v / (mV * ms)
+            on_pre excitatory { v += w }
+        }
+        network n : spiking {
+            population P : runaway[3]
+            simulate 50 ms
+        }";
+    let network = compile(text, &[]);
+    let mut observer = neurosim::sim::NullObserver;
+    let error = neurosim::sim::run(
+        &network,
+        neurosim::sim::Start::default(),
+        &neurosim::sim::RunConfig::new(1),
+        &mut observer,
+    )
+    .expect_err("the run must not end as if the numbers were fine");
+    let message = error.to_string();
+    assert!(
+        message.contains("`v`") && message.contains("'P'"),
+        "{message}"
+    );
+}

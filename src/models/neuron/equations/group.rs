@@ -164,6 +164,7 @@ impl UserModel {
         Ok(UserGroup {
             n,
             dt,
+            state_names: system.states.iter().map(|s| s.name.clone()).collect(),
             state,
             uniforms: vec![0.0; constants.n_uniforms],
             constants,
@@ -286,6 +287,8 @@ pub struct UserGroup {
     dt: f64,
     /// `state[var][neuron]`.
     pub(super) state: Vec<Vec<f64>>,
+    /// The names of `state`'s variables, for `diverged`.
+    state_names: Vec<String>,
     constants: Constants,
     uniforms: Vec<f64>,
     step: Program,
@@ -710,5 +713,15 @@ impl NeuronGroup for UserGroup {
         if let Some(values) = self.state.get(var) {
             out.extend(values[range].iter().map(|&x| x as f32));
         }
+    }
+
+    fn diverged(&self) -> Option<(String, usize)> {
+        self.state
+            .iter()
+            .zip(&self.state_names)
+            .find_map(|(values, name)| {
+                let i = values.iter().position(|x| !x.is_finite())?;
+                Some((name.clone(), i))
+            })
     }
 }
