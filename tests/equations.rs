@@ -193,3 +193,28 @@ fn a_state_that_stops_being_a_number_ends_the_run_with_an_error() {
         "{message}"
     );
 }
+
+#[test]
+fn the_memory_estimate_counts_every_state_variable_of_a_defined_model() {
+    // 24 variables in f64: 208 bytes per neuron, above the 64-byte bound of the built-ins.
+    let states: Vec<String> = (0..24).map(|i| format!("x{i} = 0 mV")).collect();
+    let derivatives: String = (0..24)
+        .map(|i| format!("dx{i}/dt = -x{i} / ms\n"))
+        .collect();
+    let text = format!(
+        "neuron wide {{
+            state {}
+            {derivatives}
+            on_pre excitatory {{ x0 += w }}
+        }}
+        network n : spiking {{ population P : wide[100000] }}",
+        states.join(", ")
+    );
+    let network = compile(&text, &[]);
+    let estimate = neurosim::ir::memory::estimate(&network);
+    assert!(
+        estimate.neuron_bytes >= 100_000.0 * (24.0 * 8.0),
+        "{}",
+        estimate.neuron_bytes
+    );
+}

@@ -164,12 +164,19 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
             }
         })
         .collect();
-    let neurons: f64 = g.populations().map(|(_, p)| p.size() as f64).sum();
     let ring_bytes = match network.mode {
         Mode::Spiking => ring_bytes_per_neuron(network),
         Mode::Rate => 0.0,
     };
-    let neuron_bytes = neurons * (NEURON_BYTES + ring_bytes);
+    // A user-defined model keeps every state variable in f64, plus its refractory count
+    // and flag: more than the bound once it has more than five variables.
+    let neuron_bytes: f64 = g
+        .populations()
+        .map(|(_, p)| {
+            let state = 8.0 * p.model.state.len() as f64 + 16.0;
+            p.size() as f64 * (NEURON_BYTES.max(state) + ring_bytes)
+        })
+        .sum();
     let (columns, steps) = rate_columns(network);
     let populations: Vec<PopulationEstimate> = g
         .populations()
