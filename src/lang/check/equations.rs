@@ -42,6 +42,41 @@ pub fn define(decl: &NeuronDecl, diags: &mut Vec<Diagnostic>) -> Option<&'static
     Some(equations::info(system))
 }
 
+/// Bounds on a named expression once the ones it uses are inlined.
+const MAX_INLINED_NODES: usize = 4096;
+const MAX_INLINED_DEPTH: usize = 512;
+
+/// Terms copied by inlining, over the whole definition.
+const MAX_INLINED_TOTAL: usize = 1 << 20;
+
+/// The number of terms of an expression (of a named one: at most `MAX_INLINED_NODES`).
+fn terms(e: &Eq) -> usize {
+    match e {
+        Eq::Number(_) | Eq::State(_) | Eq::Param(_) | Eq::Time | Eq::Dt => 1,
+        Eq::Neg(a) => 1 + terms(a),
+        Eq::Binary(_, a, b) => 1 + terms(a) + terms(b),
+        Eq::Call(_, args) => 1 + args.iter().map(terms).sum::<usize>(),
+    }
+}
+
+/// Whether an expression is over the inlining bounds; the walk stops as soon as it is.
+fn too_large(e: &Eq) -> bool {
+    fn walk(e: &Eq, depth: usize, budget: &mut usize) -> bool {
+        if depth > MAX_INLINED_DEPTH || *budget == 0 {
+            return true;
+        }
+        *budget -= 1;
+        match e {
+            Eq::Number(_) | Eq::State(_) | Eq::Param(_) | Eq::Time | Eq::Dt => false,
+            Eq::Neg(a) => walk(a, depth + 1, budget),
+            Eq::Binary(_, a, b) => walk(a, depth + 1, budget) || walk(b, depth + 1, budget),
+            Eq::Call(_, args) => args.iter().any(|a| walk(a, depth + 1, budget)),
+        }
+    }
+    let mut budget = MAX_INLINED_NODES;
+    walk(e, 0, &mut budget)
+}
+
 /// What a name in the model stands for.
 #[derive(Debug, Clone)]
 enum Meaning {
@@ -57,6 +92,9 @@ struct Scope<'a> {
     /// Named subexpressions in declaration order: the expression (inlined as they are
     /// lowered, so each sees only earlier ones), its dimension, or `None` after an error.
     aliases: Vec<(&'a Param, Option<(Eq, Dim)>)>,
+    /// Terms copied into expressions by inlining named ones, for the whole definition:
+    /// bounded, so no arrangement of references can exhaust memory.
+    inlined: std::cell::Cell<usize>,
     /// While lowering alias `i`, the aliases declared before it.
     visible_aliases: usize,
 }
@@ -71,6 +109,7 @@ impl<'a> Scope<'a> {
             states: Vec::new(),
             aliases: Vec::new(),
             visible_aliases: usize::MAX,
+            inlined: std::cell::Cell::new(0),
         };
         for item in &decl.items {
             let (param, meaning) = match item {
@@ -285,7 +324,20 @@ impl<'a> Scope<'a> {
         for i in 0..self.aliases.len() {
             self.visible_aliases = i;
             let param = self.aliases[i].0;
-            let lowered = self.expr(&param.value, diags);
+            let mut lowered = self.expr(&param.value, diags);
+            // Inlining doubles a subexpression used twice: a chain of them would grow
+            // without bound (`let a2 = a1 + a1`, `let a3 = a2 + a2`, ...).
+            if lowered.as_ref().is_some_and(|(e, _)| too_large(e)) {
+                diags.push(
+                    Diagnostic::error(
+                        "E0818",
+                        format!("`{}` is too large once the expressions it names are written out", param.name.name),
+                    )
+                    .with_label(param.value.span, format!("more than {MAX_INLINED_NODES} terms or {MAX_INLINED_DEPTH} levels deep"))
+                    .with_help("a named expression is copied wherever it is used: use fewer, or make one a state variable"),
+                );
+                lowered = None;
+            }
             self.aliases[i].1 = lowered;
         }
         self.visible_aliases = usize::MAX;
@@ -444,7 +496,20 @@ impl<'a> Scope<'a> {
                     );
                     return None;
                 }
-                self.aliases[*i].1.clone()
+                let (e, dim) = self.aliases[*i].1.clone()?;
+                let total = self.inlined.get().saturating_add(terms(&e));
+                self.inlined.set(total);
+                if total > MAX_INLINED_TOTAL {
+                    if total - terms(&e) <= MAX_INLINED_TOTAL {
+                        diags.push(
+                            Diagnostic::error("E0818", "this model is too large once its named expressions are written out")
+                                .with_label(span, format!("more than {MAX_INLINED_TOTAL} terms copied by here"))
+                                .with_help("a named expression is copied wherever it is used: use it less, or make it a state variable"),
+                        );
+                    }
+                    return None;
+                }
+                Some((e, dim))
             }
             _ => match units::lookup(name) {
                 Some((factor, dim)) => Some((Eq::Number(factor), dim)),
