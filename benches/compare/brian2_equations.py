@@ -65,17 +65,9 @@ def cuba(seeds, threads):
               f"equations/built-in {b['run_s'] / a['run_s']:.2f}")
 
 
-BRIAN2_COBAHH = r'''
-import json, sys, time, shutil
-import brian2 as b2
-seed, threads, duration = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
-directory = "/tmp/neurosim_cobahh_brian2"
-shutil.rmtree(directory, ignore_errors=True)
-b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
-if threads > 1:
-    b2.prefs.devices.cpp_standalone.openmp_threads = threads
-b2.seed(seed)
-b2.defaultclock.dt = 0.1 * b2.ms
+# The Traub-Miles HH neuron of Brian2's examples/COBAHH.py with its conductance synapses,
+# shared by both Brian2 scripts below (the trace leaves the synapses at zero).
+BRIAN2_HH = r'''
 from brian2 import ms, mV, nS, umetre, ufarad, cm, siemens, msiemens, exprel, exp
 area = 20000 * umetre ** 2
 Cm = (1 * ufarad * cm ** -2) * area
@@ -99,7 +91,20 @@ beta_h = 4./(1+exp((40*mV-v+VT)/(5*mV)))/ms : Hz
 alpha_n = 0.032*(mV**-1)*5*mV/exprel((15*mV-v+VT)/(5*mV))/ms : Hz
 beta_n = .5*exp((10*mV-v+VT)/(40*mV))/ms : Hz
 """)
-P = b2.NeuronGroup(4000, model=eqs, threshold="v>-20*mV", refractory=3 * ms,
+'''
+
+BRIAN2_COBAHH = r'''
+import json, sys, time, shutil
+import brian2 as b2
+seed, threads, duration = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
+directory = "/tmp/neurosim_cobahh_brian2"
+shutil.rmtree(directory, ignore_errors=True)
+b2.set_device("cpp_standalone", directory=directory, build_on_run=False)
+if threads > 1:
+    b2.prefs.devices.cpp_standalone.openmp_threads = threads
+b2.seed(seed)
+b2.defaultclock.dt = 0.1 * b2.ms
+''' + BRIAN2_HH + r'''P = b2.NeuronGroup(4000, model=eqs, threshold="v>-20*mV", refractory=3 * ms,
                    method="exponential_euler")
 Pe, Pi = P[:3200], P[3200:]
 Ce = b2.Synapses(Pe, P, on_pre="ge+=we")
@@ -157,27 +162,7 @@ import numpy as np
 import brian2 as b2
 b2.prefs.codegen.target = "numpy"
 b2.defaultclock.dt = 0.01 * b2.ms
-from brian2 import ms, mV, nS, pA, umetre, ufarad, cm, siemens, msiemens, exprel, exp
-area = 20000 * umetre ** 2
-Cm = (1 * ufarad * cm ** -2) * area
-gl = (5e-5 * siemens * cm ** -2) * area
-El, EK, ENa = -60 * mV, -90 * mV, 50 * mV
-g_na = (100 * msiemens * cm ** -2) * area
-g_kd = (30 * msiemens * cm ** -2) * area
-VT = -63 * mV
-eqs = b2.Equations("""
-dv/dt = (gl*(El-v)-g_na*(m*m*m)*h*(v-ENa)-g_kd*(n*n*n*n)*(v-EK))/Cm : volt
-dm/dt = alpha_m*(1-m)-beta_m*m : 1
-dn/dt = alpha_n*(1-n)-beta_n*n : 1
-dh/dt = alpha_h*(1-h)-beta_h*h : 1
-alpha_m = 0.32*(mV**-1)*4*mV/exprel((13*mV-v+VT)/(4*mV))/ms : Hz
-beta_m = 0.28*(mV**-1)*5*mV/exprel((v-VT-40*mV)/(5*mV))/ms : Hz
-alpha_h = 0.128*exp((17*mV-v+VT)/(18*mV))/ms : Hz
-beta_h = 4./(1+exp((40*mV-v+VT)/(5*mV)))/ms : Hz
-alpha_n = 0.032*(mV**-1)*5*mV/exprel((15*mV-v+VT)/(5*mV))/ms : Hz
-beta_n = .5*exp((10*mV-v+VT)/(40*mV))/ms : Hz
-""")
-P = b2.NeuronGroup(1, model=eqs, threshold="v>-20*mV", refractory=3 * ms, method="exponential_euler")
+''' + BRIAN2_HH + r'''P = b2.NeuronGroup(1, model=eqs, threshold="v>-20*mV", refractory=3 * ms, method="exponential_euler")
 P.v = El
 mon = b2.StateMonitor(P, "v", record=0)
 b2.run(100 * ms)

@@ -1036,7 +1036,7 @@ pub fn receptors_read(network: &crate::ir::Network, diags: &mut Vec<Diagnostic>)
             crate::ir::Receptor::Excitatory => (Channel::Excitatory, "excitatory"),
             crate::ir::Receptor::Inhibitory => (Channel::Inhibitory, "inhibitory"),
         };
-        if !target.receptors.contains(&channel) {
+        let Some(input) = target.receptors.iter().find(|r| r.channel == channel) else {
             diags.push(
                 Diagnostic::error(
                     "E0817",
@@ -1047,6 +1047,24 @@ pub fn receptors_read(network: &crate::ir::Network, diags: &mut Vec<Diagnostic>)
                     "add `on_pre {name} {{ ... += w }}` to `{}`, or give the projection another `receptor`",
                     target.name
                 )),
+            );
+            continue;
+        };
+        // The engine adds the weight to the receptor's variable as it is: a weight of
+        // another accepted dimension (one meant for the other receptor) would be wrong.
+        if let Some(dim) = input.dim.filter(|d| *d != p.weight_dim) {
+            diags.push(
+                Diagnostic::error(
+                    "E0817",
+                    format!(
+                        "`on_pre {name}` of `{}` takes {}, this weight is {}",
+                        target.name,
+                        described(dim),
+                        described(p.weight_dim)
+                    ),
+                )
+                .with_label(p.span, format!("projection `{}` arrives as {name}", p.name))
+                .with_help("give the weight the dimension of the variable `on_pre` adds it to"),
             );
         }
     }

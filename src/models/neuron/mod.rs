@@ -89,13 +89,28 @@ pub struct NeuronInfo {
     pub rate_memory: Option<RateMemory>,
     /// The synaptic input channels (`receptor = ...` of a projection) the model reads; a
     /// projection onto another one would be delivered and ignored, so the checker refuses it.
-    pub receptors: &'static [equations::Channel],
+    pub receptors: &'static [ReceptorInput],
+}
+
+/// One synaptic input channel a model reads, and the weight dimension it takes there
+/// (`None`: any of the model's `weights`; a user-defined model's receptor takes the
+/// dimension of the variable its `on_pre` adds the weight to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceptorInput {
+    pub channel: equations::Channel,
+    pub dim: Option<Dim>,
 }
 
 /// Both input channels: what every built-in spiking model reads.
-pub const BOTH_RECEPTORS: &[equations::Channel] = &[
-    equations::Channel::Excitatory,
-    equations::Channel::Inhibitory,
+pub const BOTH_RECEPTORS: &[ReceptorInput] = &[
+    ReceptorInput {
+        channel: equations::Channel::Excitatory,
+        dim: None,
+    },
+    ReceptorInput {
+        channel: equations::Channel::Inhibitory,
+        dim: None,
+    },
 ];
 
 impl NeuronInfo {

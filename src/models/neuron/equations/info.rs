@@ -5,6 +5,7 @@
 use super::System;
 use super::group::UserModel;
 use super::linear::show;
+use crate::models::neuron::ReceptorInput;
 use crate::models::neuron::{NeuronInfo, StateSpec};
 use crate::models::{ParamSpec, Range};
 use crate::units::Dim;
@@ -58,13 +59,17 @@ pub fn info(system: System) -> &'static NeuronInfo {
     ));
     let model: &'static UserModel = Box::leak(Box::new(UserModel::new(system)));
     let weights: &'static [Dim] = Box::leak(model.weights().to_vec().into_boxed_slice());
-    let mut receptors: Vec<super::Channel> = Vec::new();
+    // The checker gives all variables of one receptor the same dimension.
+    let mut receptors: Vec<ReceptorInput> = Vec::new();
     for on_pre in &model.system().on_pre {
-        if !receptors.contains(&on_pre.channel) {
-            receptors.push(on_pre.channel);
+        if !receptors.iter().any(|r| r.channel == on_pre.channel) {
+            receptors.push(ReceptorInput {
+                channel: on_pre.channel,
+                dim: Some(model.system().states[on_pre.var].dim),
+            });
         }
     }
-    let receptors: &'static [super::Channel] = Box::leak(receptors.into_boxed_slice());
+    let receptors: &'static [ReceptorInput] = Box::leak(receptors.into_boxed_slice());
     Box::leak(Box::new(NeuronInfo {
         receptors,
         ..NeuronInfo::spiking(

@@ -41,8 +41,6 @@ mod tests;
 pub use group::{UserGroup, UserModel};
 pub use info::info;
 pub use integrate::{can_integrate, choose_method};
-pub use linear::affine_in;
-pub use program::LANES;
 
 use crate::units::Dim;
 

@@ -6,6 +6,8 @@
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use super::linear::affine_in;
+use super::program::LANES;
 use super::*;
 use crate::models::neuron::dynamics::{GroupSpec, Input, NeuronGroup, SpikingModel, Values};
 use crate::models::neuron::{izhikevich, lif};
