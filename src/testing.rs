@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::ir::Network;
 use crate::models::Mode;
-use crate::sim::{self, NullObserver, RunConfig, RunReport};
+use crate::sim::{self, RunConfig, RunReport};
 
 /// Why a summary could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -70,11 +70,43 @@ pub fn run_summary(path: impl AsRef<Path>, threads: usize) -> Result<String, Sum
             data: data.as_ref(),
             initial: None,
         };
-        let report = sim::run(network, start, &config, &mut NullObserver)
+        let mut recorder = crate::record::memory::MemoryRecorder::new(network)
+            .map_err(|e| SummaryError::Run(e.to_string()))?;
+        let report = sim::run(network, start, &config, &mut recorder)
             .map_err(|e| SummaryError::Run(e.to_string()))?;
         out += &summarize(network, &report);
+        out += &sampled(&recorder);
     }
     Ok(out)
+}
+
+/// The last sample of every sampled record (state, weights, activations): its size and the
+/// mean, smallest and largest value, so a summary pins what the records hold too (the
+/// weights a plastic network ends with, a membrane trace).
+fn sampled(recorder: &crate::record::memory::MemoryRecorder) -> String {
+    let mut out = String::new();
+    for (path, series) in &recorder.samples {
+        let n = series.n_columns.max(1);
+        let rows = series.values.len() / n;
+        let Some(last) = series.values.chunks(n).last() else {
+            continue;
+        };
+        let mean = last.iter().map(|&x| x as f64).sum::<f64>() / last.len() as f64;
+        let (lo, hi) = last
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
+                (lo.min(x), hi.max(x))
+            });
+        let _ = writeln!(
+            out,
+            "  record {path}: {rows} samples of {n}, last at {} ms: mean {}, min {}, max {}",
+            significant(series.times.last().copied().unwrap_or(0.0), 6),
+            significant(mean, 5),
+            significant(lo as f64, 5),
+            significant(hi as f64, 5)
+        );
+    }
+    out
 }
 
 /// The deterministic text summary of one run: no wall times, numbers rounded.

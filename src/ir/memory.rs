@@ -7,6 +7,7 @@ use super::{DistKind, RecordTarget, Recordable, Value};
 use crate::diag::Diagnostic;
 use crate::models::Mode;
 use crate::models::connector::Shape;
+use crate::models::plasticity::Learns;
 
 /// Bytes one spiking synapse costs at the peak of the build, while the generated rows (a
 /// 32-bit target each) still exist next to the partition's table (32-bit ring slot, f32
@@ -20,6 +21,10 @@ pub const SPIKING_SYNAPSE_BYTES: f64 = 14.0;
 /// target 4) plus its by-target index (4). The same network with `stdp` measured 3.36 GiB,
 /// 32.06 B per synapse; the former 12 + 4 B gave 1.68 GiB (50 % low), 32 B gives 3.35 GiB.
 pub const PLASTIC_SYNAPSE_BYTES: f64 = 32.0;
+/// Bytes a synapse of a user-defined synapse model costs besides its f64 state variables:
+/// the generated target (4) and its event table (ring slot 4, delay 2, weight factor 4,
+/// target 4, last event 4, by-target index 4), rounded up for the row sort's scratch.
+pub const EVENT_SYNAPSE_BYTES: f64 = 28.0;
 /// Extra bytes per spiking synapse whose weight is drawn from a distribution (the drawn f32
 /// values live until the tables are filled).
 pub const DRAWN_WEIGHT_BYTES: f64 = 4.0;
@@ -132,10 +137,12 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
             let drawn = |value: &Option<Value>| matches!(value, Some(Value::Dist(_)));
             let per_synapse = match network.mode {
                 Mode::Spiking => {
-                    let table = if p.plasticity.is_some() {
-                        PLASTIC_SYNAPSE_BYTES
-                    } else {
-                        SPIKING_SYNAPSE_BYTES
+                    let table = match p.plasticity.as_ref().map(|r| r.rule.learns) {
+                        Some(Learns::Events(system)) => {
+                            EVENT_SYNAPSE_BYTES + 8.0 * system.states.len() as f64
+                        }
+                        Some(_) => PLASTIC_SYNAPSE_BYTES,
+                        None => SPIKING_SYNAPSE_BYTES,
                     };
                     let recorded = if weights_recorded(network, id) {
                         RECORDED_WEIGHT_BYTES

@@ -20,7 +20,45 @@ pub enum Item {
     /// `neuron NAME { ... }`: a model written as equations; visible in every network and to
     /// importers.
     Neuron(NeuronDecl),
+    /// `synapse NAME { ... }`: a synapse model with per-synapse state; visible in every
+    /// network and to importers.
+    Synapse(SynapseDecl),
     Network(NetworkDecl),
+}
+
+/// `synapse NAME { items }`, as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SynapseDecl {
+    pub name: Ident,
+    pub items: Vec<SynapseItem>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SynapseItem {
+    Param(Param),
+    State(Param),
+    /// `dx/dt = ...`, decayed exactly between events.
+    Derivative {
+        var: Ident,
+        expr: Expr,
+        span: Span,
+    },
+    Alias(Param),
+    /// `on_pre { ... }`: when a presynaptic spike arrives.
+    OnPre(Vec<Statement>, Span),
+    /// `on_post { ... }`: when the target fires.
+    OnPost(Vec<Statement>, Span),
+}
+
+/// One statement of a synapse's `on_pre` or `on_post`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Statement {
+    Assign(Assignment),
+    /// `let r = ...`: a value for the statements after it.
+    Let(Param),
+    /// `deliver VALUE`
+    Deliver(Expr, Span),
 }
 
 /// `neuron NAME { items }`, as written.

@@ -69,6 +69,8 @@ pub fn lower_network(
     let dataset_names: Vec<String> = body.datasets.iter().map(|(n, _)| n.name.clone()).collect();
     let ctx = Ctx {
         datasets: &dataset_names,
+        synapses: &templates.synapses,
+        broken: &templates.broken,
     };
     let refs = lower_populations(&body, &templates, &mut overrides, &ctx, &mut network, diags);
     let declared: Vec<&str> = body.pops.iter().map(|(n, _)| n.name.as_str()).collect();
@@ -215,6 +217,7 @@ impl<'a> Body<'a> {
         Templates {
             lets,
             models: file_scope.models.clone(),
+            synapses: file_scope.synapses.clone(),
             broken: file_scope.broken.clone(),
         }
     }
@@ -844,6 +847,8 @@ pub fn check_template(template: &Let, templates: &Templates, diags: &mut Vec<Dia
     let no_datasets: [String; 0] = [];
     let ctx = Ctx {
         datasets: &no_datasets,
+        synapses: &templates.synapses,
+        broken: &templates.broken,
     };
     for g in block_entries(template.block.as_ref(), diags) {
         if let Entry::Param(spec) = block_entry(info, &g, diags) {

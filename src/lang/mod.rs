@@ -196,10 +196,31 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
             None => broken.push(d.name.name.clone()),
         }
     }
+    let mut synapse_definitions: Vec<&ast::SynapseDecl> = Vec::new();
+    for f in imported.iter().chain(std::iter::once(&file)) {
+        for item in &f.items {
+            if let Item::Synapse(n) = item {
+                synapse_definitions.push(n);
+            }
+        }
+    }
+    let _ = check::names::declare(
+        "synapse model",
+        synapse_definitions.iter().map(|n| (&n.name, ())),
+        &mut diags,
+    );
+    let mut synapses = Vec::new();
+    for d in &synapse_definitions {
+        match check::synapse::define(d, &mut diags) {
+            Some(info) => synapses.push(info),
+            None => broken.push(d.name.name.clone()),
+        }
+    }
 
     let file_scope = check::names::Templates {
         lets: file_templates.clone(),
         models: models.clone(),
+        synapses: synapses.clone(),
         broken: broken.clone(),
     };
     for l in &file_templates {

@@ -122,6 +122,7 @@ impl Lowerer {
                 Rule::import => items.push(Item::Import(self.import(p))),
                 Rule::let_stmt => items.push(Item::Let(self.let_stmt(p))),
                 Rule::neuron_def => items.push(Item::Neuron(self.neuron_def(p))),
+                Rule::synapse_def => items.push(Item::Synapse(self.synapse_def(p))),
                 Rule::network => items.push(Item::Network(self.network(p))),
                 Rule::EOI => {}
                 r => unreachable!("file: {r:?}"),
@@ -200,6 +201,58 @@ impl Lowerer {
             }
         }
         NeuronDecl { name, items, span }
+    }
+
+    fn synapse_def(&mut self, pair: Pair<Rule>) -> SynapseDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("synapse name"));
+        let body = inner.next().expect("synapse body");
+        let mut items = Vec::new();
+        for p in body.into_inner() {
+            match p.as_rule() {
+                Rule::param_decl => {
+                    items.extend(p.into_inner().map(|q| SynapseItem::Param(self.param(q))))
+                }
+                Rule::state_decl => {
+                    items.extend(p.into_inner().map(|q| SynapseItem::State(self.param(q))))
+                }
+                Rule::derivative => {
+                    let NeuronItem::Derivative { var, expr, span } = self.derivative(p) else {
+                        unreachable!("derivative")
+                    };
+                    items.push(SynapseItem::Derivative { var, expr, span })
+                }
+                Rule::alias => items.push(SynapseItem::Alias(self.alias(p))),
+                Rule::synapse_on_pre | Rule::on_post => {
+                    let span = self.span(&p);
+                    let on_pre = p.as_rule() == Rule::synapse_on_pre;
+                    let body = self.statements(p.into_inner().next().expect("statements"));
+                    items.push(if on_pre {
+                        SynapseItem::OnPre(body, span)
+                    } else {
+                        SynapseItem::OnPost(body, span)
+                    })
+                }
+                r => unreachable!("synapse_item: {r:?}"),
+            }
+        }
+        SynapseDecl { name, items, span }
+    }
+
+    fn statements(&mut self, pair: Pair<Rule>) -> Vec<Statement> {
+        pair.into_inner()
+            .map(|p| match p.as_rule() {
+                Rule::alias => Statement::Let(self.alias(p)),
+                Rule::deliver => {
+                    let span = self.span(&p);
+                    let value = self.expr(p.into_inner().next().expect("deliver value"));
+                    Statement::Deliver(value, span)
+                }
+                Rule::assignment => Statement::Assign(self.assignment(p)),
+                r => unreachable!("statement: {r:?}"),
+            })
+            .collect()
     }
 
     fn neuron_item(&mut self, pair: Pair<Rule>) -> NeuronItem {
@@ -749,7 +802,11 @@ impl Lowerer {
     fn call(&mut self, pair: Pair<Rule>) -> Call {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = self.ident(inner.next().expect("call name"));
+        let name = inner.next().expect("call name");
+        let name = Ident {
+            name: name.as_str().to_string(),
+            span: self.span(&name),
+        };
         let args = self.call_args(inner.next().expect("call args"));
         Call { name, args, span }
     }

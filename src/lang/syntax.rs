@@ -65,6 +65,9 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::kw_clamp | Rule::word_clamp => "`clamp`",
         Rule::kw_on_pre | Rule::word_on_pre => "`on_pre`",
         Rule::kw_method | Rule::word_method => "`method`",
+        Rule::kw_synapse | Rule::word_synapse => "`synapse`",
+        Rule::kw_on_post | Rule::word_on_post => "`on_post`",
+        Rule::kw_deliver | Rule::word_deliver => "`deliver`",
         Rule::number => "a number",
         Rule::string | Rule::string_text => "a string",
         Rule::boolean => "`true` or `false`",
@@ -128,6 +131,16 @@ pub(crate) fn rule_name(rule: Rule) -> &'static str {
         Rule::refractory => "`refractory DURATION`",
         Rule::on_pre => "`on_pre RECEPTOR { ... }`",
         Rule::method_decl => "`method = NAME`",
+        Rule::synapse_def => "a synapse model `synapse NAME { ... }`",
+        Rule::synapse_body | Rule::synapse_item => {
+            "`param`, `state`, `dX/dt = ...`, `let`, `on_pre` or `on_post`"
+        }
+        Rule::synapse_on_pre => "`on_pre { ... }`",
+        Rule::on_post => "`on_post { ... }`",
+        Rule::statements => "statements `{ x += ..., let r = ..., deliver w }`",
+        Rule::synapse_statement => "an assignment, `let NAME = ...` or `deliver ...`",
+        Rule::deliver => "`deliver VALUE`",
+        Rule::clip_function => "`clip(x, low, high)`",
     }
 }
 
@@ -396,6 +409,7 @@ fn convert_error(file: FileId, text: &str, error: pest::error::Error<Rule>) -> D
         ("a value", "`[`"),
         ("a value", "`true`"),
         ("a value", "`false`"),
+        ("a value", "`clip`"),
         ("a string", "`\"`"),
         ("`+` or `-`", "`+`"),
         ("`+` or `-`", "`-`"),

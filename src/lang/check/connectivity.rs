@@ -497,16 +497,39 @@ fn plasticity_rule(
             return None;
         }
     };
-    let Some(rule) = plasticity::find(&name) else {
-        diags.push(unknown_in_family(
-            "E0109",
-            "plasticity rule",
-            &name,
-            name_span,
-            plasticity::REGISTRY.iter().map(|r| r.name),
-        ));
+    let Some(rule) = ctx.plasticity(&name) else {
+        if !ctx.broken.contains(&name) {
+            diags.push(unknown_in_family(
+                "E0109",
+                "plasticity rule",
+                &name,
+                name_span,
+                ctx.plasticity_names().into_iter(),
+            ));
+        }
         return None;
     };
+    if let plasticity::Learns::Events(system) = rule.learns {
+        let want = system.states[system.weight].dim;
+        if want != weight_dim {
+            diags.push(
+                Diagnostic::error(
+                    "E0834",
+                    format!(
+                        "`{name}` keeps its weight `w` as {}, but this projection's weight is {}",
+                        want.name(),
+                        weight_dim.name()
+                    ),
+                )
+                .with_label(name_span, format!("its `w` is {}", want.name()))
+                .with_help(format!(
+                    "write the projection's `weight` as {} (or define the synapse's `w` in the unit the target takes)",
+                    want.name()
+                )),
+            );
+            return None;
+        }
+    }
     if rule.mode() != mode {
         let others: Vec<&str> = plasticity::REGISTRY
             .iter()
@@ -536,21 +559,38 @@ fn plasticity_rule(
                 default,
                 range,
                 per_element,
-            } if s.name == "w_max" && mode == Mode::Spiking => ParamSpec {
-                kind: ParamKind::Quantity {
-                    dim: weight_dim,
-                    default,
-                    range,
-                    per_element,
-                },
-                ..*s
-            },
+            } if s.name == "w_max" && matches!(rule.learns, plasticity::Learns::PairTraces(_)) => {
+                ParamSpec {
+                    kind: ParamKind::Quantity {
+                        dim: weight_dim,
+                        default,
+                        range,
+                        per_element,
+                    },
+                    ..*s
+                }
+            }
             _ => *s,
         })
         .collect();
     let given = named_args(args, 0, rule.name, diags);
     let n_before = diags.len();
     let params = check_params(rule.name, &specs, &given, ctx, g.value.span, diags);
+    if let plasticity::Learns::Events(system) = rule.learns
+        && diags.len() == n_before
+    {
+        // The values are known now: a variable that would grow between events is refused
+        // here rather than when the run starts. (`dt` is not known yet; a rate that uses
+        // it is checked again at build time.)
+        let lookup = |name: &str| params.numeric(name);
+        if let Err(why) = plasticity::equations::EventRule::new(system, &lookup, 0.1) {
+            diags.push(
+                Diagnostic::error("E0831", "a synapse variable would not decay between events")
+                    .with_label(g.value.span, why)
+                    .with_help("a decaying variable has a negative rate: `dx/dt = -x / tau`"),
+            );
+        }
+    }
     (diags.len() == n_before).then_some(Plasticity { rule, params })
 }
 

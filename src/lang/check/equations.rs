@@ -33,8 +33,9 @@ pub fn define(decl: &NeuronDecl, diags: &mut Vec<Diagnostic>) -> Option<&'static
                 .with_help("give the model a name of its own (`my_lif`)"),
         );
     }
-    let mut scope = Scope::declare(decl, diags);
-    let system = scope.lower(decl, n_before, diags);
+    let declared = Declared::of_neuron(decl);
+    let mut scope = Scope::declare(&declared, false, diags);
+    let system = scope.lower(decl, &declared, n_before, diags);
     if diags.len() > n_before {
         return None;
     }
@@ -79,16 +80,41 @@ fn too_large(e: &Eq) -> bool {
 
 /// What a name in the model stands for.
 #[derive(Debug, Clone)]
-enum Meaning {
+pub(super) enum Meaning {
     Param(usize),
     State(usize),
     Alias(usize),
+    /// A synapse statement's `let`: local value number `i`.
+    Local(usize),
 }
 
-struct Scope<'a> {
-    names: HashMap<&'a str, (Meaning, Span)>,
-    params: Vec<ParamDef>,
-    states: Vec<(StateDef, Span)>,
+/// A declaration of a definition's body: `param`, `state` or `let`.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Declared<'a> {
+    Param(&'a Param),
+    State(&'a Param),
+    Alias(&'a Param),
+}
+
+impl<'a> Declared<'a> {
+    /// The declarations of a neuron definition, in order.
+    fn of_neuron(decl: &'a NeuronDecl) -> Vec<Declared<'a>> {
+        decl.items
+            .iter()
+            .filter_map(|item| match item {
+                NeuronItem::Param(p) => Some(Declared::Param(p)),
+                NeuronItem::State(p) => Some(Declared::State(p)),
+                NeuronItem::Alias(p) => Some(Declared::Alias(p)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+pub(super) struct Scope<'a> {
+    pub(super) names: HashMap<&'a str, (Meaning, Span)>,
+    pub(super) params: Vec<ParamDef>,
+    pub(super) states: Vec<(StateDef, Span)>,
     /// Named subexpressions in declaration order: the expression (inlined as they are
     /// lowered, so each sees only earlier ones), its dimension, or `None` after an error.
     aliases: Vec<(&'a Param, Option<(Eq, Dim)>)>,
@@ -97,12 +123,20 @@ struct Scope<'a> {
     inlined: std::cell::Cell<usize>,
     /// While lowering alias `i`, the aliases declared before it.
     visible_aliases: usize,
+    /// A synapse model: `w` is its weight, a state variable like any other.
+    pub(super) synapse: bool,
+    /// Dimensions of the locals (`let` in a synapse's statements) now in scope.
+    pub(super) locals: Vec<Dim>,
 }
 
 impl<'a> Scope<'a> {
     /// Declares parameters, state variables and subexpressions; reports names given twice
     /// or reserved.
-    fn declare(decl: &'a NeuronDecl, diags: &mut Vec<Diagnostic>) -> Scope<'a> {
+    pub(super) fn declare(
+        declared: &[Declared<'a>],
+        synapse: bool,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Scope<'a> {
         let mut scope = Scope {
             names: HashMap::new(),
             params: Vec::new(),
@@ -110,13 +144,14 @@ impl<'a> Scope<'a> {
             aliases: Vec::new(),
             visible_aliases: usize::MAX,
             inlined: std::cell::Cell::new(0),
+            synapse,
+            locals: Vec::new(),
         };
-        for item in &decl.items {
-            let (param, meaning) = match item {
-                NeuronItem::Param(p) => (p, Meaning::Param(scope.params.len())),
-                NeuronItem::State(p) => (p, Meaning::State(scope.states.len())),
-                NeuronItem::Alias(p) => (p, Meaning::Alias(scope.aliases.len())),
-                _ => continue,
+        for item in declared {
+            let (param, meaning) = match *item {
+                Declared::Param(p) => (p, Meaning::Param(scope.params.len())),
+                Declared::State(p) => (p, Meaning::State(scope.states.len())),
+                Declared::Alias(p) => (p, Meaning::Alias(scope.aliases.len())),
             };
             if !scope.name_is_free(&param.name, diags) {
                 continue;
@@ -143,12 +178,13 @@ impl<'a> Scope<'a> {
                     param.name.span,
                 )),
                 Meaning::Alias(_) => scope.aliases.push((param, None)),
+                Meaning::Local(_) => {}
             }
         }
         scope
     }
 
-    fn name_is_free(&self, name: &Ident, diags: &mut Vec<Diagnostic>) -> bool {
+    pub(super) fn name_is_free(&self, name: &Ident, diags: &mut Vec<Diagnostic>) -> bool {
         if let Some((_, first)) = self.names.get(name.name.as_str()) {
             diags.push(
                 Diagnostic::error("E0802", format!("`{}` is declared twice", name.name))
@@ -157,7 +193,8 @@ impl<'a> Scope<'a> {
             );
             return false;
         }
-        let reserved = RESERVED.contains(&name.name.as_str())
+        let reserved = (RESERVED.contains(&name.name.as_str())
+            && !(self.synapse && name.name == "w"))
             || Func::from_name(&name.name).is_some()
             || units::lookup(&name.name).is_some();
         if reserved {
@@ -178,10 +215,11 @@ impl<'a> Scope<'a> {
     fn lower(
         &mut self,
         decl: &'a NeuronDecl,
+        declared: &[Declared<'a>],
         start: usize,
         diags: &mut Vec<Diagnostic>,
     ) -> Option<System> {
-        self.lower_states(decl, diags);
+        self.lower_states(declared, diags);
         self.lower_aliases(diags);
         // A name whose dimension is unknown would make every equation using it wrong too.
         if diags[start..].iter().any(Diagnostic::is_error) {
@@ -299,10 +337,10 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn lower_states(&mut self, decl: &'a NeuronDecl, diags: &mut Vec<Diagnostic>) {
+    pub(super) fn lower_states(&mut self, declared: &[Declared<'a>], diags: &mut Vec<Diagnostic>) {
         let mut index = 0;
-        for item in &decl.items {
-            let NeuronItem::State(p) = item else { continue };
+        for item in declared {
+            let Declared::State(p) = *item else { continue };
             if index >= self.states.len() || self.states[index].0.name != p.name.name {
                 continue;
             }
@@ -320,7 +358,7 @@ impl<'a> Scope<'a> {
         }
     }
 
-    fn lower_aliases(&mut self, diags: &mut Vec<Diagnostic>) {
+    pub(super) fn lower_aliases(&mut self, diags: &mut Vec<Diagnostic>) {
         for i in 0..self.aliases.len() {
             self.visible_aliases = i;
             let param = self.aliases[i].0;
@@ -343,7 +381,12 @@ impl<'a> Scope<'a> {
         self.visible_aliases = usize::MAX;
     }
 
-    fn state_of(&self, var: &Ident, what: &str, diags: &mut Vec<Diagnostic>) -> Option<usize> {
+    pub(super) fn state_of(
+        &self,
+        var: &Ident,
+        what: &str,
+        diags: &mut Vec<Diagnostic>,
+    ) -> Option<usize> {
         match self.names.get(var.name.as_str()) {
             Some((Meaning::State(i), _)) if *i < self.states.len() => Some(*i),
             Some((Meaning::Param(_), at)) => {
@@ -361,7 +404,7 @@ impl<'a> Scope<'a> {
                 );
                 None
             }
-            Some((Meaning::Alias(_), at)) => {
+            Some((Meaning::Alias(_) | Meaning::Local(_), at)) => {
                 diags.push(
                     Diagnostic::error(
                         "E0806",
@@ -383,6 +426,17 @@ impl<'a> Scope<'a> {
     }
 
     fn unknown(&self, name: &Ident, kind: &str) -> Diagnostic {
+        if self.synapse && (name.name.ends_with("_pre") || name.name.ends_with("_post")) {
+            return Diagnostic::error(
+                "E0832",
+                format!("a synapse sees only its own variables, not `{}`", name.name),
+            )
+            .with_label(name.span, "not a variable of this synapse")
+            .with_help(
+                "keep what the rule needs in the synapse: a trace of the presynaptic spikes \
+                 is `state x_pre = 0` with `dx_pre/dt = -x_pre / tau_pre`, increased in `on_pre`",
+            );
+        }
         let mut known: Vec<&str> = self.names.keys().copied().collect();
         known.sort_unstable();
         let mut d = Diagnostic::error("E0807", format!("unknown {kind} `{}`", name.name))
@@ -399,7 +453,7 @@ impl<'a> Scope<'a> {
     }
 
     /// Lowers an expression, checking dimensions; `None` after an error was reported.
-    fn expr(&self, expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<(Eq, Dim)> {
+    pub(super) fn expr(&self, expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<(Eq, Dim)> {
         match &expr.kind {
             ExprKind::Number(x) => Some((Eq::Number(*x), Dim::NONE)),
             ExprKind::Name(name) => self.name(name, expr.span, diags),
@@ -450,7 +504,7 @@ impl<'a> Scope<'a> {
         match name {
             "t" => return Some((Eq::Time, Dim::TIME)),
             "dt" => return Some((Eq::Dt, Dim::TIME)),
-            "w" => {
+            "w" if !self.synapse => {
                 diags.push(
                     Diagnostic::error("E0809", "`w` is the weight of an arriving spike")
                         .with_label(span, "only known in `on_pre { x += w }`")
@@ -474,6 +528,9 @@ impl<'a> Scope<'a> {
             }
             Some((Meaning::State(i), _)) if *i < self.states.len() => {
                 Some((Eq::State(*i), self.states[*i].0.dim))
+            }
+            Some((Meaning::Local(i), _)) => {
+                Some((Eq::State(self.states.len() + *i), self.locals[*i]))
             }
             Some((Meaning::State(_), _)) => {
                 diags.push(
@@ -765,7 +822,11 @@ impl<'a> Scope<'a> {
         })
     }
 
-    fn assignments(&self, body: &[Assignment], diags: &mut Vec<Diagnostic>) -> Vec<Assign> {
+    pub(super) fn assignments(
+        &self,
+        body: &[Assignment],
+        diags: &mut Vec<Diagnostic>,
+    ) -> Vec<Assign> {
         let mut out = Vec::new();
         for a in body {
             let Some(var) = self.state_of(&a.var, "an assignment", diags) else {
@@ -1093,7 +1154,7 @@ fn constant(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<(f64, Dim)> {
     }
 }
 
-fn dimension_mismatch(span: Span, what: &str, want: Dim, got: Dim) -> Diagnostic {
+pub(super) fn dimension_mismatch(span: Span, what: &str, want: Dim, got: Dim) -> Diagnostic {
     Diagnostic::error(
         "E0812",
         format!("{what} must be {}, this is {}", want.name(), got.name()),

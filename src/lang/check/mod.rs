@@ -12,6 +12,7 @@ pub mod names;
 pub mod params;
 pub mod record;
 pub mod settings;
+pub mod synapse;
 pub mod train;
 pub mod training;
 pub mod units;

@@ -52,6 +52,8 @@ pub struct Templates<'a> {
     pub lets: Vec<&'a Let>,
     /// Models defined in the file or its imports (`neuron NAME { ... }`).
     pub models: Vec<&'static NeuronInfo>,
+    /// Synapse models defined in the file or its imports (`synapse NAME { ... }`).
+    pub synapses: Vec<&'static crate::models::plasticity::PlasticityInfo>,
     /// Defined models whose definition had errors: using one reports nothing more.
     pub broken: Vec<String>,
 }

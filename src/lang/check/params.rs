@@ -7,7 +7,8 @@ use crate::ir::{Call as IrCall, Params, Unset, Value};
 use crate::lang::ast::{Arg, Args, Block, Expr, Ident, Param};
 use crate::lang::check::units::{Val, eval, show};
 use crate::models::connector::{self, COMMON_PARAMS};
-use crate::models::{Family, ParamKind, ParamSpec, Range, optimizer, plasticity, schedule};
+use crate::models::plasticity::{self, PlasticityInfo};
+use crate::models::{Family, ParamKind, ParamSpec, Range, optimizer, schedule};
 use crate::units::{self, Dim};
 
 /// One `name = value` as written, from a block, call arguments or a `--set` override.
@@ -30,6 +31,34 @@ impl<'a> From<&'a Param> for Given<'a> {
 pub struct Ctx<'a> {
     /// Names of the datasets declared in the network.
     pub datasets: &'a [String],
+    /// Synapse models defined in the file or its imports.
+    pub synapses: &'a [&'static PlasticityInfo],
+    /// Defined models and synapse models whose definition had errors.
+    pub broken: &'a [String],
+}
+
+impl Ctx<'_> {
+    /// A plasticity rule by name: a synapse model defined in the file, or a built-in rule
+    /// (not one whose definition had errors, though it is named like a built-in).
+    pub fn plasticity(&self, name: &str) -> Option<&'static PlasticityInfo> {
+        if self.broken.iter().any(|b| b == name) {
+            return None;
+        }
+        self.synapses
+            .iter()
+            .copied()
+            .find(|r| r.name == name)
+            .or_else(|| plasticity::find(name))
+    }
+
+    /// Every rule name a plasticity may have here, for suggestions.
+    pub fn plasticity_names(&self) -> Vec<&'static str> {
+        plasticity::REGISTRY
+            .iter()
+            .chain(self.synapses.iter())
+            .map(|r| r.name)
+            .collect()
+    }
 }
 
 /// The entries of a block, with a repeated name reported (the last one wins).
@@ -570,16 +599,18 @@ fn call(
                 return None;
             }
         },
-        Family::Plasticity => match plasticity::find(&callee) {
+        Family::Plasticity => match ctx.plasticity(&callee) {
             Some(r) => (r.params, &[]),
             None => {
-                diags.push(unknown_in_family(
-                    "E0109",
-                    "plasticity rule",
-                    &callee,
-                    callee_span,
-                    plasticity::REGISTRY.iter().map(|r| r.name),
-                ));
+                if !ctx.broken.contains(&callee) {
+                    diags.push(unknown_in_family(
+                        "E0109",
+                        "plasticity rule",
+                        &callee,
+                        callee_span,
+                        ctx.plasticity_names().into_iter(),
+                    ));
+                }
                 return None;
             }
         },

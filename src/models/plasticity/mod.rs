@@ -5,6 +5,7 @@
 //! learns (`Learns`), which is all the engines ask of it.
 
 pub mod bcm;
+pub mod equations;
 pub mod hebbian;
 pub mod oja;
 pub mod stdp;
@@ -23,6 +24,9 @@ pub enum Learns {
     /// Spiking mode: a pair-based trace rule, applied by the spiking engine at spike events
     /// with the numbers the entry derives from its parameters.
     PairTraces(fn(Args) -> Result<stdp::Stdp, String>),
+    /// Spiking mode: a user-defined synapse model with per-synapse state, run at each
+    /// arriving presynaptic and each postsynaptic spike.
+    Events(&'static equations::SynapseSystem),
 }
 
 #[derive(Debug)]
@@ -38,7 +42,7 @@ impl PlasticityInfo {
     pub const fn mode(&self) -> Mode {
         match self.learns {
             Learns::Rate(_) => Mode::Rate,
-            Learns::PairTraces(_) => Mode::Spiking,
+            Learns::PairTraces(_) | Learns::Events(_) => Mode::Spiking,
         }
     }
 }

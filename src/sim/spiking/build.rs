@@ -11,11 +11,13 @@ use std::sync::atomic::AtomicU32;
 
 use rayon::prelude::*;
 
+use super::events::EventTable;
 use super::partition::{Group, Partition, PlasticState, RuleState, SynapseTable};
 use crate::ir::{Interval, Network, Population, RecordTarget, Recordable, Value};
 use crate::models::connector::Rows;
 use crate::models::neuron::dynamics::{GroupSpec, Values};
 use crate::models::plasticity::Learns;
+use crate::models::plasticity::equations::EventRule;
 use crate::models::plasticity::stdp::Trace;
 use crate::sim::SimError;
 use crate::sim::rng::{Purpose, name_id, number_or_draw, stream};
@@ -32,9 +34,18 @@ pub struct PopulationPlan {
 #[derive(Debug, Clone, Copy)]
 pub struct WeightRef {
     pub partition: u32,
-    pub plastic: bool,
+    pub store: WeightStore,
     pub index: u32,
     pub scale: f32,
+}
+
+/// Which of a partition's synapse tables holds a weight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WeightStore {
+    Fixed,
+    Plastic,
+    /// The event table of that index (`Partition::events`).
+    Events(u16),
 }
 
 /// What to sample for one `record` statement, and how often.
@@ -106,6 +117,8 @@ struct Generated {
     dim: Dim,
     /// Index into `Plan::rules` for plastic projections.
     rule: Option<u16>,
+    /// The synapse model of a projection with a user-defined one.
+    events: Option<EventRule>,
     /// Index of the projection's record slot in `weight_refs`, if its weights are recorded.
     recorded: bool,
 }
@@ -266,7 +279,7 @@ fn recorded_weight_refs(generated: &[Generated]) -> Vec<Vec<WeightRef>> {
                 vec![
                     WeightRef {
                         partition: 0,
-                        plastic: false,
+                        store: WeightStore::Fixed,
                         index: 0,
                         scale: 1.0,
                     };
@@ -291,6 +304,7 @@ fn empty_partition(range: Range<u32>, groups: Vec<Group>, slots: usize) -> Parti
         synapses: SynapseTable::default(),
         uniform_delay: None,
         plastic: None,
+        events: Vec::new(),
     }
 }
 
@@ -486,9 +500,19 @@ fn generate_projection(
             ),
         },
     };
-    let rule = match &projection.plasticity {
-        None => None,
-        Some(p) => Some(pair_rule(p, &weight, &populations[source], rules).map_err(fail)?),
+    let (rule, events) = match &projection.plasticity {
+        None => (None, None),
+        Some(p) => match p.rule.learns {
+            Learns::Events(system) => {
+                let lookup = |name: &str| p.params.numeric(name);
+                let rule = EventRule::new(system, &lookup, network.dt).map_err(fail)?;
+                (None, Some(rule))
+            }
+            _ => (
+                Some(pair_rule(p, &weight, &populations[source], rules).map_err(fail)?),
+                None,
+            ),
+        },
     };
     Ok(Generated {
         source_population: source,
@@ -504,6 +528,7 @@ fn generate_projection(
         },
         dim: projection.weight_dim,
         rule,
+        events,
         recorded: false,
     })
 }
@@ -613,6 +638,9 @@ fn fill_tables(
         for s in 0..plan.size {
             for &gi in &by_source[p] {
                 let g = &generated[gi];
+                if g.events.is_some() {
+                    continue;
+                }
                 let span = local_span(g, s, lo..hi);
                 if span.is_empty() {
                     continue;
@@ -638,7 +666,85 @@ fn fill_tables(
         plastic.post_trace = vec![vec![Trace::default(); n_local]; rules.len()];
         partition.plastic = Some(plastic);
     }
+    for (gi, g) in generated.iter().enumerate() {
+        let Some(rule) = &g.events else { continue };
+        let store = WeightStore::Events(partition.events.len() as u16);
+        let table = event_table(partition, g, rule, populations, |k, index| {
+            if g.recorded {
+                weight_refs[gi][k] = WeightRef {
+                    partition: part,
+                    store,
+                    index,
+                    scale: 1.0,
+                };
+            }
+        })?;
+        partition.events.push(table);
+    }
     Ok(())
+}
+
+/// The synapses of `g` that end in `partition`, with their initial state: rows by source,
+/// each sorted by delay. `placed(k, index)` is told where synapse `k` of `g` went.
+fn event_table(
+    partition: &Partition,
+    g: &Generated,
+    rule: &EventRule,
+    populations: &[PopulationPlan],
+    mut placed: impl FnMut(usize, u32),
+) -> Result<EventTable, SimError> {
+    let lo = partition.first_id;
+    let n_local = partition.n_local;
+    let n_sources = populations[g.source_population].size;
+    let mut table = EventTable {
+        rule: rule.clone(),
+        source_first: g.source_first,
+        source_len: n_sources as u32,
+        row: Vec::with_capacity(n_sources + 1),
+        slot_index: Vec::new(),
+        delay: Vec::new(),
+        factor: Vec::new(),
+        target: Vec::new(),
+        state: Vec::new(),
+        last: Vec::new(),
+        by_target_row: Vec::new(),
+        by_target_index: Vec::new(),
+        history: Vec::new(),
+        scratch: Vec::new(),
+    };
+    table.row.push(0);
+    let mut order: Vec<usize> = Vec::new();
+    let mut max_delay = 1;
+    for s in 0..n_sources {
+        order.clear();
+        order.extend(local_span(g, s, lo..lo + n_local as u32));
+        order.sort_by_key(|&k| g.delay.at(k));
+        for &k in &order {
+            let group = target_group(&partition.groups, g.target_population)?;
+            let landing = land(g, k, group, lo, n_local, populations)?;
+            placed(k, table.delay.len() as u32);
+            let delay = g.delay.at(k);
+            max_delay = max_delay.max(delay as usize);
+            table.slot_index.push(landing.slot_index);
+            table.delay.push(delay);
+            table.factor.push(landing.factor);
+            table.target.push(landing.local);
+            rule.initial(g.weight.at(k) as f64, &mut table.state)
+                .map_err(unsupported)?;
+        }
+        if table.delay.len() >= u32::MAX as usize {
+            return Err(unsupported(
+                "more than 4 billion synapses in one partition; use more threads".into(),
+            ));
+        }
+        table.row.push(table.delay.len() as u32);
+    }
+    table.last = vec![0; table.delay.len()];
+    let (row, index) = by_target(&table.target, n_local);
+    table.by_target_row = row;
+    table.by_target_index = index;
+    table.history = vec![Vec::new(); max_delay];
+    Ok(table)
 }
 
 /// The synapses of source `s` (index within its population) whose targets fall into the
@@ -739,7 +845,7 @@ impl Tables {
             None => {
                 let weight = WeightRef {
                     partition: part,
-                    plastic: false,
+                    store: WeightStore::Fixed,
                     index: self.fixed.weight.len() as u32,
                     scale: if at.factor != 0.0 {
                         1.0 / at.factor
@@ -756,7 +862,7 @@ impl Tables {
                 let plastic = &mut self.plastic;
                 let weight = WeightRef {
                     partition: part,
-                    plastic: true,
+                    store: WeightStore::Plastic,
                     index: plastic.table.weight.len() as u32,
                     scale: 1.0,
                 };
@@ -793,21 +899,28 @@ impl Tables {
 /// The incoming plastic synapses of each local neuron (a CSR index over `plastic.target`),
 /// which the postsynaptic half of the rule walks when a neuron fires.
 fn index_by_target(plastic: &mut PlasticState, n_local: usize) {
+    let (row, index) = by_target(&plastic.target, n_local);
+    plastic.by_target_row = row;
+    plastic.by_target_index = index;
+}
+
+/// A CSR index of synapses by target: synapses onto local neuron `j` are
+/// `index[row[j]..row[j + 1]]`, ascending.
+fn by_target(target: &[u32], n_local: usize) -> (Vec<u32>, Vec<u32>) {
     let mut counts = vec![0u32; n_local + 1];
-    for &j in &plastic.target {
+    for &j in target {
         counts[j as usize + 1] += 1;
     }
     for j in 0..n_local {
         counts[j + 1] += counts[j];
     }
     let mut fill = counts.clone();
-    let mut index = vec![0u32; plastic.target.len()];
-    for (k, &j) in plastic.target.iter().enumerate() {
+    let mut index = vec![0u32; target.len()];
+    for (k, &j) in target.iter().enumerate() {
         index[fill[j as usize] as usize] = k as u32;
         fill[j as usize] += 1;
     }
-    plastic.by_target_row = counts;
-    plastic.by_target_index = index;
+    (counts, index)
 }
 
 fn plan_samplers(

@@ -36,6 +36,7 @@
 //! in the unit the weight was written in.
 
 pub mod build;
+pub mod events;
 pub mod partition;
 pub mod sync;
 
@@ -46,7 +47,7 @@ use std::time::Instant;
 use super::report::{PopulationReport, ProjectionReport};
 use super::{ObserveError, Observer, RunConfig, RunReport, SimError};
 use crate::ir::{Network, PopulationId};
-use build::{Plan, Sampler};
+use build::{Plan, Sampler, WeightStore};
 use partition::{Partition, RuleState};
 use sync::{PhaseCell, PoisonOnPanic, SpinBarrier};
 
@@ -463,13 +464,15 @@ impl Main<'_> {
                     for r in weights {
                         // SAFETY: sampling phase — only worker 0 runs; it only reads.
                         let partition = unsafe { shared.partitions[r.partition as usize].get() };
-                        let w = if r.plastic {
-                            partition
+                        let w = match r.store {
+                            WeightStore::Fixed => partition.synapses.weight[r.index as usize],
+                            WeightStore::Plastic => partition
                                 .plastic
                                 .as_ref()
-                                .map_or(0.0, |p| p.table.weight[r.index as usize])
-                        } else {
-                            partition.synapses.weight[r.index as usize]
+                                .map_or(0.0, |p| p.table.weight[r.index as usize]),
+                            WeightStore::Events(t) => {
+                                partition.events[t as usize].weight(r.index as usize)
+                            }
                         };
                         self.values.push(w * r.scale);
                     }

@@ -12,6 +12,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::events::EventTable;
 use crate::models::neuron::dynamics::{Input, NeuronGroup};
 use crate::models::plasticity::stdp::{Stdp, Trace};
 
@@ -117,6 +118,8 @@ pub struct Partition {
     /// The delay shared by every static synapse, if there is one (saves a load per event).
     pub uniform_delay: Option<u16>,
     pub plastic: Option<PlasticState>,
+    /// Synapses of user-defined synapse models, one table per projection.
+    pub events: Vec<EventTable>,
 }
 
 impl Partition {
@@ -200,6 +203,13 @@ impl Partition {
                 mask,
                 self.first_id,
             );
+        }
+        if !self.events.is_empty() {
+            let base = ((step as usize + 1) & mask) * stride;
+            let slot = &mut self.ring[base..base + stride];
+            for table in &mut self.events {
+                table.deliver(step, spike_lists, slot, self.first_id);
+            }
         }
     }
 }

@@ -189,6 +189,32 @@ pub fn eval_params(expr: &Expr, param: &dyn Fn(usize) -> f64, dt: f64) -> Result
     })
 }
 
+/// The value of an expression at time `t` (ms) for one set of values: `state[i]` for
+/// `Expr::State(i)`, `params[i]` for `Expr::Param(i)`. The scalar path of event-driven
+/// code (a synapse's `on_pre`), with the same arithmetic as the lanes.
+pub fn eval(expr: &Expr, state: &[f64], params: &[f64], t: f64, dt: f64) -> f64 {
+    match expr {
+        Expr::Number(x) => *x,
+        Expr::State(i) => state[*i],
+        Expr::Param(p) => params[*p],
+        Expr::Time => t,
+        Expr::Dt => dt,
+        Expr::Neg(a) => -eval(a, state, params, t, dt),
+        Expr::Binary(op, a, b) => binary(
+            *op,
+            eval(a, state, params, t, dt),
+            eval(b, state, params, t, dt),
+        ),
+        Expr::Call(f, args) => {
+            let mut values = [0.0; 3];
+            for (value, arg) in values.iter_mut().zip(args) {
+                *value = eval(arg, state, params, t, dt);
+            }
+            call(*f, values[0], values[1], values[2])
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

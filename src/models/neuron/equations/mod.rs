@@ -38,6 +38,7 @@ mod program;
 #[cfg(test)]
 mod tests;
 
+pub use eval::{eval, eval_params};
 pub use group::{UserGroup, UserModel};
 pub use info::info;
 pub use integrate::{can_integrate, choose_method};
