@@ -663,20 +663,18 @@ impl<'a> Scope<'a> {
             Func::Abs | Func::Floor | Func::Ceil => Some(args[0].1),
             Func::Sqrt => {
                 let d = args[0].1;
-                if d.time % 2 != 0 || d.voltage % 2 != 0 || d.current % 2 != 0 {
+                // Half exponents are dimensions (`sqrt(2/tau)` of a noise term); a quarter
+                // power is not.
+                let root = d.sqrt();
+                if root.is_none() {
                     diags.push(
                         Diagnostic::error("E0814", format!("`sqrt` of {}", d.name())).with_label(
                             args[0].2,
                             "its square root has no dimension neurosim can state",
                         ),
                     );
-                    return None;
                 }
-                Some(Dim {
-                    time: d.time / 2,
-                    voltage: d.voltage / 2,
-                    current: d.current / 2,
-                })
+                root
             }
             Func::Min | Func::Max | Func::Clip => {
                 let d = args[0].1;
@@ -704,12 +702,7 @@ impl<'a> Scope<'a> {
                 }
                 match &args[1].0 {
                     Eq::Number(n) if n.fract() == 0.0 && n.abs() <= 8.0 => {
-                        let n = *n as i8;
-                        Some(Dim {
-                            time: base.time * n,
-                            voltage: base.voltage * n,
-                            current: base.current * n,
-                        })
+                        Some(base.powi(*n as i8))
                     }
                     _ => {
                         diags.push(
