@@ -175,6 +175,7 @@ pub fn eval_params(expr: &Expr, param: &dyn Fn(usize) -> f64, dt: f64) -> Result
         Expr::Time => 0.0,
         Expr::Dt => dt,
         Expr::State(_) => return Err("depends on a state variable".into()),
+        Expr::Noise(_) => return Err("depends on white noise".into()),
         Expr::Neg(a) => -eval_params(a, param, dt)?,
         Expr::Binary(op, a, b) => {
             binary(*op, eval_params(a, param, dt)?, eval_params(b, param, dt)?)
