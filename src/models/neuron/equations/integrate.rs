@@ -16,9 +16,11 @@
 //! (`linear::split_noise`), and each `xi_k` is, for the whole step, one standard normal
 //! draw `z_k` divided by `sqrt(h)` (a value the group writes before the step, see
 //! `Expr::Noise`). Then `euler` is Euler–Maruyama, `x + h·a + sqrt(h)·g·z`, and `heun` with
-//! the same `z` at both stages is the stochastic Heun method (Brian2's `heun`: predictor
+//! the same `z` at both stages is the stochastic Heun method (predictor
 //! `x + h·a + sqrt(h)·g·z`, corrector averaging drift and diffusion at both ends), which
-//! converges to the Stratonovich solution. For additive noise (`g` free of the state) Itô
+//! converges to the Stratonovich solution. Brian2's `heun` corrects the noise term only and
+//! takes an Euler step of the drift; correcting both keeps Heun's second order without
+//! noise and converges to the same solution. For additive noise (`g` free of the state) Itô
 //! and Stratonovich agree and Euler–Maruyama is of strong order 1; for multiplicative
 //! noise they differ, and `euler` is refused as in Brian2, so an equation means the same
 //! whichever method integrates it. The stages of `rk2`, `rk4` and the closed forms of
