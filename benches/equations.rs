@@ -115,6 +115,7 @@ fn user_lif(method: Method) -> System {
                 negate: false,
             },
         ],
+        noises: Vec::new(),
         method,
     }
 }
@@ -237,6 +238,7 @@ fn user_hh() -> System {
                 negate: false,
             },
         ],
+        noises: Vec::new(),
         method: Method::ExponentialEuler,
     }
 }
@@ -263,6 +265,7 @@ fn build(info: &NeuronInfo, n: usize, overrides: &[(&str, f64)]) -> Box<dyn Neur
         list: &|_| None,
         course: &|_| None,
         neuron_stream: &stream,
+        noise_stream: &stream,
     };
     info.dynamics()
         .expect("spiking")

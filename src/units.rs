@@ -21,68 +21,84 @@ use std::fmt;
 /// Exponents of the three base dimensions (time, voltage, current). Every unit of the
 /// language is a product of powers of these: conductance = current/voltage, capacitance =
 /// current·time/voltage, frequency = 1/time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+///
+/// Exponents may be halves: white noise `xi` has the dimension time^-1/2 (Brian2's), so
+/// the coefficient of a noise term is, say, a voltage per square root of time. They are
+/// stored doubled, so `Dim` stays a small integer vector and equality stays exact. The
+/// arithmetic saturates instead of overflowing: no physical quantity has an exponent beyond
+/// ±63, and saturating keeps a checker of absurd input (a product of a hundred times) from
+/// panicking.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Dim {
-    pub time: i8,
-    pub voltage: i8,
-    pub current: i8,
+    /// Twice the exponent of time.
+    time: i8,
+    /// Twice the exponent of voltage.
+    voltage: i8,
+    /// Twice the exponent of current.
+    current: i8,
 }
 
 impl Dim {
-    pub const NONE: Dim = Dim {
-        time: 0,
-        voltage: 0,
-        current: 0,
-    };
-    pub const TIME: Dim = Dim {
-        time: 1,
-        voltage: 0,
-        current: 0,
-    };
-    pub const VOLTAGE: Dim = Dim {
-        time: 0,
-        voltage: 1,
-        current: 0,
-    };
-    pub const CURRENT: Dim = Dim {
-        time: 0,
-        voltage: 0,
-        current: 1,
-    };
-    pub const CONDUCTANCE: Dim = Dim {
-        time: 0,
-        voltage: -1,
-        current: 1,
-    };
-    pub const CAPACITANCE: Dim = Dim {
-        time: 1,
-        voltage: -1,
-        current: 1,
-    };
-    pub const RESISTANCE: Dim = Dim {
-        time: 0,
-        voltage: 1,
-        current: -1,
-    };
-    pub const FREQUENCY: Dim = Dim {
-        time: -1,
-        voltage: 0,
-        current: 0,
-    };
+    pub const NONE: Dim = Dim::new(0, 0, 0);
+    pub const TIME: Dim = Dim::new(1, 0, 0);
+    pub const VOLTAGE: Dim = Dim::new(0, 1, 0);
+    pub const CURRENT: Dim = Dim::new(0, 0, 1);
+    pub const CONDUCTANCE: Dim = Dim::new(0, -1, 1);
+    pub const CAPACITANCE: Dim = Dim::new(1, -1, 1);
+    pub const RESISTANCE: Dim = Dim::new(0, 1, -1);
+    pub const FREQUENCY: Dim = Dim::new(-1, 0, 0);
     /// Voltage per time (Izhikevich's `d`).
-    pub const VOLTAGE_RATE: Dim = Dim {
-        time: -1,
-        voltage: 1,
-        current: 0,
-    };
+    pub const VOLTAGE_RATE: Dim = Dim::new(-1, 1, 0);
+    /// White noise `xi`: time^-1/2, so that `sigma*sqrt(2/tau)*xi` is a voltage per time.
+    pub const NOISE: Dim = Dim::from_halves(-1, 0, 0);
+
+    /// The dimension time^`time`·voltage^`voltage`·current^`current`.
+    pub const fn new(time: i8, voltage: i8, current: i8) -> Dim {
+        Dim::from_halves(
+            time.saturating_mul(2),
+            voltage.saturating_mul(2),
+            current.saturating_mul(2),
+        )
+    }
+
+    /// The dimension whose exponents are half the numbers given (`from_halves(-1, 0, 0)`
+    /// is time^-1/2).
+    pub const fn from_halves(time: i8, voltage: i8, current: i8) -> Dim {
+        Dim {
+            time,
+            voltage,
+            current,
+        }
+    }
+
+    fn halves(self) -> [i8; 3] {
+        [self.time, self.voltage, self.current]
+    }
+
+    fn from_array([time, voltage, current]: [i8; 3]) -> Dim {
+        Dim::from_halves(time, voltage, current)
+    }
+
+    /// The dimension of a square root, if its exponents are whole or half numbers.
+    pub fn sqrt(self) -> Option<Dim> {
+        let h = self.halves();
+        h.iter()
+            .all(|e| e % 2 == 0)
+            .then(|| Dim::from_array(h.map(|e| e / 2)))
+    }
+
+    /// The dimension of the `n`-th power.
+    pub fn powi(self, n: i8) -> Dim {
+        Dim::from_array(self.halves().map(|e| e.saturating_mul(n)))
+    }
 
     /// The dimension of a product (also available as `*`).
     #[allow(clippy::should_implement_trait)]
     pub fn mul(self, o: Dim) -> Dim {
         Dim {
-            time: self.time + o.time,
-            voltage: self.voltage + o.voltage,
-            current: self.current + o.current,
+            time: self.time.saturating_add(o.time),
+            voltage: self.voltage.saturating_add(o.voltage),
+            current: self.current.saturating_add(o.current),
         }
     }
 
@@ -90,9 +106,9 @@ impl Dim {
     #[allow(clippy::should_implement_trait)]
     pub fn div(self, o: Dim) -> Dim {
         Dim {
-            time: self.time - o.time,
-            voltage: self.voltage - o.voltage,
-            current: self.current - o.current,
+            time: self.time.saturating_sub(o.time),
+            voltage: self.voltage.saturating_sub(o.voltage),
+            current: self.current.saturating_sub(o.current),
         }
     }
 
@@ -130,8 +146,8 @@ impl Dim {
             let side = if exponent > 0 { &mut up } else { &mut down };
             match exponent.unsigned_abs() {
                 0 => {}
-                1 => side.push(symbol.to_string()),
-                n => side.push(format!("{symbol}^{n}")),
+                2 => side.push(symbol.to_string()),
+                n => side.push(format!("{symbol}^{}", exponent_text(n as i16))),
             }
         }
         let numerator = if up.is_empty() {
@@ -163,6 +179,22 @@ impl Dim {
     }
 }
 
+/// An exponent given doubled, as written: `-2` for -1, `-1` for -0.5.
+fn exponent_text(doubled: i16) -> String {
+    if doubled % 2 == 0 {
+        (doubled / 2).to_string()
+    } else {
+        format!("{}", f64::from(doubled) / 2.0)
+    }
+}
+
+impl fmt::Debug for Dim {
+    /// The base-unit form (the stored exponents are doubled, which would mislead).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Dim({self})")
+    }
+}
+
 impl std::ops::Mul for Dim {
     type Output = Dim;
     fn mul(self, o: Dim) -> Dim {
@@ -187,8 +219,8 @@ impl fmt::Display for Dim {
         for (sym, e) in [("s", self.time), ("V", self.voltage), ("A", self.current)] {
             match e {
                 0 => {}
-                1 => parts.push(sym.to_string()),
-                e => parts.push(format!("{sym}^{e}")),
+                2 => parts.push(sym.to_string()),
+                e => parts.push(format!("{sym}^{}", exponent_text(e.into()))),
             }
         }
         f.write_str(&parts.join("·"))
@@ -297,5 +329,23 @@ mod tests {
     fn dimensions_print_readably() {
         assert_eq!(Dim::CONDUCTANCE.to_string(), "V^-1·A");
         assert_eq!(Dim::TIME.name(), "a time");
+        assert_eq!(Dim::new(-2, 0, 0).to_string(), "s^-2");
+        assert_eq!(Dim::NOISE.mul(Dim::VOLTAGE).to_string(), "s^-0.5·V");
+        assert_eq!(Dim::NOISE.mul(Dim::VOLTAGE).internal_symbol(), "mV/ms^0.5");
+        assert_eq!(Dim::new(0, 0, -3).internal_symbol(), "1/pA^3");
+    }
+
+    #[test]
+    fn half_exponents_square_back_and_whole_ones_take_roots() {
+        // sigma·sqrt(2/tau)·xi, the noise term of an Ornstein–Uhlenbeck membrane.
+        let coefficient = Dim::VOLTAGE.mul(Dim::FREQUENCY.sqrt().unwrap());
+        assert_eq!(coefficient.mul(Dim::NOISE), Dim::VOLTAGE_RATE);
+        assert_eq!(coefficient.powi(2), Dim::VOLTAGE.mul(Dim::VOLTAGE_RATE));
+        assert_eq!(Dim::TIME.sqrt().unwrap().powi(2), Dim::TIME);
+        // A quarter power has no dimension neurosim can state.
+        assert_eq!(Dim::TIME.sqrt().unwrap().sqrt(), None);
+        // Saturating, not overflowing.
+        let huge = (0..200).fold(Dim::NONE, |d, _| d.mul(Dim::TIME));
+        assert_ne!(huge.div(Dim::TIME), Dim::NONE);
     }
 }

@@ -1,7 +1,8 @@
 //! User-defined neuron models end to end: every example definition in docs/LANGUAGE.md
 //! compiles, runs under Poisson drive, fires, stays finite and gives the same bits on one
 //! and three threads; a parameter of a defined model is changed by `--set` like a
-//! built-in's; and the definitions agree with the built-in models they restate.
+//! built-in's; the definitions agree with the built-in models they restate; and a noisy
+//! membrane has the same bits on one and two threads and the variance its `sigma` says.
 
 use std::fs;
 use std::path::Path;
@@ -11,7 +12,7 @@ use neurosim::units::Dim;
 
 #[path = "support/recorded.rs"]
 mod recorded;
-use recorded::run_on;
+use recorded::{differing_samples, run_on};
 
 /// The ```-blocks of the docs' "User-defined neuron models" section that define a model.
 fn documented_definitions() -> Vec<String> {
@@ -102,14 +103,9 @@ fn every_documented_definition_runs_fires_and_is_thread_invariant() {
                 series.values.iter().all(|v| v.is_finite()),
                 "`{name}`: {group}"
             );
-            assert!(
-                series
-                    .values
-                    .iter()
-                    .zip(&three.samples[group].values)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()),
-                "`{name}`: {group} differs with the thread count"
-            );
+        }
+        if let Some(group) = differing_samples(&one, &three) {
+            panic!("`{name}`: {group} differs with the thread count");
         }
     }
 }
@@ -196,25 +192,94 @@ fn a_state_that_stops_being_a_number_ends_the_run_with_an_error() {
 
 #[test]
 fn the_memory_estimate_counts_every_state_variable_of_a_defined_model() {
-    // 24 variables in f64: 208 bytes per neuron, above the 64-byte bound of the built-ins.
+    // 24 variables in f64: 208 bytes per neuron, above the 64-byte bound of the built-ins;
+    // with a noise of its own in every derivative, 24 more rows and a random stream.
     let states: Vec<String> = (0..24).map(|i| format!("x{i} = 0 mV")).collect();
-    let derivatives: String = (0..24)
-        .map(|i| format!("dx{i}/dt = -x{i} / ms\n"))
-        .collect();
-    let text = format!(
-        "neuron wide {{
-            state {}
-            {derivatives}
-            on_pre excitatory {{ x0 += w }}
-        }}
-        network n : spiking {{ population P : wide[100000] }}",
-        states.join(", ")
-    );
-    let network = compile(&text, &[]);
-    let estimate = neurosim::ir::memory::estimate(&network);
-    assert!(
-        estimate.neuron_bytes >= 100_000.0 * (24.0 * 8.0),
-        "{}",
-        estimate.neuron_bytes
-    );
+    for (noise, bytes) in [
+        ("", 24.0 * 8.0),
+        (" + mV * xi / sqrt(ms)", 48.0 * 8.0 + 32.0),
+    ] {
+        let derivatives: String = (0..24)
+            .map(|i| format!("dx{i}/dt = -x{i} / ms{noise}\n"))
+            .collect();
+        let text = format!(
+            "neuron wide {{
+                state {}
+                {derivatives}
+                on_pre excitatory {{ x0 += w }}
+            }}
+            network n : spiking {{ population P : wide[100000] }}",
+            states.join(", ")
+        );
+        let network = compile(&text, &[]);
+        let estimate = neurosim::ir::memory::estimate(&network);
+        assert!(
+            estimate.neuron_bytes >= 100_000.0 * bytes,
+            "{noise}: {}",
+            estimate.neuron_bytes
+        );
+    }
+}
+
+/// An Ornstein–Uhlenbeck membrane: stationary mean `mu`, standard deviation `sigma`.
+const OU: &str = "neuron ou {
+        param mu = -60 mV, sigma = 3 mV, tau = 10 ms
+        state v = mu
+        dv/dt = (mu - v) / tau + sigma * sqrt(2 / tau) * xi
+        on_pre excitatory { v += w }
+    }
+    network n : spiking {
+        seed = 11
+        dt = 0.1 ms
+        population P : ou[600]
+        population Q : ou[7] { sigma = 1 mV }
+        record v of P every 10 ms
+        record v of Q every 10 ms
+        simulate 300 ms
+    }";
+
+#[test]
+fn a_noisy_membrane_is_thread_invariant_and_has_the_variance_of_its_sigma() {
+    let (tau, dt) = (10.0, 0.1);
+    for (overrides, sigma) in [(&[][..], 3.0), (&["P.sigma=6 mV"][..], 6.0)] {
+        let network = compile(OU, overrides);
+        let one = run_on(&network, 1);
+        let two = run_on(&network, 2);
+        if let Some(group) = differing_samples(&one, &two) {
+            panic!("{group}: the noise depends on the thread count");
+        }
+        let series = one
+            .samples
+            .values()
+            .find(|s| s.n_columns == 600)
+            .expect("v of P");
+        // Snapshots from 100 ms (ten time constants) on: 600 independent neurons, each a
+        // sequence with lag-one correlation rho = (1 - dt/tau)^100 between snapshots.
+        let after: Vec<f64> = series
+            .times
+            .iter()
+            .zip(series.values.chunks(series.n_columns))
+            .filter(|(t, _)| **t >= 100.0)
+            .flat_map(|(_, row)| row.iter().map(|&v| f64::from(v)))
+            .collect();
+        let m = after.len() as f64;
+        let mean = after.iter().sum::<f64>() / m;
+        let var = after.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (m - 1.0);
+        // neurosim chooses euler (additive noise): Euler–Maruyama's stationary variance
+        // sigma²·2r/(1 - (1 - r)²), r = dt/tau.
+        let r = dt / tau;
+        let expected = sigma * sigma * 2.0 * r / (1.0 - (1.0 - r) * (1.0 - r));
+        let rho = (1.0f64 - r).powi(100);
+        let se_mean = (expected / m * (1.0 + rho) / (1.0 - rho)).sqrt();
+        let se_var = expected * (2.0 / (m - 1.0) * (1.0 + rho * rho) / (1.0 - rho * rho)).sqrt();
+        // Four standard errors: a false failure has a probability below 1e-4.
+        assert!(
+            (mean + 60.0).abs() < 4.0 * se_mean,
+            "sigma {sigma}: mean {mean}"
+        );
+        assert!(
+            (var - expected).abs() < 4.0 * se_var,
+            "sigma {sigma}: variance {var}, expected {expected}"
+        );
+    }
 }

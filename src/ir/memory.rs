@@ -176,11 +176,14 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
         Mode::Rate => 0.0,
     };
     // A user-defined model keeps every state variable in f64, plus its refractory count
-    // and flag: more than the bound once it has more than five variables.
+    // and flag: more than the bound once it has more than five variables. A noise is one
+    // more f64 row, and a noisy neuron has its random stream (32 bytes).
     let neuron_bytes: f64 = g
         .populations()
         .map(|(_, p)| {
-            let state = 8.0 * p.model.state.len() as f64 + 16.0;
+            let noises = p.model.noises as f64;
+            let stream = if noises > 0.0 { 32.0 } else { 0.0 };
+            let state = 8.0 * (p.model.state.len() as f64 + noises) + stream + 16.0;
             p.size() as f64 * (NEURON_BYTES.max(state) + ring_bytes)
         })
         .sum();

@@ -3,7 +3,7 @@
 //! boundaries or the order in which work is scheduled.
 //!
 //! A stream is a `Xoshiro256PlusPlus` seeded by hashing its key with SplitMix64. One stream
-//! per neuron (initial state, per-neuron parameters, Poisson trains) or per connector row
+//! per neuron (initial state, per-neuron parameters, Poisson trains, white noise) or per connector row
 //! (synapse generation, weights, delays) means any part of the network can be built by
 //! whichever thread owns it and still get the same numbers.
 
@@ -29,6 +29,9 @@ pub enum Purpose {
     Delay = 5,
     /// A neuron's own spike train (Poisson sources).
     Spikes = 6,
+    /// A neuron's white noise (`xi` in the equations of a user-defined model), drawn in
+    /// step order, the noises of a step in the order of `System::noises`.
+    Noise = 7,
 }
 
 /// SplitMix64's finaliser: a bijective 64-bit mix with good avalanche.

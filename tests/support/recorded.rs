@@ -1,5 +1,6 @@
 //! Runs a spiking network into an in-memory recorder on a pool of `threads` threads, one
-//! worker per thread however small the network (to exercise the exchange between them).
+//! worker per thread however small the network (to exercise the exchange between them),
+//! and compares what two runs recorded.
 
 use neurosim::ir::Network;
 use neurosim::record::memory::MemoryRecorder;
@@ -24,4 +25,20 @@ pub fn run_on(network: &Network, threads: usize) -> MemoryRecorder {
     })
     .expect("run succeeds");
     recorder
+}
+
+/// The first recorded column whose samples are not the same bits in `a` and `b`.
+pub fn differing_samples(a: &MemoryRecorder, b: &MemoryRecorder) -> Option<String> {
+    a.samples
+        .iter()
+        .find(|(group, series)| {
+            let other = b.samples.get(*group).map_or(&[][..], |s| &s.values[..]);
+            other.len() != series.values.len()
+                || series
+                    .values
+                    .iter()
+                    .zip(other)
+                    .any(|(x, y)| x.to_bits() != y.to_bits())
+        })
+        .map(|(group, _)| group.clone())
 }

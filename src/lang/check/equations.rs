@@ -12,6 +12,7 @@ use crate::lang::ast::{
     AssignKind, Assignment, BinOp, Compare, Expr, ExprKind, Ident, NeuronDecl, NeuronItem, Param,
 };
 use crate::lang::check::units::{eval, resolve_unit};
+use crate::models::neuron::equations::linear;
 use crate::models::neuron::equations::{
     self, Assign, AssignOp, Channel, Condition, Func, Method, OnPre, ParamDef, StateDef, System,
 };
@@ -22,6 +23,26 @@ type Eq = equations::Expr;
 
 /// Names an equation may use besides the model's own.
 const RESERVED: &[&str] = &["t", "dt", "w", "xi"];
+
+/// Whether `name` is white noise: `xi`, or `xi_NAME` (one noise shared by the derivatives
+/// of a neuron that name it, as in Brian2).
+fn is_noise(name: &str) -> bool {
+    name == "xi"
+        || name
+            .strip_prefix("xi_")
+            .is_some_and(|rest| !rest.is_empty())
+}
+
+/// What is being lowered, for white noise: only a derivative may hold it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// A threshold, reset, refractory period or initial value.
+    Value,
+    /// A named expression: it may hold named noise (`xi_1`) for the derivatives using it.
+    Alias,
+    /// The derivative of state variable `i`: a bare `xi` is its own noise.
+    Derivative(usize),
+}
 
 /// Checks a definition; its registry entry if it is valid.
 pub fn define(decl: &NeuronDecl, diags: &mut Vec<Diagnostic>) -> Option<&'static NeuronInfo> {
@@ -53,7 +74,7 @@ const MAX_INLINED_TOTAL: usize = 1 << 20;
 /// The number of terms of an expression (of a named one: at most `MAX_INLINED_NODES`).
 fn terms(e: &Eq) -> usize {
     match e {
-        Eq::Number(_) | Eq::State(_) | Eq::Param(_) | Eq::Time | Eq::Dt => 1,
+        Eq::Number(_) | Eq::State(_) | Eq::Param(_) | Eq::Time | Eq::Dt | Eq::Noise(_) => 1,
         Eq::Neg(a) => 1 + terms(a),
         Eq::Binary(_, a, b) => 1 + terms(a) + terms(b),
         Eq::Call(_, args) => 1 + args.iter().map(terms).sum::<usize>(),
@@ -68,7 +89,7 @@ fn too_large(e: &Eq) -> bool {
         }
         *budget -= 1;
         match e {
-            Eq::Number(_) | Eq::State(_) | Eq::Param(_) | Eq::Time | Eq::Dt => false,
+            Eq::Number(_) | Eq::State(_) | Eq::Param(_) | Eq::Time | Eq::Dt | Eq::Noise(_) => false,
             Eq::Neg(a) => walk(a, depth + 1, budget),
             Eq::Binary(_, a, b) => walk(a, depth + 1, budget) || walk(b, depth + 1, budget),
             Eq::Call(_, args) => args.iter().any(|a| walk(a, depth + 1, budget)),
@@ -127,6 +148,10 @@ pub(super) struct Scope<'a> {
     pub(super) synapse: bool,
     /// Dimensions of the locals (`let` in a synapse's statements) now in scope.
     pub(super) locals: Vec<Dim>,
+    /// What is being lowered (where white noise may appear).
+    context: std::cell::Cell<Context>,
+    /// The noises met so far: the name written and, for a bare `xi`, its derivative.
+    noises: std::cell::RefCell<Vec<(String, Option<usize>)>>,
 }
 
 impl<'a> Scope<'a> {
@@ -146,6 +171,8 @@ impl<'a> Scope<'a> {
             inlined: std::cell::Cell::new(0),
             synapse,
             locals: Vec::new(),
+            context: std::cell::Cell::new(Context::Value),
+            noises: std::cell::RefCell::new(Vec::new()),
         };
         for item in declared {
             let (param, meaning) = match *item {
@@ -193,6 +220,17 @@ impl<'a> Scope<'a> {
             );
             return false;
         }
+        if is_noise(&name.name) && name.name != "xi" {
+            diags.push(
+                Diagnostic::error("E0802", format!("`{}` is a reserved name", name.name))
+                    .with_label(name.span, "means white noise in an equation")
+                    .with_help(
+                        "`xi_...` names a noise shared by the derivatives that use it: \
+                         choose another name",
+                    ),
+            );
+            return false;
+        }
         let reserved = (RESERVED.contains(&name.name.as_str())
             && !(self.synapse && name.name == "w"))
             || Func::from_name(&name.name).is_some()
@@ -234,6 +272,7 @@ impl<'a> Scope<'a> {
             return None;
         }
         let method = parts.method;
+        let noises = self.used_noises(&mut parts.derivatives);
         let mut system = System {
             name: decl.name.name.clone(),
             params: self.params.clone(),
@@ -244,8 +283,13 @@ impl<'a> Scope<'a> {
             refractory: parts.refractory,
             clamped: parts.clamped,
             on_pre: parts.on_pre,
+            noises,
             method: Method::Euler,
         };
+        noise_is_linear(&system, &parts.derivative_at, diags);
+        if diags[start..].iter().any(Diagnostic::is_error) {
+            return None;
+        }
         system.method = integrating_method(&system, method, decl.name.span, diags);
         Some(system)
     }
@@ -328,10 +372,14 @@ impl<'a> Scope<'a> {
         }
         parts.derivative_at[index] = Some(span);
         let want = self.states[index].0.dim.div(Dim::TIME);
-        if let Some((e, dim)) = self.expr(expr, diags) {
+        self.context.set(Context::Derivative(index));
+        let lowered = self.expr(expr, diags);
+        self.context.set(Context::Value);
+        if let Some((e, dim)) = lowered {
             if dim != want {
                 let what = format!("`d{}/dt`", var.name);
-                diags.push(dimension_mismatch(expr.span, &what, want, dim));
+                let d = dimension_mismatch(expr.span, &what, want, dim);
+                diags.push(noise_dimension(d, &[&e]));
             }
             parts.derivatives[index] = Some(e);
         }
@@ -359,6 +407,7 @@ impl<'a> Scope<'a> {
     }
 
     pub(super) fn lower_aliases(&mut self, diags: &mut Vec<Diagnostic>) {
+        self.context.set(Context::Alias);
         for i in 0..self.aliases.len() {
             self.visible_aliases = i;
             let param = self.aliases[i].0;
@@ -379,6 +428,83 @@ impl<'a> Scope<'a> {
             self.aliases[i].1 = lowered;
         }
         self.visible_aliases = usize::MAX;
+        self.context.set(Context::Value);
+    }
+
+    /// The noise of `name` (`xi`, `xi_NAME`) where it is written, or E0810 where noise has
+    /// no meaning.
+    fn noise(&self, name: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Option<(Eq, Dim)> {
+        let bare = name == "xi";
+        let key = match self.context.get() {
+            Context::Derivative(i) => (name.to_string(), bare.then_some(i)),
+            Context::Alias if !bare => (name.to_string(), None),
+            Context::Alias => {
+                diags.push(
+                    Diagnostic::error("E0810", "a bare `xi` in a named expression")
+                        .with_label(
+                            span,
+                            "whose noise is this: each derivative's `xi` is its own",
+                        )
+                        .with_help(
+                            "write `xi` in the derivative, or name the noise (`xi_1`): a \
+                             named noise is the same in every derivative that uses it",
+                        ),
+                );
+                return None;
+            }
+            Context::Value => {
+                diags.push(
+                    Diagnostic::error(
+                        "E0810",
+                        format!("white noise `{name}` outside a derivative"),
+                    )
+                    .with_label(span, "noise only exists in a derivative `dX/dt = ...`")
+                    .with_help(
+                        "a threshold, reset, refractory period or initial value uses \
+                             values, not noise: add the noise to a derivative",
+                    ),
+                );
+                return None;
+            }
+        };
+        let mut noises = self.noises.borrow_mut();
+        let k = match noises.iter().position(|n| *n == key) {
+            Some(k) => k,
+            None => {
+                noises.push(key);
+                noises.len() - 1
+            }
+        };
+        Some((Eq::Noise(k), Dim::NOISE))
+    }
+
+    /// The names of the noises the derivatives use, renumbered in order of first use (a
+    /// named expression with `xi_1` that no derivative uses costs no draws).
+    fn used_noises(&self, derivatives: &mut [Option<Eq>]) -> Vec<String> {
+        fn visit(e: &mut Eq, f: &mut dyn FnMut(&mut usize)) {
+            match e {
+                Eq::Noise(k) => f(k),
+                Eq::Neg(a) => visit(a, f),
+                Eq::Binary(_, a, b) => {
+                    visit(a, f);
+                    visit(b, f);
+                }
+                Eq::Call(_, args) => args.iter_mut().for_each(|a| visit(a, f)),
+                Eq::Number(_) | Eq::State(_) | Eq::Param(_) | Eq::Time | Eq::Dt => {}
+            }
+        }
+        let noises = self.noises.borrow();
+        let mut renumbered: Vec<Option<usize>> = vec![None; noises.len()];
+        let mut names = Vec::new();
+        for e in derivatives.iter_mut().flatten() {
+            visit(e, &mut |k| {
+                *k = *renumbered[*k].get_or_insert_with(|| {
+                    names.push(noises[*k].0.clone());
+                    names.len() - 1
+                });
+            });
+        }
+        names
     }
 
     pub(super) fn state_of(
@@ -512,14 +638,7 @@ impl<'a> Scope<'a> {
                 );
                 return None;
             }
-            "xi" => {
-                diags.push(
-                    Diagnostic::error("E0810", "white noise `xi` is not supported yet")
-                        .with_label(span, "stochastic equations cannot be integrated yet")
-                        .with_help("drive the model with a `poisson` population instead"),
-                );
-                return None;
-            }
+            _ if is_noise(name) => return self.noise(name, span, diags),
             _ => {}
         }
         match self.names.get(name) {
@@ -554,6 +673,18 @@ impl<'a> Scope<'a> {
                     return None;
                 }
                 let (e, dim) = self.aliases[*i].1.clone()?;
+                if self.context.get() == Context::Value && linear::depends_on_noise(&e) {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0810",
+                            format!("`{name}` holds white noise, which only exists in a derivative"),
+                        )
+                        .with_label(span, "used outside a derivative")
+                        .with_label(*at, "defined with white noise here")
+                        .with_help("use the named expression in derivatives only, or take the noise out of it"),
+                    );
+                    return None;
+                }
                 let total = self.inlined.get().saturating_add(terms(&e));
                 self.inlined.set(total);
                 if total > MAX_INLINED_TOTAL {
@@ -597,15 +728,14 @@ impl<'a> Scope<'a> {
         let (op, dim) = match op {
             BinOp::Add | BinOp::Sub => {
                 if da != db {
-                    diags.push(
-                        Diagnostic::error(
-                            "E0812",
-                            format!("`{}` of {} and {}", op.symbol(), da.name(), db.name()),
-                        )
-                        .with_label(a.span, described(da))
-                        .with_label(b.span, described(db))
-                        .with_help("terms that are added or subtracted need the same dimension"),
-                    );
+                    let d = Diagnostic::error(
+                        "E0812",
+                        format!("`{}` of {} and {}", op.symbol(), da.name(), db.name()),
+                    )
+                    .with_label(a.span, described(da))
+                    .with_label(b.span, described(db))
+                    .with_help("terms that are added or subtracted need the same dimension");
+                    diags.push(noise_dimension(d, &[&ea, &eb]));
                     return None;
                 }
                 let op = if op == BinOp::Add {
@@ -720,20 +850,18 @@ impl<'a> Scope<'a> {
             Func::Abs | Func::Floor | Func::Ceil => Some(args[0].1),
             Func::Sqrt => {
                 let d = args[0].1;
-                if d.time % 2 != 0 || d.voltage % 2 != 0 || d.current % 2 != 0 {
+                // Half exponents are dimensions (`sqrt(2/tau)` of a noise term); a quarter
+                // power is not.
+                let root = d.sqrt();
+                if root.is_none() {
                     diags.push(
                         Diagnostic::error("E0814", format!("`sqrt` of {}", d.name())).with_label(
                             args[0].2,
                             "its square root has no dimension neurosim can state",
                         ),
                     );
-                    return None;
                 }
-                Some(Dim {
-                    time: d.time / 2,
-                    voltage: d.voltage / 2,
-                    current: d.current / 2,
-                })
+                root
             }
             Func::Min | Func::Max | Func::Clip => {
                 let d = args[0].1;
@@ -761,12 +889,7 @@ impl<'a> Scope<'a> {
                 }
                 match &args[1].0 {
                     Eq::Number(n) if n.fract() == 0.0 && n.abs() <= 8.0 => {
-                        let n = *n as i8;
-                        Some(Dim {
-                            time: base.time * n,
-                            voltage: base.voltage * n,
-                            current: base.current * n,
-                        })
+                        Some(base.powi(*n as i8))
                     }
                     _ => {
                         diags.push(
@@ -1047,6 +1170,33 @@ impl Parts {
     }
 }
 
+/// Every derivative is linear in its noises (E0810 at the derivative otherwise): `xi` is
+/// the derivative of a Wiener process and only means something as a term `g * xi`.
+fn noise_is_linear(system: &System, at: &[Option<Span>], diags: &mut Vec<Diagnostic>) {
+    for (i, f) in system.derivatives.iter().enumerate() {
+        let (Some(f), Some(span)) = (f, at[i]) else {
+            continue;
+        };
+        if let Err(term) = linear::split_noise(f, system.noises.len()) {
+            let name = &system.states[i].name;
+            diags.push(
+                Diagnostic::error(
+                    "E0810",
+                    format!("white noise must enter `d{name}/dt` as a term `g * xi`"),
+                )
+                .with_label(
+                    span,
+                    format!(
+                        "`{}` is not linear in the noise",
+                        linear::show(term, system)
+                    ),
+                )
+                .with_help("multiply the noise by a coefficient that holds no noise, and add it"),
+            );
+        }
+    }
+}
+
 /// The method written (if it can integrate the system) or the one chosen for it.
 fn integrating_method(
     system: &System,
@@ -1151,6 +1301,18 @@ fn constant(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<(f64, Dim)> {
             );
             None
         }
+    }
+}
+
+/// A dimension error about terms with white noise says what the noise's dimension is.
+fn noise_dimension(d: Diagnostic, terms: &[&Eq]) -> Diagnostic {
+    if terms.iter().any(|e| linear::depends_on_noise(e)) {
+        d.with_note(
+            "white noise `xi` has the dimension 1/sqrt(time) (s^-0.5): a noise term of a \
+             voltage is written `sigma * sqrt(2 / tau) * xi`",
+        )
+    } else {
+        d
     }
 }
 

@@ -71,6 +71,9 @@ pub struct GroupSpec<'a> {
     /// The random stream of neuron `i` of the group; independent of how the population is
     /// split between threads.
     pub neuron_stream: &'a dyn Fn(usize) -> Xoshiro256PlusPlus,
+    /// The white-noise stream of neuron `i` of the group (`xi` of a user-defined model),
+    /// independent of the split too and of `neuron_stream`.
+    pub noise_stream: &'a dyn Fn(usize) -> Xoshiro256PlusPlus,
 }
 
 /// A model the spiking engine can run: one static value per model file.
@@ -492,6 +495,7 @@ pub(crate) mod testing {
             list: &|_| None,
             course: &|_| None,
             neuron_stream: &stream,
+            noise_stream: &stream,
         };
         model.build(&spec).expect("builds")
     }

@@ -90,6 +90,9 @@ pub struct NeuronInfo {
     /// The synaptic input channels (`receptor = ...` of a projection) the model reads; a
     /// projection onto another one would be delivered and ignored, so the checker refuses it.
     pub receptors: &'static [ReceptorInput],
+    /// White noises per neuron (`xi` of a user-defined model): each is a row of f64 state,
+    /// and a noisy neuron keeps a random stream; for the memory estimate.
+    pub noises: usize,
 }
 
 /// One synaptic input channel a model reads, and the weight dimension it takes there
@@ -138,6 +141,7 @@ impl NeuronInfo {
             whole_sequence: false,
             rate_memory: None,
             receptors: BOTH_RECEPTORS,
+            noises: 0,
         }
     }
 
@@ -197,6 +201,7 @@ impl NeuronInfo {
             whole_sequence: false,
             rate_memory: Some(memory),
             receptors: &[],
+            noises: 0,
         }
     }
 }

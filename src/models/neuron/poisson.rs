@@ -208,6 +208,7 @@ mod tests {
             list: &|_| None,
             course: &|_| None,
             neuron_stream: &stream,
+            noise_stream: &stream,
         };
         let mut group = DYNAMICS.build(&spec).expect("builds");
         let (mut exc, mut inh) = (vec![0.0; n], vec![0.0; n]);
@@ -275,6 +276,7 @@ mod tests {
             list: &|_| None,
             course: &|_| None,
             neuron_stream: &stream,
+            noise_stream: &stream,
         };
         let error = DYNAMICS.build(&spec).err().expect("refused");
         assert!(error.contains("spikes per step"), "{error}");

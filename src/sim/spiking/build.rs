@@ -421,6 +421,8 @@ fn build_groups(
         let start = in_population.start;
         let neuron_stream =
             |i: usize| stream(seed, Purpose::Spikes, &[index as u64, (start + i) as u64]);
+        let noise_stream =
+            |i: usize| stream(seed, Purpose::Noise, &[index as u64, (start + i) as u64]);
         let spec = GroupSpec {
             n: hi - lo,
             dt: network.dt,
@@ -429,6 +431,7 @@ fn build_groups(
             list: &list,
             course: &course,
             neuron_stream: &neuron_stream,
+            noise_stream: &noise_stream,
         };
         let dynamics = model
             .build(&spec)

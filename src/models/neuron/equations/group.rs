@@ -14,8 +14,17 @@
 //! count; and the reset program where a neuron of the chunk fired. Each phase only reads and
 //! writes the chunk's own neurons, so walking chunk by chunk is the same as phase by phase
 //! over the group.
+//!
+//! White noise: the state holds one row per noise after the variables; at the start of a
+//! chunk each of its neurons draws a standard normal per noise from its own stream (the
+//! noises in order) and stores it divided by `sqrt(dt)`, which the step program reads like
+//! a variable that no stage changes (`integrate.rs`). A neuron's stream is its own, so its
+//! draws do not depend on the chunk, the group or the thread that steps it.
 
 use std::ops::Range;
+
+use rand_distr::{Distribution as _, StandardNormal};
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::eval::{Op, eval_params};
 use super::integrate::{self, Plan};
@@ -105,6 +114,18 @@ impl UserModel {
                 )?,
             });
         }
+        // The noise rows, read by the step program after the variables.
+        let n_noises = system.noises.len();
+        state.extend((0..n_noises).map(|_| vec![0.0; n]));
+        let noise = Noise {
+            streams: if n_noises == 0 {
+                Vec::new()
+            } else {
+                (0..n).map(|i| (spec.noise_stream)(i)).collect()
+            },
+            first_row: system.states.len(),
+            scale: 1.0 / dt.sqrt(),
+        };
         let refractory_steps = match &system.refractory {
             None => Steps::Same(0),
             Some(expr) => {
@@ -177,6 +198,7 @@ impl UserModel {
             flags: vec![0; n],
             regs: vec![vec![0.0; LANES]; n_regs],
             weights: self.weights.clone(),
+            noise,
         })
     }
 }
@@ -280,12 +302,39 @@ enum Value {
     Fused(Op, [Operand; 3]),
 }
 
+/// The white noise of a group: one stream per neuron (none without noise).
+#[derive(Debug)]
+struct Noise {
+    streams: Vec<Xoshiro256PlusPlus>,
+    /// The state row of the first noise.
+    first_row: usize,
+    /// `1/sqrt(dt)`: a standard normal times this is `xi` over one step.
+    scale: f64,
+}
+
+impl Noise {
+    /// Draws the noise of the step for neurons `range` into their rows of `state`.
+    #[inline(always)]
+    fn draw(&mut self, state: &mut [Vec<f64>], range: Range<usize>) {
+        let rows = &mut state[self.first_row..];
+        if rows.is_empty() {
+            return;
+        }
+        for (i, stream) in range.clone().zip(&mut self.streams[range]) {
+            for row in rows.iter_mut() {
+                let z: f64 = StandardNormal.sample(stream);
+                row[i] = z * self.scale;
+            }
+        }
+    }
+}
+
 /// The state of a group of neurons of a user-defined model.
 #[derive(Debug)]
 pub struct UserGroup {
     n: usize,
     dt: f64,
-    /// `state[var][neuron]`.
+    /// `state[var][neuron]`, then the noise of the step (`state[first_row + k]`).
     pub(super) state: Vec<Vec<f64>>,
     /// The names of `state`'s variables, for `diverged`.
     state_names: Vec<String>,
@@ -301,6 +350,7 @@ pub struct UserGroup {
     flags: Vec<u8>,
     regs: Vec<Vec<f64>>,
     weights: Vec<Dim>,
+    noise: Noise,
 }
 
 /// Writes `values` where `flags` is set (the reset of the neurons that fired).
@@ -587,8 +637,10 @@ impl UserGroup {
             refractory_steps,
             flags,
             regs,
+            noise,
             ..
         } = self;
+        noise.draw(state, range.clone());
         let (columns, uniforms) = (&constants.columns[..], &uniforms[..]);
         // Refractory steps left at the start of the step (updated by the threshold).
         let free = &refractory[range.clone()];

@@ -52,8 +52,13 @@ pub fn info(system: System) -> &'static NeuronInfo {
             }),
         })
         .collect();
+    let noise = match system.noises.len() {
+        0 => String::new(),
+        1 => " with 1 white noise".to_string(),
+        k => format!(" with {k} white noises"),
+    };
     let summary = leak(format!(
-        "user-defined neuron model, {} state variables, integrated by {}",
+        "user-defined neuron model, {} state variables{noise}, integrated by {}",
         system.states.len(),
         system.method.name()
     ));
@@ -70,8 +75,10 @@ pub fn info(system: System) -> &'static NeuronInfo {
         }
     }
     let receptors: &'static [ReceptorInput] = Box::leak(receptors.into_boxed_slice());
+    let noises = model.system().noises.len();
     Box::leak(Box::new(NeuronInfo {
         receptors,
+        noises,
         ..NeuronInfo::spiking(
             name,
             summary,

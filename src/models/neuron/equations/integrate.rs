@@ -5,11 +5,26 @@
 //!
 //! | method | step (`f` the right-hand side, `h = dt`) | needs |
 //! |---|---|---|
-//! | `euler` | `x + h·f(x, t)` | — |
-//! | `rk2` | `x + h·f(x + h/2·f(x, t), t + h/2)` (midpoint) | — |
-//! | `rk4` | `x + h/6·(k₁ + 2k₂ + 2k₃ + k₄)`, stages at `t`, `t + h/2`, `t + h/2`, `t + h` | — |
-//! | `exponential_euler` | `x + (A + B·x)·exprel(B·h)·h` per variable, `f = A + B·x` | each `f` affine in its own variable |
-//! | `exact` | `[x; 1] ← expm([[M, c], [0, 0]]·h)·[x; 1]` | `f = M·x + c`, `M`, `c` constant |
+//! | `euler` | `x + h·f(x, t)` | additive noise if any |
+//! | `rk2` | `x + h·f(x + h/2·f(x, t), t + h/2)` (midpoint) | no noise |
+//! | `heun` | `x + h/2·(f(x, t) + f(x + h·f(x, t), t + h))` | — |
+//! | `rk4` | `x + h/6·(k₁ + 2k₂ + 2k₃ + k₄)`, stages at `t`, `t + h/2`, `t + h/2`, `t + h` | no noise |
+//! | `exponential_euler` | `x + (A + B·x)·exprel(B·h)·h` per variable, `f = A + B·x` | each `f` affine in its own variable, no noise |
+//! | `exact` | `[x; 1] ← expm([[M, c], [0, 0]]·h)·[x; 1]` | `f = M·x + c`, `M`, `c` constant, no noise |
+//!
+//! Noise: a derivative `f = a(x, t) + Σ g_k(x, t)·xi_k` is linear in its noises
+//! (`linear::split_noise`), and each `xi_k` is, for the whole step, one standard normal
+//! draw `z_k` divided by `sqrt(h)` (a value the group writes before the step, see
+//! `Expr::Noise`). Then `euler` is Euler–Maruyama, `x + h·a + sqrt(h)·g·z`, and `heun` with
+//! the same `z` at both stages is the stochastic Heun method (predictor
+//! `x + h·a + sqrt(h)·g·z`, corrector averaging drift and diffusion at both ends), which
+//! converges to the Stratonovich solution. Brian2's `heun` corrects the noise term only and
+//! takes an Euler step of the drift; correcting both keeps Heun's second order without
+//! noise and converges to the same solution. For additive noise (`g` free of the state) Itô
+//! and Stratonovich agree and Euler–Maruyama is of strong order 1; for multiplicative
+//! noise they differ, and `euler` is refused as in Brian2, so an equation means the same
+//! whichever method integrates it. The stages of `rk2`, `rk4` and the closed forms of
+//! `exact` and `exponential_euler` assume a smooth right-hand side: they refuse noise.
 //!
 //! `exponential_euler` is Brian2's: `x_new = -A/B + (x + A/B)·exp(B·h)`, written with
 //! `exprel` so that `B → 0` is Euler instead of 0/0; `A` and `B` may depend on the other
@@ -33,12 +48,62 @@ pub fn can_integrate(system: &System, method: Method) -> Result<(), String> {
     plan(system, method).map(|_| ())
 }
 
+/// How the noises of a system enter its derivatives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Noise {
+    None,
+    /// No noise coefficient depends on the state.
+    Additive,
+    /// The noise term `term` of `d{var}/dt` depends on the state.
+    Multiplicative {
+        var: String,
+        term: String,
+    },
+}
+
+/// How the noises enter (`Err` naming the term of a derivative that is not linear in them).
+pub fn noise(system: &System) -> Result<Noise, String> {
+    let mut kind = Noise::None;
+    for (i, derivative) in system.derivatives.iter().enumerate() {
+        let Some(f) = derivative else { continue };
+        let name = &system.states[i].name;
+        let split = linear::split_noise(f, system.noises.len()).map_err(|term| {
+            format!(
+                "in d{name}/dt the white noise enters through `{}`: a derivative must be \
+                 linear in its noises",
+                show(term, system)
+            )
+        })?;
+        for (k, g) in &split.diffusion {
+            if kind == Noise::None {
+                kind = Noise::Additive;
+            }
+            if kind == Noise::Additive && linear::depends_on_state(g) {
+                let term = linear::mul(g.clone(), Expr::Noise(*k));
+                kind = Noise::Multiplicative {
+                    var: name.clone(),
+                    term: show(&term, system),
+                };
+            }
+        }
+    }
+    Ok(kind)
+}
+
 /// The method for a definition that names none, in the spirit of Brian2's automatic choice:
 /// `exact` when the system is linear with constant coefficients, else `exponential_euler`
 /// when each derivative is linear in its own variable (HH), else `rk4`. (Brian2's
 /// `NeuronGroup` tries `exact`, `euler`, `heun`; without noise we prefer the more accurate
 /// explicit method, and exponential Euler, which is stable for the fast gating variables.)
+/// With noise, Brian2's choice: `euler` (Euler–Maruyama) for additive noise, `heun` for
+/// multiplicative noise.
 pub fn choose_method(system: &System) -> Method {
+    match noise(system) {
+        Ok(Noise::None) => {}
+        Ok(Noise::Additive) => return Method::Euler,
+        // A noise that is not linear: no method integrates it, `can_integrate` says why.
+        Ok(Noise::Multiplicative { .. }) | Err(_) => return Method::Heun,
+    }
     [Method::Exact, Method::ExponentialEuler]
         .into_iter()
         .find(|&m| can_integrate(system, m).is_ok())
@@ -49,6 +114,7 @@ pub fn choose_method(system: &System) -> Method {
 #[derive(Debug, Clone)]
 pub enum Plan {
     Euler,
+    Heun,
     Rk2,
     Rk4,
     /// `(A, B)` of `f = A + B·x` for each variable with a derivative.
@@ -58,8 +124,32 @@ pub enum Plan {
 
 pub fn plan(system: &System, method: Method) -> Result<Plan, String> {
     let refuse = |why: String| format!("`{}` cannot integrate this model: {why}", method.name());
+    match noise(system)? {
+        Noise::None => {}
+        Noise::Additive if matches!(method, Method::Euler | Method::Heun) => {}
+        Noise::Multiplicative { .. } if method == Method::Heun => {}
+        Noise::Multiplicative { var, term } if method == Method::Euler => {
+            return Err(refuse(format!(
+                "it integrates additive noise only, and the noise term `{term}` of d{var}/dt \
+                 depends on the state (multiplicative noise, which `heun` integrates in \
+                 Stratonovich's sense)"
+            )));
+        }
+        Noise::Additive | Noise::Multiplicative { .. } => {
+            let noisy = system
+                .derivatives
+                .iter()
+                .position(|f| f.as_ref().is_some_and(linear::depends_on_noise))
+                .map_or("?", |i| system.states[i].name.as_str());
+            return Err(refuse(format!(
+                "d{noisy}/dt has white noise, and only `euler` and `heun` integrate \
+                 stochastic equations"
+            )));
+        }
+    }
     Ok(match method {
         Method::Euler => Plan::Euler,
+        Method::Heun => Plan::Heun,
         Method::Rk2 => Plan::Rk2,
         Method::Rk4 => Plan::Rk4,
         Method::ExponentialEuler => {
@@ -113,6 +203,18 @@ pub fn step_program(system: &System, plan: &Plan, b: &mut Builder) -> (Program, 
         Plan::Euler => {
             let f = derivatives(system, b, &x, TIME, &clamped);
             step(b, &x, &f, dt)
+        }
+        Plan::Heun => {
+            let f1 = derivatives(system, b, &x, TIME, &clamped);
+            let predicted = stage(b, &x, &f1, dt);
+            let t_end = b.apply(Op::Bin(BinOp::Add), &[TIME, Operand::Scalar(dt)]);
+            let f2 = derivatives(system, b, &predicted, t_end, &clamped);
+            let sum: Vec<Option<Operand>> = f1
+                .iter()
+                .zip(&f2)
+                .map(|(k1, k2)| Some(b.apply(Op::Bin(BinOp::Add), &[(*k1)?, (*k2)?])))
+                .collect();
+            step(b, &x, &sum, dt / 2.0)
         }
         Plan::Rk2 => {
             let f1 = derivatives(system, b, &x, TIME, &clamped);

@@ -8,7 +8,8 @@
 //! factors that both contain `x` is not linear even if a parameter makes one of them
 //! constant), so the answer depends on the equations only, never on parameter values.
 //! The smart constructors fold numbers and drop zero terms and unit factors, so the
-//! coefficients stay as short as the equations.
+//! coefficients stay as short as the equations. The same peeling splits a stochastic
+//! derivative into drift and noise terms (`split_noise`, Brian2's `split_stochastic`).
 
 use super::{BinOp, Expr, System};
 
@@ -78,7 +79,7 @@ fn any(expr: &Expr, pred: &dyn Fn(&Expr) -> bool) -> bool {
 
 /// Whether `expr` mentions state variable `var`.
 pub fn contains_state(expr: &Expr, var: usize) -> bool {
-    any(expr, &|e| matches!(e, Expr::State(s) if *s == var))
+    contains(expr, Leaf::State(var))
 }
 
 /// Whether `expr` mentions any state variable.
@@ -91,30 +92,59 @@ pub fn depends_on_time(expr: &Expr) -> bool {
     any(expr, &|e| matches!(e, Expr::Time))
 }
 
+/// What `affine_in` and `nonlinear_term` peel off: a state variable or a noise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaf {
+    State(usize),
+    Noise(usize),
+    /// Every noise at once (is `f` linear in the noises jointly?).
+    AnyNoise,
+}
+
+/// Whether `expr` mentions `leaf`.
+pub fn contains(expr: &Expr, leaf: Leaf) -> bool {
+    any(expr, &|e| match (e, leaf) {
+        (Expr::State(s), Leaf::State(v)) | (Expr::Noise(s), Leaf::Noise(v)) => *s == v,
+        (Expr::Noise(_), Leaf::AnyNoise) => true,
+        _ => false,
+    })
+}
+
+/// Whether `expr` mentions any noise.
+pub fn depends_on_noise(expr: &Expr) -> bool {
+    contains(expr, Leaf::AnyNoise)
+}
+
 /// `expr = A + B·x` for `x = states[var]`, with `A` and `B` free of `x` (they may contain
 /// the other variables, parameters and time); `None` if `expr` is not of that form.
 pub fn affine_in(expr: &Expr, var: usize) -> Option<(Expr, Expr)> {
-    if !contains_state(expr, var) {
+    affine_in_leaf(expr, Leaf::State(var))
+}
+
+/// `affine_in` for a state variable or a noise.
+pub fn affine_in_leaf(expr: &Expr, leaf: Leaf) -> Option<(Expr, Expr)> {
+    if !contains(expr, leaf) {
         return Some((expr.clone(), Expr::Number(0.0)));
     }
     match expr {
-        Expr::State(_) => Some((Expr::Number(0.0), Expr::Number(1.0))),
-        Expr::Neg(a) => affine_in(a, var).map(|(a, b)| (neg(a), neg(b))),
+        // Only `leaf` itself contains `leaf`.
+        Expr::State(_) | Expr::Noise(_) => Some((Expr::Number(0.0), Expr::Number(1.0))),
+        Expr::Neg(a) => affine_in_leaf(a, leaf).map(|(a, b)| (neg(a), neg(b))),
         Expr::Binary(op, l, r) => match op {
             BinOp::Add | BinOp::Sub => {
-                let ((la, lb), (ra, rb)) = (affine_in(l, var)?, affine_in(r, var)?);
+                let ((la, lb), (ra, rb)) = (affine_in_leaf(l, leaf)?, affine_in_leaf(r, leaf)?);
                 Some(if *op == BinOp::Add {
                     (add(la, ra), add(lb, rb))
                 } else {
                     (sub(la, ra), sub(lb, rb))
                 })
             }
-            BinOp::Mul if !contains_state(l, var) => {
-                let (a, b) = affine_in(r, var)?;
+            BinOp::Mul if !contains(l, leaf) => {
+                let (a, b) = affine_in_leaf(r, leaf)?;
                 Some((mul((**l).clone(), a), mul((**l).clone(), b)))
             }
-            BinOp::Mul | BinOp::Div if !contains_state(r, var) => {
-                let (a, b) = affine_in(l, var)?;
+            BinOp::Mul | BinOp::Div if !contains(r, leaf) => {
+                let (a, b) = affine_in_leaf(l, leaf)?;
                 let scale = if *op == BinOp::Mul { mul } else { div };
                 Some((scale(a, (**r).clone()), scale(b, (**r).clone())))
             }
@@ -122,7 +152,7 @@ pub fn affine_in(expr: &Expr, var: usize) -> Option<(Expr, Expr)> {
         },
         Expr::Call(..) => None,
         Expr::Number(_) | Expr::Param(_) | Expr::Time | Expr::Dt => {
-            unreachable!("affine_in: a leaf other than a state variable cannot contain one")
+            unreachable!("affine_in_leaf: a leaf other than a variable cannot contain one")
         }
     }
 }
@@ -131,25 +161,61 @@ pub fn affine_in(expr: &Expr, var: usize) -> Option<(Expr, Expr)> {
 /// product of two factors with `x`, a division by `x`, a function of `x`); `None` exactly
 /// when `affine_in` succeeds.
 pub fn nonlinear_term(expr: &Expr, var: usize) -> Option<&Expr> {
-    if !contains_state(expr, var) {
+    nonlinear_term_in(expr, Leaf::State(var))
+}
+
+/// `nonlinear_term` for a state variable or a noise.
+pub fn nonlinear_term_in(expr: &Expr, leaf: Leaf) -> Option<&Expr> {
+    if !contains(expr, leaf) {
         return None;
     }
     match expr {
-        Expr::Neg(a) => nonlinear_term(a, var),
+        Expr::Neg(a) => nonlinear_term_in(a, leaf),
         Expr::Binary(op, l, r) => {
-            let (in_l, in_r) = (contains_state(l, var), contains_state(r, var));
+            let (in_l, in_r) = (contains(l, leaf), contains(r, leaf));
             match op {
                 BinOp::Add | BinOp::Sub => {
-                    nonlinear_term(l, var).or_else(|| nonlinear_term(r, var))
+                    nonlinear_term_in(l, leaf).or_else(|| nonlinear_term_in(r, leaf))
                 }
                 BinOp::Mul if in_l && in_r => Some(expr),
                 BinOp::Div if in_r => Some(expr),
-                BinOp::Mul | BinOp::Div => nonlinear_term(if in_l { l } else { r }, var),
+                BinOp::Mul | BinOp::Div => nonlinear_term_in(if in_l { l } else { r }, leaf),
             }
         }
         Expr::Call(..) => Some(expr),
         _ => None,
     }
+}
+
+/// A derivative split into its drift and its noise terms: `f = drift + Σ g·xi_k`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stochastic {
+    pub drift: Expr,
+    /// `(k, g)`: the coefficient `g` of `noises[k]`, free of every noise.
+    pub diffusion: Vec<(usize, Expr)>,
+}
+
+/// `f` as drift plus noise terms, or the smallest term that is not linear in a noise (a
+/// product of two noises, a noise in a function or a denominator). Stochastic equations
+/// are linear in their noises in Brian2 as here: `xi` is the derivative of a Wiener
+/// process, which only exists multiplied by something.
+pub fn split_noise(f: &Expr, n_noises: usize) -> Result<Stochastic, &Expr> {
+    // Linear in the noises jointly (so `xi_1*xi_2` is refused), then each one peeled off.
+    if let Some(term) = nonlinear_term_in(f, Leaf::AnyNoise) {
+        return Err(term);
+    }
+    let mut drift = f.clone();
+    let mut diffusion = Vec::new();
+    for k in 0..n_noises {
+        let Some((a, b)) = affine_in_leaf(&drift, Leaf::Noise(k)) else {
+            unreachable!("split_noise: an expression linear in the noises is linear in each")
+        };
+        if b != Expr::Number(0.0) {
+            diffusion.push((k, b));
+        }
+        drift = a;
+    }
+    Ok(Stochastic { drift, diffusion })
 }
 
 /// `dx/dt = M·x + c`: `matrix[i][j]` is the coefficient of `states[j]` in the derivative of
@@ -230,6 +296,7 @@ pub fn show(expr: &Expr, system: &System) -> String {
             Expr::Param(i) => out.push_str(s.params.get(*i).map_or("?", |d| &d.name)),
             Expr::Time => out.push('t'),
             Expr::Dt => out.push_str("dt"),
+            Expr::Noise(k) => out.push_str(s.noises.get(*k).map_or("xi", |n| n.as_str())),
             Expr::Neg(a) => {
                 out.push('-');
                 operand(a, 3, out);

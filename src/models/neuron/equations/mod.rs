@@ -9,7 +9,7 @@
 //! integrators, the evaluator and the [`NeuronInfo`] that makes it a registry member.
 //!
 //! Step semantics are those of every spiking model (`dynamics.rs`): step `n` integrates the
-//! derivatives from `n·dt` to `(n+1)·dt` (a clamped variable holds still while its neuron is
+//! derivatives from `n·dt` to `(n+1)·dt` with the noise of the step (a clamped variable holds still while its neuron is
 //! refractory), then adds the synaptic input of the step to the `on_pre` variables, then
 //! tests the threshold on neurons that are not refractory and applies the reset, in order,
 //! to those that fired, which become refractory for `refractory` (rounded to steps).
@@ -25,7 +25,15 @@
 //! - `eval.rs`: the scalar arithmetic every path shares.
 //! - `group.rs`: [`UserModel`] and its `NeuronGroup`; `info.rs`: [`info`], the registry entry.
 //!
-//! Not done yet: noise (`xi`), time-varying parameters (`steps(...)`), and a `t`-dependent
+//! White noise (`xi`, `xi_NAME`): the checker gives it the dimension time^-1/2 (half
+//! exponents are part of `units::Dim`) and keeps it to derivatives that are linear in it;
+//! the system lists its noises ([`System::noises`]); `integrate.rs` says which methods
+//! integrate it (`euler` as Euler–Maruyama for additive noise, `heun` for any, in
+//! Stratonovich's sense) and the group draws it per neuron from the neuron's own stream
+//! (`GroupSpec::noise_stream`), into state rows after the variables that the step program
+//! reads like variables no stage changes.
+//!
+//! Not done yet: `milstein`, time-varying parameters (`steps(...)`), and a `t`-dependent
 //! refractory period or initial value (both see `t = 0`).
 
 mod eval;
@@ -57,6 +65,11 @@ pub enum Expr {
     Time,
     /// The integration step, ms.
     Dt,
+    /// White noise by index into [`System::noises`]: Gaussian, per neuron and step,
+    /// dimension time^-1/2. The integrators see it as a value held over the step, a
+    /// standard normal draw divided by `sqrt(dt)`, so that the `g·xi` of a derivative adds
+    /// `g·sqrt(dt)·N(0, 1)` to an Euler step (Euler–Maruyama). Only derivatives hold it.
+    Noise(usize),
     Neg(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     Call(Func, Vec<Expr>),
@@ -201,7 +214,10 @@ pub enum Method {
     Rk4,
     /// Midpoint (second-order Runge–Kutta).
     Rk2,
-    /// Forward Euler.
+    /// Heun's method (trapezoidal predictor–corrector); with noise, the stochastic Heun
+    /// method, which converges to the Stratonovich solution (Brian2's `heun`).
+    Heun,
+    /// Forward Euler; with additive noise, Euler–Maruyama.
     Euler,
 }
 
@@ -211,6 +227,7 @@ impl Method {
         (Method::ExponentialEuler, "exponential_euler"),
         (Method::Rk4, "rk4"),
         (Method::Rk2, "rk2"),
+        (Method::Heun, "heun"),
         (Method::Euler, "euler"),
     ];
 
@@ -261,5 +278,9 @@ pub struct System {
     /// State variables held still while refractory.
     pub clamped: Vec<usize>,
     pub on_pre: Vec<OnPre>,
+    /// The white noises of the derivatives, by the name written (`xi`, `xi_1`): a bare
+    /// `xi` is a noise of its own in each derivative, `xi_NAME` one noise for every
+    /// derivative of the neuron that names it. Independent between neurons.
+    pub noises: Vec<String>,
     pub method: Method,
 }

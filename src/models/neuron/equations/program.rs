@@ -137,7 +137,9 @@ impl Constants {
 }
 
 /// Bindings for lowering: what `State(i)` and `Time` stand for (the stage values of a
-/// Runge–Kutta step, the values after earlier assignments of a reset).
+/// Runge–Kutta step, the values after earlier assignments of a reset). `states` has one
+/// operand per state variable; noise `k` is the state row `states.len() + k`, which the
+/// group fills before each step and no stage changes.
 pub struct Bind<'a> {
     pub states: &'a [Operand],
     pub time: Operand,
@@ -219,6 +221,8 @@ impl<'a> Builder<'a> {
             },
             Expr::Time => bind.time,
             Expr::Dt => Operand::Scalar(self.dt),
+            // The group keeps the noise of the step in the rows after the variables.
+            Expr::Noise(k) => Operand::State((bind.states.len() + k) as u32),
             Expr::Neg(a) => {
                 let a = self.lower(a, bind);
                 self.apply(Op::Neg, &[a])

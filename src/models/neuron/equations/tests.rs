@@ -1,7 +1,9 @@
 //! Validation of user-defined models: each method against the analytic exponential decay,
 //! a user-defined LIF against the built-in `lif`, Izhikevich against the built-in
 //! `izhikevich`, an HH neuron (Brian2's COBAHH) under constant current, the same bits for
-//! any split of a population into groups, and the refusals of `can_integrate`.
+//! any split of a population into groups, the refusals of `can_integrate`, and white noise
+//! against the stationary statistics of the Ornstein–Uhlenbeck process and the
+//! Stratonovich solution of geometric Brownian motion.
 
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -72,6 +74,7 @@ impl Def {
                 refractory: None,
                 clamped: Vec::new(),
                 on_pre: Vec::new(),
+                noises: Vec::new(),
                 method,
             },
         }
@@ -143,6 +146,8 @@ fn spec_build<T>(
             .map(|(_, v)| v.clone()))
     };
     let stream = |_: usize| Xoshiro256PlusPlus::seed_from_u64(0);
+    // Each neuron's noise its own, the same in every group built.
+    let noise = |i: usize| Xoshiro256PlusPlus::seed_from_u64(1 + i as u64);
     let spec = GroupSpec {
         n,
         dt,
@@ -151,6 +156,7 @@ fn spec_build<T>(
         list: &|_| None,
         course: &|_| None,
         neuron_stream: &stream,
+        noise_stream: &noise,
     };
     build(&spec)
 }
@@ -411,6 +417,7 @@ fn every_method_integrates_the_exponential_decay_to_its_order() {
     for (method, order, bound) in [
         (Method::Euler, 1, 2e-3),
         (Method::Rk2, 2, 5e-6),
+        (Method::Heun, 2, 5e-6),
         (Method::Rk4, 4, 5e-11),
         (Method::ExponentialEuler, 0, 1e-14),
         (Method::Exact, 0, 1e-14),
@@ -1028,4 +1035,209 @@ fn info_makes_a_registry_entry() {
     }
     assert!(fired > 0);
     assert_eq!(group.weight_factor(Dim::VOLTAGE, 0), None);
+}
+
+// ---------------------------------------------------------------------------------------
+// (g) White noise.
+
+/// A false failure of a statistical assertion at this many standard errors has a
+/// probability below 1e-4 (two-sided, normal).
+const Z: f64 = 4.0;
+
+/// The Ornstein–Uhlenbeck membrane `dv/dt = (mu - v)/tau + sigma*sqrt(2/tau)*xi`:
+/// stationary mean `mu`, standard deviation `sigma`, correlation time `tau`.
+fn ou_system(method: Method) -> System {
+    let mut d = Def::new("ou", method);
+    let mu = d.param("mu", Dim::VOLTAGE, -60.0);
+    let sigma = d.param("sigma", Dim::VOLTAGE, 3.0);
+    let tau = d.param("tau", Dim::TIME, 10.0);
+    let v = d.state("v", Dim::VOLTAGE, mu.clone());
+    d.system.noises = vec!["xi".into()];
+    let diffusion = sigma * Expr::Call(Func::Sqrt, vec![num(2.0) / tau.clone()]);
+    d.derivative(&v, (mu - v.clone()) / tau + diffusion * Expr::Noise(0));
+    d.on_pre(Channel::Excitatory, &v);
+    d.system
+}
+
+/// The scheme's own stationary variance of `e = v - mu` and its lag-one coefficient: one
+/// step is `e ← a·e + b·sigma·sqrt(2r)·z` with `r = dt/tau` (Euler–Maruyama: `a = 1 - r`,
+/// `b = 1`; Heun: `a = 1 - r + r²/2`, `b = 1 - r/2`), so the variance is
+/// `2r·b²·sigma²/(1 - a²)`, within O(r) of the continuous `sigma²`.
+fn ou_discrete(method: Method, r: f64, sigma: f64) -> (f64, f64) {
+    let (a, b) = match method {
+        Method::Euler => (1.0 - r, 1.0),
+        Method::Heun => (1.0 - r + r * r / 2.0, 1.0 - r / 2.0),
+        m => panic!("no stochastic scheme {m:?}"),
+    };
+    (2.0 * r * b * b * sigma * sigma / (1.0 - a * a), a)
+}
+
+/// `samples` snapshots of `v` of `n` OU neurons, `every` steps apart after `burn_in` steps.
+fn ou_snapshots(method: Method, n: usize, burn_in: u64, every: u64, samples: usize) -> Vec<f64> {
+    let model = UserModel::new(ou_system(method));
+    let mut group = user_group(&model, n, 0.1, &[], &[]);
+    let zeros = vec![0.0; n];
+    let mut out = Vec::with_capacity(n * samples);
+    let mut k = 0;
+    for s in 0..samples {
+        let until = burn_in + s as u64 * every;
+        while k < until {
+            step(&mut group, k, &zeros, &zeros);
+            k += 1;
+        }
+        out.extend_from_slice(&group.state[0]);
+    }
+    out
+}
+
+#[test]
+fn ornstein_uhlenbeck_has_its_stationary_mean_and_variance() {
+    let (mu, sigma, tau, dt) = (-60.0, 3.0, 10.0, 0.1);
+    let (n, samples) = (2000, 10);
+    // Ten time constants of burn-in leave e^-20 of the initial deficit; snapshots 3·tau
+    // apart.
+    let (burn_in, every) = ((10.0 * tau / dt) as u64, (3.0 * tau / dt) as u64);
+    for method in [Method::Euler, Method::Heun] {
+        let v = ou_snapshots(method, n, burn_in, every, samples);
+        let m = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / m;
+        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (m - 1.0);
+        let (expected_var, a) = ou_discrete(method, dt / tau, sigma);
+        // Snapshots of one neuron are correlated by rho = a^every (an AR(1) sequence):
+        // the mean's variance grows by (1 + rho)/(1 - rho), the variance's by
+        // (1 + rho²)/(1 - rho²). Neurons are independent.
+        let rho = a.powi(every as i32);
+        let se_mean = (expected_var / m * (1.0 + rho) / (1.0 - rho)).sqrt();
+        let se_var =
+            expected_var * (2.0 / (m - 1.0) * (1.0 + rho * rho) / (1.0 - rho * rho)).sqrt();
+        println!(
+            "{}: mean {mean:.4} (expected {mu}, se {se_mean:.4}), variance {var:.4} \
+             (expected {expected_var:.4}, continuous {}, se {se_var:.4})",
+            method.name(),
+            sigma * sigma
+        );
+        assert!((mean - mu).abs() < Z * se_mean, "{method:?}: mean {mean}");
+        assert!(
+            (var - expected_var).abs() < Z * se_var,
+            "{method:?}: variance {var}"
+        );
+    }
+}
+
+#[test]
+fn euler_maruyama_and_heun_agree_on_additive_noise() {
+    // The same draws drive both (each neuron's stream is the same in both groups), so the
+    // paths differ by the schemes only: with e the Euler–Maruyama path and d = heun - e,
+    // d ← a_h·d + (a_h - a_e)·e + (b_h - 1)·s, s = sigma·sqrt(2r)·z; the stationary second
+    // moments of (e, d) solve a linear recursion computed here, which gives E[d²].
+    let (sigma, tau, dt) = (3.0, 10.0, 0.1);
+    let r = dt / tau;
+    let (a_e, a_h, b_h) = (1.0 - r, 1.0 - r + r * r / 2.0, 1.0 - r / 2.0);
+    let q = sigma * sigma * 2.0 * r;
+    let (mut ee, mut ed, mut dd) = (0.0, 0.0, 0.0);
+    for _ in 0..100_000 {
+        let (c, g) = (a_h - a_e, b_h - 1.0);
+        let ee2 = a_e * a_e * ee + q;
+        let ed2 = a_e * (a_h * ed + c * ee) + g * q;
+        let dd2 = a_h * a_h * dd + c * c * ee + 2.0 * a_h * c * ed + g * g * q;
+        (ee, ed, dd) = (ee2, ed2, dd2);
+    }
+    let n = 4000;
+    let burn_in = (20.0 * tau / dt) as u64;
+    let euler = ou_snapshots(Method::Euler, n, burn_in, 1, 1);
+    let heun = ou_snapshots(Method::Heun, n, burn_in, 1, 1);
+    let msd = euler
+        .iter()
+        .zip(&heun)
+        .map(|(e, h)| (h - e).powi(2))
+        .sum::<f64>()
+        / n as f64;
+    // The mean of n independent squares of a normal: relative standard error sqrt(2/n).
+    let se = dd * (2.0 / n as f64).sqrt();
+    println!(
+        "rms difference {:.5} mV (expected {:.5}, {:.2} % of sigma)",
+        msd.sqrt(),
+        dd.sqrt(),
+        100.0 * dd.sqrt() / sigma
+    );
+    assert!(
+        (msd - dd).abs() < Z * se,
+        "mean square difference {msd} vs {dd}"
+    );
+    assert!(dd.sqrt() < 0.01 * sigma);
+}
+
+/// `dx/dt = sigma*x*xi`, x(0) = 1: multiplicative noise.
+fn gbm_system(method: Method) -> System {
+    let mut d = Def::new("gbm", method);
+    let sigma = d.param("sigma", Dim::NOISE.powi(-1), 0.1);
+    let x = d.state("x", Dim::NONE, num(1.0));
+    d.system.noises = vec!["xi".into()];
+    d.derivative(&x, sigma * x.clone() * Expr::Noise(0));
+    d.on_pre(Channel::Excitatory, &x);
+    d.system
+}
+
+#[test]
+fn heun_integrates_multiplicative_noise_in_stratonovichs_sense() {
+    // Stratonovich: x(T) = exp(sigma·W(T)), so log x(T) has mean 0 and variance sigma²·T;
+    // Itô's reading of the same equation would give the mean -sigma²·T/2 = -0.5 here.
+    let (sigma, t_end, dt, n) = (0.1, 100.0, 0.1, 4000);
+    let system = gbm_system(Method::Heun);
+    assert_eq!(choose_method(&system), Method::Heun);
+    let model = UserModel::new(system);
+    let mut group = user_group(&model, n, dt, &[], &[]);
+    let zeros = vec![0.0; n];
+    for k in 0..(t_end / dt) as u64 {
+        step(&mut group, k, &zeros, &zeros);
+    }
+    let logs: Vec<f64> = group.state[0].iter().map(|x| x.ln()).collect();
+    let mean = logs.iter().sum::<f64>() / n as f64;
+    let var = logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let expected_var = sigma * sigma * t_end;
+    let se_mean = (expected_var / n as f64).sqrt();
+    let se_var = expected_var * (2.0 / (n - 1) as f64).sqrt();
+    println!(
+        "log x: mean {mean:.4} (se {se_mean:.4}), variance {var:.4} (expected {expected_var})"
+    );
+    assert!(mean.abs() < Z * se_mean, "mean of log x {mean}");
+    assert!(
+        (var - expected_var).abs() < Z * se_var,
+        "variance of log x {var}"
+    );
+}
+
+#[test]
+fn noise_is_refused_by_the_methods_that_cannot_integrate_it() {
+    let ou = ou_system(Method::Euler);
+    assert_eq!(choose_method(&ou), Method::Euler);
+    for method in [
+        Method::Exact,
+        Method::ExponentialEuler,
+        Method::Rk2,
+        Method::Rk4,
+    ] {
+        let err = can_integrate(&ou, method).unwrap_err();
+        assert!(err.contains("stochastic equations"), "{method:?}: {err}");
+    }
+    assert!(can_integrate(&ou, Method::Heun).is_ok());
+    let gbm = gbm_system(Method::Euler);
+    let err = can_integrate(&gbm, Method::Euler).unwrap_err();
+    assert!(
+        err.contains("additive noise only") && err.contains("`sigma*x*xi`"),
+        "{err}"
+    );
+    // Not linear in the noise: no method.
+    let mut squared = ou_system(Method::Heun);
+    squared.derivatives[0] = Some(Expr::Noise(0) * Expr::Noise(0) * num(1.0));
+    for method in [Method::Euler, Method::Heun] {
+        let err = can_integrate(&squared, method).unwrap_err();
+        assert!(
+            err.contains("`xi*xi*1`") || err.contains("`xi*xi`"),
+            "{err}"
+        );
+    }
+    // Without noise heun is Heun's deterministic method; the choice is unchanged.
+    assert!(can_integrate(&izhikevich_system(Method::Heun), Method::Heun).is_ok());
+    assert_eq!(choose_method(&decay(Method::Heun)), Method::Exact);
 }
