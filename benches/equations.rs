@@ -11,8 +11,8 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use neurosim::models::neuron::dynamics::{GroupSpec, Input, NeuronGroup, Values};
 use neurosim::models::neuron::equations::{
-    Assign, AssignOp, BinOp, Channel, Cmp, Condition, Expr, Func, Method, OnPre, ParamDef,
-    StateDef, System, info,
+    Assign, AssignOp, BinOp, Cmp, Condition, Expr, Func, Method, OnPre, ParamDef, StateDef, System,
+    info,
 };
 use neurosim::models::neuron::{NeuronInfo, lif};
 use neurosim::units::Dim;
@@ -103,14 +103,15 @@ fn user_lif(method: Method) -> System {
         }],
         refractory: Some(tau_refrac),
         clamped: vec![0],
+        receptors: vec!["excitatory".into(), "inhibitory".into()],
         on_pre: vec![
             OnPre {
-                channel: Channel::Excitatory,
+                receptor: 0,
                 var: 1,
                 negate: false,
             },
             OnPre {
-                channel: Channel::Inhibitory,
+                receptor: 1,
                 var: 2,
                 negate: false,
             },
@@ -226,14 +227,15 @@ fn user_hh() -> System {
         reset: Vec::new(),
         refractory: Some(num(3.0)),
         clamped: Vec::new(),
+        receptors: vec!["excitatory".into(), "inhibitory".into()],
         on_pre: vec![
             OnPre {
-                channel: Channel::Excitatory,
+                receptor: 0,
                 var: 4,
                 negate: false,
             },
             OnPre {
-                channel: Channel::Inhibitory,
+                receptor: 1,
                 var: 5,
                 negate: false,
             },
@@ -276,19 +278,16 @@ fn build(info: &NeuronInfo, n: usize, overrides: &[(&str, f64)]) -> Box<dyn Neur
 /// Steps `group` (`n` neurons) `steps` times: every seventh neuron, rotating, gets a kick
 /// of `kick` (in the group's internal unit, as the engine would scale it) each step.
 fn run(mut group: Box<dyn NeuronGroup>, n: usize, steps: usize, kick: f32) -> usize {
-    let (mut exc, mut inh) = (vec![0f32; n], vec![0f32; n]);
+    // Excitatory, then inhibitory input.
+    let mut input = vec![0f32; 2 * n];
     let mut fired = Vec::new();
     let mut total = 0;
     for s in 0..steps {
         for i in (s % 7..n).step_by(7) {
-            exc[i] = kick;
+            input[i] = kick;
         }
         fired.clear();
-        let input = Input {
-            excitatory: &mut exc,
-            inhibitory: &mut inh,
-        };
-        group.step(s as u64, input, 0, &mut fired);
+        group.step(s as u64, Input::new(&mut input, n), 0, &mut fired);
         total += fired.len();
     }
     total

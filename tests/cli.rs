@@ -1680,3 +1680,36 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
     let stderr = text(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn check_lists_the_receptors_of_a_defined_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "receptors.net",
+        "neuron two_receptors {
+    param tau = 10 ms, tau_ampa = 2 ms, tau_nmda = 100 ms
+    state v = -65 mV, x_ampa = 0 mV, x_nmda = 0 mV
+    dv/dt = (-65 mV - v + x_ampa + x_nmda) / tau
+    dx_ampa/dt = -x_ampa / tau_ampa
+    dx_nmda/dt = -x_nmda / tau_nmda
+    threshold v > -50 mV
+    reset { v = -65 mV }
+    on_pre ampa { x_ampa += w }
+    on_pre nmda { x_nmda += w }
+}
+network n : spiking {
+    population P : two_receptors[10]
+    P -> P : random(p = 0.5) { weight = 0.1 mV, receptor = nmda }
+    simulate 1 ms
+}
+",
+    );
+    let out = neurosim(&["check", file.to_str().unwrap()], dir.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("two_receptors: user-defined neuron model, 3 state variables, integrated by exact; receptors ampa, nmda"),
+        "{stdout}"
+    );
+}

@@ -1,8 +1,9 @@
 //! User-defined neuron models end to end: every example definition in docs/LANGUAGE.md
 //! compiles, runs under Poisson drive, fires, stays finite and gives the same bits on one
 //! and three threads; a parameter of a defined model is changed by `--set` like a
-//! built-in's; the definitions agree with the built-in models they restate; and a noisy
-//! membrane has the same bits on one and two threads and the variance its `sigma` says.
+//! built-in's; the definitions agree with the built-in models they restate; a noisy
+//! membrane has the same bits on one and two threads and the variance its `sigma` says; and
+//! each receptor of the docs' four-receptor model reaches its own variable only.
 
 use std::fs;
 use std::path::Path;
@@ -73,7 +74,9 @@ fn every_documented_definition_runs_fires_and_is_thread_invariant() {
             .expect("one population")
             .1
             .model;
-        let dim = info.weights[0];
+        // The first receptor (`excitatory` where the model has one), in its dimension.
+        let receptor = info.receptors[0];
+        let dim = receptor.dim.unwrap_or(info.weights[0]);
         let text = format!(
             "{definition}
             network drive : spiking {{
@@ -81,12 +84,13 @@ fn every_documented_definition_runs_fires_and_is_thread_invariant() {
                 dt = 0.1 ms
                 population inputs : poisson[200] {{ rate = 20 Hz }}
                 population cells : {name}[40]
-                inputs -> cells : random(p = 0.2) {{ weight = {}, receptor = excitatory }}
+                inputs -> cells : random(p = 0.2) {{ weight = {}, receptor = {} }}
                 record spikes of cells
                 record v of cells every 1 ms
                 simulate 200 ms
             }}",
-            weight(dim)
+            weight(dim),
+            receptor.name
         );
         let network = compile(&text, &[]);
         let one = run_on(&network, 1);
@@ -282,4 +286,124 @@ fn a_noisy_membrane_is_thread_invariant_and_has_the_variance_of_its_sigma() {
             "sigma {sigma}: variance {var}, expected {expected}"
         );
     }
+}
+
+/// The docs' definition of model `name`.
+fn documented(name: &str) -> String {
+    documented_definitions()
+        .into_iter()
+        .find(|d| model_name(d) == name)
+        .unwrap_or_else(|| panic!("docs/LANGUAGE.md defines `{name}`"))
+}
+
+#[test]
+fn each_receptor_reaches_its_own_variable_only() {
+    // One spike at 1 ms through four projections, each onto one receptor of its own
+    // population, and through all four onto `all` with distinct weights. A `lif` population
+    // and a Poisson source in the same partitions hold 2 and 0 input channels, so groups of
+    // 0, 2 and 4 channels share every ring slot (the layout `Group::input_start` gives).
+    let receptors = ["ampa", "nmda", "gaba_a", "gaba_b"];
+    let mut body = String::new();
+    let mut records = String::new();
+    for population in receptors
+        .iter()
+        .map(|r| format!("only_{r}"))
+        .chain(["all".into()])
+    {
+        for var in receptors {
+            records += &format!("record g_{var} of {population}\n");
+        }
+    }
+    for (k, r) in receptors.iter().enumerate() {
+        body += &format!(
+            "population only_{r} : four_receptors[3]
+            spike -> only_{r} : full {{ weight = 2 nS, receptor = {r} }}
+            spike -> all : full {{ weight = {} nS, receptor = {r} }}
+            ",
+            k + 1
+        );
+    }
+    let text = format!(
+        "{}
+        network receptors : spiking {{
+            dt = 0.1 ms
+            population noise : poisson[5] {{ rate = 50 Hz }}
+            population spike : spike_source[1] {{ times = [1 ms] }}
+            population all : four_receptors[2]
+            population cells : lif[4]
+            noise -> cells : full {{ weight = 1 mV }}
+            spike -> cells : full {{ weight = -1 mV }}
+            {body}
+            {records}
+            record v of cells
+            simulate 5 ms
+        }}",
+        documented("four_receptors")
+    );
+    let network = compile(&text, &[]);
+    let one = run_on(&network, 1);
+    let peak = |population: &str, var: &str| -> f32 {
+        let series = one
+            .samples
+            .iter()
+            .find(|(path, _)| path.ends_with(&format!("{population}/{var}")))
+            .unwrap_or_else(|| panic!("{population}/{var} recorded: {:?}", one.samples.keys()))
+            .1;
+        series.values.iter().fold(0.0, |m: f32, &x| m.max(x.abs()))
+    };
+    for r in receptors {
+        for var in receptors {
+            let moved = peak(&format!("only_{r}"), &format!("g_{var}"));
+            if var == r {
+                // The spike arrives in step 11 and is added at its end: the peak is the weight.
+                assert!((moved - 2.0).abs() < 1e-6, "{r} -> g_{var}: {moved}");
+            } else {
+                assert_eq!(moved, 0.0, "receptor {r} moved g_{var}");
+            }
+        }
+    }
+    for (k, r) in receptors.iter().enumerate() {
+        let moved = peak("all", &format!("g_{r}"));
+        let weight = (k + 1) as f32;
+        assert!((moved - weight).abs() < 1e-6, "all: g_{r} peaks at {moved}");
+    }
+    for threads in [2, 3] {
+        let other = run_on(&network, threads);
+        for (path, series) in &one.samples {
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&series.values),
+                bits(&other.samples[path].values),
+                "{path} differs on {threads} threads"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_memory_estimate_counts_a_ring_channel_per_receptor() {
+    // A 10 ms delay at 0.1 ms steps: rings of 128 slots. Four receptors hold 4 · 128 f32
+    // per neuron, `lif_cond`'s two 2 · 128 and a source none; the 16 bytes of a one-step ring
+    // of two channels are in the per-neuron bound.
+    let bytes = |model: &str, receptor: &str| {
+        let text = format!(
+            "{}
+            network n : spiking {{
+                dt = 0.1 ms
+                population S : spike_source[10] {{ times = [1 ms] }}
+                population P : {model}[1000]
+                S -> P : full {{ weight = 1 nS, receptor = {receptor}, delay = 10 ms }}
+            }}",
+            documented("four_receptors")
+        );
+        neurosim::ir::memory::estimate(&compile(&text, &[])).neuron_bytes
+    };
+    let four = bytes("four_receptors", "ampa");
+    let two = bytes("lif_cond", "excitatory");
+    // four_receptors keeps 5 variables in f64 (56 bytes, under the 64-byte bound).
+    assert_eq!(four - two, 1000.0 * 2.0 * 128.0 * 4.0, "{four} vs {two}");
+    assert_eq!(
+        two,
+        10.0 * 64.0 + 1000.0 * (64.0 + 2.0 * 128.0 * 4.0 - 16.0)
+    );
 }

@@ -1020,3 +1020,38 @@ fn set_simulate_replaces_the_duration_in_either_spelling() {
         "simulate in a rate network"
     );
 }
+
+#[test]
+fn a_network_built_in_rust_with_a_receptor_the_target_lacks_is_refused() {
+    // The checker refuses `receptor = nmda` onto `lif`; a network built without the
+    // language reaches the engine, which must refuse it too, naming the projection.
+    let mut net = network("unread_receptor", 1, 5.0);
+    let target = add_population(&mut net, "cells", "lif", 2, &[], &[]);
+    let source = add_population(
+        &mut net,
+        "source",
+        "spike_source",
+        1,
+        &[("times", Value::List(vec![Value::Number(1.0)]))],
+        &[],
+    );
+    add_projection(
+        &mut net,
+        source,
+        target,
+        "full",
+        &[],
+        Value::Number(1.0),
+        Dim::VOLTAGE,
+        Receptor::Named("nmda"),
+        None,
+    );
+    let mut recorder = Recorder::default();
+    let error = spiking::run(&net, &RunConfig::new(1), &mut recorder)
+        .expect_err("lif reads no receptor nmda");
+    let message = error.to_string();
+    assert!(
+        message.contains("source->cells") && message.contains("`lif` reads no receptor `nmda`"),
+        "{message}"
+    );
+}

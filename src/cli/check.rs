@@ -38,8 +38,9 @@ pub fn check(args: &CheckArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The models the network's file defines as equations, with what they are and the method
-/// that integrates them (chosen by neurosim when the definition names none).
+/// The models the network's file defines as equations, with what they are, the method
+/// that integrates them (chosen by neurosim when the definition names none) and the
+/// receptors projections may name.
 fn defined_models(network: &Network) -> String {
     let builtin = |m: &NeuronInfo| {
         crate::models::neuron::REGISTRY
@@ -57,7 +58,12 @@ fn defined_models(network: &Network) -> String {
     }
     let mut out = String::from("  models defined in the file:\n");
     for m in seen {
-        out += &format!("    {}: {}\n", m.name, m.summary);
+        let receptors: Vec<&str> = m.receptors.iter().map(|r| r.name).collect();
+        let receptors = match receptors.as_slice() {
+            [] => "no receptors".to_string(),
+            names => format!("receptors {}", names.join(", ")),
+        };
+        out += &format!("    {}: {}; {receptors}\n", m.name, m.summary);
     }
     out
 }

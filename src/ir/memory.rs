@@ -171,8 +171,8 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
             }
         })
         .collect();
-    let ring_bytes = match network.mode {
-        Mode::Spiking => ring_bytes_per_neuron(network),
+    let ring_slots = match network.mode {
+        Mode::Spiking => ring_slots(network),
         Mode::Rate => 0.0,
     };
     // A user-defined model keeps every state variable in f64, plus its refractory count
@@ -184,6 +184,7 @@ pub fn estimate(network: &Network) -> MemoryEstimate {
             let noises = p.model.noises as f64;
             let stream = if noises > 0.0 { 32.0 } else { 0.0 };
             let state = 8.0 * (p.model.state.len() as f64 + noises) + stream + 16.0;
+            let ring_bytes = ring_bytes_per_neuron(ring_slots, p.model.receptors.len());
             p.size() as f64 * (NEURON_BYTES.max(state) + ring_bytes)
         })
         .sum();
@@ -223,8 +224,13 @@ fn weights_recorded(network: &Network, id: ProjectionId) -> bool {
 }
 
 /// Bytes of delay ring per neuron beyond [`NEURON_BYTES`]: the spiking engine gives every
-/// neuron two receptors × a power of two of slots above the longest delay, in f32.
-fn ring_bytes_per_neuron(network: &Network) -> f64 {
+/// neuron one f32 per input channel (a receptor of its model) in each of `slots` slots.
+fn ring_bytes_per_neuron(slots: f64, channels: usize) -> f64 {
+    (slots * channels as f64 * 4.0 - 16.0).max(0.0)
+}
+
+/// The slots of the spiking engine's delay rings: a power of two above the longest delay.
+fn ring_slots(network: &Network) -> f64 {
     let dt = network.dt;
     if !(dt > 0.0 && dt.is_finite()) {
         return 0.0;
@@ -236,8 +242,7 @@ fn ring_bytes_per_neuron(network: &Network) -> f64 {
         .map(|d| (delay_upper_bound(d) / dt).round())
         .fold(1.0, f64::max)
         .clamp(1.0, MAX_DELAY_STEPS);
-    let slots = ((longest as u64) + 1).next_power_of_two() as f64;
-    (slots * 2.0 * 4.0 - 16.0).max(0.0)
+    ((longest as u64) + 1).next_power_of_two() as f64
 }
 
 /// The longest delay (ms) a value can give: its number, the top of a uniform or clip, or

@@ -87,12 +87,61 @@ impl Population {
     }
 }
 
-/// Which synaptic input of the target a projection feeds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+/// Which synaptic input of the target a projection feeds: one of the receptors its model
+/// reads (`NeuronInfo::receptors`). Receptors are equal when their names are, so
+/// `Named("excitatory")` is `Excitatory`.
+#[derive(Debug, Clone, Copy)]
 pub enum Receptor {
     Excitatory,
     Inhibitory,
+    /// A receptor of a user-defined model (`on_pre nmda { ... }`), by name.
+    Named(&'static str),
+}
+
+impl Receptor {
+    /// The receptor called `name` (`Excitatory` and `Inhibitory` for theirs).
+    pub fn named(name: &'static str) -> Receptor {
+        match name {
+            n if n == Receptor::Excitatory.name() => Receptor::Excitatory,
+            n if n == Receptor::Inhibitory.name() => Receptor::Inhibitory,
+            n => Receptor::Named(n),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        use crate::models::neuron::{EXCITATORY, INHIBITORY};
+        match self {
+            Receptor::Excitatory => EXCITATORY,
+            Receptor::Inhibitory => INHIBITORY,
+            Receptor::Named(name) => name,
+        }
+    }
+}
+
+impl PartialEq for Receptor {
+    fn eq(&self, other: &Receptor) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Receptor {}
+
+impl std::hash::Hash for Receptor {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state)
+    }
+}
+
+impl std::fmt::Display for Receptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Receptor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 /// Synapses from one population to another.

@@ -97,7 +97,7 @@ fn projection_block(p: &Projection, mode: Mode) -> Vec<String> {
         parts.push(format!("delay {}", value(d)));
     }
     if mode == Mode::Spiking {
-        parts.push(format!("receptor {:?}", p.receptor).to_lowercase());
+        parts.push(format!("receptor {}", p.receptor));
     }
     if let Some(i) = &p.init {
         parts.push(format!("init {i}"));

@@ -259,7 +259,6 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
         if let Some(n) =
             lower::lower_network(net, &file_scope, &overrides, &mut used, &base, &mut diags)
         {
-            check::equations::receptors_read(&n, &mut diags);
             out.push(n);
         }
     }

@@ -2,12 +2,13 @@
 //! the dimension the target model takes, delays, receptors and plasticity rules of the
 //! network's mode. Builds one `ir::Projection` per (source, target) pair.
 
-use crate::diag::{Diagnostic, Span};
+use crate::diag::{Diagnostic, Span, suggest};
 use crate::ir::{Params, Plasticity, PopulationId, Projection, Receptor, Value};
 use crate::lang::ast::{Expr, Ident, ProjectionDecl};
+use crate::lang::check::equations::described;
 use crate::lang::check::params::{
-    Ctx, Given, check_params, check_params_with, convert, named_args, quantity, unknown_in_family,
-    unknown_param,
+    Ctx, Given, check_params, check_params_with, convert, mismatch, named_args, quantity,
+    unknown_in_family, unknown_param,
 };
 use crate::lang::check::units::{Val, eval};
 use crate::models::connector::grid::SpatialInfo;
@@ -34,7 +35,6 @@ impl PopRef {
 
 /// Parameters a projection block takes (besides the connector's, which go in parentheses).
 pub const PROJECTION_PARAMS: &[&str] = &["weight", "delay", "receptor", "init", "plasticity"];
-const RECEPTORS: &[&str] = &["excitatory", "inhibitory"];
 
 /// One (source, target) pair of a projection statement, with `--set` overrides that apply.
 pub struct Hop<'a> {
@@ -72,11 +72,8 @@ pub fn projection(
         }
         None => None,
     };
-    let receptor = block.receptor.unwrap_or(if block.weight.mean >= 0.0 {
-        Receptor::Excitatory
-    } else {
-        Receptor::Inhibitory
-    });
+    // The last check: it needs the weight.
+    let receptor = receptor(hop, &block, diags)?;
     ok.then(|| Projection {
         name: String::new(),
         source: hop.source.id,
@@ -209,7 +206,8 @@ struct Weight {
 struct BlockValues<'a> {
     weight: Weight,
     delay: Option<Value>,
-    receptor: Option<Receptor>,
+    /// `receptor = nmda`, as written, and where.
+    receptor: Option<(String, Span)>,
     init: Option<String>,
     plasticity: Option<Given<'a>>,
     ok: bool,
@@ -244,7 +242,7 @@ fn block_values<'a>(
         let checked = match g.name.name.as_str() {
             "weight" => weight_value(g, hop.target, diags).map(|w| block.weight = w),
             "delay" => delay_value(g, diags).map(|d| block.delay = Some(d)),
-            "receptor" => receptor_value(g, ctx, diags).map(|r| block.receptor = Some(r)),
+            "receptor" => receptor_value(g, diags).map(|r| block.receptor = Some(r)),
             "init" => init_value(g, ctx, diags).map(|i| block.init = Some(i)),
             "plasticity" => {
                 block.plasticity = Some(*g);
@@ -326,11 +324,127 @@ fn choice(name: &'static str, options: &'static [&'static str]) -> ParamSpec {
     }
 }
 
-/// `receptor = excitatory | inhibitory`.
-fn receptor_value(g: &Given, ctx: &Ctx, diags: &mut Vec<Diagnostic>) -> Option<Receptor> {
-    match convert(&choice("receptor", RECEPTORS), g.value, ctx, diags)? {
-        Value::Symbol(s) if s == "inhibitory" => Some(Receptor::Inhibitory),
-        _ => Some(Receptor::Excitatory),
+/// `receptor = nmda`: a name, checked against the target's receptors by [`receptor`].
+fn receptor_value(g: &Given, diags: &mut Vec<Diagnostic>) -> Option<(String, Span)> {
+    match eval(g.value, diags)? {
+        Val::Sym(name) | Val::Str(name) => Some((name, g.value.span)),
+        other => {
+            diags.push(mismatch(
+                "receptor",
+                "the name of a receptor of the target",
+                &other,
+                g.value.span,
+            ));
+            None
+        }
+    }
+}
+
+/// The receptor of the target the projection feeds: the one `receptor = ...` names, else
+/// `excitatory` for a weight of mean >= 0 and `inhibitory` below. It must be one the target
+/// reads — E0817, or E0825 when none was named and the target reads neither of those two
+/// (a user-defined model with only `on_pre ampa`, `on_pre nmda`) — and, for a user-defined
+/// model, take the weight's dimension (E0817): the engine adds the weight to the variable
+/// of the receptor's `on_pre` as it is.
+fn receptor(hop: &Hop, block: &BlockValues, diags: &mut Vec<Diagnostic>) -> Option<Receptor> {
+    let info = hop.target.info;
+    let by_sign = if block.weight.mean >= 0.0 {
+        Receptor::Excitatory
+    } else {
+        Receptor::Inhibitory
+    };
+    if info.receptors.is_empty() {
+        // Takes no input (E0404) or runs in rate mode, where `receptor` is E0407.
+        return Some(by_sign);
+    }
+    let (name, span) = match &block.receptor {
+        Some((name, span)) => (name.as_str(), *span),
+        None => (by_sign.name(), hop.decl.span),
+    };
+    let Some(k) = info.channel(name) else {
+        diags.push(unread_receptor(hop, name, span, block.receptor.is_some()));
+        return None;
+    };
+    let input = info.receptors[k];
+    if let Some(dim) = input
+        .dim
+        .filter(|d| block.weight.value.is_some() && *d != block.weight.dim)
+    {
+        diags.push(
+            Diagnostic::error(
+                "E0817",
+                format!(
+                    "`on_pre {name}` of `{}` takes {}, this weight is {}",
+                    info.name,
+                    described(dim),
+                    described(block.weight.dim)
+                ),
+            )
+            .with_label(span, format!("`{}` arrives as {name}", arrow(hop)))
+            .with_help("give the weight the dimension of the variable `on_pre` adds it to"),
+        );
+        return None;
+    }
+    Some(Receptor::named(input.name))
+}
+
+/// `E -> I`, as the diagnostics of one hop name it.
+fn arrow(hop: &Hop) -> String {
+    format!("{} -> {}", hop.source.name, hop.target.name)
+}
+
+/// E0817 for a receptor the target does not read (E0825 when the projection names none and
+/// the target reads neither default), listing those it reads.
+fn unread_receptor(hop: &Hop, name: &str, span: Span, named: bool) -> Diagnostic {
+    let info = hop.target.info;
+    let names: Vec<&str> = info.receptors.iter().map(|r| r.name).collect();
+    let reads = format!("`{}` reads {}", info.name, quoted(&names));
+    let reads_a_default = [Receptor::Excitatory, Receptor::Inhibitory]
+        .iter()
+        .any(|r| info.channel(r.name()).is_some());
+    if !named && !reads_a_default {
+        return Diagnostic::error(
+            "E0825",
+            format!("a projection onto `{}` must name its receptor", info.name),
+        )
+        .with_label(span, format!("`{}` gives no `receptor`", arrow(hop)))
+        .with_help(format!("add `receptor = {}`; {reads}", names[0]))
+        .with_note(format!(
+            "without `receptor` a projection goes to `excitatory` (weight >= 0) or \
+             `inhibitory`, and `{}` has neither",
+            info.name
+        ));
+    }
+    let label = if named {
+        format!("not a receptor of `{}`", info.name)
+    } else {
+        format!(
+            "`{}` arrives as {name}, the default for its weight",
+            arrow(hop)
+        )
+    };
+    let mut d = Diagnostic::error("E0817", format!("`{}` has no receptor `{name}`", info.name))
+        .with_label(span, label);
+    d = match suggest(name, names.iter().copied()) {
+        Some(meant) if named => d.with_help(format!("did you mean `{meant}`?")),
+        _ if info.receptors == crate::models::neuron::BOTH_RECEPTORS => d.with_help(
+            "receptors of other names need a user-defined model with `on_pre NAME { ... }`",
+        ),
+        _ => d.with_help(format!(
+            "add `on_pre {name} {{ ... += w }}` to `{}`, or give the projection another `receptor`",
+            info.name
+        )),
+    };
+    d.with_note(reads)
+}
+
+/// `a`, `b` and `c`.
+fn quoted(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 

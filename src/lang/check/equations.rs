@@ -14,9 +14,9 @@ use crate::lang::ast::{
 use crate::lang::check::units::{eval, resolve_unit};
 use crate::models::neuron::equations::linear;
 use crate::models::neuron::equations::{
-    self, Assign, AssignOp, Channel, Condition, Func, Method, OnPre, ParamDef, StateDef, System,
+    self, Assign, AssignOp, Condition, Func, Method, OnPre, ParamDef, StateDef, System,
 };
-use crate::models::neuron::{self, NeuronInfo};
+use crate::models::neuron::{self, EXCITATORY, INHIBITORY, NeuronInfo};
 use crate::units::{self, Dim};
 
 type Eq = equations::Expr;
@@ -282,6 +282,7 @@ impl<'a> Scope<'a> {
             reset: parts.reset,
             refractory: parts.refractory,
             clamped: parts.clamped,
+            receptors: parts.receptors,
             on_pre: parts.on_pre,
             noises,
             method: Method::Euler,
@@ -327,7 +328,7 @@ impl<'a> Scope<'a> {
                 body,
                 span,
             } => {
-                let more = self.on_pre(receptor, body, *span, &parts.on_pre, diags);
+                let more = self.on_pre(receptor, body, *span, &mut parts.receptors, diags);
                 parts.on_pre.extend(more);
             }
             NeuronItem::Method(name, span) => {
@@ -1012,42 +1013,42 @@ impl<'a> Scope<'a> {
         }
     }
 
+    /// `on_pre NAME { x += w }`: any name declares a receptor of the model (its next input
+    /// channel), but one a typo away from `excitatory` or `inhibitory` is taken for that
+    /// typo (E0815), since projections without `receptor` go to those two.
     fn on_pre(
         &self,
         receptor: &Ident,
         body: &[Assignment],
         span: Span,
-        earlier: &[OnPre],
+        receptors: &mut Vec<String>,
         diags: &mut Vec<Diagnostic>,
     ) -> Vec<OnPre> {
-        let channel = match receptor.name.as_str() {
-            "excitatory" => Channel::Excitatory,
-            "inhibitory" => Channel::Inhibitory,
-            _ => {
-                diags.push(
-                    crate::lang::check::names::unknown(
-                        "E0815",
-                        "receptor",
-                        receptor,
-                        &["excitatory", "inhibitory"],
-                    )
-                    .with_note(
-                        "a projection chooses one with `receptor = excitatory | inhibitory`",
-                    ),
-                );
-                return Vec::new();
-            }
-        };
-        if earlier.iter().any(|o| o.channel == channel) {
+        let name = receptor.name.as_str();
+        let defaults = [EXCITATORY, INHIBITORY];
+        if !defaults.contains(&name)
+            && let Some(meant) = suggest(name, defaults)
+        {
             diags.push(
-                Diagnostic::error(
-                    "E0802",
-                    format!("`on_pre {}` is given twice", receptor.name),
-                )
-                .with_label(span, "again here"),
+                Diagnostic::error("E0815", format!("receptor `{name}` is almost `{meant}`"))
+                    .with_label(receptor.span, format!("did you mean `{meant}`?"))
+                    .with_help(format!(
+                        "write `on_pre {meant}` (what projections without `receptor` reach), \
+                         or name a receptor of its own for what it is (`on_pre ampa`)"
+                    )),
             );
             return Vec::new();
         }
+        if receptors.iter().any(|r| r == name) {
+            diags.push(
+                Diagnostic::error("E0802", format!("`on_pre {name}` is given twice"))
+                    .with_label(span, "again here")
+                    .with_help("one `on_pre` may add the weight to several variables: `{ a += w, b += w }`"),
+            );
+            return Vec::new();
+        }
+        receptors.push(name.to_string());
+        let channel = receptors.len() - 1;
         let mut out: Vec<OnPre> = Vec::new();
         for a in body {
             let Some(var) = self.state_of(&a.var, "`on_pre`", diags) else {
@@ -1095,7 +1096,7 @@ impl<'a> Scope<'a> {
                 }
             }
             out.push(OnPre {
-                channel,
+                receptor: channel,
                 var,
                 negate,
             });
@@ -1112,6 +1113,8 @@ struct Parts {
     reset: Vec<Assign>,
     refractory: Option<Eq>,
     clamped: Vec<usize>,
+    /// The receptors of the `on_pre`s so far, in order.
+    receptors: Vec<String>,
     on_pre: Vec<OnPre>,
     method: Option<(Method, Span)>,
     /// Where each once-only item (`threshold`, `reset`, ...) was first written.
@@ -1127,6 +1130,7 @@ impl Parts {
             reset: Vec::new(),
             refractory: None,
             clamped: Vec::new(),
+            receptors: Vec::new(),
             on_pre: Vec::new(),
             method: None,
             seen: HashMap::new(),
@@ -1234,53 +1238,6 @@ fn integrating_method(
     }
 }
 
-/// Every projection's receptor is one its target reads (a user-defined model reads only
-/// the receptors it has an `on_pre` for): E0817 otherwise, since the input would be
-/// delivered and ignored.
-pub fn receptors_read(network: &crate::ir::Network, diags: &mut Vec<Diagnostic>) {
-    for (_, p) in network.graph.projections() {
-        let target = network.graph.population(p.target).model;
-        if target.receptors.is_empty() {
-            continue;
-        }
-        let (channel, name) = match p.receptor {
-            crate::ir::Receptor::Excitatory => (Channel::Excitatory, "excitatory"),
-            crate::ir::Receptor::Inhibitory => (Channel::Inhibitory, "inhibitory"),
-        };
-        let Some(input) = target.receptors.iter().find(|r| r.channel == channel) else {
-            diags.push(
-                Diagnostic::error(
-                    "E0817",
-                    format!("`{}` has no `on_pre {name}`", target.name),
-                )
-                .with_label(p.span, format!("projection `{}` arrives as {name}", p.name))
-                .with_help(format!(
-                    "add `on_pre {name} {{ ... += w }}` to `{}`, or give the projection another `receptor`",
-                    target.name
-                )),
-            );
-            continue;
-        };
-        // The engine adds the weight to the receptor's variable as it is: a weight of
-        // another accepted dimension (one meant for the other receptor) would be wrong.
-        if let Some(dim) = input.dim.filter(|d| *d != p.weight_dim) {
-            diags.push(
-                Diagnostic::error(
-                    "E0817",
-                    format!(
-                        "`on_pre {name}` of `{}` takes {}, this weight is {}",
-                        target.name,
-                        described(dim),
-                        described(p.weight_dim)
-                    ),
-                )
-                .with_label(p.span, format!("projection `{}` arrives as {name}", p.name))
-                .with_help("give the weight the dimension of the variable `on_pre` adds it to"),
-            );
-        }
-    }
-}
-
 /// A number (with its unit) that may not depend on anything: a parameter's default.
 fn constant(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<(f64, Dim)> {
     match eval(expr, diags)? {
@@ -1326,7 +1283,7 @@ pub(super) fn dimension_mismatch(span: Span, what: &str, want: Dim, got: Dim) ->
 }
 
 /// "a voltage (mV)"; a dimension without a name of its own is said once ("s·V").
-fn described(dim: Dim) -> String {
+pub fn described(dim: Dim) -> String {
     let (name, unit) = (dim.name(), dim.example_unit());
     if name.contains(&unit) {
         name

@@ -329,7 +329,7 @@ fn plural_free(dim: Dim) -> String {
         .to_string()
 }
 
-fn mismatch(name: &str, expected: &str, found: &Val, span: Span) -> Diagnostic {
+pub fn mismatch(name: &str, expected: &str, found: &Val, span: Span) -> Diagnostic {
     Diagnostic::error(
         "E0204",
         format!("`{name}` expects {expected}, found {}", found.describe()),

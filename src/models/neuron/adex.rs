@@ -262,7 +262,8 @@ impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for AdexGrou
         let (v, w) = (&mut self.v[..n], &mut self.w[..n]);
         let (g_e, g_i) = (&mut self.g_e[..n], &mut self.g_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
-        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        let (exc, inh) = input.excitatory_inhibitory();
+        let (exc, inh) = (&mut exc[..n], &mut inh[..n]);
         let coefficients = &self.coefficients;
         dynamics::with_wide_simd(
             #[inline(always)]

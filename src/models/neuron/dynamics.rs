@@ -82,11 +82,45 @@ pub trait SpikingModel: Sync {
     fn build(&self, spec: &GroupSpec) -> Result<Box<dyn NeuronGroup>, String>;
 }
 
-/// Synaptic input arriving at a group in one step, indexed like the group's neurons. The
-/// group reads every entry and sets it back to zero (the engine reuses the buffer).
+/// Synaptic input arriving at a group in one step: one channel per receptor the model reads
+/// (`NeuronInfo::receptors`, in that order; the built-in models read excitatory, then
+/// inhibitory), each indexed like the group's neurons. The group reads every entry and sets
+/// it back to zero (the engine reuses the buffer).
 pub struct Input<'a> {
-    pub excitatory: &'a mut [f32],
-    pub inhibitory: &'a mut [f32],
+    /// Channel `c` of neuron `i` is `values[c · n + i]`.
+    values: &'a mut [f32],
+    n: usize,
+}
+
+impl<'a> Input<'a> {
+    /// The input of `n` neurons held channel after channel in `values` (a multiple of `n`
+    /// long).
+    pub fn new(values: &'a mut [f32], n: usize) -> Input<'a> {
+        debug_assert!(values.len().is_multiple_of(n.max(1)), "whole channels");
+        Input { values, n }
+    }
+
+    pub fn n_channels(&self) -> usize {
+        self.values.len().checked_div(self.n).unwrap_or(0)
+    }
+
+    /// What arrived on channel `c`, one value per neuron.
+    pub fn channel(&self, c: usize) -> &[f32] {
+        &self.values[c * self.n..(c + 1) * self.n]
+    }
+
+    /// Channel `c`, to clear what was read.
+    pub fn channel_mut(&mut self, c: usize) -> &mut [f32] {
+        &mut self.values[c * self.n..(c + 1) * self.n]
+    }
+
+    /// The excitatory and inhibitory channels of a built-in model (channels 0 and 1), one
+    /// value per neuron each, to read and clear in the model's loop.
+    pub fn excitatory_inhibitory(self) -> (&'a mut [f32], &'a mut [f32]) {
+        let n = self.n;
+        let (exc, rest) = self.values.split_at_mut(n);
+        (exc, &mut rest[..n])
+    }
 }
 
 /// The state of a contiguous range of neurons of one population.
@@ -502,13 +536,9 @@ pub(crate) mod testing {
 
     /// Step `k` with `excitatory` and `inhibitory` input arriving: whether the neuron fired.
     pub fn step(neuron: &mut dyn NeuronGroup, k: u64, excitatory: f32, inhibitory: f32) -> bool {
-        let (mut exc, mut inh) = ([excitatory], [inhibitory]);
+        let mut values = [excitatory, inhibitory];
         let mut fired = Vec::new();
-        let input = Input {
-            excitatory: &mut exc,
-            inhibitory: &mut inh,
-        };
-        neuron.step(k, input, 0, &mut fired);
+        neuron.step(k, Input::new(&mut values, 1), 0, &mut fired);
         !fired.is_empty()
     }
 

@@ -163,7 +163,8 @@ impl<C: dynamics::Coefficients<Coefficients>> dynamics::NeuronGroup for Izhikevi
         let n = self.v.len();
         let h = self.dt;
         let (v, u, flags) = (&mut self.v[..n], &mut self.u[..n], &mut self.fired[..n]);
-        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        let (exc, inh) = input.excitatory_inhibitory();
+        let (exc, inh) = (&mut exc[..n], &mut inh[..n]);
         let coefficients = &self.coefficients;
         dynamics::with_wide_simd(
             #[inline(always)]

@@ -161,7 +161,8 @@ impl<C: dynamics::Coefficients<Coefficients>> NeuronGroup for LifGroup<C> {
         let n = self.v.len();
         let (v, i_e, i_i) = (&mut self.v[..n], &mut self.i_e[..n], &mut self.i_i[..n]);
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
-        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        let (exc, inh) = input.excitatory_inhibitory();
+        let (exc, inh) = (&mut exc[..n], &mut inh[..n]);
         let coefficients = &self.coefficients;
         with_wide_simd(
             #[inline(always)]

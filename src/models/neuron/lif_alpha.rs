@@ -238,7 +238,8 @@ impl<C: dynamics::Coefficients<Step>> NeuronGroup for LifAlphaGroup<C> {
         let (v, i_e, i_i) = (&mut s.v[..n], &mut s.i_e[..n], &mut s.i_i[..n]);
         let (x_e, x_i) = (&mut s.x_e[..n], &mut s.x_i[..n]);
         let (refractory, flags) = (&mut s.refractory[..n], &mut s.fired[..n]);
-        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        let (exc, inh) = input.excitatory_inhibitory();
+        let (exc, inh) = (&mut exc[..n], &mut inh[..n]);
         let coefficients = &self.coefficients;
         with_wide_simd(
             #[inline(always)]

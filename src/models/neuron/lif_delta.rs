@@ -145,7 +145,8 @@ impl<C: Coefficients<Membrane>> NeuronGroup for LifDeltaGroup<C> {
         let n = self.v.len();
         let v = &mut self.v[..n];
         let (refractory, flags) = (&mut self.refractory[..n], &mut self.fired[..n]);
-        let (exc, inh) = (&mut input.excitatory[..n], &mut input.inhibitory[..n]);
+        let (exc, inh) = input.excitatory_inhibitory();
+        let (exc, inh) = (&mut exc[..n], &mut inh[..n]);
         let coefficients = &self.coefficients;
         with_wide_simd(
             #[inline(always)]

@@ -95,23 +95,30 @@ pub struct NeuronInfo {
     pub noises: usize,
 }
 
-/// One synaptic input channel a model reads, and the weight dimension it takes there
-/// (`None`: any of the model's `weights`; a user-defined model's receptor takes the
-/// dimension of the variable its `on_pre` adds the weight to).
+/// One synaptic input channel a model reads (`receptor = name` of a projection), and the
+/// weight dimension it takes there (`None`: any of the model's `weights`; a user-defined
+/// model's receptor takes the dimension of the variable its `on_pre` adds the weight to).
+/// A model's input channels are its receptors, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceptorInput {
-    pub channel: equations::Channel,
+    pub name: &'static str,
     pub dim: Option<Dim>,
 }
 
-/// Both input channels: what every built-in spiking model reads.
+/// The receptor of a projection that names none and has a non-negative weight.
+pub const EXCITATORY: &str = "excitatory";
+/// The receptor of a projection that names none and has a negative weight.
+pub const INHIBITORY: &str = "inhibitory";
+
+/// Both default channels, excitatory then inhibitory: what every built-in spiking model
+/// reads (`dynamics::Input::excitatory_inhibitory`).
 pub const BOTH_RECEPTORS: &[ReceptorInput] = &[
     ReceptorInput {
-        channel: equations::Channel::Excitatory,
+        name: EXCITATORY,
         dim: None,
     },
     ReceptorInput {
-        channel: equations::Channel::Inhibitory,
+        name: INHIBITORY,
         dim: None,
     },
 ];
@@ -145,7 +152,8 @@ impl NeuronInfo {
         }
     }
 
-    /// A spike source: emits spikes, takes no synaptic input, has no state to record.
+    /// A spike source: emits spikes, takes no synaptic input (so the engine gives it no
+    /// input channels), has no state to record.
     pub const fn source(
         name: &'static str,
         summary: &'static str,
@@ -153,7 +161,10 @@ impl NeuronInfo {
         time_varying: &'static [&'static str],
         dynamics: &'static dyn dynamics::SpikingModel,
     ) -> NeuronInfo {
-        NeuronInfo::spiking(name, summary, params, &[], &[], time_varying, dynamics)
+        NeuronInfo {
+            receptors: &[],
+            ..NeuronInfo::spiking(name, summary, params, &[], &[], time_varying, dynamics)
+        }
     }
 
     /// The mode the model belongs to.
@@ -175,6 +186,11 @@ impl NeuronInfo {
     /// Whether the model receives synaptic input (sources and `input` do not).
     pub const fn accepts_input(&self) -> bool {
         !self.weights.is_empty()
+    }
+
+    /// The input channel of receptor `name`: its index in `receptors`.
+    pub fn channel(&self, name: &str) -> Option<usize> {
+        self.receptors.iter().position(|r| r.name == name)
     }
 
     /// A rate model run as `runs`: receives input, has no state variables to record and

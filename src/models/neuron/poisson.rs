@@ -211,20 +211,12 @@ mod tests {
             noise_stream: &stream,
         };
         let mut group = DYNAMICS.build(&spec).expect("builds");
-        let (mut exc, mut inh) = (vec![0.0; n], vec![0.0; n]);
+        let mut input = Vec::new();
         let mut per_step = Vec::new();
         let mut fired = Vec::new();
         for step in 0..steps {
             fired.clear();
-            group.step(
-                step,
-                Input {
-                    excitatory: &mut exc,
-                    inhibitory: &mut inh,
-                },
-                0,
-                &mut fired,
-            );
+            group.step(step, Input::new(&mut input, n), 0, &mut fired);
             assert!(fired.windows(2).all(|w| w[0] <= w[1]), "ids ascending");
             per_step.push(fired.len() as u32);
         }

@@ -113,6 +113,7 @@ struct Generated {
     rows: Rows,
     weight: PerSynapse<f32>,
     delay: PerSynapse<u16>,
+    /// The input channel of the target model it feeds.
     receptor: u32,
     dim: Dim,
     /// Index into `Plan::rules` for plastic projections.
@@ -293,13 +294,19 @@ fn recorded_weight_refs(generated: &[Generated]) -> Vec<Vec<WeightRef>> {
 }
 
 /// A partition of the neurons `range` with their groups and an empty delay ring.
-fn empty_partition(range: Range<u32>, groups: Vec<Group>, slots: usize) -> Partition {
+fn empty_partition(range: Range<u32>, mut groups: Vec<Group>, slots: usize) -> Partition {
     let n_local = range.len();
+    let mut slot_len = 0;
+    for group in &mut groups {
+        group.input_start = slot_len;
+        slot_len += group.channels * group.len;
+    }
     Partition {
         first_id: range.start,
         n_local,
         groups,
-        ring: vec![0.0; slots * 2 * n_local],
+        ring: vec![0.0; slots * slot_len],
+        slot_len,
         slot_mask: slots - 1,
         synapses: SynapseTable::default(),
         uniform_delay: None,
@@ -442,6 +449,8 @@ fn build_groups(
             len: hi - lo,
             first_in_population: in_population.start,
             first_id: lo as u32,
+            input_start: 0,
+            channels: info.receptors.len(),
             dynamics,
         });
     }
@@ -467,6 +476,14 @@ fn generate_projection(
             target_model.name
         )));
     }
+    let receptor = target_model
+        .channel(projection.receptor.name())
+        .ok_or_else(|| {
+            fail(format!(
+                "`{}` reads no receptor `{}`",
+                target_model.name, projection.receptor
+            ))
+        })? as u32;
     let (n_pre, n_post) = (populations[source].size, populations[target].size);
     let seed = network.seed;
     let rows =
@@ -525,10 +542,7 @@ fn generate_projection(
         rows,
         weight,
         delay,
-        receptor: match projection.receptor {
-            crate::ir::Receptor::Excitatory => 0,
-            crate::ir::Receptor::Inhibitory => 1,
-        },
+        receptor,
         dim: projection.weight_dim,
         rule,
         events,
@@ -650,7 +664,7 @@ fn fill_tables(
                 }
                 let group = target_group(&partition.groups, g.target_population)?;
                 for k in span {
-                    let landing = land(g, k, group, lo, n_local, populations)?;
+                    let landing = land(g, k, group, lo, populations)?;
                     let weight = tables.push(g, k, s, landing, part);
                     if g.recorded {
                         weight_refs[gi][k] = weight;
@@ -724,7 +738,7 @@ fn event_table(
         order.sort_by_key(|&k| g.delay.at(k));
         for &k in &order {
             let group = target_group(&partition.groups, g.target_population)?;
-            let landing = land(g, k, group, lo, n_local, populations)?;
+            let landing = land(g, k, group, lo, populations)?;
             placed(k, table.delay.len() as u32);
             let delay = g.delay.at(k);
             max_delay = max_delay.max(delay as usize);
@@ -776,7 +790,7 @@ fn target_group(groups: &[Group], population: usize) -> Result<&Group, SimError>
 struct Landing {
     /// The target neuron, within the partition.
     local: u32,
-    /// The ring slot its input goes to: `receptor · n_local + local`.
+    /// The ring slot its input goes to: `Group::slot_index` of receptor and neuron.
     slot_index: u32,
     /// Target-model units per projection unit (the target model converts the weight).
     factor: f32,
@@ -788,11 +802,17 @@ fn land(
     k: usize,
     group: &Group,
     lo: u32,
-    n_local: usize,
     populations: &[PopulationPlan],
 ) -> Result<Landing, SimError> {
     let target_global = g.rows.targets[k] + g.target_first;
     let j = (target_global - lo) as usize;
+    let channel = g.receptor as usize;
+    if channel >= group.channels {
+        return Err(unsupported(format!(
+            "internal error: population `{}` has no input channel {channel}",
+            populations[g.target_population].name
+        )));
+    }
     let factor = group
         .dynamics
         .weight_factor(g.dim, j - group.local_start)
@@ -805,7 +825,8 @@ fn land(
         })?;
     Ok(Landing {
         local: j as u32,
-        slot_index: g.receptor * n_local as u32 + j as u32,
+        slot_index: u32::try_from(group.slot_index(channel, j - group.local_start))
+            .map_err(|_| unsupported("a partition's input exceeds 2^32 values".into()))?,
         factor,
     })
 }

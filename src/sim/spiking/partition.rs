@@ -27,7 +27,18 @@ pub struct Group {
     pub first_in_population: usize,
     /// Global id of the group's first neuron.
     pub first_id: u32,
+    /// The group's input in a ring slot: `channels` channels (one per receptor of its
+    /// model) of `len` values each, from `input_start` on.
+    pub input_start: usize,
+    pub channels: usize,
     pub dynamics: Box<dyn NeuronGroup>,
+}
+
+impl Group {
+    /// Where the input of neuron `i` of the group on `channel` lies in a ring slot.
+    pub fn slot_index(&self, channel: usize, i: usize) -> usize {
+        self.input_start + channel * self.len + i
+    }
 }
 
 /// Synapses in source-major compressed rows over all global source ids.
@@ -35,7 +46,7 @@ pub struct Group {
 pub struct SynapseTable {
     /// Synapses of source `s` are `row[s]..row[s + 1]`.
     pub row: Vec<u32>,
-    /// Index into one ring slot: `receptor · n_local + local target`.
+    /// Index into one ring slot: `Group::slot_index` of the target and receptor.
     pub slot_index: Vec<u32>,
     /// Static synapses: the weight in the target model's units. Plastic synapses: the weight
     /// in the projection's units (what `w_max` bounds), scaled by `factor` on delivery.
@@ -111,8 +122,10 @@ pub struct Partition {
     pub first_id: u32,
     pub n_local: usize,
     pub groups: Vec<Group>,
-    /// `slots` ring slots of `2 · n_local` values (excitatory, then inhibitory).
+    /// `slots` ring slots of `slot_len` values: each group's input channels, group after
+    /// group (`Group::input_start`).
     pub ring: Vec<f32>,
+    pub slot_len: usize,
     pub slot_mask: usize,
     pub synapses: SynapseTable,
     /// The delay shared by every static synapse, if there is one (saves a load per event).
@@ -127,20 +140,13 @@ impl Partition {
     /// `spikes`. Updates the presynaptic traces of the neurons that fired.
     pub fn update(&mut self, step: u64, dt: f64, spikes: &mut Vec<u32>, rules: &[RuleState]) {
         spikes.clear();
-        let n = self.n_local;
-        let slot = (step as usize & self.slot_mask) * 2 * n;
-        let (exc, inh) = self.ring[slot..slot + 2 * n].split_at_mut(n);
+        let slot = (step as usize & self.slot_mask) * self.slot_len;
         for group in &mut self.groups {
-            let range = group.local_start..group.local_start + group.len;
-            group.dynamics.step(
-                step,
-                Input {
-                    excitatory: &mut exc[range.clone()],
-                    inhibitory: &mut inh[range],
-                },
-                group.first_id,
-                spikes,
-            );
+            let start = slot + group.input_start;
+            let values = &mut self.ring[start..start + group.channels * group.len];
+            group
+                .dynamics
+                .step(step, Input::new(values, group.len), group.first_id, spikes);
         }
         if !rules.is_empty() && !spikes.is_empty() {
             let step = step as u32;
@@ -156,7 +162,7 @@ impl Partition {
     /// Delivers the spikes of step `step` (all partitions' lists, in partition order) into
     /// this partition's ring buffers, then applies STDP for the spikes of this step.
     pub fn deliver(&mut self, step: u64, dt: f64, spike_lists: &[&[u32]], rules: &[RuleState]) {
-        let stride = 2 * self.n_local;
+        let stride = self.slot_len;
         let mask = self.slot_mask;
         let table = &self.synapses;
         let ring = &mut self.ring[..];
@@ -172,8 +178,9 @@ impl Partition {
                     for (&index, &w) in table.slot_index[a..b].iter().zip(&table.weight[a..b]) {
                         debug_assert!((index as usize) < slot.len());
                         // SAFETY: `fill_tables` builds every `slot_index` as
-                        // `receptor · n_local + j` with receptor 0 or 1 and j < n_local,
-                        // so it is below `slot.len() = 2 · n_local`.
+                        // `Group::slot_index(channel, i)` with channel < `channels` and
+                        // i < `len` of the target's group, so it is below
+                        // `slot.len() = slot_len`, the sum of the groups' channels · len.
                         unsafe { *slot.get_unchecked_mut(index as usize) += w };
                     }
                 }

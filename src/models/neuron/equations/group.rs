@@ -29,7 +29,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use super::eval::{Op, eval_params};
 use super::integrate::{self, Plan};
 use super::program::{Bind, Builder, Constants, Frame, LANES, Lane, Operand, Program, Splat, Src};
-use super::{AssignOp, BinOp, Channel, Cmp, System};
+use super::{AssignOp, BinOp, Cmp, System};
 use crate::models::neuron::dynamics::{
     GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps, with_wide_simd,
 };
@@ -219,11 +219,11 @@ fn writes(system: &System, step: &Program, targets: &[usize]) -> Vec<Write> {
                 (value, step.held[k])
             })
             .filter(|(v, _)| *v != Value::Operand(Operand::State(var as u32)));
-        let inputs: Vec<(Channel, f64)> = system
+        let inputs: Vec<(usize, f64)> = system
             .on_pre
             .iter()
             .filter(|p| p.var == var)
-            .map(|p| (p.channel, if p.negate { -1.0 } else { 1.0 }))
+            .map(|p| (p.receptor, if p.negate { -1.0 } else { 1.0 }))
             .collect();
         if output.is_some() || !inputs.is_empty() {
             writes.push(Write {
@@ -291,7 +291,8 @@ enum Steps {
 struct Write {
     var: usize,
     output: Option<(Value, bool)>,
-    inputs: Vec<(Channel, f64)>,
+    /// (input channel, sign).
+    inputs: Vec<(usize, f64)>,
 }
 
 /// A step program's output as its write sees it.
@@ -652,14 +653,8 @@ impl UserGroup {
             regs,
         );
         let results = Frame::new(&[], columns, uniforms, free, start, len);
-        let (exc, inh) = (
-            &input.excitatory[range.clone()],
-            &input.inhibitory[range.clone()],
-        );
-        let arriving = |&(channel, sign): &(Channel, f64)| match channel {
-            Channel::Excitatory => (exc, sign),
-            Channel::Inhibitory => (inh, sign),
-        };
+        let arriving =
+            |&(channel, sign): &(usize, f64)| (&input.channel(channel)[range.clone()], sign);
         for write in writes.iter() {
             // The variable written, and the others (which a fused output may read).
             let (before, rest) = state.split_at_mut(write.var);
@@ -702,8 +697,9 @@ impl UserGroup {
                 write_inputs(x, Old, false, free, &[arriving(w)]);
             }
         }
-        input.excitatory[range.clone()].fill(0.0);
-        input.inhibitory[range.clone()].fill(0.0);
+        for channel in 0..input.n_channels() {
+            input.channel_mut(channel)[range.clone()].fill(0.0);
+        }
         // Threshold, on neurons that are not refractory.
         let flags = &mut flags[range.clone()];
         let Some((program, cmp)) = condition else {

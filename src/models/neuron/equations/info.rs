@@ -65,15 +65,20 @@ pub fn info(system: System) -> &'static NeuronInfo {
     let model: &'static UserModel = Box::leak(Box::new(UserModel::new(system)));
     let weights: &'static [Dim] = Box::leak(model.weights().to_vec().into_boxed_slice());
     // The checker gives all variables of one receptor the same dimension.
-    let mut receptors: Vec<ReceptorInput> = Vec::new();
-    for on_pre in &model.system().on_pre {
-        if !receptors.iter().any(|r| r.channel == on_pre.channel) {
-            receptors.push(ReceptorInput {
-                channel: on_pre.channel,
-                dim: Some(model.system().states[on_pre.var].dim),
-            });
-        }
-    }
+    let system = model.system();
+    let receptors: Vec<ReceptorInput> = system
+        .receptors
+        .iter()
+        .enumerate()
+        .map(|(k, name)| ReceptorInput {
+            name: leak(name.clone()),
+            dim: system
+                .on_pre
+                .iter()
+                .find(|p| p.receptor == k)
+                .map(|p| system.states[p.var].dim),
+        })
+        .collect();
     let receptors: &'static [ReceptorInput] = Box::leak(receptors.into_boxed_slice());
     let noises = model.system().noises.len();
     Box::leak(Box::new(NeuronInfo {

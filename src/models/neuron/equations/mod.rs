@@ -183,20 +183,13 @@ pub struct Assign {
     pub value: Expr,
 }
 
-/// The two synaptic input channels of the spiking engine (`receptor = excitatory |
-/// inhibitory` of a projection).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Excitatory,
-    Inhibitory,
-}
-
-/// `on_pre excitatory { g_e += w }`: the weights arriving on `channel` in a step, summed,
+/// `on_pre ampa { g_ampa += w }`: the weights arriving on receptor `receptor` (an index
+/// into [`System::receptors`], which is also the model's input channel) in a step, summed,
 /// are added to state variable `var` (subtracted when `negate`: `v -= w`). A weight has the
 /// dimension of `var`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OnPre {
-    pub channel: Channel,
+    pub receptor: usize,
     pub var: usize,
     pub negate: bool,
 }
@@ -277,6 +270,10 @@ pub struct System {
     pub refractory: Option<Expr>,
     /// State variables held still while refractory.
     pub clamped: Vec<usize>,
+    /// The receptors the model reads (`excitatory`, `nmda`, ...), in the order of their
+    /// first `on_pre`: a projection with `receptor = NAME` delivers to input channel
+    /// `receptors.position(NAME)`.
+    pub receptors: Vec<String>,
     pub on_pre: Vec<OnPre>,
     /// The white noises of the derivatives, by the name written (`xi`, `xi_1`): a bare
     /// `xi` is a noise of its own in each derivative, `xi_NAME` one noise for every

@@ -73,6 +73,7 @@ impl Def {
                 reset: Vec::new(),
                 refractory: None,
                 clamped: Vec::new(),
+                receptors: Vec::new(),
                 on_pre: Vec::new(),
                 noises: Vec::new(),
                 method,
@@ -112,9 +113,17 @@ impl Def {
             value,
         });
     }
-    fn on_pre(&mut self, channel: Channel, var: &Expr) {
+    fn on_pre(&mut self, receptor: &str, var: &Expr) {
+        let receptors = &mut self.system.receptors;
+        let receptor = match receptors.iter().position(|r| r == receptor) {
+            Some(k) => k,
+            None => {
+                receptors.push(receptor.to_string());
+                receptors.len() - 1
+            }
+        };
         self.system.on_pre.push(OnPre {
-            channel,
+            receptor,
             var: Def::index(var),
             negate: false,
         });
@@ -212,19 +221,11 @@ fn builtin_group(
 
 /// Steps a group with the given input; returns whether each neuron fired.
 fn step(group: &mut dyn NeuronGroup, k: u64, exc: &[f32], inh: &[f32]) -> Vec<u32> {
-    let (mut e, mut i) = (exc.to_vec(), inh.to_vec());
+    let mut values = [exc, inh].concat();
     let mut fired = Vec::new();
-    group.step(
-        k,
-        Input {
-            excitatory: &mut e,
-            inhibitory: &mut i,
-        },
-        0,
-        &mut fired,
-    );
+    group.step(k, Input::new(&mut values, exc.len()), 0, &mut fired);
     assert!(
-        e.iter().chain(&i).all(|&x| x == 0.0),
+        values.iter().all(|&x| x == 0.0),
         "input buffers are cleared"
     );
     fired
@@ -308,8 +309,8 @@ fn lif_system(method: Method) -> System {
     d.reset(&v, AssignOp::Set, v_reset);
     d.system.refractory = Some(tau_refrac);
     d.system.clamped = vec![0];
-    d.on_pre(Channel::Excitatory, &i_e);
-    d.on_pre(Channel::Inhibitory, &i_i);
+    d.on_pre("excitatory", &i_e);
+    d.on_pre("inhibitory", &i_i);
     d.system
 }
 
@@ -336,8 +337,8 @@ fn izhikevich_system(method: Method) -> System {
     });
     d.reset(&v, AssignOp::Set, c);
     d.reset(&u, AssignOp::Add, dd);
-    d.on_pre(Channel::Excitatory, &v);
-    d.on_pre(Channel::Inhibitory, &v);
+    d.on_pre("excitatory", &v);
+    d.on_pre("inhibitory", &v);
     d.system
 }
 
@@ -392,8 +393,8 @@ fn hh_system(method: Method) -> System {
         right: num(-20.0),
     });
     d.system.refractory = Some(num(3.0));
-    d.on_pre(Channel::Excitatory, &ge);
-    d.on_pre(Channel::Inhibitory, &gi);
+    d.on_pre("excitatory", &ge);
+    d.on_pre("inhibitory", &gi);
     d.system
 }
 
