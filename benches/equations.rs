@@ -305,6 +305,9 @@ fn cuba_cell() -> System {
     }
 }
 
+/// Builds a group for a run.
+type Make<'a> = &'a dyn Fn() -> Box<dyn NeuronGroup>;
+
 fn build(info: &NeuronInfo, n: usize, overrides: &[(&str, f64)]) -> Box<dyn NeuronGroup> {
     build_with(info, n, overrides, Values::Same)
 }
@@ -426,7 +429,7 @@ fn cuba_neuron(c: &mut Criterion) {
     let builtin = || build(&lif::INFO, n, &lif_params);
     let rows = || build(entry, n, &[]);
     let columns = || build_with(entry, n, &[], each);
-    let candidates: [(&str, &dyn Fn() -> Box<dyn NeuronGroup>); 3] = [
+    let candidates: [(&str, Make); 3] = [
         ("builtin_lif", &builtin),
         ("cuba_cell_exact", &rows),
         ("cuba_cell_exact_per_neuron", &columns),
