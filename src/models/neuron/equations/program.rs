@@ -21,7 +21,8 @@
 //! only use is a sum becomes one `MulAdd` (two roundings, as written); an integrator's
 //! `IfFree(new, x)` output becomes a write of `new` held for refractory neurons; and the last
 //! `Mul`/`MulAdd` of an output is left to the pass that writes the output to its variable
-//! (adding the synaptic input there too). The exact LIF is then two instructions per chunk.
+//! (adding the synaptic input there too), or the whole chain when it is a row of a
+//! propagator shared by the group ([`Row`]). The exact LIF is then no instruction at all.
 //!
 //! ## Registers
 //!
