@@ -7,6 +7,12 @@
 //! lower `dv/dt = (v_rest - v)/tau_m + (i_e + i_i + i_offset)/cm` …), integrated by
 //! `exact`, and for comparison by `euler` and `rk4`. An HH neuron (Brian2's COBAHH) with
 //! `exponential_euler` shows the cost of transcendental-heavy equations.
+//!
+//! `cuba_3200_2000_steps` steps the neuron of `networks/cuba.net` (3,200 neurons, E's size)
+//! as the built-in `lif` and as `networks/cuba_equations.net`'s `cuba_cell` with `exact`,
+//! and once more with its parameters given per neuron (the propagator is then per-neuron
+//! columns, run as multiply-add instructions instead of rows computed by the writes); it
+//! then times the three alternately, 15 rounds, and prints the median ratios to the built-in.
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use neurosim::models::neuron::dynamics::{GroupSpec, Input, NeuronGroup, Values};
@@ -17,6 +23,7 @@ use neurosim::models::neuron::equations::{
 use neurosim::models::neuron::{NeuronInfo, lif};
 use neurosim::units::Dim;
 use rand::SeedableRng;
+use std::time::Instant;
 
 const NEURONS: usize = 100_000;
 const STEPS: usize = 1_000;
@@ -245,17 +252,87 @@ fn user_hh() -> System {
     }
 }
 
+/// `cuba_cell` of `networks/cuba_equations.net`: CUBA's neuron with its synaptic
+/// variables in mV.
+fn cuba_cell() -> System {
+    let p = Expr::Param;
+    let (tau_m, v_rest, v_thresh, v_reset, tau_e, tau_i) = (p(0), p(1), p(2), p(3), p(4), p(5));
+    let (v, g_e, g_i) = (Expr::State(0), Expr::State(1), Expr::State(2));
+    System {
+        name: "cuba_cell".into(),
+        params: vec![
+            param("tau_m", Dim::TIME, 20.0),
+            param("v_rest", Dim::VOLTAGE, -49.0),
+            param("v_thresh", Dim::VOLTAGE, -50.0),
+            param("v_reset", Dim::VOLTAGE, -60.0),
+            param("tau_e", Dim::TIME, 5.0),
+            param("tau_i", Dim::TIME, 10.0),
+        ],
+        states: vec![
+            state("v", Dim::VOLTAGE, v_reset.clone()),
+            state("g_e", Dim::VOLTAGE, num(0.0)),
+            state("g_i", Dim::VOLTAGE, num(0.0)),
+        ],
+        derivatives: vec![
+            Some(div(
+                add(add(sub(v_rest, v.clone()), g_e.clone()), g_i.clone()),
+                tau_m,
+            )),
+            Some(div(Expr::Neg(Box::new(g_e)), tau_e)),
+            Some(div(Expr::Neg(Box::new(g_i)), tau_i)),
+        ],
+        threshold: Some(Condition {
+            left: v,
+            cmp: Cmp::Greater,
+            right: v_thresh,
+        }),
+        reset: vec![Assign {
+            var: 0,
+            op: AssignOp::Set,
+            value: v_reset,
+        }],
+        refractory: Some(num(5.0)),
+        clamped: vec![0],
+        on_pre: vec![
+            OnPre {
+                channel: Channel::Excitatory,
+                var: 1,
+                negate: false,
+            },
+            OnPre {
+                channel: Channel::Inhibitory,
+                var: 2,
+                negate: false,
+            },
+        ],
+        method: Method::Exact,
+    }
+}
+
+/// Builds a group for a run.
+type Make<'a> = &'a dyn Fn() -> Box<dyn NeuronGroup>;
+
 fn build(info: &NeuronInfo, n: usize, overrides: &[(&str, f64)]) -> Box<dyn NeuronGroup> {
+    build_with(info, n, overrides, Values::Same)
+}
+
+/// `build`, each parameter's value made into `Values` by `values`.
+fn build_with(
+    info: &NeuronInfo,
+    n: usize,
+    overrides: &[(&str, f64)],
+    values: impl Fn(f64) -> Values,
+) -> Box<dyn NeuronGroup> {
     let param = |name: &str| -> Result<Values, String> {
         if let Some((_, x)) = overrides.iter().find(|(o, _)| *o == name) {
-            return Ok(Values::Same(*x));
+            return Ok(values(*x));
         }
         let spec = info
             .params
             .iter()
             .find(|p| p.name == name)
             .ok_or("no such")?;
-        Ok(Values::Same(spec.default_number().unwrap_or(0.0)))
+        Ok(values(spec.default_number().unwrap_or(0.0)))
     };
     let initial = |_: &str| -> Result<Option<Values>, String> { Ok(None) };
     let stream = |_: usize| rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(0);
@@ -335,5 +412,64 @@ fn lif_against_user_defined(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, lif_against_user_defined);
+/// CUBA's neuron as the built-in and as equations, side by side (see the module docs).
+fn cuba_neuron(c: &mut Criterion) {
+    let (n, steps) = (3_200, 2_000);
+    let lif_params = [
+        ("tau_m", 20.0),
+        ("v_rest", -49.0),
+        ("v_thresh", -50.0),
+        ("v_reset", -60.0),
+        ("tau_refrac", 5.0),
+        ("tau_syn_e", 5.0),
+        ("tau_syn_i", 10.0),
+    ];
+    let entry = info(cuba_cell());
+    let each = move |x: f64| Values::Each(vec![x; n]);
+    // A CUBA excitatory weight in mV (both take voltages as they are).
+    let kick = 60.0 * 0.27 / 10.0;
+    let builtin = || build(&lif::INFO, n, &lif_params);
+    let rows = || build(entry, n, &[]);
+    let columns = || build_with(entry, n, &[], each);
+    let candidates: [(&str, Make); 3] = [
+        ("builtin_lif", &builtin),
+        ("cuba_cell_exact", &rows),
+        ("cuba_cell_exact_per_neuron", &columns),
+    ];
+    let mut group = c.benchmark_group("cuba_3200_2000_steps");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements((n * steps) as u64));
+    for (name, make) in candidates {
+        group.bench_function(name, |b| {
+            b.iter_batched(make, |g| run(g, n, steps, kick), BatchSize::LargeInput)
+        });
+    }
+    group.finish();
+    let mut times: [Vec<f64>; 3] = Default::default();
+    for _ in 0..15 {
+        for ((_, make), times) in candidates.iter().zip(&mut times) {
+            let g = make();
+            let start = Instant::now();
+            std::hint::black_box(run(g, n, steps, kick));
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    let median = |t: &mut Vec<f64>| {
+        t.sort_by(f64::total_cmp);
+        t[t.len() / 2]
+    };
+    let [a, b, c] = times.map(|mut t| median(&mut t));
+    let ns = |t: f64| t * 1e9 / (n * steps) as f64;
+    println!(
+        "cuba neuron, medians of 15 alternating runs: built-in {:.3} ns, equations {:.3} ns \
+         ({:.2}x), equations with per-neuron parameters {:.3} ns ({:.2}x) per neuron and step",
+        ns(a),
+        ns(b),
+        b / a,
+        ns(c),
+        c / a
+    );
+}
+
+criterion_group!(benches, lif_against_user_defined, cuba_neuron);
 criterion_main!(benches);

@@ -28,7 +28,9 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 
 use super::eval::{Op, eval_params};
 use super::integrate::{self, Plan};
-use super::program::{Bind, Builder, Constants, Frame, LANES, Lane, Operand, Program, Splat, Src};
+use super::program::{
+    Bind, Builder, Constants, Frame, Fused, LANES, Lane, Operand, Program, Row, Splat, Src,
+};
 use super::{AssignOp, BinOp, Cmp, System};
 use crate::models::neuron::dynamics::{
     GroupSpec, Input, NeuronGroup, SpikingModel, Values, collect_fired, steps, with_wide_simd,
@@ -213,7 +215,8 @@ fn writes(system: &System, step: &Program, targets: &[usize]) -> Vec<Write> {
             .position(|&t| t == var)
             .map(|k| {
                 let value = match step.fused[k] {
-                    Some((op, args)) => Value::Fused(op, args),
+                    Some(Fused::Op(op, args)) => Value::Fused(op, args),
+                    Some(Fused::Row(row)) => Value::Row(row),
                     None => Value::Operand(step.outputs[k]),
                 };
                 (value, step.held[k])
@@ -301,6 +304,8 @@ enum Value {
     Operand(Operand),
     /// `a·b` (`Mul`) or `a·b + c` (`MulAdd`), computed by the write.
     Fused(Op, [Operand; 3]),
+    /// A whole row of the propagator, computed by the write.
+    Row(Row),
 }
 
 /// The white noise of a group: one stream per neuron (none without noise).
@@ -523,6 +528,71 @@ fn write_value(
     }
 }
 
+/// The write of a [`Row`]: `init + p₁·x₁ + …` as one loop, each `x` the variable's own
+/// value (`Arg::Old`) or another variable's (`Arg::V`). One function per number of terms
+/// left (`row4` takes up to four), so that every loop is monomorphic.
+#[inline(always)]
+fn write_row(
+    x: &mut [f64],
+    (init, terms): (f64, &[(f64, Arg)]),
+    held: bool,
+    free: &[i32],
+    inputs: &[(&[f32], f64)],
+) {
+    /// The rest of the write, while the terms' types are found.
+    struct To<'x, 'w> {
+        x: &'x mut [f64],
+        held: bool,
+        free: &'x [i32],
+        inputs: &'x [(&'w [f32], f64)],
+    }
+    impl To<'_, '_> {
+        #[inline(always)]
+        fn write<V: Term>(self, new: V) {
+            write_inputs(self.x, new, self.held, self.free, self.inputs)
+        }
+    }
+    #[inline(always)]
+    fn row0<V: Term>(to: To, acc: V, terms: &[(f64, Arg)]) {
+        debug_assert!(terms.is_empty(), "write_row: more than ROW_TERMS terms");
+        to.write(acc)
+    }
+    /// `rowN` adds the first of up to N terms to `acc` and hands the rest to `row(N-1)`.
+    macro_rules! row {
+        ($name:ident, $next:ident) => {
+            #[inline(always)]
+            fn $name<V: Term>(to: To, acc: V, terms: &[(f64, Arg)]) {
+                let n = to.x.len();
+                match terms {
+                    [] => to.write(acc),
+                    [(p, Arg::Old), rest @ ..] => $next(to, ProductSum(Splat(*p), Old, acc), rest),
+                    [(p, Arg::V(v)), rest @ ..] => {
+                        $next(to, ProductSum(Splat(*p), &v[..n], acc), rest)
+                    }
+                    [(_, Arg::S(_)), ..] => {
+                        unreachable!("write_row: a term's variable is a number")
+                    }
+                }
+            }
+        };
+    }
+    row!(row1, row0);
+    row!(row2, row1);
+    row!(row3, row2);
+    row!(row4, row3);
+    const _: () = assert!(
+        super::program::ROW_TERMS == 4,
+        "write_row: one function per term"
+    );
+    let to = To {
+        x,
+        held,
+        free,
+        inputs,
+    };
+    row4(to, Splat(init), terms)
+}
+
 /// Refractory steps after a spike of lane `l`.
 trait StepsLane: Copy {
     fn get(self, l: usize) -> i32;
@@ -684,12 +754,26 @@ impl UserGroup {
                 [a, b] => &[arriving(a), arriving(b)],
                 _ => unreachable!("UserGroup::chunk: at most two inputs in the first pass"),
             };
+            if let Some((Value::Row(row), held)) = write.output {
+                let mut terms = [(0.0, Arg::Old); super::program::ROW_TERMS];
+                for (t, &(p, k)) in terms.iter_mut().zip(&row.terms[..row.len]) {
+                    *t = (p, arg(Operand::State(k)));
+                }
+                write_row(x, (row.init, &terms[..row.len]), held, free, first);
+                for w in rest {
+                    write_inputs(x, Old, false, free, &[arriving(w)]);
+                }
+                continue;
+            }
             let (value, held) = match write.output {
                 None => ((Arg::Old, None, None), false),
                 Some((Value::Operand(o), held)) => ((arg(o), None, None), held),
                 Some((Value::Fused(op, [a, b, c]), held)) => {
                     let c = (op == Op::MulAdd).then(|| arg(c));
                     ((arg(a), Some(arg(b)), c), held)
+                }
+                Some((Value::Row(_), _)) => {
+                    unreachable!("UserGroup::chunk: rows are written above")
                 }
             };
             write_value(x, value, held, free, first);

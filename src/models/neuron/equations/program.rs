@@ -21,7 +21,8 @@
 //! only use is a sum becomes one `MulAdd` (two roundings, as written); an integrator's
 //! `IfFree(new, x)` output becomes a write of `new` held for refractory neurons; and the last
 //! `Mul`/`MulAdd` of an output is left to the pass that writes the output to its variable
-//! (adding the synaptic input there too). The exact LIF is then two instructions per chunk.
+//! (adding the synaptic input there too), or the whole chain when it is a row of a
+//! propagator shared by the group ([`Row`]). The exact LIF is then no instruction at all.
 //!
 //! ## Registers
 //!
@@ -104,10 +105,33 @@ pub struct Program {
     /// Per output: written only where the neuron is not refractory (an output
     /// `IfFree(new, State(target))` becomes `new`, held: one pass less).
     pub held: Vec<bool>,
-    /// Per output: `Some((op, args))` when the last instruction (`Mul` or `MulAdd`) is
-    /// left to the pass that writes the output to its variable (one pass less); `outputs`
-    /// then holds nothing meaningful for it.
-    pub fused: Vec<Option<(Op, [Operand; 3])>>,
+    /// Per output: what of its computation is left to the pass that writes the output to
+    /// its variable (passes saved); `outputs` then holds nothing meaningful for it.
+    pub fused: Vec<Option<Fused>>,
+}
+
+/// The part of an output that its write computes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fused {
+    /// The last instruction, `Mul` or `MulAdd`.
+    Op(Op, [Operand; 3]),
+    /// A whole chain of them over state variables with numbers as coefficients.
+    Row(Row),
+}
+
+/// Most terms of a [`Row`]: the rows of an `exact` system of that many variables.
+pub const ROW_TERMS: usize = 4;
+
+/// `init + p₁·x₁ + p₂·x₂ + …`, added left to right (one rounding per operation, as the
+/// `MulAdd` chain it replaces: `MulAdd(p₂, x₂, MulAdd(p₁, x₁, init))`): the row of an
+/// `exact` step whose propagator is the same for the whole group. A chain that starts with
+/// a product has `init = -0.0`, the identity of addition (`-0 + y` is `y`, bit for bit).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Row {
+    pub init: f64,
+    /// `(p, state variable)`, in the order they are added; `len` of them.
+    pub terms: [(f64, u32); ROW_TERMS],
+    pub len: usize,
 }
 
 /// The per-group constants the programs refer to.
@@ -383,7 +407,10 @@ impl<'a> Builder<'a> {
         let read_at_end = fused
             .iter()
             .flatten()
-            .flat_map(|(op, args)| args[..op.arity()].iter())
+            .flat_map(|f| match f {
+                Fused::Op(op, args) => &args[..op.arity()],
+                Fused::Row(_) => &[],
+            })
             .chain(&outputs);
         for o in read_at_end {
             if let Operand::Reg(r) = o {
@@ -427,7 +454,12 @@ impl<'a> Builder<'a> {
         let outputs = outputs.into_iter().map(rename).collect();
         let fused = fused
             .into_iter()
-            .map(|f| f.map(|(op, args)| (op, args.map(rename))))
+            .map(|f| {
+                f.map(|f| match f {
+                    Fused::Op(op, args) => Fused::Op(op, args.map(rename)),
+                    row => row,
+                })
+            })
             .collect();
         Program {
             code: out,
@@ -495,14 +527,29 @@ fn held_outputs(
 /// Outputs whose last instruction is a `Mul` or `MulAdd` used by nothing else, and whose
 /// state operands are their own variable or one not written before theirs, leave that
 /// instruction to the write (which reads the operands then). The instruction is marked dead.
+/// When it ends a chain of such instructions over state variables and numbers (an `exact`
+/// row with a propagator shared by the group), the write computes the whole chain ([`Row`]).
 fn fuse_writes(
     code: &[Instr],
     live: &mut [bool],
     outputs: &[Operand],
     targets: &[Option<usize>],
     written: &[bool],
-) -> Vec<Option<(Op, [Operand; 3])>> {
+) -> Vec<Option<Fused>> {
     let uses = use_counts(code, live, outputs);
+    // Its own variable (read lane by lane before the write), one written later, or one
+    // never written.
+    let reads_old = |var: usize, a: &Operand| match *a {
+        Operand::State(k) => {
+            let k = k as usize;
+            k >= var || !written[k]
+        }
+        _ => true,
+    };
+    let fusable = |r: u32| {
+        let ins = &code[r as usize];
+        matches!(ins.op, Op::Bin(BinOp::Mul) | Op::MulAdd) && uses[r as usize] == 1
+    };
     outputs
         .iter()
         .zip(targets)
@@ -511,23 +558,69 @@ fn fuse_writes(
                 return None;
             };
             let ins = &code[r as usize];
-            let fusable =
-                matches!(ins.op, Op::Bin(BinOp::Mul) | Op::MulAdd) && uses[r as usize] == 1;
-            let reads_old = ins.args[..ins.op.arity()].iter().all(|a| match *a {
-                Operand::State(k) => {
-                    let k = k as usize;
-                    // Its own variable (read lane by lane before the write), one written
-                    // later, or one never written.
-                    k >= var || !written[k]
+            let old = ins.args[..ins.op.arity()].iter().all(|a| reads_old(var, a));
+            if !(fusable(r) && old) {
+                return None;
+            }
+            if let Some((row, chain)) = row_of(code, r, &fusable, &|a| reads_old(var, a)) {
+                for c in chain {
+                    live[c as usize] = false;
                 }
-                _ => true,
-            });
-            (fusable && reads_old).then(|| {
-                live[r as usize] = false;
-                (ins.op, ins.args)
-            })
+                return Some(Fused::Row(row));
+            }
+            live[r as usize] = false;
+            Some(Fused::Op(ins.op, ins.args))
         })
         .collect()
+}
+
+/// The chain of `MulAdd(p, x, ·)` ending at instruction `r`, with `p` a number and `x` a
+/// state variable (either order), down to a number or a `Mul(p, x)`: the row and the
+/// instructions it replaces; `None` for a chain of one (the plain fused write does that)
+/// or one that is not of this form.
+fn row_of(
+    code: &[Instr],
+    r: u32,
+    fusable: &dyn Fn(u32) -> bool,
+    reads_old: &dyn Fn(&Operand) -> bool,
+) -> Option<(Row, Vec<u32>)> {
+    let mut terms = Vec::new();
+    let mut chain = Vec::new();
+    let mut at = r;
+    let init = loop {
+        let ins = &code[at as usize];
+        let term = match ins.args[..2] {
+            [Operand::Scalar(p), x @ Operand::State(k)]
+            | [x @ Operand::State(k), Operand::Scalar(p)]
+                if reads_old(&x) =>
+            {
+                (p, k)
+            }
+            _ => return None,
+        };
+        terms.push(term);
+        chain.push(at);
+        if terms.len() > ROW_TERMS {
+            return None;
+        }
+        match (ins.op, ins.args[2]) {
+            (Op::Bin(BinOp::Mul), _) => break -0.0,
+            (Op::MulAdd, Operand::Scalar(init)) => break init,
+            (Op::MulAdd, Operand::Reg(inner)) if fusable(inner) => at = inner,
+            _ => return None,
+        }
+    };
+    if terms.len() < 2 {
+        return None;
+    }
+    terms.reverse();
+    let mut row = Row {
+        init,
+        terms: [(0.0, 0); ROW_TERMS],
+        len: terms.len(),
+    };
+    row.terms[..terms.len()].copy_from_slice(&terms);
+    Some((row, chain))
 }
 
 /// `Add(Mul(a, b), c)` (either order) where the product has no other use becomes
@@ -925,6 +1018,7 @@ mod tests {
             boxed(Expr::State(1)),
         );
         let fused = (Op::MulAdd, [Operand::Scalar(2.0), states[0], states[1]]);
+        let written = Some(Fused::Op(fused.0, fused.1));
         let mut builder = Builder::new(&params, 1, 0.1);
         let out = builder.lower(&e, &bind);
         let program = builder.program(&[(out, None)]);
@@ -934,7 +1028,7 @@ mod tests {
         let out = builder.lower(&e, &bind);
         let program = builder.program_writing(&[(out, Some(0))], Some(&[true, true]));
         assert!(program.code.is_empty());
-        assert_eq!(program.fused[0], Some(fused));
+        assert_eq!(program.fused[0], written);
         // Written to x1: x0 is written before, so the product stays an instruction.
         let out = builder.lower(&e, &bind);
         let program = builder.program_writing(&[(out, Some(1))], Some(&[true, true]));
@@ -944,7 +1038,7 @@ mod tests {
         let held = builder.apply(Op::IfFree, &[out, states[0]]);
         let program = builder.program_writing(&[(held, Some(0))], Some(&[true, true]));
         assert!(program.code.is_empty() && program.held[0]);
-        assert_eq!(program.fused[0], Some(fused));
+        assert_eq!(program.fused[0], written);
     }
 
     #[test]

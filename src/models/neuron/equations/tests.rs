@@ -447,16 +447,69 @@ fn every_method_integrates_the_exponential_decay_to_its_order() {
 
 #[test]
 fn a_linear_model_compiles_to_few_instructions() {
-    // exact LIF: v ← q + P_vv·v + P_ve·i_e + P_vi·i_i is two multiply-adds and a third done
-    // by the write of v (held while refractory), i_e and i_i are scaled by their writes; the
-    // threshold compares the state with a number, the reset writes one.
+    // exact LIF: v ← q + P_vv·v + P_ve·i_e + P_vi·i_i is one row computed by the write of v
+    // (held while refractory), i_e and i_i are scaled by their writes; the threshold
+    // compares the state with a number, the reset writes one.
     let model = UserModel::new(lif_system(Method::Exact));
-    assert_eq!(user_group(&model, 10, 0.1, &[], &[]).sizes(), [2, 0, 0, 3]);
+    assert_eq!(user_group(&model, 10, 0.1, &[], &[]).sizes(), [0, 0, 0, 3]);
+    // With a parameter per neuron the propagator is columns: two multiply-adds, the third
+    // done by the write.
+    let tau_m = [(
+        "tau_m",
+        Values::Each((0..10).map(|i| 20.0 + i as f64).collect()),
+    )];
+    assert_eq!(
+        user_group(&model, 10, 0.1, &tau_m, &[]).sizes(),
+        [2, 0, 0, 3]
+    );
     // Euler's x + dt·f leaves the last multiply-add to the write; u += d is one addition.
     let model = UserModel::new(izhikevich_system(Method::Euler));
     let [step, threshold, reset, fused] = user_group(&model, 10, 0.1, &[], &[]).sizes();
     assert_eq!((threshold, reset, fused), (0, 1, 2));
     assert!(step <= 9, "{step} instructions");
+}
+
+#[test]
+fn a_row_written_at_once_gives_the_bits_of_the_instructions_it_replaces() {
+    // The same parameters given as one number (the propagator is numbers: each row is
+    // computed by its write) and per neuron (columns: multiply-add instructions), with
+    // refractoriness, input on both channels and more neurons than a chunk.
+    let n = LANES + 77;
+    let model = UserModel::new(lif_system(Method::Exact));
+    let same = [
+        ("i_offset", Values::Same(700.0)),
+        ("tau_refrac", Values::Same(2.0)),
+        ("tau_syn_i", Values::Same(10.0)),
+    ];
+    let each: Vec<(&str, Values)> = same
+        .iter()
+        .map(|(name, v)| (*name, Values::Each(vec![v.at(0); n])))
+        .collect();
+    let v0 = [(
+        "v",
+        Values::Each((0..n).map(|i| -65.0 + (i % 15) as f64).collect()),
+    )];
+    let mut rows = user_group(&model, n, 0.1, &same, &v0);
+    let mut instructions = user_group(&model, n, 0.1, &each, &v0);
+    assert_eq!((rows.sizes()[0], instructions.sizes()[0]), (0, 2));
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+    let mut fired = 0;
+    for k in 0..1000 {
+        let exc = kicks(&mut rng, n, 0.1, 400.0);
+        let inh = kicks(&mut rng, n, 0.05, -200.0);
+        let a = step(&mut rows, k, &exc, &inh);
+        let b = step(&mut instructions, k, &exc, &inh);
+        assert_eq!(a, b, "step {k}: spikes");
+        fired += a.len();
+    }
+    assert!(fired > 300, "the neurons fire ({fired} spikes)");
+    for var in 0..3 {
+        let bits = |g: &UserGroup| g.state[var].iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert!(
+            bits(&rows) == bits(&instructions),
+            "variable {var}: bits differ"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
