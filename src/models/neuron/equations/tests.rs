@@ -1109,7 +1109,7 @@ fn ou_system(method: Method) -> System {
     d.system.noises = vec!["xi".into()];
     let diffusion = sigma * Expr::Call(Func::Sqrt, vec![num(2.0) / tau.clone()]);
     d.derivative(&v, (mu - v.clone()) / tau + diffusion * Expr::Noise(0));
-    d.on_pre(Channel::Excitatory, &v);
+    d.on_pre("excitatory", &v);
     d.system
 }
 
@@ -1228,7 +1228,7 @@ fn gbm_system(method: Method) -> System {
     let x = d.state("x", Dim::NONE, num(1.0));
     d.system.noises = vec!["xi".into()];
     d.derivative(&x, sigma * x.clone() * Expr::Noise(0));
-    d.on_pre(Channel::Excitatory, &x);
+    d.on_pre("excitatory", &x);
     d.system
 }
 
