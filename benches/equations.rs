@@ -293,18 +293,20 @@ fn cuba_cell() -> System {
         }],
         refractory: Some(num(5.0)),
         clamped: vec![0],
+        receptors: vec!["excitatory".into(), "inhibitory".into()],
         on_pre: vec![
             OnPre {
-                channel: Channel::Excitatory,
+                receptor: 0,
                 var: 1,
                 negate: false,
             },
             OnPre {
-                channel: Channel::Inhibitory,
+                receptor: 1,
                 var: 2,
                 negate: false,
             },
         ],
+        noises: Vec::new(),
         method: Method::Exact,
     }
 }

@@ -80,30 +80,30 @@ pub fn run_summary(path: impl AsRef<Path>, threads: usize) -> Result<String, Sum
     Ok(out)
 }
 
-/// The last sample of every sampled record (state, weights, activations): its size and the
-/// mean, smallest and largest value, so a summary pins what the records hold too (the
-/// weights a plastic network ends with, a membrane trace).
+/// Every sampled record (state, weights, activations) in a line: its size, the smallest and
+/// largest value over the run and the mean of the last sample, so a summary pins what the
+/// records hold too (the weights a plastic network ends with, the peak of a trace).
 fn sampled(recorder: &crate::record::memory::MemoryRecorder) -> String {
     let mut out = String::new();
     for (path, series) in &recorder.samples {
         let n = series.n_columns.max(1);
-        let rows = series.values.len() / n;
         let Some(last) = series.values.chunks(n).last() else {
             continue;
         };
         let mean = last.iter().map(|&x| x as f64).sum::<f64>() / last.len() as f64;
-        let (lo, hi) = last
+        let (lo, hi) = series
+            .values
             .iter()
             .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &x| {
                 (lo.min(x), hi.max(x))
             });
         let _ = writeln!(
             out,
-            "  record {path}: {rows} samples of {n}, last at {} ms: mean {}, min {}, max {}",
-            significant(series.times.last().copied().unwrap_or(0.0), 6),
-            significant(mean, 5),
+            "  record {path}: {} samples of {n}, min {}, max {}, last mean {}",
+            series.values.len() / n,
             significant(lo as f64, 5),
-            significant(hi as f64, 5)
+            significant(hi as f64, 5),
+            significant(mean, 5)
         );
     }
     out

@@ -11,31 +11,19 @@ use std::path::Path;
 use neurosim::ir::Network;
 use neurosim::units::Dim;
 
+#[path = "support/docs.rs"]
+mod docs;
 #[path = "support/recorded.rs"]
 mod recorded;
 use recorded::{differing_samples, run_on};
 
 /// The ```-blocks of the docs' "User-defined neuron models" section that define a model.
 fn documented_definitions() -> Vec<String> {
-    let docs = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/LANGUAGE.md"))
-        .expect("docs/LANGUAGE.md");
-    let start = docs
-        .find("## User-defined neuron models")
-        .expect("the section exists");
-    let section = &docs[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
-    section
-        .split("```")
-        .skip(1)
-        .step_by(2)
-        .filter(|block| block.contains("neuron "))
-        .map(str::to_string)
-        .collect()
+    docs::code_blocks("User-defined neuron models", "neuron ")
 }
 
 fn model_name(definition: &str) -> &str {
-    let after = &definition[definition.find("neuron ").expect("a neuron") + 7..];
-    after.split_whitespace().next().expect("a name")
+    docs::defined_name(definition, "neuron ")
 }
 
 fn compile(text: &str, overrides: &[&str]) -> Network {

@@ -8,9 +8,11 @@ use std::path::Path;
 use neurosim::ir::Network;
 use neurosim::record::memory::MemoryRecorder;
 
+#[path = "support/docs.rs"]
+mod docs;
 #[path = "support/recorded.rs"]
 mod recorded;
-use recorded::run_on;
+use recorded::{differing_samples, run_on};
 
 fn compile(text: &str, overrides: &[&str]) -> Network {
     let networks = neurosim::testing::compile("synapses.net", text, overrides)
@@ -233,8 +235,8 @@ network delayed : spiking {{
     population pre : spike_source[1] {{ times = [10 ms] }}
     population drive : spike_source[1] {{ times = [11.9 ms] }}
     population post : follower[1]
-    drive -> post : one_to_one {{ weight = 2 mV }}
-    pre -> post : one_to_one {{ weight = 1 nS, delay = 5 ms, receptor = inhibitory, plasticity = triplet }}
+    drive -> post : one_to_one {{ weight = 2 mV, receptor = drive }}
+    pre -> post : one_to_one {{ weight = 1 nS, delay = 5 ms, receptor = plastic, plasticity = triplet }}
     record weight of pre -> post every 50 ms
     simulate 50 ms
 }}"
@@ -277,49 +279,25 @@ network plastic : spiking {{
     assert!(one.spikes["cells"].neurons.len() > 100, "the cells fire");
     assert_eq!(one.spikes["cells"].neurons, three.spikes["cells"].neurons);
     assert_eq!(one.spikes["cells"].times_ms, three.spikes["cells"].times_ms);
-    let (a, b) = (
-        &series(&one, "weights_over_time").values,
-        &series(&three, "weights_over_time").values,
-    );
-    assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()));
+    assert_eq!(differing_samples(&one, &three), None);
+    let a = &series(&one, "weights_over_time").values;
     // The weights moved.
     let n = a.len() / 10;
     assert!(a[..n].iter().zip(&a[a.len() - n..]).any(|(x, y)| x != y));
 }
 
-/// The ```-blocks of the docs' "User-defined synapse models" section that define a model.
-fn documented_synapses() -> Vec<String> {
-    let docs =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/LANGUAGE.md"))
-            .expect("docs/LANGUAGE.md");
-    let start = docs
-        .find("## User-defined synapse models")
-        .expect("the section exists");
-    let section = &docs[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |e| e + 3)];
-    section
-        .split("```")
-        .skip(1)
-        .step_by(2)
-        .filter(|block| block.contains("synapse ") && !block.contains("synapse NAME"))
-        .map(str::to_string)
-        .collect()
-}
-
 #[test]
 fn every_documented_synapse_runs_learns_and_is_thread_invariant() {
-    let definitions = documented_synapses();
+    let definitions: Vec<String> = docs::code_blocks("User-defined synapse models", "synapse ")
+        .into_iter()
+        .filter(|block| !block.contains("synapse NAME"))
+        .collect();
     assert!(
         definitions.len() >= 3,
         "the docs define triplet, Tsodyks–Markram and pair STDP"
     );
     for definition in definitions {
-        let name = definition
-            .lines()
-            .find_map(|line| line.strip_prefix("synapse "))
-            .and_then(|rest| rest.split_whitespace().next())
-            .expect("a definition line `synapse NAME {`")
-            .to_string();
+        let name = docs::defined_name(&definition, "synapse ");
         // A conductance weight drives a conductance-based cell, a current one a current-based cell.
         let (model, weight) = if definition.contains("w = 100 pA") {
             ("lif", "uniform(2000 pA, 6000 pA)")

@@ -10,6 +10,7 @@ use crate::diag::render::render;
 use crate::ir::memory::{self, human_bytes};
 use crate::ir::{DistKind, Network, Value};
 use crate::models::neuron::NeuronInfo;
+use crate::models::plasticity::{Learns, PlasticityInfo};
 use crate::units::to_unit;
 
 pub fn check(args: &CheckArgs) -> Result<(), CliError> {
@@ -38,7 +39,7 @@ pub fn check(args: &CheckArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// The models the network's file defines as equations, with what they are, the method
+/// The neuron and synapse models the network's file defines as equations, with what they are, the method
 /// that integrates them (chosen by neurosim when the definition names none) and the
 /// receptors projections may name.
 fn defined_models(network: &Network) -> String {
@@ -53,7 +54,16 @@ fn defined_models(network: &Network) -> String {
             seen.push(p.model);
         }
     }
-    if seen.is_empty() {
+    let mut synapses: Vec<&PlasticityInfo> = Vec::new();
+    for (_, p) in network.graph.projections() {
+        if let Some(rule) = p.plasticity.as_ref().map(|r| r.rule)
+            && matches!(rule.learns, Learns::Events(_))
+            && !synapses.iter().any(|s| std::ptr::eq(*s, rule))
+        {
+            synapses.push(rule);
+        }
+    }
+    if seen.is_empty() && synapses.is_empty() {
         return String::new();
     }
     let mut out = String::from("  models defined in the file:\n");
@@ -64,6 +74,9 @@ fn defined_models(network: &Network) -> String {
             names => format!("receptors {}", names.join(", ")),
         };
         out += &format!("    {}: {}; {receptors}\n", m.name, m.summary);
+    }
+    for s in synapses {
+        out += &format!("    {}: {}\n", s.name, s.summary);
     }
     out
 }
