@@ -435,6 +435,17 @@ impl<'a> Scope<'a> {
     /// The noise of `name` (`xi`, `xi_NAME`) where it is written, or E0810 where noise has
     /// no meaning.
     fn noise(&self, name: &str, span: Span, diags: &mut Vec<Diagnostic>) -> Option<(Eq, Dim)> {
+        if self.synapse {
+            diags.push(
+                Diagnostic::error("E0810", format!("white noise `{name}` in a synapse model"))
+                    .with_label(span, "a synapse's variables change only at events")
+                    .with_help(
+                        "between events a synapse is decayed exactly, without noise: put the \
+                         noise in the target neuron's equations",
+                    ),
+            );
+            return None;
+        }
         let bare = name == "xi";
         let key = match self.context.get() {
             Context::Derivative(i) => (name.to_string(), bare.then_some(i)),
