@@ -338,3 +338,45 @@ network documented : spiking {{
         );
     }
 }
+
+/// A periodic source repeats its times `repeats` times per neuron, each neuron with its own
+/// period; a period below the step is refused rather than emitting cycles it cannot show.
+#[test]
+fn periodic_sources_repeat_per_neuron_and_refuse_a_period_below_the_step() {
+    let text = "network n : spiking {
+    dt = 0.1 ms
+    population s : spike_source[3] { times = [1 ms, 2 ms], period = [10 ms, 20 ms, 0 ms], repeats = [3, 0, 0] }
+    record spikes of s
+    simulate 100 ms
+}";
+    let memory = run_on(&compile(text, &[]), 1);
+    let times = |i: u64| -> Vec<f64> {
+        let train = &memory.spikes["s"];
+        train
+            .neurons
+            .iter()
+            .zip(&train.times_ms)
+            .filter(|(n, _)| **n == i)
+            .map(|(_, t)| (t * 10.0).round() / 10.0)
+            .collect()
+    };
+    assert_eq!(times(0), [1.0, 2.0, 11.0, 12.0, 21.0, 22.0]);
+    assert_eq!(times(1).len(), 10, "every 20 ms until the end");
+    assert_eq!(times(1)[9], 82.0);
+    assert_eq!(times(2), [1.0, 2.0], "no period: once");
+
+    let dir = std::env::temp_dir().join(format!("neurosim-period-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("fast.net");
+    std::fs::write(
+        &path,
+        "network n : spiking {
+    population s : spike_source[1] { times = [0 ms], period = 0.001 ms }
+    simulate 10 ms
+}",
+    )
+    .expect("write");
+    let err = neurosim::testing::run_summary(&path, 1).expect_err("refused");
+    assert!(err.to_string().contains("shorter than the step"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

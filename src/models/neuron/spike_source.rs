@@ -70,6 +70,14 @@ impl dynamics::SpikingModel for SpikeSource {
             if r.fract() != 0.0 {
                 return Err(format!("`repeats` must be a whole number, not {r}"));
             }
+            // A period below the step would emit several cycles per step (and take as long
+            // to skip them as there are).
+            if p > 0.0 && p < spec.dt {
+                return Err(format!(
+                    "the period {p} ms of neuron {i} is shorter than the step dt = {} ms",
+                    spec.dt
+                ));
+            }
             if let Some(&last) = times.last()
                 && p > 0.0
                 && last >= p
