@@ -120,6 +120,8 @@ enum Binding {
     /// A constant's value; `None` if its definition had errors.
     Const(Option<Val>),
     Table(Arc<Table>),
+    /// A table whose shape had errors (reported): its uses say nothing more.
+    BrokenTable,
 }
 
 /// The constants and tables visible at a place: the file's and imported ones, then a
@@ -253,7 +255,7 @@ impl Resolver<'_> {
     ) -> Option<ExprKind> {
         match self.scope.find(n) {
             Some(Binding::Const(Some(v))) => return Some(ExprKind::Constant(Box::new(v.clone()))),
-            Some(Binding::Const(None)) => return Some(ExprKind::Invalid),
+            Some(Binding::Const(None) | Binding::BrokenTable) => return Some(ExprKind::Invalid),
             Some(Binding::Table(t)) => {
                 if let Place::Pair { source, target } = place {
                     match t.by_pair(source, target) {
@@ -298,6 +300,7 @@ impl Resolver<'_> {
     ) -> ExprKind {
         let t = match self.scope.find(&table.name) {
             Some(Binding::Table(t)) => t,
+            Some(Binding::BrokenTable) => return ExprKind::Invalid,
             Some(Binding::Const(_)) => {
                 diags.push(
                     Diagnostic::error(
@@ -534,7 +537,7 @@ fn define(
             }
             Def::Table(t) => match table(t, &resolver, place, diags) {
                 Some(t) => Binding::Table(Arc::new(t)),
-                None => continue,
+                None => Binding::BrokenTable,
             },
         };
         scope.values.push((name.name, binding));
@@ -673,7 +676,7 @@ fn table(
             let v = eval(e, diags).and_then(|v| with_unit(v, unit, e.span, diags));
             values.push(v.map(|v| (v, e.span)));
         }
-        same_dimension(&decl.name.name, row.name.as_ref(), &values, diags);
+        same_dimension(&decl.name.name, row.name.as_ref(), &mut values, diags);
         entries.push(values);
     }
     Some(Table {
@@ -720,11 +723,12 @@ fn with_unit(
     }
 }
 
-/// The numbers of one row share a dimension; 0 fits any.
+/// The numbers of one row share a dimension; 0 fits any. The entries that do not are
+/// reported and taken out (so their uses report nothing more).
 fn same_dimension(
     table: &str,
     row: Option<&Ident>,
-    values: &[Option<(Val, Span)>],
+    values: &mut [Option<(Val, Span)>],
     diags: &mut Vec<Diagnostic>,
 ) {
     let dims: Vec<(Dim, Span)> = values
@@ -768,6 +772,14 @@ fn same_dimension(
             .with_label(first_span, first.name())
             .with_help(help),
     );
+    for v in values.iter_mut() {
+        if v.as_ref().and_then(|(v, _)| dimension(v)).is_some_and(|d| {
+            d != first
+                && !matches!(v, Some((Val::Num { value, dim: Dim::NONE }, _)) if *value == 0.0)
+        }) {
+            *v = None;
+        }
+    }
 }
 
 /// "currents", "plain numbers".
@@ -1116,6 +1128,7 @@ fn connect(
 ) -> Vec<ProjectionDecl> {
     let table = match resolver.scope.find(&c.table.name) {
         Some(Binding::Table(t)) => t.clone(),
+        Some(Binding::BrokenTable) => return Vec::new(),
         Some(Binding::Const(_)) => {
             diags.push(
                 Diagnostic::error(
