@@ -17,6 +17,10 @@ pub enum Item {
     Import(Import),
     /// `let cell = lif { ... }` outside any network: visible in every network and to importers.
     Let(Let),
+    /// `let w_e = 87.8 pA` outside any network: visible in every network and to importers.
+    Const(ConstDecl),
+    /// `table p : to \ from [...] { ... }` outside any network: as a constant.
+    Table(TableDecl),
     /// `neuron NAME { ... }`: a model written as equations; visible in every network and to
     /// importers.
     Neuron(NeuronDecl),
@@ -174,8 +178,11 @@ pub enum Stmt {
     /// `seed = 42`, `dt = 0.1 ms`, `output = "x.h5"`
     Setting(Param),
     Let(Let),
+    Const(ConstDecl),
+    Table(TableDecl),
     Population(PopulationDecl),
     Projection(ProjectionDecl),
+    Connect(ConnectDecl),
     Dataset(DatasetDecl),
     Train(TrainDecl),
     Evaluate(Block),
@@ -211,6 +218,60 @@ pub struct Let {
     pub name: Ident,
     pub model: Ident,
     pub block: Option<Block>,
+    pub span: Span,
+}
+
+/// `let NAME = VALUE`: a named value (a number with its unit, a list, a distribution, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConstDecl {
+    pub name: Ident,
+    pub value: Expr,
+    pub span: Span,
+}
+
+/// `table NAME : ROWS \ COLUMNS [c1, c2, ...] in UNIT { r1: [...] ... }` (two axes, named
+/// rows) or `table NAME : AXIS [c1, c2, ...] { [...] }` (one axis, one unnamed row).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableDecl {
+    pub name: Ident,
+    /// The axis words as written: `[to, from]` for `to \ from`, `[from]` for one axis.
+    pub axes: Vec<Ident>,
+    pub columns: Vec<Ident>,
+    /// `in pA`: the unit of every entry.
+    pub unit: Option<Unit>,
+    pub rows: Vec<TableRow>,
+    pub span: Span,
+}
+
+/// `NAME: [v1, v2, ...]`, or `[v1, ...]` in a table of one axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRow {
+    pub name: Option<Ident>,
+    pub values: Vec<Expr>,
+    /// The list, brackets included.
+    pub list_span: Span,
+    pub span: Span,
+}
+
+/// `connect TABLE : CONNECTOR(args) with TEMPLATE { params, A -> B { params } }`: one
+/// projection per nonzero entry of TABLE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectDecl {
+    pub table: Ident,
+    pub connector: Ident,
+    pub connector_args: Option<Args>,
+    pub template: Option<Ident>,
+    pub params: Vec<Param>,
+    pub pairs: Vec<PairBlock>,
+    pub span: Span,
+}
+
+/// `A -> B { params }` inside `connect`: the entries of one pair, over the statement's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairBlock {
+    pub source: Ident,
+    pub target: Ident,
+    pub block: Block,
     pub span: Span,
 }
 
@@ -250,6 +311,8 @@ pub struct ProjectionDecl {
     pub connector: Ident,
     /// `random(p = 0.02)`: the arguments, if parentheses were written.
     pub connector_args: Option<Args>,
+    /// `with exc`: a projection template (`let exc = projection { ... }`).
+    pub template: Option<Ident>,
     pub block: Option<Block>,
     pub span: Span,
 }
@@ -364,7 +427,14 @@ impl ExprKind {
     pub fn child_depth(&self) -> u32 {
         let max = |es: &mut dyn Iterator<Item = &Expr>| es.map(|e| e.depth).max().unwrap_or(0);
         match self {
-            ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Bool(_) | ExprKind::Name(_) => 0,
+            ExprKind::Number(_)
+            | ExprKind::Str(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Name(_)
+            | ExprKind::Index(..)
+            | ExprKind::Constant(_)
+            | ExprKind::Entry(..)
+            | ExprKind::Invalid => 0,
             ExprKind::List(items) => max(&mut items.iter()),
             ExprKind::Range(a, b) | ExprKind::Binary(_, a, b) | ExprKind::Clip(a, b) => {
                 a.depth.max(b.depth)
@@ -412,7 +482,21 @@ pub enum ExprKind {
     Call(Call),
     /// `normal(...) clip [lo, hi]`
     Clip(Box<Expr>, Box<Expr>),
+    /// `conn_prob[L23E, L4E]`, `v0_mean[self]`: a table and the names of its entry.
+    Index(Ident, Vec<Ident>),
+    /// A constant or table entry, replaced by its value where it is used (`check/values.rs`);
+    /// never written by the parser.
+    Constant(Box<Val>),
+    /// `v0_mean[self]` in a population's template: the entry is taken per population when
+    /// it is lowered. Never written by the parser.
+    Entry(std::sync::Arc<Table>, Vec<Ident>),
+    /// A use of a constant whose definition had errors (already reported): evaluates to
+    /// nothing, silently. Never written by the parser.
+    Invalid,
 }
+
+pub use crate::lang::check::units::Val;
+pub use crate::lang::check::values::Table;
 
 /// A unit as written: symbols joined by `*` or `/` (`mV/ms`).
 #[derive(Debug, Clone, PartialEq)]

@@ -199,6 +199,8 @@ impl<'a> Body<'a> {
                 Stmt::Evaluate(b) => body.evals.push(b),
                 Stmt::Simulate(s) => body.sims.push((s, stmt_span(stmt))),
                 Stmt::Record(r) => body.records.push(r),
+                // Resolved into the other statements by `check::values`.
+                Stmt::Const(_) | Stmt::Table(_) | Stmt::Connect(_) => {}
             }
         }
         body.lets = names::declare("template", lets.into_iter().map(|l| (&l.name, l)), diags);
@@ -504,6 +506,9 @@ fn stmt_span(stmt: &Stmt) -> Span {
         Stmt::Simulate(SimulateDecl::Duration(e)) => e.span,
         Stmt::Simulate(SimulateDecl::Block(b)) => b.span,
         Stmt::Record(r) => r.span,
+        Stmt::Const(c) => c.span,
+        Stmt::Table(t) => t.span,
+        Stmt::Connect(c) => c.span,
     }
 }
 
@@ -594,6 +599,19 @@ fn population(
         return None;
     }
     let merged = layered_entries(decl, resolved, overrides, diags);
+    // `v0_mean[self]` in a template: this population's entry.
+    let own: Vec<Option<Expr>> = merged
+        .iter()
+        .map(|g| crate::lang::check::values::for_population(g.value, &decl.name.name, diags))
+        .collect();
+    let merged: Vec<Given> = merged
+        .iter()
+        .zip(&own)
+        .map(|(g, e)| Given {
+            name: g.name,
+            value: e.as_ref().unwrap_or(g.value),
+        })
+        .collect();
     let mut model_given = Vec::new();
     let mut init = crate::ir::Params::new();
     for g in &merged {
@@ -851,6 +869,10 @@ pub fn check_template(template: &Let, templates: &Templates, diags: &mut Vec<Dia
         broken: &templates.broken,
     };
     for g in block_entries(template.block.as_ref(), diags) {
+        // A value with `self` in it is checked with each population.
+        if crate::lang::check::values::waits_for_population(g.value) {
+            continue;
+        }
         if let Entry::Param(spec) = block_entry(info, &g, diags) {
             let _ = crate::lang::check::params::convert(spec, g.value, &ctx, diags);
         }

@@ -140,7 +140,7 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     diags.append(&mut parse_diags);
     // Checking a tree with placeholders in it would only add noise to the syntax errors.
     let parsed_cleanly = !diags.iter().any(Diagnostic::is_error);
-    let Some(file) = file.filter(|_| parsed_cleanly) else {
+    let Some(mut file) = file.filter(|_| parsed_cleanly) else {
         return Compilation {
             networks: Vec::new(),
             diagnostics: diags,
@@ -160,6 +160,16 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
         &mut stack,
         &mut seen,
         &mut imported,
+        &mut diags,
+    );
+    let mut overrides = prepare_overrides(overrides, &mut sources, &mut diags);
+    let mut used = vec![false; overrides.len()];
+    // Constants and tables become values, `connect` statements projections.
+    check::values::resolve(
+        &mut imported,
+        &mut file,
+        &mut overrides,
+        &mut used,
         &mut diags,
     );
     let mut file_templates: Vec<&Let> = Vec::new();
@@ -227,8 +237,6 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
         lower::check_template(l, &file_scope, &mut diags);
     }
 
-    let overrides = prepare_overrides(overrides, &mut sources, &mut diags);
-    let mut used = vec![false; overrides.len()];
     let base = Path::new(name)
         .parent()
         .map(Path::to_path_buf)
@@ -264,11 +272,19 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
     }
     if !overrides.is_empty() {
         let mut known: Vec<String> = file_templates.iter().map(|l| l.name.name.clone()).collect();
+        for f in imported.iter().chain(std::iter::once(&file)) {
+            for item in &f.items {
+                if let Item::Const(c) = item {
+                    known.push(c.name.name.clone());
+                }
+            }
+        }
         for net in &networks {
             for stmt in &net.body {
                 match stmt {
                     Stmt::Population(p) => known.push(p.name.name.clone()),
                     Stmt::Let(l) => known.push(l.name.name.clone()),
+                    Stmt::Const(c) => known.push(c.name.name.clone()),
                     Stmt::Projection(p) => {
                         for (i, (arrow, _)) in p.arrows.iter().enumerate() {
                             for s in &p.stages[i] {

@@ -121,6 +121,12 @@ impl Lowerer {
             match p.as_rule() {
                 Rule::import => items.push(Item::Import(self.import(p))),
                 Rule::let_stmt => items.push(Item::Let(self.let_stmt(p))),
+                Rule::constant => items.push(match self.constant(p) {
+                    Stmt::Let(l) => Item::Let(l),
+                    Stmt::Const(c) => Item::Const(c),
+                    s => unreachable!("constant: {s:?}"),
+                }),
+                Rule::table => items.push(Item::Table(self.table(p))),
                 Rule::neuron_def => items.push(Item::Neuron(self.neuron_def(p))),
                 Rule::synapse_def => items.push(Item::Synapse(self.synapse_def(p))),
                 Rule::network => items.push(Item::Network(self.network(p))),
@@ -164,6 +170,9 @@ impl Lowerer {
         match pair.as_rule() {
             Rule::setting => Stmt::Setting(self.param(pair)),
             Rule::let_stmt => Stmt::Let(self.let_stmt(pair)),
+            Rule::constant => self.constant(pair),
+            Rule::table => Stmt::Table(self.table(pair)),
+            Rule::connect => Stmt::Connect(self.connect(pair)),
             Rule::population => Stmt::Population(self.population(pair)),
             Rule::projection => Stmt::Projection(self.projection(pair)),
             Rule::dataset => Stmt::Dataset(self.dataset(pair)),
@@ -382,6 +391,144 @@ impl Lowerer {
         }
     }
 
+    /// `let NAME = VALUE`. A bare name (`let fast = cell`) is a template without a block, as
+    /// it always was; `check/values.rs` turns it back into a constant when the name is a
+    /// constant.
+    fn constant(&mut self, pair: Pair<Rule>) -> Stmt {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = self.ident(inner.next().expect("constant name"));
+        let value = self.value(inner.next().expect("constant value"));
+        if let ExprKind::Name(model) = &value.kind {
+            return Stmt::Let(Let {
+                name,
+                model: Ident {
+                    name: model.clone(),
+                    span: value.span,
+                },
+                block: None,
+                span,
+            });
+        }
+        Stmt::Const(ConstDecl { name, value, span })
+    }
+
+    fn table(&mut self, pair: Pair<Rule>) -> TableDecl {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut axes = Vec::new();
+        let mut columns = Vec::new();
+        let mut unit = None;
+        let mut rows = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::name if name.is_none() => name = Some(self.ident(p)),
+                Rule::name => axes.push(self.ident(p)),
+                Rule::table_by => {}
+                Rule::table_columns => columns = p.into_inner().map(|c| self.ident(c)).collect(),
+                Rule::table_unit => {
+                    let u = p.into_inner().next().expect("table unit");
+                    unit = Some(self.unit(&u));
+                }
+                Rule::table_row => rows.push(self.table_row(p)),
+                r => unreachable!("table: {r:?}"),
+            }
+        }
+        TableDecl {
+            name: name.expect("table name"),
+            axes,
+            columns,
+            unit,
+            rows,
+            span,
+        }
+    }
+
+    fn table_row(&mut self, pair: Pair<Rule>) -> TableRow {
+        let span = self.span(&pair);
+        let mut name = None;
+        let mut values = Vec::new();
+        let mut list_span = span;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::name => name = Some(self.ident(p)),
+                Rule::list => {
+                    list_span = self.span(&p);
+                    values = p.into_inner().map(|v| self.value(v)).collect();
+                }
+                r => unreachable!("table_row: {r:?}"),
+            }
+        }
+        TableRow {
+            name,
+            values,
+            list_span,
+            span,
+        }
+    }
+
+    fn connect(&mut self, pair: Pair<Rule>) -> ConnectDecl {
+        let span = self.span(&pair);
+        let mut table = None;
+        let mut connector = None;
+        let mut template = None;
+        let mut params = Vec::new();
+        let mut pairs = Vec::new();
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::name => table = Some(self.ident(p)),
+                Rule::connector => connector = Some(self.connector(p)),
+                Rule::with_template => template = Some(self.with_template(p)),
+                Rule::connect_block => {
+                    for item in p.into_inner() {
+                        match item.as_rule() {
+                            Rule::param => params.push(self.param(item)),
+                            Rule::pair_block => pairs.push(self.pair_block(item)),
+                            r => unreachable!("connect: {r:?}"),
+                        }
+                    }
+                }
+                r => unreachable!("connect: {r:?}"),
+            }
+        }
+        let (connector, connector_args) = connector.expect("connect has a connector");
+        ConnectDecl {
+            table: table.expect("connect table"),
+            connector,
+            connector_args,
+            template,
+            params,
+            pairs,
+            span,
+        }
+    }
+
+    fn pair_block(&mut self, pair: Pair<Rule>) -> PairBlock {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let source = self.ident(inner.next().expect("pair source"));
+        let target = self.ident(inner.next().expect("pair target"));
+        let block = self.block(inner.next().expect("pair block"));
+        PairBlock {
+            source,
+            target,
+            block,
+            span,
+        }
+    }
+
+    fn with_template(&mut self, pair: Pair<Rule>) -> Ident {
+        self.ident(pair.into_inner().next().expect("template name"))
+    }
+
+    fn index(&mut self, pair: Pair<Rule>) -> ExprKind {
+        let mut inner = pair.into_inner();
+        let head = inner.next().expect("index head");
+        let table = self.ident(head.into_inner().next().expect("table name"));
+        let keys = inner.map(|k| self.ident(k)).collect();
+        ExprKind::Index(table, keys)
+    }
+
     fn population(&mut self, pair: Pair<Rule>) -> PopulationDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
@@ -410,12 +557,14 @@ impl Lowerer {
         let mut stages = Vec::new();
         let mut arrows = Vec::new();
         let mut connector = None;
+        let mut template = None;
         let mut block = None;
         for p in pair.into_inner() {
             match p.as_rule() {
                 Rule::endpoints => stages.push(self.endpoints(p)),
                 Rule::arrow => arrows.push((self.arrow(&p), self.span(&p))),
                 Rule::connector => connector = Some(self.connector(p)),
+                Rule::with_template => template = Some(self.with_template(p)),
                 Rule::block => block = Some(self.block(p)),
                 r => unreachable!("projection: {r:?}"),
             }
@@ -426,6 +575,7 @@ impl Lowerer {
             arrows,
             connector,
             connector_args,
+            template,
             block,
             span,
         }
@@ -745,6 +895,7 @@ impl Lowerer {
             Rule::call => ExprKind::Call(self.call(pair)),
             Rule::paren => return self.paren(pair),
             Rule::name => ExprKind::Name(pair.as_str().to_string()),
+            Rule::index => self.index(pair),
             r => unreachable!("primary: {r:?}"),
         };
         self.mk(kind, span)

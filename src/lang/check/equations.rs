@@ -627,7 +627,11 @@ impl<'a> Scope<'a> {
             | ExprKind::Bool(_)
             | ExprKind::List(_)
             | ExprKind::Range(..)
-            | ExprKind::Clip(..) => {
+            | ExprKind::Clip(..)
+            | ExprKind::Index(..)
+            | ExprKind::Constant(_)
+            | ExprKind::Entry(..)
+            | ExprKind::Invalid => {
                 diags.push(
                     Diagnostic::error("E0808", "not a number")
                         .with_label(expr.span, "an equation computes with numbers and quantities only")

@@ -3,7 +3,8 @@
 //! independent mistake. Parameter specs come from `crate::models` registries only.
 //!
 //! `train.rs` checks the `train`/`evaluate` blocks as written; `training.rs` checks, after
-//! lowering, what training needs of the whole network.
+//! lowering, what training needs of the whole network. `values.rs` runs first: it replaces
+//! constants and table entries by their values and expands `connect` statements.
 
 pub mod connectivity;
 pub mod dataset;
@@ -16,3 +17,4 @@ pub mod synapse;
 pub mod train;
 pub mod training;
 pub mod units;
+pub mod values;

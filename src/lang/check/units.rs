@@ -211,11 +211,52 @@ pub fn eval(expr: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Val> {
                 }
             }
         }
+        ExprKind::Constant(v) => Some((**v).clone()),
+        ExprKind::Invalid => None,
+        ExprKind::Index(table, _) => {
+            diags.push(
+                Diagnostic::error("E0620", format!("unknown table `{}`", table.name))
+                    .with_label(table.span, "no table of this name here"),
+            );
+            None
+        }
+        ExprKind::Entry(..) => {
+            diags.push(
+                Diagnostic::error(
+                    "E0625",
+                    "`self` names the population being declared, and there is none here",
+                )
+                .with_label(expr.span, "not known here")
+                .with_help("use it in a population's block or template: `v = v0_mean[self]`"),
+            );
+            None
+        }
         ExprKind::Call(call) => match call.name.name.as_str() {
+            "abs" => absolute(call, expr.span, diags),
             "uniform" | "normal" | "lognormal" | "linspace" => distribution(call, diags),
             _ => Some(Val::Call(call.clone())),
         },
         ExprKind::Clip(inner, bounds) => clip(inner, bounds, diags),
+    }
+}
+
+/// `abs(x)`: the magnitude of a number, in its unit (`sd = 0.1 * abs(w)` for a negative `w`).
+fn absolute(call: &Call, span: Span, diags: &mut Vec<Diagnostic>) -> Option<Val> {
+    let [arg] = call.args.args.as_slice() else {
+        diags.push(
+            Diagnostic::error("E0305", "abs takes one value: `abs(x)`").with_label(
+                call.args.span,
+                format!("{} arguments", call.args.args.len()),
+            ),
+        );
+        return None;
+    };
+    match eval(&arg.value, diags).map(numeric)? {
+        Ok((value, dim)) => finite(value.abs(), dim, span, diags),
+        Err(v) => {
+            diags.push(not_a_number(&v, arg.value.span, "abs"));
+            None
+        }
     }
 }
 
