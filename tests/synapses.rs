@@ -8,6 +8,8 @@ use std::path::Path;
 use neurosim::ir::Network;
 use neurosim::record::memory::MemoryRecorder;
 
+// This file uses only `run_on` of the shared helpers.
+#[allow(dead_code)]
 #[path = "support/recorded.rs"]
 mod recorded;
 use recorded::run_on;
