@@ -9,7 +9,7 @@ mod networks;
 use neurosim::diag::Span;
 use neurosim::ir::{Interval, Network, PopulationId, Receptor, Record, RecordTarget, Recordable};
 use neurosim::ir::{ProjectionId, Value};
-use neurosim::models::connector::{self, Generate, Rows, Shape};
+use neurosim::models::connector::{self, Generate, Rows, Shape, sequential};
 use neurosim::sim::rng::{Purpose, stream};
 use neurosim::sim::{ObserveError, Observer, RunConfig, RunReport, spiking};
 use neurosim::units::Dim;
@@ -326,6 +326,7 @@ fn generate(name: &str, shape: Shape, args: &[(&str, f64)], multapses: bool) -> 
         args: &lookup,
         multapses,
         stream: &row_stream,
+        pieces: &sequential,
     })
     .expect("generation succeeds")
 }
@@ -407,6 +408,84 @@ fn connectors_have_their_defining_statistics() {
     assert!(in_degrees(&rows, 300).iter().all(|&d| d == 400));
 }
 
+/// Draws with the pieces run on a rayon pool of `threads` threads, collected in order.
+fn generate_on(
+    threads: usize,
+    name: &str,
+    shape: Shape,
+    args: &[(&str, f64)],
+    multapses: bool,
+) -> Rows {
+    use rayon::prelude::*;
+    let info = connector::find(name).expect("registered");
+    let lookup = |k: &str| args.iter().find(|(n, _)| *n == k).map(|(_, v)| *v);
+    let row_stream = |row: u64| stream(5, Purpose::Connect, &[0, row]);
+    let parallel =
+        |n: usize, piece: &connector::PieceFn| -> Result<Vec<connector::Piece>, String> {
+            (0..n).into_par_iter().map(piece).collect()
+        };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .expect("thread pool");
+    pool.install(|| {
+        (info.generate)(&Generate {
+            shape,
+            args: &lookup,
+            multapses,
+            stream: &row_stream,
+            pieces: &parallel,
+        })
+    })
+    .expect("generation succeeds")
+}
+
+#[test]
+fn every_connector_draws_the_same_synapses_on_any_number_of_threads() {
+    // Several pieces and blocks (1,024 rows or targets each) on both sides.
+    let shape = Shape::between(&[2500], &[3100], false);
+    type Case = (&'static str, &'static [(&'static str, f64)], bool);
+    let cases: &[Case] = &[
+        ("random", &[("p", 0.01)], false),
+        ("fixed_indegree", &[("k", 20.0)], false),
+        ("fixed_outdegree", &[("k", 20.0)], false),
+        ("fixed_total", &[("n", 60_000.0)], false),
+        ("fixed_total", &[("n", 60_000.0)], true),
+        ("pd14_total", &[("c", 0.01)], false),
+        ("pairwise_poisson", &[("mean", 0.01)], true),
+    ];
+    for &(name, args, multapses) in cases {
+        let sequential = generate(name, shape, args, multapses);
+        assert!(sequential.n_synapses() > 10_000, "{name}");
+        for threads in [1, 3] {
+            let parallel = generate_on(threads, name, shape, args, multapses);
+            assert!(parallel == sequential, "{name} on {threads} threads");
+        }
+    }
+}
+
+#[test]
+fn fixed_total_split_over_blocks_keeps_the_total_and_spreads_it_evenly() {
+    // 3 blocks of targets (1,024 + 1,024 + 952) onto 500 sources.
+    let shape = Shape::between(&[500], &[3000], false);
+    for multapses in [false, true] {
+        let rows = generate("fixed_total", shape, &[("n", 300_000.0)], multapses);
+        assert_eq!(rows.n_synapses(), 300_000);
+        let degrees = in_degrees(&rows, 3000);
+        // Each target expects 100 (binomial, sd ≈ 9.8; a block of 1,024 sd ≈ 310).
+        let first: usize = degrees[..1024].iter().sum();
+        let last: usize = degrees[2048..].iter().sum();
+        assert!((first as f64 - 102_400.0).abs() < 1500.0, "{first}");
+        assert!((last as f64 - 95_200.0).abs() < 1500.0, "{last}");
+        if !multapses {
+            for s in 0..500 {
+                let row = &rows.targets[rows.offsets[s]..rows.offsets[s + 1]];
+                assert!(row.windows(2).all(|w| w[0] < w[1]), "distinct pairs");
+            }
+        }
+    }
+}
+
 #[test]
 fn connectors_refuse_impossible_requests() {
     let info = connector::find("fixed_indegree").expect("registered");
@@ -423,6 +502,7 @@ fn connectors_refuse_impossible_requests() {
         args: &lookup,
         multapses: false,
         stream: &row_stream,
+        pieces: &sequential,
     });
     assert!(result.unwrap_err().contains("only 4 distinct"));
 }

@@ -245,8 +245,9 @@ fn ring_slots(network: &Network) -> f64 {
     ((longest as u64) + 1).next_power_of_two() as f64
 }
 
-/// The longest delay (ms) a value can give: its number, the top of a uniform or clip, or
-/// eight standard deviations above the mean of an unclipped normal or log-normal.
+/// The longest delay (ms) a value can give: its number, the top of a uniform, clip or
+/// redraw interval, or eight standard deviations above the mean of an unbounded normal or
+/// log-normal.
 fn delay_upper_bound(value: &Value) -> f64 {
     let bound = match value {
         Value::Number(x) => *x,
@@ -257,6 +258,7 @@ fn delay_upper_bound(value: &Value) -> f64 {
                     mean + 8.0 * sd.abs()
                 }
             };
+            let top = d.redraw.map_or(top, |(_, hi)| top.min(hi));
             d.clip.map_or(top, |(_, hi)| top.min(hi))
         }
         _ => 0.0,

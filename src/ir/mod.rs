@@ -14,4 +14,6 @@ pub use network::{
     Network, Plasticity, Population, Projection, Receptor, Record, RecordTarget, Recordable,
     Simulate, Train, TrainOptions, Window,
 };
-pub use value::{Call, DistKind, Distribution, Params, TimeCourse, Unresolved, Unset, Value};
+pub use value::{
+    Call, DistKind, Distribution, MIN_REDRAW_SHARE, Params, TimeCourse, Unresolved, Unset, Value,
+};

@@ -65,13 +65,22 @@ pub struct Call {
     pub args: Params,
 }
 
-/// A random distribution in internal units, optionally clipped to `[lo, hi]` (clipping
-/// redraws are not used: values outside are clamped, as NEST's `clip` does).
+/// A random distribution in internal units, optionally truncated by redrawing and clipped.
+///
+/// `redraw = Some((lo, hi))` draws again until the value lies in `[lo, hi]` (NEST's
+/// `nest.math.redraw`; the values follow the truncated distribution); `clip = Some((lo,
+/// hi))` then clamps what lies outside its interval (NEST's `clip`). Either bound of
+/// `redraw` may be infinite.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Distribution {
     pub kind: DistKind,
     pub clip: Option<(f64, f64)>,
+    pub redraw: Option<(f64, f64)>,
 }
+
+/// Fewest values of a hundred that must fall inside a redraw interval: below that share the
+/// redraws would take too long, and the checker refuses the interval.
+pub const MIN_REDRAW_SHARE: f64 = 1e-3;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DistKind {
@@ -91,17 +100,120 @@ pub enum DistKind {
 }
 
 impl Distribution {
-    /// Expected value, used where a single number stands for the distribution (reports).
+    /// Expected value, used where a single number stands for the distribution (reports):
+    /// that of the truncated distribution when values are redrawn, clamped into a clip.
     pub fn mean(&self) -> f64 {
-        let m = match self.kind {
-            DistKind::Uniform { low, high } => 0.5 * (low + high),
-            DistKind::Normal { mean, .. } | DistKind::LogNormal { mean, .. } => mean,
+        let m = match (self.kind, self.redraw) {
+            (DistKind::Normal { mean, sd }, Some((lo, hi))) if sd > 0.0 => {
+                let (a, b) = ((lo - mean) / sd, (hi - mean) / sd);
+                let mass = normal_mass(a, b);
+                if mass > 0.0 {
+                    mean + sd * (normal_pdf(a) - normal_pdf(b)) / mass
+                } else {
+                    mean.clamp(lo, hi)
+                }
+            }
+            (DistKind::LogNormal { mean, sd }, Some((lo, hi))) if mean > 0.0 && sd > 0.0 => {
+                let (z, sigma) = lognormal_z(mean, sd);
+                let mass = normal_mass(z(lo), z(hi));
+                if mass > 0.0 {
+                    mean * normal_mass(z(lo) - sigma, z(hi) - sigma) / mass
+                } else {
+                    mean.clamp(lo, hi)
+                }
+            }
+            (DistKind::Uniform { low, high }, _) => 0.5 * (low + high),
+            (DistKind::Normal { mean, .. } | DistKind::LogNormal { mean, .. }, _) => mean,
         };
         match self.clip {
             Some((lo, hi)) => m.clamp(lo, hi),
             None => m,
         }
     }
+}
+
+impl Distribution {
+    /// The share of values that fall inside `[lo, hi]` before any redraw (1 for a uniform or
+    /// a distribution without spread whose value lies inside).
+    pub fn mass_inside(&self, lo: f64, hi: f64) -> f64 {
+        match self.kind {
+            DistKind::Uniform { low, high } if high > low => {
+                ((hi.min(high) - lo.max(low)) / (high - low)).max(0.0)
+            }
+            DistKind::Uniform { low: x, .. } => f64::from(u8::from(lo <= x && x <= hi)),
+            DistKind::Normal { mean: x, sd } | DistKind::LogNormal { mean: x, sd }
+                if sd <= 0.0 || x <= 0.0 && matches!(self.kind, DistKind::LogNormal { .. }) =>
+            {
+                f64::from(u8::from(lo <= x && x <= hi))
+            }
+            DistKind::Normal { mean, sd } => normal_mass((lo - mean) / sd, (hi - mean) / sd),
+            DistKind::LogNormal { mean, sd } => {
+                let (z, _) = lognormal_z(mean, sd);
+                normal_mass(z(lo), z(hi))
+            }
+        }
+    }
+}
+
+/// μ and σ of the underlying normal of a log-normal with this mean and sd of its values.
+pub fn lognormal_mu_sigma(mean: f64, sd: f64) -> (f64, f64) {
+    let sigma2 = (1.0 + (sd / mean).powi(2)).ln();
+    (mean.ln() - 0.5 * sigma2, sigma2.sqrt())
+}
+
+/// The standardised logarithm `x ↦ (ln x − μ)/σ` of a log-normal with this mean and sd of
+/// its values (−∞ for x ≤ 0), and σ.
+fn lognormal_z(mean: f64, sd: f64) -> (impl Fn(f64) -> f64, f64) {
+    let (mu, sigma) = lognormal_mu_sigma(mean, sd);
+    let z = move |x: f64| {
+        if x > 0.0 {
+            (x.ln() - mu) / sigma
+        } else {
+            f64::NEG_INFINITY
+        }
+    };
+    (z, sigma)
+}
+
+/// The standard normal density.
+pub fn normal_pdf(x: f64) -> f64 {
+    if x.is_infinite() {
+        return 0.0;
+    }
+    (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// Φ(b) − Φ(a) for a ≤ b, from the nearer tail so that a share far out keeps its digits.
+pub fn normal_mass(a: f64, b: f64) -> f64 {
+    if a > 0.0 {
+        normal_cdf(-a) - normal_cdf(-b)
+    } else {
+        normal_cdf(b) - normal_cdf(a)
+    }
+}
+
+/// The standard normal distribution function, Φ(x) = erfc(−x/√2)/2, to about 1e-7
+/// relative (the Chebyshev fit of erfc in Numerical Recipes, §6.2).
+pub fn normal_cdf(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    0.5 * erfc(-x / std::f64::consts::SQRT_2)
+}
+
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_23
+        + t * (1.000_023_68
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_203_98
+                                + t * (1.488_515_87 + t * (-0.822_152_23 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 { r } else { 2.0 - r }
 }
 
 /// Named values in a deterministic order.

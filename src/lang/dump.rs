@@ -261,6 +261,10 @@ fn dist(d: &Distribution) -> String {
         DistKind::Normal { mean, sd } => format!("normal(mean={mean}, sd={sd})"),
         DistKind::LogNormal { mean, sd } => format!("lognormal(mean={mean}, sd={sd})"),
     };
+    let base = match d.redraw {
+        Some((lo, hi)) => format!("{base} redraw [{lo}, {hi}]"),
+        None => base,
+    };
     match d.clip {
         Some((lo, hi)) => format!("{base} clip [{lo}, {hi}]"),
         None => base,

@@ -1,9 +1,12 @@
 //! A projection's synapses, drawn by its connector: the one place either engine calls
 //! `ConnectorInfo::generate`, so a seed gives the same synapses in rate and spiking mode.
-//! Row `r` draws from the stream (seed, `Purpose::Connect`, [projection id, r]).
+//! Row `r` draws from the stream (seed, `Purpose::Connect`, [projection id, r]); the pieces
+//! of a generation (`connector::Piece`) run in parallel on the current rayon pool.
+
+use rayon::prelude::*;
 
 use crate::ir::Projection;
-use crate::models::connector::{Generate, Rows, Shape};
+use crate::models::connector::{Generate, Piece, PieceFn, Rows, Shape};
 use crate::sim::rng::{Purpose, stream};
 
 /// The rows (targets of each source) of projection `id` between `n_pre` sources and
@@ -31,5 +34,11 @@ pub fn synapses(
         args: &args,
         multapses: flag("multapses")?,
         stream: &row_stream,
+        pieces: &in_parallel,
     })
+}
+
+/// Runs a connector's pieces on the current rayon pool, collected in piece order.
+fn in_parallel(n: usize, piece: &PieceFn) -> Result<Vec<Piece>, String> {
+    (0..n).into_par_iter().map(piece).collect()
 }

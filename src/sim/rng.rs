@@ -63,9 +63,37 @@ pub fn name_id(name: &str) -> u64 {
     })
 }
 
-/// One draw from a distribution, clamped to its `clip` interval if it has one.
+/// Draws before a value still outside a redraw interval is clamped into it instead. The
+/// checker refuses intervals holding less than `ir::MIN_REDRAW_SHARE` of the values, for
+/// which this many misses have a probability below e^-100.
+pub const MAX_REDRAWS: usize = 100_000;
+
+/// One draw from a distribution: drawn again while outside its `redraw` interval (the
+/// draws of one value come one after the other from `rng`), then clamped to its `clip`
+/// interval if it has one.
 pub fn draw(dist: &Distribution, rng: &mut impl Rng) -> f64 {
-    let x = match dist.kind {
+    let x = match dist.redraw {
+        None => sample(dist, rng),
+        Some((lo, hi)) => {
+            let mut x = sample(dist, rng);
+            for _ in 1..MAX_REDRAWS {
+                if lo <= x && x <= hi {
+                    break;
+                }
+                x = sample(dist, rng);
+            }
+            x.clamp(lo, hi)
+        }
+    };
+    match dist.clip {
+        Some((lo, hi)) => x.clamp(lo, hi),
+        None => x,
+    }
+}
+
+/// One value of the distribution itself, before redraws and clipping.
+fn sample(dist: &Distribution, rng: &mut impl Rng) -> f64 {
+    match dist.kind {
         DistKind::Uniform { low, high } => {
             if high > low {
                 rng.random_range(low..high)
@@ -90,10 +118,6 @@ pub fn draw(dist: &Distribution, rng: &mut impl Rng) -> f64 {
                 }
             }
         }
-    };
-    match dist.clip {
-        Some((lo, hi)) => x.clamp(lo, hi),
-        None => x,
     }
 }
 
@@ -126,14 +150,82 @@ mod tests {
         let clipped = Distribution {
             kind: DistKind::Normal { mean: 1.5, sd: 3.0 },
             clip: Some((0.1, 2.0)),
+            redraw: None,
         };
         assert!((0..1000).all(|_| (0.1..=2.0).contains(&draw(&clipped, &mut rng))));
         let lognormal = Distribution {
             kind: DistKind::LogNormal { mean: 2.0, sd: 0.5 },
             clip: None,
+            redraw: None,
         };
         let n = 20_000;
         let mean: f64 = (0..n).map(|_| draw(&lognormal, &mut rng)).sum::<f64>() / n as f64;
         assert!((mean - 2.0).abs() < 0.03, "mean {mean}");
+    }
+
+    #[test]
+    fn redrawn_values_follow_the_truncated_distribution() {
+        // NEST's PD14 weights: normal(87.81 pA, 8.78 pA) redrawn below 0, and a wide normal
+        // truncated to [0, ∞), whose mean is μ + σ·φ(α)/(1 − Φ(α)), α = −μ/σ.
+        let mut rng = stream(11, Purpose::Weight, &[]);
+        let n = 200_000;
+        let (mean, sd) = (0.5, 1.0);
+        let truncated = Distribution {
+            kind: DistKind::Normal { mean, sd },
+            clip: None,
+            redraw: Some((0.0, f64::INFINITY)),
+        };
+        let values: Vec<f64> = (0..n).map(|_| draw(&truncated, &mut rng)).collect();
+        assert!(values.iter().all(|&x| x >= 0.0));
+        let sample_mean = values.iter().sum::<f64>() / n as f64;
+        let alpha = -mean / sd;
+        let analytic = mean
+            + sd * crate::ir::value::normal_pdf(alpha)
+                / (1.0 - crate::ir::value::normal_cdf(alpha));
+        assert!((analytic - 1.0091).abs() < 1e-3, "analytic {analytic}");
+        assert!((truncated.mean() - analytic).abs() < 1e-9);
+        // The sd of the truncated values is about 0.72: the sample mean is within 0.005.
+        assert!(
+            (sample_mean - analytic).abs() < 0.005,
+            "{sample_mean} vs {analytic}"
+        );
+        // Clipping instead piles the cut-off share, Φ(−0.5) = 0.31, onto the bound.
+        let clipped = Distribution {
+            redraw: None,
+            clip: Some((0.0, f64::INFINITY)),
+            ..truncated
+        };
+        let zeros = (0..n).filter(|_| draw(&clipped, &mut rng) == 0.0).count() as f64 / n as f64;
+        assert!((zeros - 0.3085).abs() < 0.005, "{zeros}");
+        // An inhibitory weight redrawn above 0 keeps its sign; its share inside is Φ(10).
+        let inhibitory = Distribution {
+            kind: DistKind::Normal {
+                mean: -351.2,
+                sd: 35.12,
+            },
+            clip: None,
+            redraw: Some((f64::NEG_INFINITY, 0.0)),
+        };
+        assert!((inhibitory.mass_inside(f64::NEG_INFINITY, 0.0) - 1.0).abs() < 1e-9);
+        assert!((0..1000).all(|_| draw(&inhibitory, &mut rng) <= 0.0));
+    }
+
+    #[test]
+    fn the_normal_distribution_function_has_its_known_values() {
+        use crate::ir::value::normal_cdf;
+        for (x, phi) in [
+            (0.0, 0.5),
+            (1.0, 0.841_344_746),
+            (-1.96, 0.024_997_895),
+            (3.0, 0.998_650_102),
+        ] {
+            assert!(
+                (normal_cdf(x) - phi).abs() < 1e-7,
+                "Φ({x}) = {}",
+                normal_cdf(x)
+            );
+        }
+        assert_eq!(normal_cdf(f64::INFINITY), 1.0);
+        assert_eq!(normal_cdf(f64::NEG_INFINITY), 0.0);
     }
 }

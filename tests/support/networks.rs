@@ -27,6 +27,7 @@ pub fn uniform(low: f64, high: f64) -> Value {
     Value::Dist(Distribution {
         kind: DistKind::Uniform { low, high },
         clip: None,
+        redraw: None,
     })
 }
 
@@ -34,6 +35,7 @@ pub fn normal(mean: f64, sd: f64, clip: Option<(f64, f64)>) -> Value {
     Value::Dist(Distribution {
         kind: DistKind::Normal { mean, sd },
         clip,
+        redraw: None,
     })
 }
 

@@ -381,12 +381,16 @@ fn distribution(call: &Call, diags: &mut Vec<Diagnostic>) -> Option<Val> {
         "uniform" | "linspace" => ["low", "high"],
         _ => ["mean", "sd"],
     };
-    let mut slots: [Option<(f64, Dim, Span)>; 2] = [None, None];
+    let mut slots: [Option<(f64, Dim, Span)>; 4] = [None; 4];
     let mut ok = true;
     for (i, arg) in call.args.args.iter().enumerate() {
         let slot = match &arg.name {
             Some(n) => match names.iter().position(|x| *x == n.name) {
                 Some(p) => p,
+                // `normal(mean, sd, redraw_below = 0 pA)`: a value outside is drawn again.
+                None if REDRAW.contains(&n.name.as_str()) && names[0] == "mean" => {
+                    2 + REDRAW.iter().position(|x| *x == n.name).unwrap_or(0)
+                }
                 None => {
                     let mut d = Diagnostic::error(
                         "E0102",
@@ -496,11 +500,65 @@ fn distribution(call: &Call, diags: &mut Vec<Diagnostic>) -> Option<Val> {
             }
         }
     };
-    Some(Val::Dist {
-        dist: Distribution { kind, clip: None },
-        dim: a.1,
-    })
+    let redraw = match (slots[2], slots[3]) {
+        (None, None) => None,
+        (lo, hi) => {
+            for (bound, name) in [(lo, REDRAW[0]), (hi, REDRAW[1])] {
+                if let Some((_, d, span)) = bound
+                    && d != a.1
+                {
+                    diags.push(
+                        Diagnostic::error(
+                            "E0201",
+                            format!("`{name}` is {}, the distribution {}", d.name(), a.1.name()),
+                        )
+                        .with_label(span, format!("expected {}", a.1.name())),
+                    );
+                    return None;
+                }
+            }
+            let lo_hi = (
+                lo.map_or(f64::NEG_INFINITY, |b| b.0),
+                hi.map_or(f64::INFINITY, |b| b.0),
+            );
+            Some(lo_hi)
+        }
+    };
+    let dist = Distribution {
+        kind,
+        clip: None,
+        redraw,
+    };
+    if let Some((lo, hi)) = redraw {
+        let share = dist.mass_inside(lo, hi);
+        if share.is_nan() || share < crate::ir::MIN_REDRAW_SHARE {
+            diags.push(
+                Diagnostic::error(
+                    "E0301",
+                    if share > 0.0 {
+                        format!(
+                            "{name}: only {share:.1e} of the values lie between the redraw bounds, so each value would take about {:.0e} draws",
+                            1.0 / share
+                        )
+                    } else {
+                        format!("{name}: no value lies between the redraw bounds")
+                    },
+                )
+                .with_label(call.span, "values are drawn again until they lie between the bounds")
+                .with_help(format!(
+                    "the bounds must hold at least {} of the distribution: move them towards the mean, or use `clip [lo, hi]` to clamp instead",
+                    crate::ir::MIN_REDRAW_SHARE
+                )),
+            );
+            return None;
+        }
+    }
+    Some(Val::Dist { dist, dim: a.1 })
 }
+
+/// The keyword arguments that truncate a normal or log-normal by redrawing: the lower,
+/// then the upper bound (NEST's `nest.math.redraw(..., min, max)`).
+const REDRAW: [&str; 2] = ["redraw_below", "redraw_above"];
 
 fn clip(inner: &Expr, bounds: &Expr, diags: &mut Vec<Diagnostic>) -> Option<Val> {
     let v = eval(inner, diags);

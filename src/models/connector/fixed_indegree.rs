@@ -31,7 +31,7 @@ fn fits(fit: &Fit) -> Result<(), Misfit> {
 fn generate(g: &Generate) -> Result<Rows, String> {
     let k = g.count("k")?;
     let Shape { n_pre, n_post, .. } = g.shape;
-    Rows::by_target(n_pre, n_post, |t, out| {
+    Rows::by_target(g, n_pre, n_post, |t, out| {
         let mut rng = (g.stream)(t as u64);
         g.choose(&mut rng, n_pre, t, k, out)
     })

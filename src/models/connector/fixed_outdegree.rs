@@ -30,7 +30,7 @@ fn fits(fit: &Fit) -> Result<(), Misfit> {
 fn generate(g: &Generate) -> Result<Rows, String> {
     let k = g.count("k")?;
     let Shape { n_pre, n_post, .. } = g.shape;
-    Rows::by_source(n_pre, |s, out| {
+    Rows::by_source(g, n_pre, |s, out| {
         let mut rng = (g.stream)(s as u64);
         g.choose(&mut rng, n_post, s, k, out)
     })

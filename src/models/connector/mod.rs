@@ -4,9 +4,12 @@
 //! number of synapses for the memory estimate) and its generation rule (`generate`). `REGISTRY`
 //! is the only list.
 //!
-//! Generation is deterministic: a connector draws from `Generate::stream(row)`, one random
-//! stream per source (or per target, for `fixed_indegree`), so the result depends only on
-//! the seed the engine derived for the projection.
+//! Generation is deterministic and parallel: a connector draws from `Generate::stream(row)`,
+//! one random stream per source (or per target, for `fixed_indegree`; per block of targets
+//! for `fixed_total` and `pd14_total`), so the result depends only on the seed the engine
+//! derived for the projection. The rows are drawn in pieces of consecutive rows that
+//! `Generate::pieces` runs (the engine in parallel on rayon, `sim::connect`; tests with
+//! [`sequential`]) and joins in order, so a seed gives the same synapses for any thread count.
 
 pub mod avgpool;
 pub mod conv;
@@ -19,6 +22,7 @@ pub mod identity;
 pub mod maxpool;
 pub mod one_to_one;
 pub mod pairwise_poisson;
+pub mod pd14_total;
 pub mod pooling;
 pub mod random;
 
@@ -190,15 +194,41 @@ pub enum RateWeights {
     Unchanged,
 }
 
+/// Consecutive rows drawn together: row `i` of the piece holds
+/// `values[ends[i - 1]..ends[i]]` (targets of a source, or sources of a target).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Piece {
+    pub ends: Vec<usize>,
+    pub values: Vec<u32>,
+}
+
+/// The work of one piece: its index in, its rows out.
+pub type PieceFn<'b> = dyn Fn(usize) -> Result<Piece, String> + Sync + 'b;
+
+/// Runs pieces `0..n` of a generation and returns their results in order (the first error
+/// if any fails). Each piece draws from its own streams only, so any schedule gives the
+/// same pieces.
+pub type Pieces<'a> = &'a (dyn Fn(usize, &PieceFn) -> Result<Vec<Piece>, String> + Sync);
+
+/// Runs pieces one after the other (tests, and users of the models without the engine).
+pub fn sequential(n: usize, piece: &PieceFn) -> Result<Vec<Piece>, String> {
+    (0..n).map(piece).collect()
+}
+
+/// Rows (sources or targets) per piece: fixed, so pieces do not depend on the thread count.
+pub const ROWS_PER_PIECE: usize = 1024;
+
 /// What a connector's generation rule gets.
 pub struct Generate<'a> {
     pub shape: Shape,
-    pub args: Args<'a>,
+    pub args: &'a (dyn Fn(&str) -> Option<f64> + Sync),
     /// Repeated (source, target) pairs are allowed.
     pub multapses: bool,
     /// The random stream of one row (a source index, or a target index for connectors that
-    /// draw per target). Rows never share a stream.
-    pub stream: &'a dyn Fn(u64) -> Xoshiro256PlusPlus,
+    /// draw per target; a block index for `fixed_total`). Rows never share a stream.
+    pub stream: &'a (dyn Fn(u64) -> Xoshiro256PlusPlus + Sync),
+    /// Runs the pieces of a generation: in parallel in the engine, [`sequential`] elsewhere.
+    pub pieces: Pieces<'a>,
 }
 
 impl Generate<'_> {
@@ -274,51 +304,85 @@ impl Rows {
     }
 
     /// Builds rows one source at a time: `row(s, out)` appends the sorted targets of `s`.
+    /// Sources are drawn in pieces of [`ROWS_PER_PIECE`] by `g.pieces` and joined in order.
     pub fn by_source(
+        g: &Generate,
         n_pre: usize,
-        mut row: impl FnMut(usize, &mut Vec<u32>) -> Result<(), String>,
+        row: impl Fn(usize, &mut Vec<u32>) -> Result<(), String> + Sync,
     ) -> Result<Rows, String> {
+        let pieces = rows_in_pieces(g, n_pre, &row)?;
+        let total = pieces.iter().map(|p| p.values.len()).sum();
         let mut offsets = Vec::with_capacity(n_pre + 1);
-        let mut targets = Vec::new();
+        let mut targets = Vec::with_capacity(total);
         offsets.push(0);
-        for s in 0..n_pre {
-            row(s, &mut targets)?;
-            offsets.push(targets.len());
+        for piece in pieces {
+            let base = targets.len();
+            offsets.extend(piece.ends.iter().map(|e| base + e));
+            targets.extend_from_slice(&piece.values);
         }
         Ok(Rows { offsets, targets })
     }
 
     /// Source-major rows from target-major lists: `sources_of(t, out)` appends the sources
-    /// of target `t`. A stable counting sort keeps targets ascending within each row.
+    /// of target `t`. Targets are drawn in pieces like [`Rows::by_source`]'s sources.
     pub fn by_target(
+        g: &Generate,
         n_pre: usize,
         n_post: usize,
-        mut sources_of: impl FnMut(usize, &mut Vec<u32>) -> Result<(), String>,
+        sources_of: impl Fn(usize, &mut Vec<u32>) -> Result<(), String> + Sync,
     ) -> Result<Rows, String> {
-        let mut post_offsets = Vec::with_capacity(n_post + 1);
-        let mut sources = Vec::new();
-        post_offsets.push(0);
-        for t in 0..n_post {
-            sources_of(t, &mut sources)?;
-            post_offsets.push(sources.len());
-        }
+        let pieces = rows_in_pieces(g, n_post, &sources_of)?;
+        Ok(Rows::from_target_pieces(n_pre, &pieces))
+    }
+
+    /// Source-major rows from pieces of consecutive target rows (piece after piece, each
+    /// holding the sources of its targets). A stable counting sort keeps targets ascending
+    /// within each row, and repeated pairs in the order drawn.
+    pub fn from_target_pieces(n_pre: usize, pieces: &[Piece]) -> Rows {
         let mut offsets = vec![0usize; n_pre + 1];
-        for &s in &sources {
-            offsets[s as usize + 1] += 1;
+        for piece in pieces {
+            for &s in &piece.values {
+                offsets[s as usize + 1] += 1;
+            }
         }
         for s in 0..n_pre {
             offsets[s + 1] += offsets[s];
         }
         let mut fill = offsets.clone();
-        let mut targets = vec![0u32; sources.len()];
-        for t in 0..n_post {
-            for &s in &sources[post_offsets[t]..post_offsets[t + 1]] {
-                targets[fill[s as usize]] = t as u32;
-                fill[s as usize] += 1;
+        let mut targets = vec![0u32; offsets[n_pre]];
+        let mut t = 0u32;
+        for piece in pieces {
+            let mut start = 0;
+            for &end in &piece.ends {
+                for &s in &piece.values[start..end] {
+                    targets[fill[s as usize]] = t;
+                    fill[s as usize] += 1;
+                }
+                start = end;
+                t += 1;
             }
         }
-        Ok(Rows { offsets, targets })
+        Rows { offsets, targets }
     }
+}
+
+/// Draws row `r` into `out`.
+type RowFn<'b> = dyn Fn(usize, &mut Vec<u32>) -> Result<(), String> + Sync + 'b;
+
+/// Rows `0..n` drawn by `row(r, out)`, in pieces of [`ROWS_PER_PIECE`] rows.
+fn rows_in_pieces(g: &Generate, n: usize, row: &RowFn) -> Result<Vec<Piece>, String> {
+    (g.pieces)(n.div_ceil(ROWS_PER_PIECE), &|i| {
+        let rows = i * ROWS_PER_PIECE..((i + 1) * ROWS_PER_PIECE).min(n);
+        let mut piece = Piece {
+            ends: Vec::with_capacity(rows.len()),
+            values: Vec::new(),
+        };
+        for r in rows {
+            row(r, &mut piece.values)?;
+            piece.ends.push(piece.values.len());
+        }
+        Ok(piece)
+    })
 }
 
 /// Options every connector takes.
@@ -343,6 +407,7 @@ pub static REGISTRY: &[&ConnectorInfo] = &[
     &fixed_indegree::INFO,
     &fixed_outdegree::INFO,
     &fixed_total::INFO,
+    &pd14_total::INFO,
     &pairwise_poisson::INFO,
     &conv::INFO,
     &maxpool::INFO,

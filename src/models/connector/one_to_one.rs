@@ -33,7 +33,7 @@ fn generate(g: &Generate) -> Result<Rows, String> {
     // A one-to-one projection of a population onto itself is all autapses: it exists only
     // when they are allowed.
     let connect = !g.shape.exclude_autapses;
-    Rows::by_source(n_pre, |s, out| {
+    Rows::by_source(g, n_pre, |s, out| {
         if connect {
             out.push(s as u32);
         }

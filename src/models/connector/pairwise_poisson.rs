@@ -57,7 +57,7 @@ fn generate(g: &Generate) -> Result<Rows, String> {
         );
     }
     let Shape { n_pre, n_post, .. } = g.shape;
-    Rows::by_source(n_pre, |s, out| {
+    Rows::by_source(g, n_pre, |s, out| {
         let skip = (g.shape.exclude_autapses && s < n_post).then_some(s as u32);
         let candidates = n_post - usize::from(skip.is_some());
         let row_mean = mean * candidates as f64;
@@ -87,6 +87,7 @@ mod tests {
     use rand_xoshiro::Xoshiro256PlusPlus;
 
     use super::*;
+    use crate::models::connector::sequential;
 
     fn connect(mean: f64, n: usize, exclude_autapses: bool) -> Result<Rows, String> {
         let args = move |name: &str| (name == "mean").then_some(mean);
@@ -96,6 +97,7 @@ mod tests {
             args: &args,
             multapses: true,
             stream: &stream,
+            pieces: &sequential,
         })
     }
 
@@ -128,6 +130,7 @@ mod tests {
             args: &args,
             multapses: false,
             stream: &stream,
+            pieces: &sequential,
         })
         .unwrap_err();
         assert!(err.contains("multapses = true"), "{err}");

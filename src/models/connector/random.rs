@@ -36,7 +36,7 @@ fn generate(g: &Generate) -> Result<Rows, String> {
     // ln(1 - p) computed as ln_1p(-p): for p below about 1.1e-16, `1.0 - p` rounds to 1
     // and its logarithm to 0, which made every skip infinite (or NaN) and the loop endless.
     let log_q = (-p).ln_1p();
-    Rows::by_source(n_pre, |s, out| {
+    Rows::by_source(g, n_pre, |s, out| {
         if p <= 0.0 {
             return Ok(());
         }
@@ -70,6 +70,7 @@ mod tests {
     use rand_xoshiro::Xoshiro256PlusPlus;
 
     use super::*;
+    use crate::models::connector::sequential;
 
     fn connect(p: f64, n_pre: usize, n_post: usize) -> Rows {
         let args = move |name: &str| (name == "p").then_some(p);
@@ -79,6 +80,7 @@ mod tests {
             args: &args,
             multapses: false,
             stream: &stream,
+            pieces: &sequential,
         };
         generate(&g).expect("valid p")
     }
