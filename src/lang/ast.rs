@@ -43,16 +43,20 @@ pub enum SynapseItem {
     Param(Param),
     State(Param),
     /// `dx/dt = ...`, decayed exactly between events.
-    Derivative {
-        var: Ident,
-        expr: Expr,
-        span: Span,
-    },
+    Derivative(Derivative),
     Alias(Param),
     /// `on_pre { ... }`: when a presynaptic spike arrives.
     OnPre(Vec<Statement>, Span),
     /// `on_post { ... }`: when the target fires.
     OnPost(Vec<Statement>, Span),
+}
+
+/// `dX/dt = EXPR`; `var` spans the variable's name inside `dX/dt`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Derivative {
+    pub var: Ident,
+    pub expr: Expr,
+    pub span: Span,
 }
 
 /// One statement of a synapse's `on_pre` or `on_post`.
@@ -79,12 +83,8 @@ pub enum NeuronItem {
     Param(Param),
     /// `state v = -65 mV`
     State(Param),
-    /// `dv/dt = ...`; `var` spans the variable's name inside `dv/dt`.
-    Derivative {
-        var: Ident,
-        expr: Expr,
-        span: Span,
-    },
+    /// `dv/dt = ...`
+    Derivative(Derivative),
     /// `let i_syn = ...`
     Alias(Param),
     /// `threshold LEFT CMP RIGHT`

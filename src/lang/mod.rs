@@ -91,6 +91,37 @@ impl Compilation {
     }
 }
 
+/// The items `pick` selects from every file, in order (imports first, then the file).
+fn items_of<'a, T>(
+    files: &[&'a ast::File],
+    pick: impl Fn(&'a Item) -> Option<&'a T>,
+) -> Vec<&'a T> {
+    files
+        .iter()
+        .flat_map(|f| f.items.iter())
+        .filter_map(pick)
+        .collect()
+}
+
+/// The registry entries of the definitions that check; the names of those that do not go to
+/// `broken`, so that using one reports nothing more.
+fn define_all<D, E>(
+    definitions: &[&D],
+    name: impl Fn(&D) -> &ast::Ident,
+    define: impl Fn(&D, &mut Vec<Diagnostic>) -> Option<E>,
+    broken: &mut Vec<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<E> {
+    let mut defined = Vec::new();
+    for d in definitions {
+        match define(d, diags) {
+            Some(entry) => defined.push(entry),
+            None => broken.push(name(d).name.clone()),
+        }
+    }
+    defined
+}
+
 /// Reads an imported file (paths already resolved against the importing file's folder).
 pub type Loader<'a> = &'a mut dyn FnMut(&Path) -> std::io::Result<String>;
 
@@ -172,60 +203,50 @@ pub fn compile(name: &str, text: &str, loader: Loader, overrides: &[Override]) -
         &mut used,
         &mut diags,
     );
-    let mut file_templates: Vec<&Let> = Vec::new();
-    for f in imported.iter().chain(std::iter::once(&file)) {
-        for item in &f.items {
-            if let Item::Let(l) = item {
-                file_templates.push(l);
-            }
-        }
-    }
+    let files: Vec<&ast::File> = imported.iter().chain(std::iter::once(&file)).collect();
+    let file_templates: Vec<&Let> = items_of(&files, |item| match item {
+        Item::Let(l) => Some(l),
+        _ => None,
+    });
     let _ = check::names::declare(
         "template",
         file_templates.iter().map(|l| (&l.name, ())),
         &mut diags,
     );
 
-    let mut definitions: Vec<&ast::NeuronDecl> = Vec::new();
-    for f in imported.iter().chain(std::iter::once(&file)) {
-        for item in &f.items {
-            if let Item::Neuron(n) = item {
-                definitions.push(n);
-            }
-        }
-    }
+    let definitions = items_of(&files, |item| match item {
+        Item::Neuron(n) => Some(n),
+        _ => None,
+    });
     let _ = check::names::declare(
         "neuron model",
         definitions.iter().map(|n| (&n.name, ())),
         &mut diags,
     );
-    let (mut models, mut broken) = (Vec::new(), Vec::new());
-    for d in &definitions {
-        match check::equations::define(d, &mut diags) {
-            Some(info) => models.push(info),
-            None => broken.push(d.name.name.clone()),
-        }
-    }
-    let mut synapse_definitions: Vec<&ast::SynapseDecl> = Vec::new();
-    for f in imported.iter().chain(std::iter::once(&file)) {
-        for item in &f.items {
-            if let Item::Synapse(n) = item {
-                synapse_definitions.push(n);
-            }
-        }
-    }
+    let mut broken = Vec::new();
+    let models = define_all(
+        &definitions,
+        |d| &d.name,
+        check::equations::define,
+        &mut broken,
+        &mut diags,
+    );
+    let synapse_definitions = items_of(&files, |item| match item {
+        Item::Synapse(n) => Some(n),
+        _ => None,
+    });
     let _ = check::names::declare(
         "synapse model",
         synapse_definitions.iter().map(|n| (&n.name, ())),
         &mut diags,
     );
-    let mut synapses = Vec::new();
-    for d in &synapse_definitions {
-        match check::synapse::define(d, &mut diags) {
-            Some(info) => synapses.push(info),
-            None => broken.push(d.name.name.clone()),
-        }
-    }
+    let synapses = define_all(
+        &synapse_definitions,
+        |d| &d.name,
+        check::synapse::define,
+        &mut broken,
+        &mut diags,
+    );
 
     let file_scope = check::names::Templates {
         lets: file_templates.clone(),

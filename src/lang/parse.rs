@@ -226,12 +226,7 @@ impl Lowerer {
                 Rule::state_decl => {
                     items.extend(p.into_inner().map(|q| SynapseItem::State(self.param(q))))
                 }
-                Rule::derivative => {
-                    let NeuronItem::Derivative { var, expr, span } = self.derivative(p) else {
-                        unreachable!("derivative")
-                    };
-                    items.push(SynapseItem::Derivative { var, expr, span })
-                }
+                Rule::derivative => items.push(SynapseItem::Derivative(self.derivative(p))),
                 Rule::alias => items.push(SynapseItem::Alias(self.alias(p))),
                 Rule::synapse_on_pre | Rule::on_post => {
                     let span = self.span(&p);
@@ -266,7 +261,7 @@ impl Lowerer {
 
     fn neuron_item(&mut self, pair: Pair<Rule>) -> NeuronItem {
         match pair.as_rule() {
-            Rule::derivative => self.derivative(pair),
+            Rule::derivative => NeuronItem::Derivative(self.derivative(pair)),
             Rule::alias => NeuronItem::Alias(self.alias(pair)),
             Rule::threshold => self.threshold(pair),
             Rule::reset => {
@@ -285,13 +280,13 @@ impl Lowerer {
         }
     }
 
-    fn derivative(&mut self, pair: Pair<Rule>) -> NeuronItem {
+    fn derivative(&mut self, pair: Pair<Rule>) -> Derivative {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
         let of = inner.next().expect("derivative_of");
         let var = self.ident(of.into_inner().next().expect("derivative variable"));
         let expr = self.expr(inner.next().expect("derivative expression"));
-        NeuronItem::Derivative { var, expr, span }
+        Derivative { var, expr, span }
     }
 
     fn alias(&mut self, pair: Pair<Rule>) -> Param {

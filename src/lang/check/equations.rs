@@ -9,7 +9,8 @@ use std::collections::HashMap;
 
 use crate::diag::{Diagnostic, Span, suggest};
 use crate::lang::ast::{
-    AssignKind, Assignment, BinOp, Compare, Expr, ExprKind, Ident, NeuronDecl, NeuronItem, Param,
+    AssignKind, Assignment, BinOp, Compare, Derivative, Expr, ExprKind, Ident, NeuronDecl,
+    NeuronItem, Param,
 };
 use crate::lang::check::units::{eval, resolve_unit};
 use crate::models::neuron::equations::linear;
@@ -298,7 +299,7 @@ impl<'a> Scope<'a> {
     /// Lowers one item of the body into `parts`.
     fn item(&self, item: &NeuronItem, parts: &mut Parts, diags: &mut Vec<Diagnostic>) {
         match item {
-            NeuronItem::Derivative { var, expr, span } => {
+            NeuronItem::Derivative(Derivative { var, expr, span }) => {
                 self.derivative(var, expr, *span, parts, diags)
             }
             NeuronItem::Threshold {
@@ -542,7 +543,18 @@ impl<'a> Scope<'a> {
                 );
                 None
             }
-            Some((Meaning::Alias(_) | Meaning::Local(_), at)) => {
+            Some((Meaning::Local(_), at)) => {
+                diags.push(
+                    Diagnostic::error("E0806", format!("`{}` is a value named by `let`", var.name))
+                        .with_label(var.span, "a `let` value is fixed once named")
+                        .with_label(*at, "named here")
+                        .with_help(
+                            "name a new value with another `let`, or make it a state variable",
+                        ),
+                );
+                None
+            }
+            Some((Meaning::Alias(_), at)) => {
                 diags.push(
                     Diagnostic::error(
                         "E0806",

@@ -6,7 +6,7 @@
 //! `deliver`, and the rule that a synapse writes only to itself (E0832).
 
 use crate::diag::{Diagnostic, Span};
-use crate::lang::ast::{Ident, Statement, SynapseDecl, SynapseItem};
+use crate::lang::ast::{Derivative, Ident, Statement, SynapseDecl, SynapseItem};
 use crate::lang::check::equations::{Declared, Meaning, Scope, dimension_mismatch};
 use crate::models::neuron::equations::linear;
 use crate::models::plasticity::equations::{self as synapse, Decay, SynapseSystem};
@@ -61,7 +61,7 @@ pub fn define(decl: &SynapseDecl, diags: &mut Vec<Diagnostic>) -> Option<&'stati
     let mut on_post: Option<Lowered> = None;
     for item in &decl.items {
         match item {
-            SynapseItem::Derivative { var, expr, span } => {
+            SynapseItem::Derivative(Derivative { var, expr, span }) => {
                 let Some(index) = scope.state_of(var, "a derivative", diags) else {
                     continue;
                 };
@@ -186,20 +186,6 @@ fn statements<'a>(
         match statement {
             Statement::Assign(a) => {
                 if writes_a_neuron(scope, &a.var, diags) {
-                    continue;
-                }
-                if let Some((Meaning::Local(_), at)) = scope.names.get(a.var.name.as_str()) {
-                    diags.push(
-                        Diagnostic::error(
-                            "E0806",
-                            format!("`{}` is a value named by `let`", a.var.name),
-                        )
-                        .with_label(a.var.span, "a `let` value is fixed once named")
-                        .with_label(*at, "named here")
-                        .with_help(
-                            "name a new value with another `let`, or make it a state variable",
-                        ),
-                    );
                     continue;
                 }
                 let lowered = scope.assignments(std::slice::from_ref(a), diags);

@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicU32;
 use rayon::prelude::*;
 
 use super::events::EventTable;
-use super::partition::{Group, Partition, PlasticState, RuleState, SynapseTable};
+use super::partition::{ByTarget, Group, Partition, PlasticState, RuleState, SynapseTable};
 use crate::ir::{Interval, Network, Population, RecordTarget, Recordable, Value};
 use crate::models::connector::Rows;
 use crate::models::neuron::dynamics::{GroupSpec, Values};
@@ -679,7 +679,7 @@ fn fill_tables(
     partition.uniform_delay = fixed.delay.iter().all(|&d| d == first).then_some(first);
     partition.synapses = fixed;
     if generated.iter().any(|g| g.rule.is_some()) {
-        index_by_target(&mut plastic, n_local);
+        plastic.by_target = ByTarget::of(&plastic.target, n_local);
         plastic.post_trace = vec![vec![Trace::default(); n_local]; rules.len()];
         partition.plastic = Some(plastic);
     }
@@ -724,8 +724,7 @@ fn event_table(
         target: Vec::new(),
         state: Vec::new(),
         last: Vec::new(),
-        by_target_row: Vec::new(),
-        by_target_index: Vec::new(),
+        by_target: ByTarget::default(),
         history: Vec::new(),
         scratch: Vec::new(),
     };
@@ -757,9 +756,7 @@ fn event_table(
         table.row.push(table.delay.len() as u32);
     }
     table.last = vec![0; table.delay.len()];
-    let (row, index) = by_target(&table.target, n_local);
-    table.by_target_row = row;
-    table.by_target_index = index;
+    table.by_target = ByTarget::of(&table.target, n_local);
     table.history = vec![Vec::new(); max_delay];
     Ok(table)
 }
@@ -918,33 +915,6 @@ impl Tables {
             .push(self.plastic.table.weight.len() as u32);
         Ok(())
     }
-}
-
-/// The incoming plastic synapses of each local neuron (a CSR index over `plastic.target`),
-/// which the postsynaptic half of the rule walks when a neuron fires.
-fn index_by_target(plastic: &mut PlasticState, n_local: usize) {
-    let (row, index) = by_target(&plastic.target, n_local);
-    plastic.by_target_row = row;
-    plastic.by_target_index = index;
-}
-
-/// A CSR index of synapses by target: synapses onto local neuron `j` are
-/// `index[row[j]..row[j + 1]]`, ascending.
-fn by_target(target: &[u32], n_local: usize) -> (Vec<u32>, Vec<u32>) {
-    let mut counts = vec![0u32; n_local + 1];
-    for &j in target {
-        counts[j as usize + 1] += 1;
-    }
-    for j in 0..n_local {
-        counts[j + 1] += counts[j];
-    }
-    let mut fill = counts.clone();
-    let mut index = vec![0u32; target.len()];
-    for (k, &j) in target.iter().enumerate() {
-        index[fill[j as usize] as usize] = k as u32;
-        fill[j as usize] += 1;
-    }
-    (counts, index)
 }
 
 fn plan_samplers(

@@ -11,6 +11,7 @@
 //! Determinism: a target's input is summed per table in (delay, emission order, source id,
 //! generation order) — an order fixed by the network, not by where partitions start.
 
+use super::partition::ByTarget;
 use crate::models::plasticity::equations::EventRule;
 
 /// One projection's event-driven synapses onto a partition.
@@ -33,9 +34,8 @@ pub struct EventTable {
     pub state: Vec<f64>,
     /// Step of each synapse's last event (its state is as of that step).
     pub last: Vec<u32>,
-    /// Incoming synapses of local neuron `j`: `by_target_index[by_target_row[j]..by_target_row[j+1]]`.
-    pub by_target_row: Vec<u32>,
-    pub by_target_index: Vec<u32>,
+    /// Incoming synapses of each local neuron.
+    pub by_target: ByTarget,
     /// Sources that fired at step `e`, in `history[e % history.len()]` for the last
     /// `max_delay` steps.
     pub history: Vec<Vec<u32>>,
@@ -53,25 +53,14 @@ impl EventTable {
     /// adding what they deliver into ring slot `step + 1` (`slot`, of `stride` values).
     pub fn deliver(&mut self, step: u64, spike_lists: &[&[u32]], slot: &mut [f32], first_id: u32) {
         let width = self.rule.width();
-        let n_local = self.by_target_row.len().saturating_sub(1) as u32;
         let now = step as u32;
-        for list in spike_lists {
-            for &id in list
-                .iter()
-                .filter(|&&id| id >= first_id && id - first_id < n_local)
-            {
-                let j = (id - first_id) as usize;
-                let (a, b) = (
-                    self.by_target_row[j] as usize,
-                    self.by_target_row[j + 1] as usize,
-                );
-                for &k in &self.by_target_index[a..b] {
-                    let k = k as usize;
-                    let state = &mut self.state[k * width..(k + 1) * width];
-                    self.rule.advance(state, now - self.last[k]);
-                    self.last[k] = now;
-                    self.rule.on_post(state, &mut self.scratch, step);
-                }
+        for (_, incoming) in self.by_target.fired(spike_lists, first_id) {
+            for &k in incoming {
+                let k = k as usize;
+                let state = &mut self.state[k * width..(k + 1) * width];
+                self.rule.advance(state, now - self.last[k]);
+                self.last[k] = now;
+                self.rule.on_post(state, &mut self.scratch, step);
             }
         }
         let len = self.history.len();

@@ -65,6 +65,56 @@ impl SynapseTable {
     }
 }
 
+/// The incoming synapses of each local neuron: a CSR index over a table's per-synapse
+/// targets, which the postsynaptic half of a rule walks when a neuron fires.
+#[derive(Default)]
+pub struct ByTarget {
+    /// Synapses onto local neuron `j` are `index[row[j]..row[j + 1]]`, ascending.
+    row: Vec<u32>,
+    index: Vec<u32>,
+}
+
+impl ByTarget {
+    /// The index of synapses whose targets (within the partition) are `target`.
+    pub fn of(target: &[u32], n_local: usize) -> ByTarget {
+        let mut row = vec![0u32; n_local + 1];
+        for &j in target {
+            row[j as usize + 1] += 1;
+        }
+        for j in 0..n_local {
+            row[j + 1] += row[j];
+        }
+        let mut fill = row.clone();
+        let mut index = vec![0u32; target.len()];
+        for (k, &j) in target.iter().enumerate() {
+            index[fill[j as usize] as usize] = k as u32;
+            fill[j as usize] += 1;
+        }
+        ByTarget { row, index }
+    }
+
+    /// The neurons of the partition starting at `first_id` that are in `spike_lists`, in
+    /// order, each with its incoming synapses.
+    pub fn fired<'a>(
+        &'a self,
+        spike_lists: &'a [&'a [u32]],
+        first_id: u32,
+    ) -> impl Iterator<Item = (usize, &'a [u32])> + 'a {
+        let n_local = self.row.len().saturating_sub(1) as u32;
+        spike_lists
+            .iter()
+            .flat_map(|list| list.iter())
+            .filter(move |&&id| id >= first_id && id - first_id < n_local)
+            .map(move |&id| {
+                let j = (id - first_id) as usize;
+                (
+                    j,
+                    &self.index[self.row[j] as usize..self.row[j + 1] as usize],
+                )
+            })
+    }
+}
+
 /// The STDP state of a partition's plastic synapses.
 #[derive(Default)]
 pub struct PlasticState {
@@ -77,9 +127,8 @@ pub struct PlasticState {
     pub source: Vec<u32>,
     /// Per synapse: target neuron index within the partition.
     pub target: Vec<u32>,
-    /// Incoming plastic synapses of local neuron `j`: `by_target_index[by_target_row[j]..by_target_row[j+1]]`.
-    pub by_target_row: Vec<u32>,
-    pub by_target_index: Vec<u32>,
+    /// Incoming plastic synapses of each local neuron.
+    pub by_target: ByTarget,
     /// Postsynaptic trace per (rule, local neuron): `post_trace[rule][j]`.
     pub post_trace: Vec<Vec<Trace>>,
 }
@@ -258,29 +307,18 @@ impl PlasticState {
                 }
             }
         }
-        let n_local = self.by_target_row.len().saturating_sub(1) as u32;
-        for list in spike_lists {
-            for &id in list
-                .iter()
-                .filter(|&&id| id >= first_id && id - first_id < n_local)
-            {
-                let j = (id - first_id) as usize;
-                let (a, b) = (
-                    self.by_target_row[j] as usize,
-                    self.by_target_row[j + 1] as usize,
-                );
-                for &k in &self.by_target_index[a..b] {
-                    let k = k as usize;
-                    let r = self.rule[k] as usize;
-                    let state = &rules[r];
-                    let x = state
-                        .pre_trace(self.source[k])
-                        .at(now, dt, state.rule.tau_plus);
-                    table.weight[k] = state.rule.potentiate(table.weight[k], x);
-                }
-                for (r, traces) in self.post_trace.iter_mut().enumerate() {
-                    traces[j] = traces[j].spike(now, dt, rules[r].rule.tau_minus);
-                }
+        for (j, incoming) in self.by_target.fired(spike_lists, first_id) {
+            for &k in incoming {
+                let k = k as usize;
+                let r = self.rule[k] as usize;
+                let state = &rules[r];
+                let x = state
+                    .pre_trace(self.source[k])
+                    .at(now, dt, state.rule.tau_plus);
+                table.weight[k] = state.rule.potentiate(table.weight[k], x);
+            }
+            for (r, traces) in self.post_trace.iter_mut().enumerate() {
+                traces[j] = traces[j].spike(now, dt, rules[r].rule.tau_minus);
             }
         }
     }

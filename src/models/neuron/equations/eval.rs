@@ -165,28 +165,35 @@ pub fn exprel(x: f64) -> f64 {
     if x == 0.0 { 1.0 } else { expm1 / x }
 }
 
+/// The value of `expr` with its leaves (numbers, names, `t`, `dt`, noise) given by `leaf`:
+/// the one scalar walk of an expression tree, shared by the paths below.
+fn evaluate(expr: &Expr, leaf: &dyn Fn(&Expr) -> Result<f64, String>) -> Result<f64, String> {
+    Ok(match expr {
+        Expr::Neg(a) => -evaluate(a, leaf)?,
+        Expr::Binary(op, a, b) => binary(*op, evaluate(a, leaf)?, evaluate(b, leaf)?),
+        Expr::Call(f, args) => {
+            let mut values = [0.0; 3];
+            for (value, arg) in values.iter_mut().zip(args) {
+                *value = evaluate(arg, leaf)?;
+            }
+            call(*f, values[0], values[1], values[2])
+        }
+        leaf_expr => leaf(leaf_expr)?,
+    })
+}
+
 /// The value of a parameter-only expression for one neuron (`param(i)` gives parameter
 /// `i`); time is 0. Used for initial values and the refractory period. Fails on a state
 /// variable.
 pub fn eval_params(expr: &Expr, param: &dyn Fn(usize) -> f64, dt: f64) -> Result<f64, String> {
-    Ok(match expr {
-        Expr::Number(x) => *x,
-        Expr::Param(p) => param(*p),
-        Expr::Time => 0.0,
-        Expr::Dt => dt,
-        Expr::State(_) => return Err("depends on a state variable".into()),
-        Expr::Noise(_) => return Err("depends on white noise".into()),
-        Expr::Neg(a) => -eval_params(a, param, dt)?,
-        Expr::Binary(op, a, b) => {
-            binary(*op, eval_params(a, param, dt)?, eval_params(b, param, dt)?)
-        }
-        Expr::Call(f, args) => {
-            let mut values = [0.0; 3];
-            for (value, arg) in values.iter_mut().zip(args) {
-                *value = eval_params(arg, param, dt)?;
-            }
-            call(*f, values[0], values[1], values[2])
-        }
+    evaluate(expr, &|leaf| match leaf {
+        Expr::Number(x) => Ok(*x),
+        Expr::Param(p) => Ok(param(*p)),
+        Expr::Time => Ok(0.0),
+        Expr::Dt => Ok(dt),
+        Expr::State(_) => Err("depends on a state variable".into()),
+        Expr::Noise(_) => Err("depends on white noise".into()),
+        _ => unreachable!("evaluate passes leaves only"),
     })
 }
 
@@ -194,28 +201,19 @@ pub fn eval_params(expr: &Expr, param: &dyn Fn(usize) -> f64, dt: f64) -> Result
 /// `Expr::State(i)`, `params[i]` for `Expr::Param(i)`. The scalar path of event-driven
 /// code (a synapse's `on_pre`), with the same arithmetic as the lanes.
 pub fn eval(expr: &Expr, state: &[f64], params: &[f64], t: f64, dt: f64) -> f64 {
-    match expr {
-        Expr::Number(x) => *x,
-        Expr::State(i) => state[*i],
-        Expr::Param(p) => params[*p],
-        Expr::Time => t,
-        Expr::Dt => dt,
-        // Event-driven code has no white noise: the checker refuses it there.
-        Expr::Noise(_) => f64::NAN,
-        Expr::Neg(a) => -eval(a, state, params, t, dt),
-        Expr::Binary(op, a, b) => binary(
-            *op,
-            eval(a, state, params, t, dt),
-            eval(b, state, params, t, dt),
-        ),
-        Expr::Call(f, args) => {
-            let mut values = [0.0; 3];
-            for (value, arg) in values.iter_mut().zip(args) {
-                *value = eval(arg, state, params, t, dt);
-            }
-            call(*f, values[0], values[1], values[2])
-        }
-    }
+    let leaf = |leaf: &Expr| {
+        Ok(match leaf {
+            Expr::Number(x) => *x,
+            Expr::State(i) => state[*i],
+            Expr::Param(p) => params[*p],
+            Expr::Time => t,
+            Expr::Dt => dt,
+            // Event-driven code has no white noise: the checker refuses it there.
+            Expr::Noise(_) => f64::NAN,
+            _ => unreachable!("evaluate passes leaves only"),
+        })
+    };
+    evaluate(expr, &leaf).unwrap_or(f64::NAN)
 }
 
 #[cfg(test)]

@@ -471,6 +471,46 @@ fn write_inputs<V: Term>(
     }
 }
 
+/// A write's destination and the rest of its arguments, held while the types of its
+/// operands are found (`write_value`, `write_row`).
+struct To<'x, 'w> {
+    x: &'x mut [f64],
+    held: bool,
+    free: &'x [i32],
+    inputs: &'x [(&'w [f32], f64)],
+}
+
+impl To<'_, '_> {
+    #[inline(always)]
+    fn write<V: Term>(self, new: V) {
+        write_inputs(self.x, new, self.held, self.free, self.inputs)
+    }
+
+    /// `a·b` or `a·b + c`, by the kind of `c`.
+    #[inline(always)]
+    fn with_c<A: Term, B: Term>(self, a: A, b: B, c: Option<Arg>) {
+        let n = self.x.len();
+        match c {
+            None => self.write(Product(a, b)),
+            Some(Arg::V(c)) => self.write(ProductSum(a, b, &c[..n])),
+            Some(Arg::S(c)) => self.write(ProductSum(a, b, Splat(c))),
+            Some(Arg::Old) => self.write(ProductSum(a, b, Old)),
+        }
+    }
+
+    /// `a`, `a·b` or `a·b + c`, by the kind of `b`.
+    #[inline(always)]
+    fn with_b<A: Term>(self, a: A, b: Option<Arg>, c: Option<Arg>) {
+        let n = self.x.len();
+        match b {
+            None => self.write(a),
+            Some(Arg::V(b)) => self.with_c(a, &b[..n], c),
+            Some(Arg::S(b)) => self.with_c(a, Splat(b), c),
+            Some(Arg::Old) => self.with_c(a, Old, c),
+        }
+    }
+}
+
 /// The write of an output: `a` alone, `a·b`, or `a·b + c`; one loop per kind of each
 /// operand.
 #[inline(always)]
@@ -481,39 +521,6 @@ fn write_value(
     free: &[i32],
     inputs: &[(&[f32], f64)],
 ) {
-    /// Holds the write's other arguments while the operands' types are found.
-    struct To<'x, 'w> {
-        x: &'x mut [f64],
-        held: bool,
-        free: &'x [i32],
-        inputs: &'x [(&'w [f32], f64)],
-    }
-    impl To<'_, '_> {
-        #[inline(always)]
-        fn write<V: Term>(self, new: V) {
-            write_inputs(self.x, new, self.held, self.free, self.inputs)
-        }
-        #[inline(always)]
-        fn with_c<A: Term, B: Term>(self, a: A, b: B, c: Option<Arg>) {
-            let n = self.x.len();
-            match c {
-                None => self.write(Product(a, b)),
-                Some(Arg::V(c)) => self.write(ProductSum(a, b, &c[..n])),
-                Some(Arg::S(c)) => self.write(ProductSum(a, b, Splat(c))),
-                Some(Arg::Old) => self.write(ProductSum(a, b, Old)),
-            }
-        }
-        #[inline(always)]
-        fn with_b<A: Term>(self, a: A, b: Option<Arg>, c: Option<Arg>) {
-            let n = self.x.len();
-            match b {
-                None => self.write(a),
-                Some(Arg::V(b)) => self.with_c(a, &b[..n], c),
-                Some(Arg::S(b)) => self.with_c(a, Splat(b), c),
-                Some(Arg::Old) => self.with_c(a, Old, c),
-            }
-        }
-    }
     let n = x.len();
     let to = To {
         x,
@@ -539,19 +546,6 @@ fn write_row(
     free: &[i32],
     inputs: &[(&[f32], f64)],
 ) {
-    /// The rest of the write, while the terms' types are found.
-    struct To<'x, 'w> {
-        x: &'x mut [f64],
-        held: bool,
-        free: &'x [i32],
-        inputs: &'x [(&'w [f32], f64)],
-    }
-    impl To<'_, '_> {
-        #[inline(always)]
-        fn write<V: Term>(self, new: V) {
-            write_inputs(self.x, new, self.held, self.free, self.inputs)
-        }
-    }
     #[inline(always)]
     fn row0<V: Term>(to: To, acc: V, terms: &[(f64, Arg)]) {
         debug_assert!(terms.is_empty(), "write_row: more than ROW_TERMS terms");
